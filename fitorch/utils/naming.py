@@ -1,0 +1,24 @@
+"""Keras-style names: snake case and per-owner uniquification (never a process-wide counter)."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["to_snake_case", "unique_name"]
+
+
+def to_snake_case(name: str) -> str:
+    """`"MeanSquaredError"` -> `"mean_squared_error"`, `"myMetric"` -> `"my_metric"`."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return name.lstrip("_") or "object"
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    """`base` if free in `taken`, else `base_1`, `base_2`, ...; the result is added to `taken`."""
+    name, i = base, 0
+    while name in taken:
+        i += 1
+        name = f"{base}_{i}"
+    taken.add(name)
+    return name
