@@ -1,0 +1,474 @@
+"""`Layer`: a `torch.nn.Module` with Keras' lazy build, weights API, losses and config.
+
+A layer creates its weights in `build(input_shape)`, called once from the first input's
+shape (a concrete tensor or a symbolic `KerasTensor`), and computes in
+`call(inputs, training=None)`. Weights are `nn.Parameter`s registered on the module, so
+`state_dict()`, `.to(device)` and `torch.optim` see them as usual; `get_weights()` /
+`set_weights()` exchange NumPy arrays in Keras layouts (a weight stored in another layout
+declares the permutation with `add_weight(..., layout=...)`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import threading
+
+import numpy as np
+import torch
+from torch import nn
+
+from fitorch import constraints as constraints_mod
+from fitorch import initializers as initializers_mod
+from fitorch import regularizers as regularizers_mod
+from fitorch.registry import suggest
+from fitorch.utils.naming import to_snake_case
+
+__all__ = ["Layer", "collect_losses", "symbolic_tracing"]
+
+_STATE = threading.local()
+_BASE_KWARGS = {
+    "name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape",
+    "batch_size", "activity_regularizer", "autocast", "input_length",
+}  # fmt: skip
+
+
+def _collectors() -> list:
+    if not hasattr(_STATE, "collectors"):
+        _STATE.collectors = []
+    return _STATE.collectors
+
+
+@contextlib.contextmanager
+def collect_losses():
+    """Collect every `add_loss` made while the block runs (the trainer's forward)."""
+    bucket: list[torch.Tensor] = []
+    _collectors().append(bucket)
+    try:
+        yield bucket
+    finally:
+        _collectors().pop()
+
+
+def symbolic_tracing() -> bool:
+    """True while layers run on placeholder values to infer symbolic shapes."""
+    return getattr(_STATE, "tracing", 0) > 0
+
+
+@contextlib.contextmanager
+def _tracing():
+    _STATE.tracing = getattr(_STATE, "tracing", 0) + 1
+    try:
+        yield
+    finally:
+        _STATE.tracing -= 1
+
+
+class Layer(nn.Module):
+    """Base class of every fitorch layer.
+
+    Args:
+        name: layer name (default: the snake-cased class name, made unique per model).
+        trainable: whether its weights are trained.
+        dtype: dtype of its weights (default float32).
+        input_shape / input_dim / batch_input_shape / batch_size: Keras' way of declaring
+            the input of the first layer of a `Sequential`.
+        activity_regularizer: penalty on the layer's output, added to the loss.
+    """
+
+    def __init__(self, *, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs):
+        super().__init__()
+        unknown = set(kwargs) - _BASE_KWARGS
+        if unknown:
+            bad = sorted(unknown)[0]
+            close = suggest(bad, list(_BASE_KWARGS) + _init_params(type(self)))
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {bad!r}.{hint}")
+        self._name = name or to_snake_case(type(self).__name__)
+        self._trainable = bool(trainable)
+        self._dtype = _as_dtype(dtype)
+        self.built = False
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        self._weight_info: dict[str, dict] = {}  # param name -> trainable/layout/regularizer/constraint
+        self._last_losses: list[torch.Tensor] = []
+        self._batch_input_shape = _declared_input_shape(kwargs)
+        self._inbound_nodes: list = []
+        self._build_shapes = None
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._dtype
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    # -- build and call ---------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create the weights from `input_shape` (batch dimension None). Default: none."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} must implement call().")
+
+    def forward(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            self._build_shapes = input_shape
+            self.build(input_shape)
+            self.built = True
+            self._apply_trainable()
+
+    def __call__(self, *args, **kwargs):
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        if not isinstance(first, torch.Tensor) and _has_symbolic(first):
+            from fitorch.layers.input import symbolic_call
+
+            return symbolic_call(self, args, kwargs)
+        if not self.built:
+            self._maybe_build(_shape_of(first))
+        if self._last_losses:
+            self._last_losses = []
+        outputs = super().__call__(*args, **kwargs)
+        if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
+            penalty = self.activity_regularizer(outputs)
+            self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for `input_shape` (None = any), found by running the layer on zeros."""
+        from fitorch.layers.input import KerasTensor, symbolic_call
+
+        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
+            inputs = [KerasTensor(tuple(s)) for s in input_shape]
+        else:
+            inputs = KerasTensor(tuple(input_shape))
+        out = symbolic_call(self, (inputs,), {}, record=False)
+        if isinstance(out, (list, tuple)):
+            return [o.shape for o in out]
+        return out.shape
+
+    # -- weights ----------------------------------------------------------------------
+    def add_weight(
+        self,
+        name: str | None = None,
+        shape=(),
+        initializer="glorot_uniform",
+        dtype=None,
+        trainable: bool = True,
+        regularizer=None,
+        constraint=None,
+        layout: tuple[int, ...] | None = None,
+    ) -> nn.Parameter:
+        """Create, register and return a weight.
+
+        `shape` is in Keras layout; `layout` (a permutation) stores it as
+        `keras_value.permute(layout)` when torch wants another layout.
+        """
+        name = name or f"weight_{len(self._weight_info)}"
+        if name in self._weight_info or hasattr(type(self), name):
+            raise ValueError(f"{self.name}: a weight named {name!r} already exists.")
+        init = initializers_mod.get(initializer if initializer is not None else "zeros")
+        value = init(tuple(int(s) for s in shape), dtype=_as_dtype(dtype) if dtype else self._dtype)
+        if layout is not None:
+            value = value.permute(*layout).contiguous()
+        param = nn.Parameter(value, requires_grad=bool(trainable))
+        self.register_parameter(name, param)
+        self._weight_info[name] = {
+            "trainable": bool(trainable),
+            "layout": layout,
+            "regularizer": regularizers_mod.get(regularizer),
+            "constraint": constraints_mod.get(constraint),
+        }
+        self._apply_trainable()
+        return param
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._sublayers(recursive=True):
+            if isinstance(layer, Layer):
+                layer._trainable = bool(value)
+        self._apply_trainable()
+
+    def _apply_trainable(self) -> None:
+        """Sync `requires_grad` with the layer's and each weight's trainability."""
+        for module in self.modules():
+            if isinstance(module, Layer):
+                for pname, info in module._weight_info.items():
+                    getattr(module, pname).requires_grad_(module._trainable and info["trainable"])
+            else:
+                for p in module.parameters(recurse=False):
+                    p.requires_grad_(self._trainable)
+
+    def _own_weights(self) -> list[tuple[nn.Parameter, bool]]:
+        """This layer's own weights with their trainability, trainable ones first."""
+        own = [(getattr(self, n), info["trainable"]) for n, info in self._weight_info.items()]
+        foreign = [
+            (p, True) for n, p in self.named_parameters(recurse=False) if n not in self._weight_info
+        ]
+        own += foreign
+        return [w for w in own if w[1]] + [w for w in own if not w[1]]
+
+    def _sublayers(self, recursive: bool = False) -> list[nn.Module]:
+        """Direct child modules in tracking order (recursively when asked)."""
+        out = []
+        for child in self.children():
+            if isinstance(child, nn.ModuleList | nn.ModuleDict | nn.Sequential) and not isinstance(
+                child, Layer
+            ):
+                out.extend(child.children())
+            else:
+                out.append(child)
+        if recursive:
+            nested = []
+            for child in out:
+                nested.append(child)
+                if isinstance(child, Layer):
+                    nested.extend(child._sublayers(recursive=True))
+                else:
+                    nested.extend(child.modules())
+            return list(dict.fromkeys(nested))
+        return out
+
+    def _all_weights(self) -> list[tuple[nn.Parameter, bool]]:
+        seen, out = set(), []
+        for w, t in self._own_weights():
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append((w, t and self._trainable))
+        for child in self._sublayers():
+            child_weights = (
+                child._all_weights()
+                if isinstance(child, Layer)
+                else [(p, p.requires_grad) for p in child.parameters()]
+            )
+            for w, t in child_weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append((w, t and self._trainable))
+        return out
+
+    @property
+    def weights(self) -> list[nn.Parameter]:
+        return [w for w, _ in self._all_weights()]
+
+    @property
+    def trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w, t in self._all_weights() if t]
+
+    @property
+    def non_trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w, t in self._all_weights() if not t]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def count_params(self) -> int:
+        return sum(w.numel() for w in self.weights)
+
+    def _layout_of(self, weight: nn.Parameter):
+        for module in self.modules():
+            if isinstance(module, Layer):
+                for pname, info in module._weight_info.items():
+                    if getattr(module, pname) is weight:
+                        return info["layout"]
+        return None
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Weights as NumPy arrays in Keras layouts (Dense kernel (in, out))."""
+        out = []
+        for w in self.weights:
+            value = w.detach()
+            layout = self._layout_of(w)
+            if layout is not None:
+                value = value.permute(*np.argsort(layout).tolist())
+            out.append(value.cpu().numpy().copy())
+        return out
+
+    def set_weights(self, weights) -> None:
+        """Assign NumPy arrays in Keras layouts; count and shapes must match exactly."""
+        params = self.weights
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer {self.name!r}.set_weights expected {len(params)} arrays; got {len(weights)}."
+            )
+        staged = []
+        for i, (p, value) in enumerate(zip(params, weights)):
+            value = torch.as_tensor(np.asarray(value), dtype=p.dtype)
+            layout = self._layout_of(p)
+            if layout is not None:
+                value = value.permute(*layout)
+            if tuple(value.shape) != tuple(p.shape):
+                raise ValueError(
+                    f"Layer {self.name!r}.set_weights: weight {i} has shape {tuple(p.shape)} "
+                    f"(Keras layout), got an array of shape {tuple(np.asarray(weights[i]).shape)}."
+                )
+            staged.append((p, value))
+        with torch.no_grad():
+            for p, value in staged:
+                p.copy_(value)
+
+    # -- losses -----------------------------------------------------------------------
+    def add_loss(self, loss, inputs=None) -> None:
+        """Add a scalar (or per-sample, then averaged) term to the training loss."""
+        if symbolic_tracing():
+            return
+        if not isinstance(loss, torch.Tensor):
+            loss = torch.as_tensor(loss, dtype=torch.float32)
+        if loss.ndim:
+            loss = loss.mean()
+        self._last_losses.append(loss)
+        for bucket in _collectors()[-1:]:
+            bucket.append(loss)
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """add_loss terms of the last call plus the weight regularization penalties."""
+        out = []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                out.extend(module._last_losses)
+        return out + self.regularization_losses()
+
+    def regularization_losses(self) -> list[torch.Tensor]:
+        out = []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                for pname, info in module._weight_info.items():
+                    if info["regularizer"] is not None:
+                        out.append(info["regularizer"](getattr(module, pname)))
+        return out
+
+    def _constrained_weights(self) -> list[tuple[nn.Parameter, object]]:
+        out = []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                for pname, info in module._weight_info.items():
+                    if info["constraint"] is not None:
+                        out.append((getattr(module, pname), info["constraint"]))
+        return out
+
+    # -- config -----------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": _dtype_name(self._dtype)}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def get_build_config(self) -> dict | None:
+        if self._build_shapes is None:
+            return None
+        return {"input_shape": _jsonable_shape(self._build_shapes)}
+
+    def build_from_config(self, config: dict | None) -> None:
+        if config and config.get("input_shape") is not None and not self.built:
+            self._maybe_build(_tuple_shape(config["input_shape"]))
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _has_symbolic(x) -> bool:
+    from fitorch.layers.input import KerasTensor
+
+    if isinstance(x, KerasTensor):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(_has_symbolic(v) for v in x)
+    if isinstance(x, dict):
+        return any(_has_symbolic(v) for v in x.values())
+    return False
+
+
+def _shape_of(x):
+    if isinstance(x, torch.Tensor):
+        return (None,) + tuple(x.shape[1:]) if x.ndim else ()
+    if isinstance(x, np.ndarray):
+        return (None,) + tuple(x.shape[1:])
+    if isinstance(x, (list, tuple)):
+        return [_shape_of(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _shape_of(v) for k, v in x.items()}
+    return None
+
+
+def _declared_input_shape(kwargs):
+    if kwargs.get("batch_input_shape") is not None:
+        return tuple(kwargs["batch_input_shape"])
+    if kwargs.get("input_shape") is not None:
+        shape = kwargs["input_shape"]
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        return (kwargs.get("batch_size"),) + shape
+    if kwargs.get("input_dim") is not None:
+        tail = (kwargs["input_length"],) if kwargs.get("input_length") else ()
+        return (kwargs.get("batch_size"),) + tail + (int(kwargs["input_dim"]),)
+    return None
+
+
+def _as_dtype(dtype) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, dict):  # a Keras dtype policy record
+        dtype = dtype.get("config", {}).get("name", "float32")
+    name = {"mixed_float16": "float32", "mixed_bfloat16": "float32"}.get(str(dtype), str(dtype))
+    value = getattr(torch, name, None)
+    if not isinstance(value, torch.dtype):
+        raise TypeError(f"dtype must be a torch dtype or a name such as 'float32'; got {dtype!r}.")
+    return value
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def _jsonable_shape(shape):
+    if isinstance(shape, dict):
+        return {k: _jsonable_shape(v) for k, v in shape.items()}
+    if isinstance(shape, list):
+        return [_jsonable_shape(s) for s in shape]
+    return list(shape) if shape is not None else None
+
+
+def _tuple_shape(shape):
+    if isinstance(shape, dict):
+        return {k: _tuple_shape(v) for k, v in shape.items()}
+    if shape and isinstance(shape[0], list):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
+
+
+_PARAMS_CACHE: dict[type, list[str]] = {}
+
+
+def _init_params(cls) -> list[str]:
+    if cls not in _PARAMS_CACHE:
+        names = []
+        for klass in cls.__mro__:
+            if klass in (Layer, nn.Module, object):
+                break
+            try:
+                names += list(inspect.signature(klass.__init__).parameters)
+            except (TypeError, ValueError):
+                pass
+        _PARAMS_CACHE[cls] = [n for n in names if n not in ("self", "args", "kwargs")]
+    return _PARAMS_CACHE[cls]

@@ -1,0 +1,211 @@
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda."""
+
+from __future__ import annotations
+
+import base64
+import marshal
+import math
+import types
+
+import torch
+import torch.nn.functional as F
+
+from fitorch import activations
+from fitorch import constraints as constraints_mod
+from fitorch import initializers as initializers_mod
+from fitorch import regularizers as regularizers_mod
+from fitorch.layers.base import Layer
+
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda"]
+
+
+class Dense(Layer):
+    """`output = activation(inputs @ kernel + bias)`; kernel (in, units) as in Keras.
+
+    Applies to the last axis of inputs of any rank >= 2.
+    """
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive integer; got {units!r}.")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers_mod.get(kernel_initializer)
+        self.bias_initializer = initializers_mod.get(bias_initializer)
+        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
+        self.kernel_constraint = constraints_mod.get(kernel_constraint)
+        self.bias_constraint = constraints_mod.get(bias_constraint)
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ValueError(f"Dense {self.name!r}: the last input dimension must be known; got {input_shape}.")
+        self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)  # fmt: skip
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)  # fmt: skip
+
+    def call(self, inputs):
+        if inputs.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Dense {self.name!r} expects inputs with last dimension {self.kernel.shape[0]}; "
+                f"got shape {tuple(inputs.shape)}."
+            )
+        if inputs.dtype != self.kernel.dtype and inputs.is_floating_point() is False:
+            inputs = inputs.to(self.kernel.dtype)
+        if self.use_bias and inputs.ndim == 2:
+            out = torch.addmm(self.bias, inputs, self.kernel)
+        else:
+            out = inputs @ self.kernel
+            if self.use_bias:
+                out = out + self.bias
+        return self.activation(out) if self.activation is not activations.linear else out
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers_mod.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
+            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+        }
+
+
+class Activation(Layer):
+    """Applies an activation function by name or callable."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Zeroes a fraction `rate` of inputs in training and scales the rest by 1/(1-rate).
+
+    `noise_shape` broadcasts one mask over axes of size 1 (None entries take the input's).
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate <= 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1]; got {rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+        self.built = True
+
+    def call(self, inputs, training=None):
+        training = self.training if training is None else training
+        if not training or self.rate == 0.0:
+            return inputs
+        if self.noise_shape is None:
+            return F.dropout(inputs, self.rate, True)
+        shape = [inputs.shape[i] if s is None else s for i, s in enumerate(self.noise_shape)]
+        keep = torch.rand(shape, device=inputs.device) >= self.rate
+        return inputs * keep.to(inputs.dtype) / (1.0 - self.rate)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
+                "seed": self.seed}  # fmt: skip
+
+
+class Flatten(Layer):
+    """Flattens every axis but the batch axis: (B, d1, d2, ...) -> (B, d1*d2*...)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format or "channels_last"
+        self.built = True
+
+    def call(self, inputs):
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = inputs.movedim(1, -1)
+        return inputs.reshape(inputs.shape[0], -1)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshapes every sample to `target_shape` (batch axis kept; one -1 allowed)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(s) for s in target_shape)
+        if sum(s == -1 for s in self.target_shape) > 1:
+            raise ValueError(f"Reshape: at most one -1 in target_shape; got {self.target_shape}.")
+        self.built = True
+
+    def call(self, inputs):
+        known = math.prod(s for s in self.target_shape if s != -1)
+        size = math.prod(inputs.shape[1:])
+        if (-1 not in self.target_shape and known != size) or (known == 0 or size % known):
+            raise ValueError(
+                f"Reshape {self.name!r}: cannot reshape a sample of shape {tuple(inputs.shape[1:])} "
+                f"({size} values) into {self.target_shape}."
+            )
+        return inputs.reshape(inputs.shape[0], *self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Lambda(Layer):
+    """Wraps an arbitrary function `function(inputs, **arguments)` as a layer.
+
+    Saved with the function's bytecode when it is a lambda; loading that needs
+    `safe_mode=False` (running stored bytecode is running code from the file).
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable; got {function!r}.")
+        self.function = function
+        self.output_shape_arg = output_shape
+        self.arguments = dict(arguments or {})
+        self.built = True
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        config = {**super().get_config(), "arguments": self.arguments}
+        fn = self.function
+        if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>":
+            code = base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii")
+            config["function"] = {"class_name": "__lambda__", "config": {"code": code}}
+        else:
+            from fitorch.registry import get_registered_name
+
+            config["function"] = {"class_name": "function", "config": get_registered_name(fn)}
+        return config

@@ -1,0 +1,15 @@
+"""Models: `Model` (functional and subclassed), `Sequential`, `load_model`."""
+
+from fitorch.models.functional import Functional
+from fitorch.models.model import Model
+from fitorch.models.sequential import Sequential
+
+__all__ = ["Functional", "Model", "Sequential", "load_model"]
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model saved by `model.save` (or by Keras 3); see `fitorch.saving.load_model`."""
+    from fitorch import saving
+
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                             safe_mode=safe_mode)  # fmt: skip

@@ -1,0 +1,164 @@
+"""`Functional`: a model defined by a graph of layer calls on symbolic tensors.
+
+`Model(inputs, outputs)` walks back from `outputs` to `inputs` through the recorded
+`Node`s and keeps them in topological order; `call` replays them on real tensors. Several
+inputs and outputs (lists or dicts) and shared layers (one layer, several nodes) work.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fitorch.layers.input import InputLayer, KerasTensor, _flatten, executing
+from fitorch.models.model import Model
+
+__all__ = ["Functional"]
+
+
+class Functional(Model):
+    """A graph model: `Functional(inputs, outputs, name=None)`."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        super().__init__(name=name or "functional", **kwargs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._input_tensors = _flatten(inputs)
+        self._output_tensors = _flatten(outputs)
+        for t in self._input_tensors + self._output_tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"Model(inputs, outputs) needs symbolic tensors from Input() and layer calls; "
+                    f"got {type(t).__name__}."
+                )
+        self._nodes = _topological_nodes(self._input_tensors, self._output_tensors)
+        layers = list(dict.fromkeys(node.layer for node in self._nodes))
+        _uniquify_names(layers)
+        self._graph_layers = nn.ModuleList(layers)
+        self._num_outputs = len(self._output_tensors)
+        self.built = True
+
+    @property
+    def layers(self) -> list:
+        return list(self._graph_layers)
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return list(self._input_tensors)
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return list(self._output_tensors)
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.layer.name for t in self._input_tensors]
+
+    @property
+    def output_names(self) -> list[str]:
+        if isinstance(self._outputs_struct, dict):
+            return list(self._outputs_struct)
+        return [t.node.layer.name for t in self._output_tensors]
+
+    def call(self, inputs, training=None, mask=None):
+        values: dict[int, torch.Tensor] = {}
+        for kt, value in zip(self._input_tensors, self._match_inputs(inputs)):
+            values[id(kt)] = value
+            kt._value = value
+        with executing():
+            for node in self._nodes:
+                if isinstance(node.layer, InputLayer):
+                    continue
+                args, kwargs = _substitute((node.args, node.kwargs), values)
+                out = node.layer(*args, **kwargs)
+                for kt, value in zip(node.outputs, _flatten(out)):
+                    values[id(kt)] = value
+                    kt._value = value
+        outs = [values[id(t)] for t in self._output_tensors]
+        if isinstance(self._outputs_struct, dict):
+            return dict(zip(self._outputs_struct, outs))
+        if isinstance(self._outputs_struct, (list, tuple)):
+            return list(outs)
+        return outs[0]
+
+    def _match_inputs(self, inputs) -> list:
+        """Real inputs in the order of `self._input_tensors` (list, dict by name, or one)."""
+        n = len(self._input_tensors)
+        if isinstance(inputs, dict):
+            names = self.input_names
+            if isinstance(self._inputs_struct, dict):
+                names = list(self._inputs_struct)
+            missing = [k for k in names if k not in inputs]
+            if missing:
+                raise ValueError(
+                    f"Model {self.name!r} expects inputs {names}; the dict given has keys "
+                    f"{sorted(inputs)} (missing {missing})."
+                )
+            return [inputs[k] for k in names]
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != n:
+                raise ValueError(f"Model {self.name!r} expects {n} input(s); got {len(inputs)}.")
+            return list(inputs)
+        if n != 1:
+            raise ValueError(f"Model {self.name!r} expects {n} inputs (a list or dict); got one tensor.")
+        return [inputs]
+
+    def get_config(self) -> dict:
+        from fitorch.models.graph_config import functional_config
+
+        return functional_config(self)
+
+
+def _substitute(structure, values):
+    if isinstance(structure, KerasTensor):
+        return values[id(structure)]
+    if isinstance(structure, list):
+        return [_substitute(v, values) for v in structure]
+    if isinstance(structure, tuple):
+        return tuple(_substitute(v, values) for v in structure)
+    if isinstance(structure, dict):
+        return {k: _substitute(v, values) for k, v in structure.items()}
+    return structure
+
+
+def _topological_nodes(inputs, outputs) -> list:
+    """Nodes needed to compute `outputs` from `inputs`, parents before children."""
+    input_ids = {id(t) for t in inputs}
+    order, done, visiting = [], set(), set()
+
+    def visit(tensor):
+        node = tensor.node
+        if node is None:
+            raise ValueError(f"{tensor} was not produced by a layer call or Input().")
+        if id(node) in done:
+            return
+        if id(node) in visiting:
+            raise ValueError("The layer graph has a cycle.")
+        visiting.add(id(node))
+        if id(tensor) not in input_ids:
+            if isinstance(node.layer, InputLayer):
+                raise ValueError(
+                    f"Output depends on input {node.layer.name!r}, which is not in the model's inputs."
+                )
+            for parent in node.parents():
+                visit(parent)
+        visiting.discard(id(node))
+        done.add(id(node))
+        order.append(node)
+
+    for t in inputs:
+        visit(t)
+    for t in outputs:
+        visit(t)
+    return order
+
+
+def _uniquify_names(layers) -> None:
+    taken: set[str] = set()
+    for layer in layers:
+        base, name, i = layer.name, layer.name, 0
+        while name in taken:
+            i += 1
+            name = f"{base}_{i}"
+        layer.name = name
+        taken.add(name)

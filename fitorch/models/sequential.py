@@ -1,0 +1,107 @@
+"""`Sequential`: a linear stack of layers.
+
+The input shape comes from an `Input`/`InputLayer` first entry or from the first layer's
+`input_shape=`/`input_dim=` (Keras 2's `Dense(2, input_dim=1)`); then every layer is built
+as soon as it is added. Without either, the model builds at its first call.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from fitorch.layers.input import InputLayer, KerasTensor
+from fitorch.layers.torch_module import as_layer
+from fitorch.models.model import Model
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Model):
+    """`Sequential(layers=None, name=None)`; `add(layer)`, `pop()`."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(name=name or "sequential", **kwargs)
+        self._stack = nn.ModuleList()
+        self._input_layer: InputLayer | None = None
+        self._symbolic_output: KerasTensor | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self) -> list:
+        return list(self._stack)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self._stack[-1].name] if len(self._stack) else ["output_1"]
+
+    def add(self, layer) -> None:
+        """Append `layer` (a Layer, a torch Module, or an `Input` tensor first)."""
+        if isinstance(layer, KerasTensor):
+            if len(self._stack) or self._input_layer is not None:
+                raise ValueError("Sequential: an Input can only be the first entry.")
+            self._start_graph(layer.node.layer)
+            return
+        if isinstance(layer, InputLayer):
+            self._start_graph(layer)
+            return
+        layer = as_layer(layer)
+        names = {existing.name for existing in self._stack}
+        base, i = layer.name, 0
+        while layer.name in names:
+            i += 1
+            layer.name = f"{base}_{i}"
+        self._stack.append(layer)
+        if self._symbolic_output is None and len(self._stack) == 1 and layer._batch_input_shape:
+            self._start_graph(InputLayer(batch_shape=layer._batch_input_shape))
+        elif self._symbolic_output is not None:
+            self._symbolic_output = layer(self._symbolic_output)
+            self.built = True
+
+    def _start_graph(self, input_layer: InputLayer) -> None:
+        self._input_layer = input_layer
+        out = input_layer.output
+        for layer in self._stack:
+            out = layer(out)
+        self._symbolic_output = out
+        self.built = True
+
+    def pop(self):
+        if not len(self._stack):
+            raise ValueError("Sequential.pop(): the model has no layers.")
+        layer = self._stack[-1]
+        del self._stack[-1]
+        if self._input_layer is not None:
+            self._start_graph(self._input_layer)
+        return layer
+
+    def build(self, input_shape=None) -> None:
+        if self._symbolic_output is None and input_shape is not None:
+            self._start_graph(InputLayer(batch_shape=tuple(input_shape)))
+        self.built = True
+
+    def _maybe_build(self, input_shape) -> None:
+        if self._symbolic_output is None and isinstance(input_shape, tuple):
+            self._start_graph(InputLayer(batch_shape=input_shape))
+        self.built = True
+
+    def call(self, inputs, training=None, mask=None):
+        if not len(self._stack):
+            raise ValueError("Sequential model has no layers; add some before calling it.")
+        x = inputs
+        for layer in self._stack:
+            x = layer(x)
+        return x
+
+    @property
+    def input_shape(self):
+        return None if self._input_layer is None else self._input_layer.batch_shape
+
+    @property
+    def output_shape(self):
+        return None if self._symbolic_output is None else self._symbolic_output.shape
+
+    def get_config(self) -> dict:
+        from fitorch.models.graph_config import sequential_config
+
+        return sequential_config(self)
