@@ -1,0 +1,210 @@
+"""Adam and its relatives: Adam (amsgrad), AdamW, Adamax, Nadam (Keras 3 rules).
+
+All use `t = iterations + 1` and keep every bias correction as a device tensor.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fitorch.optimizers import steps
+from fitorch.optimizers.base import Optimizer, check_range
+
+__all__ = ["Adam", "AdamW", "Adamax", "Nadam", "default_epsilon"]
+
+
+def default_epsilon(epsilon) -> float:
+    """Keras 2 `epsilon=None` means the backend default, 1e-7."""
+    if epsilon is None:
+        return 1e-7
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < 0:
+        raise ValueError(f"`epsilon` must be a float >= 0 or None. Received: epsilon={epsilon!r}")
+    return float(epsilon)
+
+
+class _AdamBase(Optimizer):
+    """Shared arguments: beta_1 and beta_2 in [0, 1], epsilon (None -> 1e-7)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        self.beta_1 = check_range("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = check_range("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = default_epsilon(epsilon)
+        super().__init__(learning_rate, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+        return config
+
+
+class Adam(_AdamBase):
+    """Adam (Kingma & Ba), Keras form with "epsilon hat".
+
+        m += (g - m) * (1 - beta_1);  v += (g**2 - v) * (1 - beta_2)
+        alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        p -= alpha * m / (sqrt(v) + epsilon)       # amsgrad: v -> running max of v
+
+    Epsilon is added to sqrt(v) *before* bias correction, so Keras' `epsilon=1e-7` equals
+    torch.optim.Adam's `eps = 1e-7 * sqrt(1 - beta_2**t)`. Keras 2 and 3 share the rule and
+    defaults (lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7).
+
+    Example:
+        >>> p = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> opt = Adam([p], learning_rate=0.1)
+        >>> p.grad = torch.tensor([2.0]); opt.step(); round(float(p), 4)
+        0.9
+    """
+
+    def __init__(
+        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs
+    ):
+        self.amsgrad = bool(amsgrad)
+        self._slot_names = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
+
+    def _alpha(self, lr, t):
+        return lr * torch.sqrt(1 - torch.pow(self.beta_2, t)) / (1 - torch.pow(self.beta_1, t))
+
+    def _update_foreach(self, params, grads, slots, lr, t):
+        m, v = slots["momentum"], slots["velocity"]
+        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
+        torch._foreach_mul_(v, self.beta_2)
+        torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
+        if self.amsgrad:
+            torch._foreach_maximum_(slots["velocity_hat"], v)
+            v = slots["velocity_hat"]
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_add_(denom, self.epsilon)
+        steps.add_ratio(params, m, denom, -self._alpha(lr, t))
+
+    def _update_reference(self, p, g, slots, lr, t):
+        m, v = slots["momentum"], slots["velocity"]
+        m.add_((g - m) * (1 - self.beta_1))
+        v.add_((g * g - v) * (1 - self.beta_2))
+        if self.amsgrad:
+            slots["velocity_hat"].copy_(torch.maximum(slots["velocity_hat"], v))
+            v = slots["velocity_hat"]
+        p.sub_(m * self._alpha(lr, t) / (v.sqrt() + self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay `p -= p * weight_decay * lr` before the Adam step.
+
+    Keras 3 default `weight_decay=0.004` (None is refused, as in Keras).
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        **kwargs,
+    ):
+        if weight_decay is None:
+            raise ValueError("AdamW needs a `weight_decay` value. Received: weight_decay=None")
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay=weight_decay, **kwargs
+        )
+
+
+class Adamax(_AdamBase):
+    """Adamax (infinity-norm Adam).
+
+        m += (g - m) * (1 - beta_1);  u = max(beta_2 * u, |g|)
+        p -= lr * m / ((1 - beta_1**t) * (u + epsilon))
+
+    Default lr=0.001 (Keras 3); Keras 2 used lr=0.002: pass it explicitly for Keras 2 scripts.
+    """
+
+    _slot_names = ("m", "u")
+
+    def _update_foreach(self, params, grads, slots, lr, t):
+        m, u = slots["m"], slots["u"]
+        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
+        torch._foreach_mul_(u, self.beta_2)
+        torch._foreach_maximum_(u, torch._foreach_abs(grads))
+        denom = torch._foreach_add(u, self.epsilon)
+        steps.add_ratio(params, m, denom, -lr / (1 - torch.pow(self.beta_1, t)))
+
+    def _update_reference(self, p, g, slots, lr, t):
+        m, u = slots["m"], slots["u"]
+        m.add_((g - m) * (1 - self.beta_1))
+        u.copy_(torch.maximum(self.beta_2 * u, g.abs()))
+        p.sub_(lr * m / ((1 - torch.pow(self.beta_1, t)) * (u + self.epsilon)))
+
+
+class Nadam(_AdamBase):
+    """Adam with Nesterov momentum (Dozat), with the momentum schedule
+    `u_t = beta_1 * (1 - 0.5 * 0.96 ** (t * schedule_decay))` and `prod_t = u_1 * ... * u_t`:
+
+        m += (g - m) * (1 - beta_1);  v += (g**2 - v) * (1 - beta_2)
+        m_hat = u_{t+1} * m / (1 - prod_t * u_{t+1}) + (1 - u_t) * g / (1 - prod_t)
+        p -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon)
+
+    `schedule_decay=None` (default) is Keras 3's schedule `0.96 ** t`; a number is the Keras 2
+    schedule `0.96 ** (t * schedule_decay)` (Keras 2 default 0.004). Default lr=0.001 (Keras 3);
+    Keras 2 used lr=0.002.
+    """
+
+    _slot_names = ("momentum", "velocity")
+    _global_slots = {"u_product": 1.0}
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        schedule_decay=None,
+        **kwargs,
+    ):
+        if schedule_decay is not None and schedule_decay < 0:
+            raise ValueError(f"`schedule_decay` must be >= 0. Received: {schedule_decay!r}")
+        self.schedule_decay = None if schedule_decay is None else float(schedule_decay)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
+
+    def _u(self, t):
+        exponent = t if self.schedule_decay is None else t * self.schedule_decay
+        return self.beta_1 * (1 - 0.5 * torch.pow(0.96, exponent))
+
+    def _before_update(self, t):
+        self._globals["u_product"].mul_(self._u(t))
+
+    def _coefficients(self, t):
+        u_t, u_next = self._u(t), self._u(t + 1)
+        prod = self._globals["u_product"]
+        return u_next / (1 - prod * u_next), (1 - u_t) / (1 - prod)
+
+    def _update_foreach(self, params, grads, slots, lr, t):
+        m, v = slots["momentum"], slots["velocity"]
+        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
+        torch._foreach_mul_(v, self.beta_2)
+        torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
+        c_m, c_g = self._coefficients(t)
+        m_hat = torch._foreach_mul(m, c_m)
+        torch._foreach_add_(m_hat, torch._foreach_mul(grads, c_g))
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, torch.sqrt(1 - torch.pow(self.beta_2, t)))
+        torch._foreach_add_(denom, self.epsilon)
+        steps.add_ratio(params, m_hat, denom, -lr)
+
+    def _update_reference(self, p, g, slots, lr, t):
+        m, v = slots["momentum"], slots["velocity"]
+        m.add_((g - m) * (1 - self.beta_1))
+        v.add_((g * g - v) * (1 - self.beta_2))
+        c_m, c_g = self._coefficients(t)
+        m_hat = c_m * m + c_g * g
+        v_hat = v / (1 - torch.pow(self.beta_2, t))
+        p.sub_(lr * m_hat / (v_hat.sqrt() + self.epsilon))
+
+    def get_config(self):
+        config = super().get_config()
+        if self.schedule_decay is not None:
+            config["schedule_decay"] = self.schedule_decay
+        return config

@@ -1,0 +1,607 @@
+"""`Optimizer`: Keras 3 optimizer semantics on a real `torch.optim.Optimizer`.
+
+One `step()` does what Keras' `optimizer.apply(grads)` does, in Keras' order:
+
+1. skip parameters whose `.grad` is None;
+2. divide the gradients by `loss_scale_factor`;
+3. gradient accumulation (`gradient_accumulation_steps=N`): N-1 steps only add the gradient to
+   an accumulator, every N-th step updates with `(g + acc) / N`;
+4. clip: `clipnorm` (per tensor), `global_clipnorm` or `clipvalue` (at most one);
+5. decoupled weight decay `p -= p * weight_decay * lr`;
+6. the optimizer's update rule;
+7. the exponential moving average of the weights (`use_ema`);
+8. `iterations += 1`.
+
+The learning rate can be a float, a `LearningRateSchedule` (called with `iterations`, the
+count before this update) or a zero-argument callable. Iteration count, learning rate and
+bias corrections are device tensors, so `step()` never waits for the accelerator.
+
+Every rule is written twice: once with multi-tensor `torch._foreach_*` kernels (used for
+training) and once as a plain per-tensor loop (`foreach=False`, used by the tests to prove
+the two agree in float64).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from fitorch.optimizers import schedules as schedules_lib
+from fitorch.optimizers import steps
+from fitorch.optimizers.steps import Scalar
+from fitorch.utils.naming import to_snake_case
+
+__all__ = ["Optimizer"]
+
+# Keras' base-class arguments: the config keys every optimizer shares.
+_BASE_CONFIG_KEYS = (
+    "name",
+    "learning_rate",
+    "weight_decay",
+    "clipnorm",
+    "global_clipnorm",
+    "clipvalue",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+)
+
+
+def _is_params(obj) -> bool:
+    """True for what torch optimizers take first: an iterable of tensors or param-group dicts."""
+    if isinstance(obj, (str, bytes, numbers.Number, torch.Tensor, dict)) or callable(obj):
+        return False
+    return isinstance(obj, Iterable)
+
+
+class _TorchStyleCall(type):
+    """Lets `Adam(model.parameters(), lr=...)` bind at once while `Adam(1e-3)` stays lazy.
+
+    A first positional argument that is an iterable of parameters moves to `params=`, and the
+    following positional arguments shift to `learning_rate`, ... as in `torch.optim.Adam`.
+    """
+
+    def __call__(cls, *args, **kwargs):
+        if args and _is_params(args[0]):
+            kwargs["params"] = args[0]
+            args = args[1:]
+        return super().__call__(*args, **kwargs)
+
+
+def check_range(name: str, value, low: float, high: float) -> float:
+    """`float(value)` when `low <= value <= high`, else a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
+        raise ValueError(f"`{name}` must be a float in [{low}, {high}]. Received: {name}={value!r}")
+    return float(value)
+
+
+def _check_optional_positive(name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+        raise ValueError(f"`{name}` must be None or a float >= 0. Received: {name}={value!r}")
+    return float(value)
+
+
+class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
+    """Base class of fitorch optimizers (Keras 3 `keras.optimizers.Optimizer` arguments).
+
+    Subclasses define `_update_foreach(params, grads, slots, lr, t)` and
+    `_update_reference(p, g, slots, lr, t)`, where `slots` maps a slot name to a list (or one
+    tensor) of per-parameter state, `lr` is the learning rate (float or 0-d tensor) and `t` the
+    1-based step count as a float64 device tensor. `_slot_names` lists the slots (created as
+    zeros; override `_init_slots` for other initial values).
+
+    Args:
+        learning_rate: float (ints accepted), `LearningRateSchedule`, or zero-arg callable.
+        weight_decay: decoupled weight decay factor, applied as `p -= p * wd * lr`.
+        clipnorm / global_clipnorm / clipvalue: gradient clipping; at most one may be set.
+        use_ema, ema_momentum, ema_overwrite_frequency: moving average of the weights;
+            `finalize_variable_values()` copies it into the parameters (end of `fit`).
+        loss_scale_factor: gradients are divided by it before anything else.
+        gradient_accumulation_steps: update every N steps with the mean of N gradients.
+        name: Keras name (default: the snake-cased class name).
+        lr: Keras 2 alias of `learning_rate` (it wins when both are given).
+        decay: Keras 2 inverse-time decay applied every step: `lr / (1 + decay * iterations)`.
+        foreach: use multi-tensor kernels (True) or the per-tensor reference loop (False).
+        params: bind at once (also accepted as the first positional argument, torch style).
+    """
+
+    _slot_names: tuple[str, ...] = ()
+    # Extra optimizer-wide device scalars (name -> initial value), e.g. Nadam's u-product.
+    _global_slots: dict[str, float] = {}
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        *,
+        params=None,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        lr=None,
+        decay: float = 0.0,
+        foreach: bool = True,
+        **kwargs,
+    ):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {kwargs}. Valid "
+                f"arguments: {', '.join(self._valid_arguments())}."
+            )
+        self._learning_rate = self._check_learning_rate(learning_rate if lr is None else lr)
+        self.weight_decay = _check_optional_positive("weight_decay", weight_decay)
+        self.clipnorm = _check_optional_positive("clipnorm", clipnorm)
+        self.clipvalue = _check_optional_positive("clipvalue", clipvalue)
+        self.global_clipnorm = _check_optional_positive("global_clipnorm", global_clipnorm)
+        given = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: {', '.join(f'{k}={getattr(self, k)}' for k in given)}"
+            )
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = check_range("ema_momentum", ema_momentum, 0.0, 1.0)
+        if ema_overwrite_frequency is not None and (
+            not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
+        ):
+            raise ValueError(
+                "`ema_overwrite_frequency` must be None or an int >= 1. "
+                f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
+            )
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = _check_optional_positive("loss_scale_factor", loss_scale_factor)
+        if gradient_accumulation_steps is not None and (
+            not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2
+        ):
+            raise ValueError(
+                "`gradient_accumulation_steps` must be None or an int >= 2. "
+                f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
+            )
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.decay = _check_optional_positive("decay", decay) or 0.0
+        self.name = name or to_snake_case(type(self).__name__)
+        self.foreach = bool(foreach)
+        self.built = False
+        self._excluded_ids: set[int] = set()
+        self._excluded_names: tuple[str, ...] = ()
+        self._param_names: dict[int, str] = {}
+        self._calls = 0  # step() calls, a host-side count (drives accumulation and EMA phases)
+        self._iterations: torch.Tensor = torch.zeros((), dtype=torch.int64)
+        self._globals = {
+            k: torch.tensor(v, dtype=torch.float64) for k, v in self._global_slots.items()
+        }
+        if params is not None:
+            self.build(params)
+
+    # ----------------------------------------------------------------------------- arguments
+    @classmethod
+    def _valid_arguments(cls) -> list[str]:
+        import inspect
+
+        names = []
+        for klass in cls.__mro__:
+            if klass is torch.optim.Optimizer:
+                break
+            if "__init__" in vars(klass):
+                sig = inspect.signature(klass.__init__)
+                names += [p for p in sig.parameters if p not in ("self", "kwargs")]
+        return list(dict.fromkeys(names))
+
+    @staticmethod
+    def _check_learning_rate(value):
+        if isinstance(value, schedules_lib.LearningRateSchedule) or (
+            callable(value) and not isinstance(value, torch.Tensor)
+        ):
+            return value
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()  # constructor time: reading it once is fine
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                "`learning_rate` must be a float, a LearningRateSchedule or a callable. "
+                f"Received: learning_rate={value!r}"
+            )
+        if value < 0 or math.isnan(value):
+            raise ValueError(f"`learning_rate` must be >= 0. Received: learning_rate={value}")
+        return float(value)
+
+    # ------------------------------------------------------------------------------- binding
+    def build(self, params) -> None:
+        """Bind to an iterable of parameters, `(name, parameter)` pairs or param-group dicts.
+
+        Building again with the same parameters is a no-op; other parameters raise ValueError
+        (use `add_param_group` to extend a built optimizer).
+        """
+        params = list(params)
+        groups = params if params and isinstance(params[0], dict) else [{"params": params}]
+        groups = [dict(g, params=self._strip_names(g["params"])) for g in groups]
+        if self.built:
+            new = {id(p) for g in groups for p in g["params"]}
+            old = {id(p) for g in self.param_groups for p in g["params"]}
+            if new == old:
+                return
+            raise ValueError(
+                f"Optimizer {self.name!r} is already built on {len(old)} other parameters; "
+                "call `add_param_group` to add parameters."
+            )
+        lr = self._learning_rate if isinstance(self._learning_rate, float) else 0.0
+        super().__init__(groups, {"lr": lr, "weight_decay": self.weight_decay})
+        self.built = True
+        first = next((p for g in self.param_groups for p in g["params"]), None)
+        if first is not None:
+            self._to_device(first.device)
+
+    def _strip_names(self, params) -> list[torch.Tensor]:
+        if isinstance(params, torch.Tensor):
+            params = [params]
+        out = []
+        for item in params:
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                self._param_names[id(item[1])] = item[0]
+                item = item[1]
+            out.append(item)
+        return out
+
+    def _require_built(self):
+        if not self.built:
+            raise RuntimeError(
+                f"Optimizer {self.name!r} is not bound to any parameters yet: call "
+                "`optimizer.build(model.parameters())` (compile does it) first."
+            )
+
+    def _to_device(self, device: torch.device) -> None:
+        # Parameters may move (model.to('cuda') after compile): the scalars follow them.
+        if self._iterations.device != device:
+            self._iterations = self._iterations.to(device)
+            self._globals = {k: v.to(device) for k, v in self._globals.items()}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        if self.built:
+            super().zero_grad(set_to_none=set_to_none)
+
+    def __repr__(self) -> str:
+        lr = self.learning_rate
+        return f"{type(self).__name__}(name={self.name!r}, learning_rate={lr!r})"
+
+    # ----------------------------------------------------------------------- learning rate
+    @property
+    def learning_rate(self):
+        """The float learning rate (group 0's `lr` once built), or the schedule/callable."""
+        if isinstance(self._learning_rate, float) and self.built:
+            return self.param_groups[0]["lr"]
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if not isinstance(self._learning_rate, float):
+            raise TypeError(
+                "This optimizer was created with a learning rate schedule or callable "
+                f"({self._learning_rate!r}); its learning rate cannot be set to {value!r}."
+            )
+        value = self._check_learning_rate(value)
+        if not isinstance(value, float):
+            raise TypeError(f"Can only assign a float learning rate. Received: {value!r}")
+        self._learning_rate = value
+        if self.built:
+            for group in self.param_groups:
+                group["lr"] = value
+
+    lr = learning_rate  # Keras 2 attribute name
+
+    @property
+    def iterations(self) -> torch.Tensor:
+        """Number of updates applied (a device int64 tensor; steps // N with accumulation)."""
+        if self.gradient_accumulation_steps:
+            return torch.div(
+                self._iterations, self.gradient_accumulation_steps, rounding_mode="floor"
+            )
+        return self._iterations
+
+    def _base_lr(self) -> Scalar | None:
+        """The schedule or callable value this step (None when the float group lr applies)."""
+        if isinstance(self._learning_rate, float):
+            return None
+        if isinstance(self._learning_rate, schedules_lib.LearningRateSchedule):
+            return self._learning_rate(self._iterations)
+        value = self._learning_rate()
+        if isinstance(value, torch.Tensor):
+            return value.to(device=self._iterations.device, dtype=torch.float64)
+        return float(value)
+
+    def _group_lr(self, group, base: Scalar | None) -> Scalar:
+        lr = group["lr"] if base is None else base
+        if self.decay:
+            # Keras 2: lr / (1 + decay * iterations), with iterations before this update.
+            lr = lr / (1.0 + self.decay * self.iterations.to(torch.float64))
+        return lr
+
+    def current_learning_rate(self) -> float:
+        """The learning rate the next step will use, as a float (reads the device: not per step)."""
+        self._require_built()
+        lr = self._group_lr(self.param_groups[0], self._base_lr())
+        return float(lr)
+
+    # ------------------------------------------------------------------------ weight decay
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Exclude tensors (`var_list`) or tensors whose name contains one of `var_names`.
+
+        Names come from `(name, param)` pairs given to `build` (e.g. `named_parameters()`)
+        or a `name`/`path` attribute on the tensor.
+        """
+        self._excluded_ids.update(id(v) for v in (var_list or []))
+        self._excluded_names = tuple(self._excluded_names) + tuple(var_names or ())
+
+    def _uses_weight_decay(self, p: torch.Tensor) -> bool:
+        if id(p) in self._excluded_ids:
+            return False
+        if self._excluded_names:
+            name = (
+                self._param_names.get(id(p))
+                or getattr(p, "path", None)
+                or getattr(p, "name", None)
+                or ""
+            )
+            return not any(s in name for s in self._excluded_names)
+        return True
+
+    # ------------------------------------------------------------------------------- state
+    def _init_slots(self, p: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {
+            name: torch.zeros_like(p, memory_format=torch.preserve_format)
+            for name in self._slot_names
+        }
+
+    def _state_of(self, p: torch.Tensor) -> dict[str, torch.Tensor]:
+        state = self.state[p]
+        if not state:
+            state.update(self._init_slots(p))
+        return state
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state dict (per-parameter slots, EMA, accumulators) plus iterations."""
+        self._require_built()
+        sd = super().state_dict()
+        sd["fitorch"] = {
+            "iterations": self._iterations.clone(),
+            "calls": self._calls,
+            "globals": {k: v.clone() for k, v in self._globals.items()},
+        }
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._require_built()
+        state_dict = dict(state_dict)
+        extra = state_dict.pop("fitorch", None)
+        super().load_state_dict(state_dict)
+        if extra is not None:
+            device = self._iterations.device
+            self._iterations = extra["iterations"].to(device=device, dtype=torch.int64).clone()
+            self._calls = int(extra["calls"])
+            for k, v in extra["globals"].items():
+                self._globals[k] = v.to(device=device, dtype=torch.float64).clone()
+        if isinstance(self._learning_rate, float):
+            self._learning_rate = float(self.param_groups[0]["lr"])
+
+    # -------------------------------------------------------------------------------- step
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One Keras `apply` with the current `.grad`s (see the module docstring for the order)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self._require_built()
+        self._apply()
+        return loss
+
+    def _collect(self):
+        """[(group, params, grads)] for the parameters that have a gradient."""
+        out = []
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                out.append((group, params, [p.grad for p in params]))
+        return out
+
+    def _apply(self, skip: torch.Tensor | None = None) -> None:
+        """The update; `skip` (0-d bool device tensor) turns it into a no-op without a sync."""
+        collected = self._collect()
+        if not collected:
+            self._calls += 1
+            self._iterations += 1 if skip is None else (~skip).long()
+            return
+        self._to_device(collected[0][1][0].device)
+        backup = self._snapshot(collected) if skip is not None else None
+        self._calls += 1
+        n = self.gradient_accumulation_steps
+        update_now = not n or self._calls % n == 0
+        collected = self._transform_grads(collected, update_now)
+        if update_now:
+            base = self._base_lr()
+            t = self.iterations.to(torch.float64) + 1.0
+            self._before_update(t)
+            for group, params, grads in collected:
+                lr = self._group_lr(group, base)
+                self._decay(group, params, lr)
+                self._update_group(params, grads, lr, t)
+        if self.use_ema:
+            self._update_ema()
+        if backup is not None:
+            self._restore(backup, skip)
+        self._iterations += 1 if skip is None else (~skip).long()
+
+    def _before_update(self, t: torch.Tensor) -> None:
+        """Hook for optimizer-wide scalars updated once per step (Nadam's u-product)."""
+
+    def _transform_grads(self, collected, update_now: bool):
+        flat = [g for _, _, gs in collected for g in gs]
+        if self.loss_scale_factor:
+            flat = torch._foreach_div(flat, self.loss_scale_factor)
+        n = self.gradient_accumulation_steps
+        if n:
+            accs = [self._accumulator(p) for _, ps, _ in collected for p in ps]
+            if not update_now:
+                torch._foreach_add_(accs, flat)
+                return [(g, p, []) for g, p, _ in collected]
+            flat = torch._foreach_add(flat, accs)
+            torch._foreach_div_(flat, n)
+            torch._foreach_zero_(accs)
+        flat = self._clip(flat)
+        out, i = [], 0
+        for group, params, grads in collected:
+            out.append((group, params, flat[i : i + len(grads)]))
+            i += len(grads)
+        return out
+
+    def _accumulator(self, p: torch.Tensor) -> torch.Tensor:
+        state = self._state_of(p)
+        if "accumulator" not in state:
+            state["accumulator"] = torch.zeros_like(p)
+        return state["accumulator"]
+
+    def _clip(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        if not (self.clipnorm or self.clipvalue or self.global_clipnorm):
+            return grads
+        buckets = steps.group_by_device_and_dtype(grads, list(range(len(grads))))
+        norm = None
+        if self.global_clipnorm:
+            norms = [steps.global_norm(gs).to(self._iterations.device) for gs, _ in buckets]
+            norm = torch.linalg.vector_norm(torch.stack(norms))
+        out: list = [None] * len(grads)
+        for gs, idx in buckets:
+            if self.clipnorm:
+                gs = steps.clip_by_norm(gs, self.clipnorm)
+            elif self.global_clipnorm:
+                gs = steps.clip_by_global_norm(gs, self.global_clipnorm, norm.to(gs[0].device))
+            else:
+                gs = steps.clip_by_value(gs, self.clipvalue)
+            for i, g in zip(idx, gs):
+                out[i] = g
+        return out
+
+    def _decay(self, group, params, lr: Scalar) -> None:
+        wd = group.get("weight_decay", self.weight_decay)
+        if not wd:
+            return
+        decayed = [p for p in params if self._uses_weight_decay(p)]
+        for (bucket,) in steps.group_by_device_and_dtype(decayed):
+            steps.decay_weights(bucket, wd, lr)
+
+    def _update_group(self, params, grads, lr: Scalar, t: torch.Tensor) -> None:
+        states = [self._state_of(p) for p in params]
+        if not self.foreach:
+            for p, g, state in zip(params, grads, states):
+                self._update_reference(p, g, {k: state[k] for k in self._slot_names}, lr, t)
+            return
+        idx = list(range(len(params)))
+        for ps, gs, ix in steps.group_by_device_and_dtype(params, grads, idx):
+            slots = {k: [states[i][k] for i in ix] for k in self._slot_names}
+            self._update_foreach(ps, gs, slots, lr, t)
+
+    def _update_foreach(self, params, grads, slots, lr: Scalar, t: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _update_reference(self, p, g, slots, lr: Scalar, t: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    # --------------------------------------------------------------------------------- EMA
+    def _all_params(self) -> list[torch.Tensor]:
+        return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
+
+    def _update_ema(self) -> None:
+        params = self._all_params()
+        n = self.gradient_accumulation_steps or 1
+        # Keras uses momentum 0 while iterations == 0 (the average starts as the weights).
+        first = (self._calls - 1) // n == 0
+        averages = []
+        for p in params:
+            state = self._state_of(p)
+            if "ema" not in state:
+                state["ema"] = p.detach().clone()
+            averages.append(state["ema"])
+        for avgs, ps in steps.group_by_device_and_dtype(averages, params):
+            if first:
+                torch._foreach_copy_(avgs, ps)
+            else:
+                steps.ema_update(avgs, ps, self.ema_momentum)
+        freq = self.ema_overwrite_frequency
+        if freq and ((self._calls - 1) // n + 1) % freq == 0:
+            self._overwrite_with_ema()
+
+    def _overwrite_with_ema(self) -> None:
+        pairs = [(p, self.state[p]["ema"]) for p in self._all_params() if "ema" in self.state[p]]
+        if pairs:
+            torch._foreach_copy_([p for p, _ in pairs], [a for _, a in pairs])
+
+    @torch.no_grad()
+    def finalize_variable_values(self, var_list=None) -> None:
+        """End of fit: copy the EMA weights into the parameters when `use_ema` (else no-op)."""
+        if self.use_ema and self.built:
+            self._overwrite_with_ema()
+
+    # ------------------------------------------------------------------- skip (loss scale)
+    def _snapshot(self, collected):
+        tensors = []
+        for _, params, _ in collected:
+            for p in params:
+                tensors.append(p)
+                tensors.extend(t for t in self.state[p].values() if isinstance(t, torch.Tensor))
+        return (
+            tensors,
+            [t.clone() for t in tensors],
+            {k: v.clone() for k, v in self._globals.items()},
+        )
+
+    def _restore(self, backup, skip: torch.Tensor) -> None:
+        tensors, copies, globals_ = backup
+        for t, old in zip(tensors, copies):
+            if t.shape == old.shape:
+                t.copy_(torch.where(skip, old, t))
+        for k, old in globals_.items():
+            self._globals[k].copy_(torch.where(skip, old, self._globals[k]))
+
+    # ---------------------------------------------------------------------- serialization
+    def get_config(self) -> dict[str, Any]:
+        """Keras-compatible config; `from_config(get_config())` rebuilds an equal optimizer."""
+        lr = self.learning_rate
+        if isinstance(lr, schedules_lib.LearningRateSchedule):
+            lr = schedules_lib.serialize(lr)
+        config = {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+        if self.decay:
+            config["decay"] = self.decay
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects=None):
+        config = dict(config)
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict):
+            config["learning_rate"] = schedules_lib.deserialize(lr, custom_objects)
+        valid = set(cls._valid_arguments())
+        # Keras configs may carry keys fitorch has no use for (e.g. "is_legacy_optimizer").
+        return cls(**{k: v for k, v in config.items() if k in valid})

@@ -1,0 +1,131 @@
+"""Small gradient transformations shared by every optimizer (optax-style building blocks).
+
+Each function takes lists of tensors that share one device and dtype and works with
+multi-tensor `torch._foreach_*` kernels. None of them reads a value back to the host, so an
+optimizer step built from them never synchronizes with the accelerator.
+
+A `Scalar` is a Python float or a 0-d tensor on the tensors' device (for example a learning
+rate produced by a schedule from the device-side iteration counter).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+
+__all__ = [
+    "Scalar",
+    "group_by_device_and_dtype",
+    "scale",
+    "add_scaled",
+    "add_ratio",
+    "clip_by_norm",
+    "clip_by_global_norm",
+    "clip_by_value",
+    "decay_weights",
+    "ema_update",
+    "all_finite",
+]
+
+Scalar = float | torch.Tensor
+
+
+def group_by_device_and_dtype(*lists: list[torch.Tensor]) -> list[tuple[list, ...]]:
+    """Split parallel lists into buckets whose tensors share the first list's device and dtype.
+
+    Multi-tensor kernels need one device and one dtype per call; a model with float32 and
+    float16 parameters (or parameters on two devices) gets one bucket for each combination.
+    """
+    buckets: dict[tuple, tuple[list, ...]] = defaultdict(lambda: tuple([] for _ in lists))
+    for items in zip(*lists):
+        key = (items[0].device, items[0].dtype)
+        for bucket, item in zip(buckets[key], items):
+            bucket.append(item)
+    return list(buckets.values())
+
+
+def scale(tensors: list[torch.Tensor], factor: Scalar) -> list[torch.Tensor]:
+    """`[t * factor]` as new tensors (the inputs, often `p.grad`, are left untouched)."""
+    return torch._foreach_mul(tensors, factor)
+
+
+def add_scaled(targets: list[torch.Tensor], tensors: list[torch.Tensor], factor: Scalar) -> None:
+    """In place `target += factor * tensor`; a float factor fuses into one kernel."""
+    if isinstance(factor, torch.Tensor):
+        torch._foreach_add_(targets, torch._foreach_mul(tensors, factor))
+    else:
+        torch._foreach_add_(targets, tensors, alpha=factor)
+
+
+def add_ratio(
+    targets: list[torch.Tensor],
+    numerators: list[torch.Tensor],
+    denominators: list[torch.Tensor],
+    factor: Scalar,
+) -> None:
+    """In place `target += factor * numerator / denominator`.
+
+    `denominators` must be temporaries: a tensor factor is folded into them (one pass instead
+    of scaling the numerators, which are usually optimizer slots that must stay unchanged).
+    """
+    if isinstance(factor, torch.Tensor):
+        torch._foreach_div_(denominators, factor)
+        torch._foreach_addcdiv_(targets, numerators, denominators)
+    else:
+        torch._foreach_addcdiv_(targets, numerators, denominators, value=factor)
+
+
+def clip_by_norm(grads: list[torch.Tensor], clipnorm: float) -> list[torch.Tensor]:
+    """Per-tensor L2 clipping (Keras 3 `clipnorm`): `g * c / max(||g||, c)`."""
+    norms = torch._foreach_norm(grads)
+    torch._foreach_maximum_(norms, clipnorm)  # max(||g||, c)
+    torch._foreach_reciprocal_(norms)
+    torch._foreach_mul_(norms, clipnorm)  # c / max(||g||, c), one 0-d tensor per gradient
+    return torch._foreach_mul(grads, norms)
+
+
+def global_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """sqrt(sum of squares of every element of every tensor), a 0-d float32+ tensor."""
+    norms = torch._foreach_norm(grads)
+    dtype = torch.promote_types(norms[0].dtype, torch.float32)
+    return torch.linalg.vector_norm(torch.stack(norms).to(dtype))
+
+
+def clip_by_global_norm(
+    grads: list[torch.Tensor], clipnorm: float, norm: torch.Tensor | None = None
+) -> list[torch.Tensor]:
+    """Keras `global_clipnorm`: `g * c / max(global_norm, c)`; a non-finite norm gives NaN.
+
+    `norm` may be passed in when the gradients span several buckets (it must cover all of them).
+    """
+    if norm is None:
+        norm = global_norm(grads)
+    factor = clipnorm / torch.clamp(norm, min=clipnorm)
+    factor = factor + (norm - norm)  # inf/NaN norm -> NaN factor, as Keras
+    return torch._foreach_mul(grads, factor.to(grads[0].dtype))
+
+
+def clip_by_value(grads: list[torch.Tensor], clipvalue: float) -> list[torch.Tensor]:
+    """Element-wise clip to [-clipvalue, clipvalue] (Keras `clipvalue`)."""
+    clipped = torch._foreach_clamp_max(grads, clipvalue)
+    torch._foreach_clamp_min_(clipped, -clipvalue)
+    return clipped
+
+
+def decay_weights(params: list[torch.Tensor], weight_decay: float, lr: Scalar) -> None:
+    """Decoupled weight decay, in place: `p -= p * weight_decay * lr`."""
+    torch._foreach_mul_(params, 1 - weight_decay * lr)
+
+
+def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], momentum: float) -> None:
+    """In place `avg = momentum * avg + (1 - momentum) * param`."""
+    torch._foreach_lerp_(averages, params, 1.0 - momentum)
+
+
+def all_finite(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """A 0-d bool tensor: True when no element of any tensor is inf or NaN (no host sync)."""
+    if not tensors:
+        return torch.tensor(True)
+    # isfinite per tensor (norm-based checks overflow for large finite float16 values).
+    return torch.stack([torch.isfinite(t).all() for t in tensors]).all()
