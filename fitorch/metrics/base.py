@@ -11,9 +11,19 @@ from __future__ import annotations
 
 import torch
 
+from fitorch.registry import Registry
 from fitorch.utils.naming import to_snake_case
 
-__all__ = ["Metric"]
+__all__ = ["Metric", "METRICS", "register_metric"]
+
+# Every metric name fitorch accepts: class names, their snake_case, Keras 3 and Keras 2 aliases,
+# and loss-function names. Each family module registers its objects beside their definition.
+METRICS = Registry("metric")
+
+
+def register_metric(obj, *aliases: str):
+    """Register a Metric class under its name, its snake_case name and `aliases`."""
+    return METRICS.register(obj, to_snake_case(obj.__name__), *aliases)
 
 _REDUCTIONS = ("sum", "max", "min", "cat")
 
@@ -102,6 +112,13 @@ class Metric:
         for name in self._state_specs:
             return getattr(self, name).device
         return torch.device("cpu")
+
+    # -- input checks (called by compile on the first batch, never per step) ---------------
+    def check_shapes(self, y_true, y_pred) -> None:
+        """Raise ValueError if the shapes cannot work (e.g. `k` > classes). No device sync."""
+
+    def check_values(self, y_true, y_pred) -> None:
+        """Raise ValueError on bad values (e.g. non-integer sparse labels). May sync; call once."""
 
     def __call__(self, *args, **kwargs) -> torch.Tensor:
         """Update with this batch, then return the result so far (it accumulates)."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 
+from fitorch.metrics._utils import as_tensor
 from fitorch.metrics.base import Metric
 from fitorch.utils.naming import to_snake_case
 
-__all__ = ["Sum", "Mean", "MeanMetricWrapper", "samplewise"]
+__all__ = ["Sum", "Mean", "MeanMetricWrapper", "samplewise", "register_input_checks"]
 
 
 def samplewise(values: torch.Tensor, sample_weight=None, dtype=torch.float32):
@@ -65,17 +66,44 @@ class Mean(Metric):
         self.add_state("count", torch.zeros((), dtype=self.dtype))
 
     def update_state(self, values, sample_weight=None) -> None:
-        values = torch.as_tensor(values, dtype=self.dtype, device=self.total.device)
+        values = as_tensor(values, device=self.total.device)
+        if sample_weight is None:
+            # Fast path (the common one): per-sample means summed = total sum / row size.
+            if values.ndim == 0:
+                self.total.add_(values.to(self.dtype))
+                self.count.add_(1)
+                return
+            rows = values.shape[0]
+            per_row = values.numel() // rows if rows else 1
+            total = values.sum(dtype=self.dtype)
+            self.total.add_(total if per_row == 1 else total / per_row)
+            self.count.add_(rows)
+            return
         values, sample_weight = samplewise(values, sample_weight, self.dtype)
         self.total.add_(values.sum())
-        if sample_weight is not None:
-            self.count.add_(sample_weight.sum())
-        else:
-            self.count.add_(values.shape[0] if values.ndim else 1)
+        self.count.add_(sample_weight.sum())
 
     def result(self) -> torch.Tensor:
         # divide_no_nan: an empty mean is 0, as Keras.
         return torch.where(self.count != 0, self.total / self.count.clamp_min(1e-30), 0.0)
+
+
+# fn -> (check_shapes(y_true, y_pred, **fn_kwargs), check_values(...)) for wrapped functions
+# that need their inputs checked once (sparse labels, k); filled by the family modules.
+_INPUT_CHECKS: dict = {}
+
+
+def register_input_checks(fn, shapes=None, values=None) -> None:
+    """Declare the first-batch checks of a metric function (see `Metric.check_shapes`)."""
+    _INPUT_CHECKS[fn] = (shapes, values)
+
+
+def _is_loss_function(fn) -> bool:
+    try:
+        from fitorch import losses
+    except ImportError:  # losses not importable: nothing is a loss
+        return False
+    return bool(losses.LOSSES.aliases_of(fn))
 
 
 class MeanMetricWrapper(Mean):
@@ -83,14 +111,22 @@ class MeanMetricWrapper(Mean):
 
     `fn` returns one value per sample (a scalar per batch counts as that value for every
     sample of the batch, so the epoch value is weighted by batch size). The epoch value is
-    the sample-weighted mean over all samples seen.
+    the sample-weighted mean over all samples seen. Wrapping a loss function sets
+    `direction = "down"` (as Keras); a function may declare its own `direction` attribute.
     """
 
     def __init__(self, fn, name: str | None = None, dtype=None, **kwargs):
-        super().__init__(name=name or to_snake_case(fn.__name__), dtype=dtype)
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper(fn=...) needs a callable; got {fn!r}.")
+        fn_name = getattr(fn, "__name__", None) or to_snake_case(type(fn).__name__)
+        super().__init__(name=name or fn_name, dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
-        self.direction = getattr(fn, "direction", type(self).direction)
+        direction = getattr(fn, "direction", None)
+        if direction is None and type(self).direction is None and _is_loss_function(fn):
+            direction = "down"
+        if direction is not None:
+            self.direction = direction
 
     @property
     def fn(self):
@@ -98,10 +134,22 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        values = torch.as_tensor(values, device=self.total.device)
-        if values.ndim == 0 and y_pred.ndim > 0:
+        if not isinstance(values, torch.Tensor):
+            values = torch.as_tensor(values, device=self.total.device)
+        if values.ndim == 0 and getattr(y_pred, "ndim", 0) > 0:
+            # One scalar per batch: it stands for every sample of the batch.
             values = values.expand(y_pred.shape[0])
         super().update_state(values, sample_weight)
+
+    def check_shapes(self, y_true, y_pred) -> None:
+        check = _INPUT_CHECKS.get(self._fn, (None, None))[0]
+        if check is not None:
+            check(y_true, y_pred, owner=self.name, **self._fn_kwargs)
+
+    def check_values(self, y_true, y_pred) -> None:
+        check = _INPUT_CHECKS.get(self._fn, (None, None))[1]
+        if check is not None:
+            check(y_true, y_pred, owner=self.name, **self._fn_kwargs)
 
     def get_config(self) -> dict:
         from fitorch.registry import get_registered_name
@@ -113,9 +161,11 @@ class MeanMetricWrapper(Mean):
         from fitorch.registry import get_registered_object
 
         config = dict(config)
+        if "fn" not in config:  # a subclass that fixes its function
+            return cls(**config)
         fn = config.pop("fn")
         if isinstance(fn, str):
-            resolved = get_registered_object(fn)
+            resolved = get_registered_object(fn) or _metric_function(fn)
             if resolved is None:
                 raise ValueError(
                     f"MeanMetricWrapper.from_config: function {fn!r} is not registered; pass it "
@@ -123,3 +173,25 @@ class MeanMetricWrapper(Mean):
                 )
             fn = resolved
         return cls(fn, **config)
+
+
+class LossMetric(MeanMetricWrapper):
+    """Base of the built-in metrics that average one loss function (direction "down").
+
+    Its config is the name, dtype and the fixed function arguments (the function is implied).
+    """
+
+    direction = "down"
+
+    def get_config(self) -> dict:
+        return {**Metric.get_config(self), **self._fn_kwargs}
+
+
+def _metric_function(name: str):
+    """A built-in metric/loss function registered under `name`, else None."""
+    from fitorch import metrics
+
+    obj = metrics.METRICS._by_name.get(name)
+    if obj is None or isinstance(obj, type):
+        return None
+    return obj

@@ -1,0 +1,395 @@
+"""Confusion-matrix metrics at thresholds: TP/FP/TN/FN counts, Precision, Recall, and the
+sensitivity/specificity/precision/recall-at-a-constraint family. AUC lives in auc.py.
+
+A prediction is positive at threshold t iff `y_pred > t` (strict); a label is positive iff it
+is non-zero. Everything is flattened (micro over all labels) unless `class_id` picks a column.
+
+How the update is vectorized (no loop over thresholds): with the thresholds sorted,
+`searchsorted(thresholds, p)` is the number of thresholds strictly below p, i.e. p is a
+positive prediction at exactly the first `searchsorted(...)` thresholds. One `index_add_` builds
+a histogram of that index for positive and negative labels; a reverse cumulative sum turns it
+into TP and FP at every threshold, and TN, FN follow from the label totals. This is Keras'
+bucketized AUC update, made exact for any sorted thresholds. (`bincount` is avoided: on CUDA it
+reads the maximum back to the host.)
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fitorch.metrics._utils import (
+    as_tensor,
+    check_class_count,
+    check_probability,
+    same_rank,
+    weights_like,
+)
+from fitorch.metrics.base import Metric, register_metric
+
+__all__ = [
+    "TruePositives",
+    "FalsePositives",
+    "TrueNegatives",
+    "FalseNegatives",
+    "Precision",
+    "Recall",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "confusion_counts",
+]
+
+NEG_INF = -1e10  # score given to entries outside the top k (Keras' value)
+_EPSILON = 1e-7
+
+
+def is_evenly_spaced(thresholds) -> bool:
+    """True for `[0, 1/(n-1), ..., 1]` (n >= 3): Keras then clips y_pred to [0, 1]."""
+    n = len(thresholds)
+    return n >= 3 and all(abs(t - i / (n - 1)) <= _EPSILON for i, t in enumerate(thresholds))
+
+
+class Thresholds:
+    """Sorted thresholds as a device tensor, plus the permutation back to the user's order."""
+
+    def __init__(self, values, clip: bool):
+        values = [float(v) for v in values]
+        order = sorted(range(len(values)), key=values.__getitem__)
+        self.values = values  # the user's order
+        self.sorted = torch.tensor([values[i] for i in order], dtype=torch.float64)
+        self.clip = clip
+        # position in the sorted states of each user threshold (None when already sorted)
+        inverse = [0] * len(values)
+        for pos, i in enumerate(order):
+            inverse[i] = pos
+        self.inverse = None if order == list(range(len(values))) else torch.tensor(inverse)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def tensor(self, like: torch.Tensor) -> torch.Tensor:
+        """The sorted thresholds in `like`'s dtype and device (cached per dtype/device)."""
+        key = (like.dtype, like.device)
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            cache[key] = self.sorted.to(device=like.device, dtype=like.dtype)
+        return cache[key]
+
+    def user_order(self, x: torch.Tensor) -> torch.Tensor:
+        """States (sorted order, first axis) back in the order the user gave."""
+        if self.inverse is None:
+            return x
+        return x.index_select(0, self.inverse.to(x.device))
+
+
+def prepare_inputs(y_true, y_pred, sample_weight, dtype, device, top_k=None, class_id=None):
+    """`(labels as bool, scores, weights or None)` with Keras' rank fixing, top-k and class_id."""
+    y_pred = as_tensor(y_pred, device, dtype)
+    y_true, y_pred = same_rank(as_tensor(y_true, device), y_pred)
+    weights = weights_like(sample_weight, y_pred)
+    if top_k is not None:
+        # keep the k best scores of each row, push the others below every threshold
+        top = y_pred.topk(top_k, dim=-1).indices
+        keep = torch.zeros_like(y_pred, dtype=torch.bool).scatter_(-1, top, True)
+        y_pred = torch.where(keep, y_pred, torch.full_like(y_pred, NEG_INF))
+    if class_id is not None:
+        y_true, y_pred = y_true[..., class_id], y_pred[..., class_id]
+        weights = None if weights is None else weights[..., class_id]
+    return y_true != 0, y_pred, weights
+
+
+def confusion_counts(labels, scores, weights, thresholds: Thresholds, per_label: bool = False):
+    """Weighted TP and FP at every threshold, and the totals of positive and negative labels.
+
+    Args:
+        labels: bool tensor; scores: float tensor of the same shape; weights: same shape or None.
+        per_label: keep the last axis apart (multi-label AUC): counts of shape (T, L).
+    Returns:
+        `(tp, fp, positives, negatives)`: `(T,)`, `(T,)`, `()`, `()` or `(T, L)`, ..., `(L,)`.
+    """
+    t = thresholds.tensor(scores)
+    if thresholds.clip:
+        scores = scores.clamp(0.0, 1.0)
+    n_bins = len(thresholds) + 1
+    num_labels = scores.shape[-1] if per_label else 1
+    labels = labels.reshape(-1, num_labels)
+    scores = scores.reshape(-1, num_labels)
+    # bin = (label column, positive?, number of thresholds below the score)
+    bins = torch.searchsorted(t, scores.contiguous()) + n_bins * labels.long()
+    if per_label:
+        bins = bins + 2 * n_bins * torch.arange(num_labels, device=bins.device)
+    if weights is None:
+        source = torch.ones((), dtype=scores.dtype, device=scores.device).expand(bins.numel())
+    else:
+        source = weights.reshape(-1)
+    hist = scores.new_zeros(2 * n_bins * num_labels).index_add_(0, bins.reshape(-1), source)
+    hist = hist.view(num_labels, 2, n_bins)
+    # predictions above threshold j: histogram entries with more than j thresholds below
+    above = hist.flip(-1).cumsum(-1).flip(-1)[..., 1:]  # (L, 2, T)
+    totals = hist.sum(-1)  # (L, 2)
+    if per_label:
+        return above[:, 1].T, above[:, 0].T, totals[:, 1], totals[:, 0]
+    return above[0, 1], above[0, 0], totals[0, 1], totals[0, 0]
+
+
+def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    # Keras' divide_no_nan: 0 where the denominator is 0
+    return torch.where(b != 0, a / torch.where(b != 0, b, torch.ones_like(b)), torch.zeros_like(a))
+
+
+def _check_class_id(metric, y_pred) -> None:
+    if metric.class_id is not None:
+        y_pred = as_tensor(y_pred)
+        if y_pred.ndim < 2:
+            raise ValueError(
+                f"{metric.name}: `class_id` needs y_pred of shape (batch, classes); got "
+                f"{tuple(y_pred.shape)}."
+            )
+        check_class_count("class_id", metric.class_id + 1, y_pred, metric.name)
+
+
+class _ThresholdMetric(Metric):
+    """Shared machinery: thresholds, optional top_k/class_id, the four counts per threshold."""
+
+    _counts: tuple = ()  # which of "tp", "fp", "tn", "fn" this metric keeps
+    top_k = None
+    class_id = None
+
+    def _init_thresholds(self, thresholds, default, clip: bool | None = None) -> None:
+        self.init_thresholds = thresholds
+        values = default if thresholds is None else thresholds
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        if thresholds is not None:
+            check_probability("thresholds", values, type(self).__name__)
+        self.thresholds = values
+        clip = is_evenly_spaced(values) if clip is None else clip
+        self._thresholds = Thresholds(values, clip=clip)
+        shape = (len(values),)
+        for key in self._counts:
+            self.add_state(_STATE_NAMES[key], torch.zeros(shape, dtype=self.dtype))
+
+    def check_shapes(self, y_true, y_pred) -> None:
+        if self.top_k is not None:
+            check_class_count("top_k", self.top_k, as_tensor(y_pred), self.name)
+        _check_class_id(self, y_pred)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        device = getattr(self, _STATE_NAMES[self._counts[0]]).device
+        labels, scores, weights = prepare_inputs(
+            y_true, y_pred, sample_weight, self.dtype, device, self.top_k, self.class_id
+        )
+        tp, fp, pos, neg = confusion_counts(labels, scores, weights, self._thresholds)
+        new = {"tp": tp, "fp": fp}
+        if "tn" in self._counts:
+            new["tn"] = neg - fp
+        if "fn" in self._counts:
+            new["fn"] = pos - tp
+        for key in self._counts:
+            getattr(self, _STATE_NAMES[key]).add_(new[key])
+
+    def _scalar_or_vector(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._thresholds.user_order(x)
+        return x[0] if len(self.thresholds) == 1 else x
+
+
+_STATE_NAMES = {
+    "tp": "true_positives",
+    "fp": "false_positives",
+    "tn": "true_negatives",
+    "fn": "false_negatives",
+}
+
+
+class _ConfusionCount(_ThresholdMetric):
+    """Weighted count of one confusion-matrix cell per threshold (scalar for one threshold)."""
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self._init_thresholds(thresholds, 0.5)
+
+    def result(self) -> torch.Tensor:
+        return self._scalar_or_vector(getattr(self, _STATE_NAMES[self._counts[0]]).clone())
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """Weighted count of positive labels predicted positive (`y_pred > threshold`)."""
+
+    direction = "up"
+    _counts = ("tp",)
+
+
+class FalsePositives(_ConfusionCount):
+    """Weighted count of negative labels predicted positive."""
+
+    direction = "down"
+    _counts = ("fp",)
+
+
+class TrueNegatives(_ConfusionCount):
+    """Weighted count of negative labels predicted negative."""
+
+    direction = "up"
+    _counts = ("tn",)
+
+
+class FalseNegatives(_ConfusionCount):
+    """Weighted count of positive labels predicted negative."""
+
+    direction = "down"
+    _counts = ("fn",)
+
+
+class _PrecisionRecall(_ThresholdMetric):
+    direction = "up"
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"{type(self).__name__}: `top_k` must be a positive int; got {top_k!r}.")
+        self.top_k = top_k
+        self.class_id = class_id
+        self._init_thresholds(thresholds, 0.5 if top_k is None else NEG_INF)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "thresholds": self.init_thresholds,
+            "top_k": self.top_k,
+            "class_id": self.class_id,
+        }
+
+
+class Precision(_PrecisionRecall):
+    """`TP / (TP + FP)` per threshold (0 when nothing was predicted positive).
+
+    `top_k`: only the k best scores of each row can be positive (default threshold then
+    -1e10, i.e. "is in the top k"); `class_id`: only that column counts.
+
+    >>> m = Precision(); m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> round(float(m.result()), 4)
+    0.6667
+    """
+
+    _counts = ("tp", "fp")
+
+    def result(self) -> torch.Tensor:
+        tp, fp = self.true_positives, self.false_positives
+        return self._scalar_or_vector(_safe_div(tp, tp + fp))
+
+
+class Recall(_PrecisionRecall):
+    """`TP / (TP + FN)` per threshold (0 when there is no positive label)."""
+
+    _counts = ("tp", "fn")
+
+    def result(self) -> torch.Tensor:
+        tp, fn = self.true_positives, self.false_negatives
+        return self._scalar_or_vector(_safe_div(tp, tp + fn))
+
+
+class _AtConstraint(_ThresholdMetric):
+    """Best `dependent` rate over the thresholds where `constrained` rate >= `value`.
+
+    Thresholds are `[0, 1/(n-1), ..., 1]` (`[0.5]` when num_thresholds is 1); 0 if none qualifies.
+    """
+
+    direction = "up"
+    _counts = ("tp", "fp", "tn", "fn")
+    _value_arg = ""  # name of the constructor argument holding the constraint
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        check_probability(self._value_arg, value, type(self).__name__)
+        if not isinstance(num_thresholds, int) or num_thresholds <= 0:
+            raise ValueError(
+                f"{type(self).__name__}: `num_thresholds` must be an integer > 0; got "
+                f"num_thresholds={num_thresholds!r}."
+            )
+        self.value = value
+        self.num_thresholds = num_thresholds
+        self.class_id = class_id
+        setattr(self, self._value_arg, value)
+        if num_thresholds == 1:
+            values = [0.5]
+        else:
+            values = [i / (num_thresholds - 1) for i in range(num_thresholds)]
+        self._init_thresholds(None, values, clip=num_thresholds > 1)
+
+    def _rates(self):
+        tp, fp, tn, fn = (self.true_positives, self.false_positives, self.true_negatives,
+                          self.false_negatives)  # fmt: skip
+        return {
+            "sensitivity": _safe_div(tp, tp + fn),
+            "recall": _safe_div(tp, tp + fn),
+            "specificity": _safe_div(tn, tn + fp),
+            "precision": _safe_div(tp, tp + fp),
+        }
+
+    def result(self) -> torch.Tensor:
+        rates = self._rates()
+        constrained, dependent = rates[self._value_arg], rates[self._dependent]
+        feasible = constrained >= self.value
+        return torch.where(feasible, dependent, torch.zeros_like(dependent)).max().clamp_min(0)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            self._value_arg: self.value,
+            "num_thresholds": self.num_thresholds,
+            "class_id": self.class_id,
+        }
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    """Best sensitivity (recall) at a specificity of at least `specificity`."""
+
+    _value_arg, _dependent = "specificity", "sensitivity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    """Best specificity at a sensitivity of at least `sensitivity`."""
+
+    _value_arg, _dependent = "sensitivity", "specificity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+
+class PrecisionAtRecall(_AtConstraint):
+    """Best precision at a recall of at least `recall`."""
+
+    _value_arg, _dependent = "recall", "precision"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+
+class RecallAtPrecision(_AtConstraint):
+    """Best recall at a precision of at least `precision`."""
+
+    _value_arg, _dependent = "precision", "recall"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+
+for _cls in (
+    TruePositives,
+    FalsePositives,
+    TrueNegatives,
+    FalseNegatives,
+    Precision,
+    Recall,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+):
+    register_metric(_cls)
