@@ -213,9 +213,7 @@ class AUC(Metric):
             "summation_method": self.summation_method,
             "multi_label": self.multi_label,
             "num_labels": self.num_labels,
-            "label_weights": None
-            if self.label_weights is None
-            else self.label_weights.tolist(),
+            "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
             "from_logits": self.from_logits,
         }
         if self._init_from_thresholds:

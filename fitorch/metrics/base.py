@@ -25,6 +25,7 @@ def register_metric(obj, *aliases: str):
     """Register a Metric class under its name, its snake_case name and `aliases`."""
     return METRICS.register(obj, to_snake_case(obj.__name__), *aliases)
 
+
 _REDUCTIONS = ("sum", "max", "min", "cat")
 
 
@@ -89,7 +90,10 @@ class Metric:
         """Fold the states of `others` (metrics of the same class) into this one."""
         for other in others:
             for name, (_, reduce) in self._state_specs.items():
-                mine, theirs = getattr(self, name), getattr(other, name).to(getattr(self, name).device)
+                mine, theirs = (
+                    getattr(self, name),
+                    getattr(other, name).to(getattr(self, name).device),
+                )
                 if reduce == "sum":
                     mine.add_(theirs)
                 elif reduce == "max":
@@ -99,7 +103,7 @@ class Metric:
                 else:
                     setattr(self, name, torch.cat([mine, theirs]))
 
-    def to(self, device) -> "Metric":
+    def to(self, device) -> Metric:
         """Move every state (and declared default) to `device`; returns self."""
         device = torch.device(device)
         for name, (default, reduce) in list(self._state_specs.items()):
@@ -130,7 +134,7 @@ class Metric:
         return {"name": self.name, "dtype": str(self.dtype).replace("torch.", "")}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Metric":
+    def from_config(cls, config: dict) -> Metric:
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -249,7 +249,9 @@ class _PrecisionRecall(_ThresholdMetric):
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"{type(self).__name__}: `top_k` must be a positive int; got {top_k!r}.")
+            raise ValueError(
+                f"{type(self).__name__}: `top_k` must be a positive int; got {top_k!r}."
+            )
         self.top_k = top_k
         self.class_id = class_id
         self._init_thresholds(thresholds, 0.5 if top_k is None else NEG_INF)

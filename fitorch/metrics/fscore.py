@@ -53,7 +53,12 @@ class FBetaScore(Metric):
 
     def _build(self, num_classes: int, device) -> None:
         shape = () if self.average == "micro" else (num_classes,)
-        for name in ("true_positives", "false_positives", "false_negatives", "intermediate_weights"):
+        for name in (
+            "true_positives",
+            "false_positives",
+            "false_negatives",
+            "intermediate_weights",
+        ):
             self.add_state(name, torch.zeros(shape, dtype=self.dtype, device=device))
         self._built = True
 

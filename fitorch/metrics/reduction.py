@@ -157,7 +157,7 @@ class MeanMetricWrapper(Mean):
         return {**super().get_config(), "fn": get_registered_name(self._fn), **self._fn_kwargs}
 
     @classmethod
-    def from_config(cls, config: dict) -> "MeanMetricWrapper":
+    def from_config(cls, config: dict) -> MeanMetricWrapper:
         from fitorch.registry import get_registered_object
 
         config = dict(config)
