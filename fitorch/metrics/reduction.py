@@ -168,8 +168,9 @@ class MeanMetricWrapper(Mean):
             resolved = get_registered_object(fn) or _metric_function(fn)
             if resolved is None:
                 raise ValueError(
-                    f"MeanMetricWrapper.from_config: function {fn!r} is not registered; pass it "
-                    f"with custom_objects={{{fn!r}: {fn}}} or @fitorch.saving.register_serializable()."
+                    f"MeanMetricWrapper.from_config: function {fn!r} is not registered; pass "
+                    f"it with custom_objects={{{fn!r}: {fn}}} or "
+                    f"@fitorch.saving.register_serializable()."
                 )
             fn = resolved
         return cls(fn, **config)
