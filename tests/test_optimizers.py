@@ -141,6 +141,53 @@ def np_ftrl(power=-0.5, init=0.1, l1=0.0, l2=0.0, shrink=0.0, beta=0.0):
     return rule
 
 
+def np_lion(b1=0.9, b2=0.99):
+    def rule(p, g, s, lr, t):
+        m = s.setdefault("m", np.zeros_like(p))
+        p -= lr * np.sign(b1 * m + (1 - b1) * g)
+        m[:] = b2 * m + (1 - b2) * g
+
+    return rule
+
+
+def np_lamb(b1=0.9, b2=0.999, eps=1e-7):
+    def rule(p, g, s, lr, t):
+        m = s.setdefault("m", np.zeros_like(p))
+        v = s.setdefault("v", np.zeros_like(p))
+        m += (g - m) * (1 - b1)
+        v += (g * g - v) * (1 - b2)
+        u = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        w_norm, u_norm = np.linalg.norm(p), np.linalg.norm(u)
+        ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0
+        p -= lr * ratio * u
+
+    return rule
+
+
+def np_adafactor(decay=-0.8, eps1=1e-30, eps2=1e-3, clip=1.0):
+    def rms(x):
+        return np.sqrt(np.mean(x * x))
+
+    def rule(p, g, s, lr, t):
+        rho = min(lr, 1 / np.sqrt(t))
+        alpha = max(eps2, rms(p)) * rho
+        beta = 1 - t**decay
+        g2 = g * g + eps1
+        if p.ndim >= 2:
+            r = s.setdefault("r", np.zeros(p.shape[:-1]))
+            c = s.setdefault("c", np.zeros(p.shape[:-2] + p.shape[-1:]))
+            r[:] = beta * r + (1 - beta) * g2.mean(-1)
+            c[:] = beta * c + (1 - beta) * g2.mean(-2)
+            v = (r / r.mean(-1, keepdims=True))[..., None] * c[..., None, :]
+        else:
+            v = s.setdefault("v", np.zeros_like(p))
+            v[:] = beta * v + (1 - beta) * g2
+        u = g / np.sqrt(v)
+        p -= alpha * u / max(1.0, rms(u) / clip)
+
+    return rule
+
+
 # (fitorch class, kwargs, NumPy rule, learning rate used by the rule)
 CASES = {
     "sgd": (O.SGD, {}, np_sgd(), 0.01),
@@ -197,6 +244,21 @@ CASES = {
         },
         np_ftrl(l1=0.01, l2=0.02, shrink=0.03, beta=0.1),
         0.1,
+    ),
+    "lion": (O.Lion, {"learning_rate": 0.01}, np_lion(), 0.01),
+    "lion_betas": (
+        O.Lion,
+        {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.8},
+        np_lion(0.5, 0.8),
+        0.01,
+    ),
+    "lamb": (O.Lamb, {"learning_rate": 0.01}, np_lamb(), 0.01),
+    "adafactor": (O.Adafactor, {"learning_rate": 0.01}, np_adafactor(), 0.01),
+    "adafactor_clip": (
+        O.Adafactor,
+        {"learning_rate": 0.5, "clip_threshold": 0.5, "beta_2_decay": -0.5},
+        np_adafactor(decay=-0.5, clip=0.5),
+        0.5,
     ),
 }
 
@@ -295,6 +357,10 @@ KERAS_CASES = [
     "adadelta",
     "ftrl",
     "ftrl_reg",
+    "lion",
+    "lamb",
+    "adafactor",
+    "adafactor_clip",
 ]
 
 
@@ -358,6 +424,9 @@ CONVERGE = [
     (O.Adagrad, {"learning_rate": 0.5}),
     (O.Adadelta, {"learning_rate": 1.0, "epsilon": 1e-3}),
     (O.Ftrl, {"learning_rate": 1.0}),
+    (O.Lion, {"learning_rate": 0.02}),
+    (O.Lamb, {"learning_rate": 0.05}),
+    (O.Adafactor, {"learning_rate": 0.5, "epsilon_2": 0.1}),
 ]
 
 

@@ -16,9 +16,13 @@ import numbers
 import torch
 
 from fitorch.optimizers import schedules
+from fitorch.optimizers.adafactor import Adafactor
 from fitorch.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from fitorch.optimizers.adaptive import Adadelta, Adagrad, Ftrl, RMSprop
 from fitorch.optimizers.base import Optimizer
+from fitorch.optimizers.lamb import Lamb
+from fitorch.optimizers.lion import Lion
+from fitorch.optimizers.loss_scale import LossScaleOptimizer
 from fitorch.optimizers.sgd import SGD
 from fitorch.registry import Registry
 
@@ -33,6 +37,10 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "Ftrl",
+    "Lion",
+    "Lamb",
+    "Adafactor",
+    "LossScaleOptimizer",
     "schedules",
     "OPTIMIZERS",
     "get",
@@ -44,16 +52,10 @@ __all__ = [
 ]
 
 OPTIMIZERS = Registry("optimizer", case_insensitive=True)
-for _cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Ftrl):
+for _cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Ftrl, Lion, Lamb):
     OPTIMIZERS.register(_cls)
-
-
-def _register_more(*classes) -> None:
-    for cls in classes:
-        OPTIMIZERS.register(cls)
-        globals()[cls.__name__] = cls
-        if cls.__name__ not in __all__:
-            __all__.append(cls.__name__)
+OPTIMIZERS.register(Adafactor)
+OPTIMIZERS.register(LossScaleOptimizer)
 
 
 def get(identifier):
