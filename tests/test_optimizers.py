@@ -425,7 +425,7 @@ CONVERGE = [
     (O.Adadelta, {"learning_rate": 1.0, "epsilon": 1e-3}),
     (O.Ftrl, {"learning_rate": 1.0}),
     (O.Lion, {"learning_rate": 0.02}),
-    (O.Lamb, {"learning_rate": 0.05}),
+    (O.Lamb, {"learning_rate": O.schedules.ExponentialDecay(0.05, 100, 0.5)}),
     (O.Adafactor, {"learning_rate": 0.5, "epsilon_2": 0.1}),
 ]
 
