@@ -6,4 +6,26 @@ Keras code runs with one import changed:
     from fitorch.models import Sequential, Model
 """
 
+from fitorch import (
+    activations,
+    backend,
+    callbacks,
+    constraints,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
+from fitorch.layers import Input
+from fitorch.models import Model, Sequential
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
+    "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""The training loops (trainer), the step functions, compile containers and the data path."""

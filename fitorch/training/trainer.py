@@ -1,0 +1,405 @@
+"""compile / fit / evaluate / predict and the *_on_batch functions, as plain functions.
+
+The loops follow Keras 3 (see ../shared/reference/keras-semantics.md section 5) with the
+fitorch rules of DESIGN.md: metric values are read from the device only when something
+displays or records them (one transfer for all of them), batch hooks run only for the
+callbacks that implement them, and `evaluate`/`predict` run under `torch.inference_mode()`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import torch
+
+from fitorch.callbacks.base import CallbackList
+from fitorch.registry import suggest
+from fitorch.training import data as data_mod
+from fitorch.training.compile_utils import CompiledState
+from fitorch.training.step import flat_outputs, predict_step, test_step, train_step
+
+__all__ = ["compile", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch",
+           "predict_on_batch"]  # fmt: skip
+
+_FIT_KWARGS = {
+    "validation_split", "validation_data", "shuffle", "class_weight", "sample_weight",
+    "initial_epoch", "steps_per_epoch", "validation_steps", "validation_batch_size",
+    "validation_freq", "max_queue_size", "workers", "use_multiprocessing",
+}  # fmt: skip
+
+
+def _check_kwargs(fn_name: str, kwargs: dict, allowed) -> None:
+    for key in kwargs:
+        if key not in allowed:
+            close = suggest(key, allowed)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{fn_name}() got an unexpected keyword argument {key!r}.{hint}")
+
+
+def _device_of(model) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return torch.device("cpu")
+
+
+def _call_takes_training(model) -> bool:
+    params = inspect.signature(model.call).parameters
+    return "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+# -- compile --------------------------------------------------------------------------------
+def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+            weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
+            sample_weight_mode=None, target_tensors=None, auto_scale_loss=True, **kwargs):  # fmt: skip
+    """Configure the model for training (Keras `Model.compile`).
+
+    Unknown loss/metric/optimizer names, and loss or metric lists/dicts that do not match the
+    outputs, raise here. Keras 2's `sample_weight_mode` is accepted ('temporal' works as
+    weights of shape (N, T) do); `target_tensors` is refused.
+    """
+    _check_kwargs("compile", kwargs, set())
+    if target_tensors is not None:
+        raise NotImplementedError(
+            "compile(target_tensors=...) is a TensorFlow-1 feature fitorch does not support: "
+            "pass the targets to fit() as y instead."
+        )
+    if sample_weight_mode not in (None, "temporal", "samplewise"):
+        raise ValueError(f"sample_weight_mode must be None or 'temporal'; got {sample_weight_mode!r}.")
+    model._call_takes_training = _call_takes_training(model)
+    if not hasattr(model, "_graph_layers") and not hasattr(model, "_stack"):
+        # A subclassed model shows its output count only when called; a list of losses tells.
+        if isinstance(loss, (list, tuple)) and len(loss) > 1:
+            model._num_outputs = len(loss)
+    config = {"optimizer": optimizer, "loss": loss, "metrics": metrics, "loss_weights": loss_weights,
+              "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
+              "steps_per_execution": steps_per_execution, "jit_compile": jit_compile}  # fmt: skip
+    model._compiled = CompiledState(model, optimizer, loss, metrics, loss_weights, weighted_metrics,
+                                    _output_names(model), config)  # fmt: skip
+    model._jit_compile = jit_compile
+    model.stop_training = False
+
+
+def _output_names(model) -> list[str]:
+    return list(model.output_names)
+
+
+def _require_compiled(model, what: str) -> CompiledState:
+    if getattr(model, "_compiled", None) is None:
+        raise RuntimeError(f"You must call compile() before {what}().")
+    return model._compiled
+
+
+# -- reading values -----------------------------------------------------------------------
+def results_to_logs(results: dict, prefix: str = "") -> dict:
+    """Tensor results -> Python floats (lists for vector results), one device read."""
+    if not results:
+        return {}
+    values = [v.detach().reshape(-1).to(torch.float64) for v in results.values()]
+    flat = torch.cat([v.cpu() for v in values]).tolist() if len(values) > 1 else values[0].cpu().tolist()
+    logs, i = {}, 0
+    for key, v in zip(results, values):
+        n = v.numel()
+        chunk = flat[i:i + n]
+        i += n
+        logs[prefix + key] = chunk[0] if (n == 1 and results[key].ndim == 0) else chunk
+    return logs
+
+
+# -- fit ------------------------------------------------------------------------------------
+def _validate_fit_args(batch_size, epochs, initial_epoch, validation_split):
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}.")
+    if epochs < initial_epoch:
+        raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch}).")
+    if validation_split and not 0.0 < validation_split < 1.0:
+        raise ValueError(f"validation_split must be in (0, 1); got {validation_split}.")
+
+
+def _verbose(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}.")
+    return int(verbose)
+
+
+def _should_validate(epoch: int, validation_freq) -> bool:
+    if isinstance(validation_freq, int):
+        if validation_freq < 1:
+            raise ValueError(f"validation_freq must be >= 1; got {validation_freq}.")
+        return (epoch + 1) % validation_freq == 0
+    return (epoch + 1) in validation_freq
+
+
+class StepFeed:
+    """Takes a fixed number of batches per epoch from a source, continuing across epochs
+    (Keras semantics with `steps_per_epoch`); without steps, one full pass per epoch."""
+
+    def __init__(self, source: data_mod.DataSource, steps: int | None):
+        self.source = source
+        self.steps = steps
+        self._it = None
+        self.exhausted = False
+
+    @property
+    def num_steps(self) -> int | None:
+        return self.steps if self.steps is not None else self.source.num_batches
+
+    def epoch(self):
+        if self.steps is None:
+            yield from self.source.epoch_batches()
+            self.source.on_epoch_end()
+            return
+        taken = 0
+        while taken < self.steps:
+            if self._it is None:
+                self._it = iter(self.source.epoch_batches())
+            try:
+                batch = next(self._it)
+            except StopIteration:
+                self._it = None
+                self.source.on_epoch_end()
+                if taken == 0 or getattr(self.source, "one_shot", False):
+                    self.exhausted = True
+                    warnings.warn(
+                        f"Your input ran out of data after {taken} of {self.steps} steps; "
+                        "interrupting training. Make sure the source can generate at least "
+                        "steps_per_epoch * epochs batches.",
+                        stacklevel=4,
+                    )
+                    return
+                continue
+            taken += 1
+            yield batch
+
+
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+        sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+        validation_batch_size=None, validation_freq=1, **kwargs):  # fmt: skip
+    """Train the model (Keras `Model.fit`); returns the `History` callback."""
+    if "nb_epoch" in kwargs:
+        epochs = kwargs.pop("nb_epoch")
+    iterable_options = {k: kwargs.pop(k) for k in ("max_queue_size", "workers", "use_multiprocessing")
+                        if k in kwargs}  # fmt: skip
+    _check_kwargs("fit", kwargs, _FIT_KWARGS)
+    state = _require_compiled(model, "fit")
+    _validate_fit_args(batch_size, epochs, initial_epoch, validation_split)
+    verbose = _verbose(verbose)
+    device = _device_of(model)
+    if validation_split and validation_data is None:
+        (x, y, sample_weight), validation_data = data_mod.split_validation(
+            x, y, sample_weight, validation_split
+        )
+    source = data_mod.adapt(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight,
+                            device, _output_names(model), **iterable_options)  # fmt: skip
+    feed = StepFeed(source, steps_per_epoch)
+    val_feed = None
+    if validation_data is not None:
+        val_feed = StepFeed(_validation_source(model, validation_data, validation_batch_size or
+                                               batch_size, validation_steps, device),
+                            validation_steps)  # fmt: skip
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+        callbacks, add_history=True, add_progbar=verbose != 0, model=model,
+        verbose=verbose, epochs=epochs, steps=feed.num_steps,
+        batch_size=source.batch_size, samples=source.num_samples,
+        do_validation=val_feed is not None, metrics=model.metrics_names,
+    )  # fmt: skip
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs: dict = {}
+    epoch = initial_epoch
+    start_epoch = getattr(model, "_initial_epoch", None)
+    if start_epoch is not None:  # set by BackupAndRestore on resume
+        epoch = start_epoch
+        model._initial_epoch = None
+    history_set = False
+    while epoch < epochs and not model.stop_training:
+        state.reset()
+        model.train()
+        cbs.on_epoch_begin(epoch)
+        step = -1
+        for step, batch in enumerate(feed.epoch()):
+            cbs.on_train_batch_begin(step)
+            train_step(model, state, batch)
+            if not history_set and cbs.history is not None:
+                cbs.history.history.aliases.update(_aliases(state))
+                history_set = True
+            cbs.on_train_batch_end(step, lambda s=state: results_to_logs(s.results()))
+            if model.stop_training:
+                break
+        if step < 0 and not feed.exhausted:
+            raise ValueError("fit: the training data produced no batches (is it empty?).")
+        if feed.exhausted and step < 0:
+            break
+        logs = results_to_logs(state.results())
+        if val_feed is not None and _should_validate(epoch, validation_freq):
+            val_logs = _run_evaluation(model, state, val_feed, cbs)
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        cbs.on_epoch_end(epoch, logs)
+        if feed.exhausted:
+            break
+        epoch += 1
+    finalize = getattr(state.optimizer, "finalize_variable_values", None)
+    if callable(finalize):
+        finalize()
+    cbs.on_train_end(logs)
+    source.close()
+    return cbs.history if cbs.history is not None else model.history
+
+
+def _aliases(state: CompiledState) -> dict:
+    return {**state.history_aliases(), "lr": "learning_rate", "val_lr": "val_learning_rate"}
+
+
+def _validation_source(model, validation_data, batch_size, steps, device):
+    if data_mod.is_array_like(validation_data) and isinstance(validation_data, (tuple, list)):
+        if len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be (x_val, y_val) or (x_val, y_val, val_sample_weight); "
+                f"got a {type(validation_data).__name__} of {len(validation_data)} items."
+            )
+        vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
+        return data_mod.adapt(vx, vy, vsw, batch_size or 32, steps, False, None, device,
+                              _output_names(model))  # fmt: skip
+    return data_mod.adapt(validation_data, None, None, batch_size, steps, False, None, device,
+                          _output_names(model))  # fmt: skip
+
+
+def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
+    state.reset()
+    model.eval()
+    cbs.on_test_begin()
+    step = -1
+    with torch.inference_mode():
+        for step, batch in enumerate(feed.epoch()):
+            cbs.on_test_batch_begin(step)
+            test_step(model, state, batch)
+            cbs.on_test_batch_end(step, lambda s=state: results_to_logs(s.results()))
+    if step < 0:
+        raise ValueError("evaluate: the data produced no batches (is it empty?).")
+    logs = results_to_logs(state.results())
+    cbs.on_test_end(logs)
+    return logs
+
+
+# -- evaluate / predict -----------------------------------------------------------------------
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+             steps=None, callbacks=None, return_dict=False, **kwargs):  # fmt: skip
+    """Loss and metrics on the data (Keras `Model.evaluate`): a scalar when there is only the
+    loss, else a list in `model.metrics_names` order, or a dict with `return_dict=True`."""
+    iterable_options = {k: kwargs.pop(k) for k in ("max_queue_size", "workers", "use_multiprocessing")
+                        if k in kwargs}  # fmt: skip
+    _check_kwargs("evaluate", kwargs, set())
+    state = _require_compiled(model, "evaluate")
+    if batch_size is not None and batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    verbose = _verbose(verbose)
+    device = _device_of(model)
+    source = data_mod.adapt(x, y, sample_weight, batch_size, steps, False, None, device,
+                            _output_names(model), **iterable_options)  # fmt: skip
+    feed = StepFeed(source, steps)
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+        steps=feed.num_steps)  # fmt: skip
+    logs = _run_evaluation(model, state, feed, cbs)
+    source.close()
+    if return_dict:
+        return logs
+    values = [logs[k] for k in model.metrics_names if k in logs]
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+    """Model outputs as NumPy, concatenated over batches (a list or dict for several)."""
+    iterable_options = {k: kwargs.pop(k) for k in ("max_queue_size", "workers", "use_multiprocessing")
+                        if k in kwargs}  # fmt: skip
+    _check_kwargs("predict", kwargs, set())
+    verbose = _verbose(verbose)
+    device = _device_of(model)
+    if not hasattr(model, "_call_takes_training"):
+        model._call_takes_training = _call_takes_training(model)
+    source = data_mod.adapt(x, None, None, batch_size, steps, False, None, device,
+                            getattr(model, "output_names", ["output_1"]), **iterable_options)  # fmt: skip
+    feed = StepFeed(source, steps)
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+        steps=feed.num_steps)  # fmt: skip
+    model.eval()
+    cbs.on_predict_begin()
+    chunks, structure = [], None
+    with torch.inference_mode():
+        for step, (bx, _, _) in enumerate(feed.epoch()):
+            cbs.on_predict_batch_begin(step)
+            out = predict_step(model, bx)
+            structure = out
+            chunks.append(flat_outputs(out))
+            cbs.on_predict_batch_end(step, {"outputs": out})
+    cbs.on_predict_end()
+    source.close()
+    if not chunks:
+        raise ValueError("predict: the data produced no batches (is it empty?).")
+    arrays = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
+    return _restructure(structure, arrays)
+
+
+def _restructure(structure, arrays):
+    if isinstance(structure, torch.Tensor):
+        return arrays[0]
+    if isinstance(structure, dict):
+        return dict(zip(structure, arrays))
+    return arrays
+
+
+# -- on_batch ------------------------------------------------------------------------------------
+def _single_batch(model, x, y, sample_weight, class_weight=None):
+    device = _device_of(model)
+    n = len(data_mod._leaves(data_mod._tree_map(x, data_mod._to_tensor))[0])
+    source = data_mod.adapt(x, y, sample_weight, max(n, 1), None, False, class_weight, device,
+                            _output_names(model))  # fmt: skip
+    return next(iter(source.epoch_batches()))
+
+
+def _batch_result(model, state, return_dict):
+    logs = results_to_logs(state.results())
+    if return_dict:
+        return logs
+    values = [logs[k] for k in model.metrics_names if k in logs]
+    return values[0] if len(values) == 1 else values
+
+
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    """One update on one batch; returns that batch's loss and metrics (computed before the
+    update). `class_weight` may be a list of dicts for several outputs (seed 003)."""
+    state = _require_compiled(model, "train_on_batch")
+    batch = _single_batch(model, x, y, sample_weight, class_weight)
+    state.reset()
+    model.train()
+    train_step(model, state, batch)
+    return _batch_result(model, state, return_dict)
+
+
+def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
+    state = _require_compiled(model, "test_on_batch")
+    batch = _single_batch(model, x, y, sample_weight)
+    state.reset()
+    model.eval()
+    with torch.inference_mode():
+        test_step(model, state, batch)
+    return _batch_result(model, state, return_dict)
+
+
+def predict_on_batch(model, x):
+    if not hasattr(model, "_call_takes_training"):
+        model._call_takes_training = _call_takes_training(model)
+    bx = _single_batch(model, x, None, None)[0]
+    model.eval()
+    with torch.inference_mode():
+        out = predict_step(model, bx)
+    return _restructure(out, [t.cpu().numpy() for t in flat_outputs(out)])
