@@ -209,3 +209,14 @@ register_metric(CategoricalAccuracy)
 register_metric(SparseCategoricalAccuracy)
 register_metric(TopKCategoricalAccuracy)
 register_metric(SparseTopKCategoricalAccuracy)
+
+# Function metrics declare their direction too (MeanMetricWrapper reads it).
+for _fn in (
+    accuracy,
+    binary_accuracy,
+    categorical_accuracy,
+    sparse_categorical_accuracy,
+    top_k_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+):
+    _fn.direction = "up"

@@ -78,3 +78,6 @@ class ConcordanceCorrelation(_CorrelationMetric):
 
 register_metric(PearsonCorrelation)
 register_metric(ConcordanceCorrelation)
+
+pearson_correlation.direction = "up"
+concordance_correlation.direction = "up"

@@ -220,3 +220,5 @@ register_metric(RootMeanSquaredError, "rmse", "RMSE")
 register_metric(CosineSimilarity)
 register_metric(LogCoshError, "logcosh")
 register_metric(R2Score)
+
+cosine.direction = "up"
