@@ -382,3 +382,13 @@ def test_loss_scale_step_never_reads_tensors_on_the_host():
         opt.scale_loss(model(torch.randn(4, 4)).square().mean()).backward()
         with forbid_host_reads():
             opt.step()
+
+
+@pytest.mark.parametrize("module", ["sgd", "adam", "schedules"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"fitorch.optimizers.{module}")
+    result = doctest.testmod(mod, extraglobs={"torch": torch}, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -51,7 +51,7 @@ class Adam(_AdamBase):
     Example:
         >>> p = torch.nn.Parameter(torch.tensor([1.0]))
         >>> opt = Adam([p], learning_rate=0.1)
-        >>> p.grad = torch.tensor([2.0]); opt.step(); round(float(p), 4)
+        >>> p.grad = torch.tensor([2.0]); opt.step(); round(float(p.detach()), 4)
         0.9
     """
 

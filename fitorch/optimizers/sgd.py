@@ -30,7 +30,7 @@ class SGD(Optimizer):
     Example:
         >>> p = torch.nn.Parameter(torch.tensor([1.0]))
         >>> opt = SGD([p], learning_rate=0.1)
-        >>> p.grad = torch.tensor([2.0]); opt.step(); round(float(p), 4)
+        >>> p.grad = torch.tensor([2.0]); opt.step(); round(float(p.detach()), 4)
         0.8
     """
 

@@ -17,7 +17,6 @@ import torch
 __all__ = [
     "Scalar",
     "group_by_device_and_dtype",
-    "scale",
     "add_scaled",
     "add_ratio",
     "clip_by_norm",
@@ -43,11 +42,6 @@ def group_by_device_and_dtype(*lists: list[torch.Tensor]) -> list[tuple[list, ..
         for bucket, item in zip(buckets[key], items):
             bucket.append(item)
     return list(buckets.values())
-
-
-def scale(tensors: list[torch.Tensor], factor: Scalar) -> list[torch.Tensor]:
-    """`[t * factor]` as new tensors (the inputs, often `p.grad`, are left untouched)."""
-    return torch._foreach_mul(tensors, factor)
 
 
 def add_scaled(targets: list[torch.Tensor], tensors: list[torch.Tensor], factor: Scalar) -> None:
