@@ -102,6 +102,18 @@ def _divide_no_nan(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return torch.where(den == 0, torch.zeros_like(num), num / safe)
 
 
+def _align(values: torch.Tensor, weight: torch.Tensor):
+    """Match `weight` to `values`: Keras' squeeze/expand, then batch-aligned broadcasting.
+
+    A (B,) weight for (B, T) values becomes (B, 1), so it scales every timestep of its sample
+    (Keras would broadcast it against T, an error or a silent mistake when B == T).
+    """
+    values, weight = squeeze_or_expand_to_same_rank(values, weight)
+    if 0 < weight.ndim < values.ndim:
+        weight = weight.reshape(*weight.shape, *([1] * (values.ndim - weight.ndim)))
+    return values, weight
+
+
 def reduce_weighted_values(
     values: torch.Tensor,
     sample_weight: torch.Tensor | None = None,
@@ -113,9 +125,10 @@ def reduce_weighted_values(
     - mask: for `sum_over_batch_size`/`mean`, valid entries weigh total/valid and masked ones
       0 (the mean is over valid entries); for the other reductions masked entries weigh 0.
     - sample_weight: matched to `values` by `squeeze_or_expand_to_same_rank`, then broadcast
-      ((B,) or (B, 1) weights scale every timestep of a (B, T) loss).
+      from the batch axis ((B,) or (B, 1) weights scale every timestep of a (B, T) loss).
     - reduction: `none`/None unreduced; `sum`; `sum_over_batch_size` and `mean`:
-      sum / number of elements of `values`; `mean_with_sample_weight`: sum / sum(weights).
+      sum / number of elements of `values`; `mean_with_sample_weight`: sum / sum(weights
+      broadcast to the values' shape).
     A scalar (or empty) `values` is returned as is.
     """
     _check_reduction(reduction)
@@ -127,12 +140,12 @@ def reduce_weighted_values(
             valid = float_mask.sum()
             float_mask = float_mask * _divide_no_nan(torch.full_like(valid, mask.numel()), valid)
         if sample_weight is not None:
-            float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, sample_weight)
+            float_mask, sample_weight = _align(float_mask, sample_weight)
             sample_weight = sample_weight * float_mask
         else:
             sample_weight = float_mask
     if sample_weight is not None:
-        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        values, sample_weight = _align(values, sample_weight)
         values = values * sample_weight
     if reduction in (None, "none") or values.ndim == 0 or values.numel() == 0:
         return values
@@ -140,7 +153,10 @@ def reduce_weighted_values(
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        return _divide_no_nan(total, torch.sum(sample_weight).to(total.dtype))
+        # The weights broadcast to the values' shape, so (B,), (B, 1) and (B, T) weights give
+        # the same weighted mean (Keras divides by the sum of the (B, 1) weights, T times less).
+        weight_sum = torch.broadcast_to(sample_weight, values.shape).sum()
+        return _divide_no_nan(total, weight_sum.to(total.dtype))
     # A Python divisor: no host-to-device copy.
     return total / values.numel()
 
