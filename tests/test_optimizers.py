@@ -460,3 +460,41 @@ def test_converges_on_rosenbrock(cls, kwargs):
         ((1 - x) ** 2 + 100 * (y - x * x) ** 2).backward()
         opt.step()
     assert torch.allclose(xy.detach(), torch.ones(2, dtype=torch.float64), atol=0.05), xy
+
+
+@pytest.mark.parametrize(
+    "inner_kwargs", [{}, {"use_ema": True, "ema_momentum": 0.5}], ids=["plain", "ema"]
+)
+def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs):
+    params, grads = _data(7)
+    grads[0][1][0, 0] = np.inf  # the very first step overflows, as fp16 training often does
+    grads[3][0][1] = np.nan
+    scale0, growth = 64.0, 2
+
+    ps = [torch.nn.Parameter(torch.tensor(p, dtype=torch.float32)) for p in params]
+    opt = O.LossScaleOptimizer(
+        O.Adam(learning_rate=0.1, **inner_kwargs), initial_scale=scale0, dynamic_growth_steps=growth
+    )
+    opt.build(ps)
+    k_opt = keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.Adam(learning_rate=0.1, **inner_kwargs),
+        initial_scale=scale0,
+        dynamic_growth_steps=growth,
+    )
+    k_vars = [keras.Variable(p.astype("float32")) for p in params]
+    k_opt.build(k_vars)
+    for step_grads in grads:
+        scale = float(opt.dynamic_scale)
+        assert scale == float(keras.ops.convert_to_numpy(k_opt.dynamic_scale))
+        for p, g in zip(ps, step_grads):
+            p.grad = torch.tensor(g * scale, dtype=torch.float32)
+        opt.step()
+        k_grads = [keras.ops.convert_to_tensor((g * scale).astype("float32")) for g in step_grads]
+        k_opt.apply(k_grads, k_vars)
+    opt.finalize_variable_values()
+    k_opt.finalize_variable_values(k_vars)
+    for p, v in zip(ps, k_vars):
+        np.testing.assert_allclose(
+            p.detach().numpy(), keras.ops.convert_to_numpy(v), rtol=2e-5, atol=2e-6
+        )
+    assert int(opt.iterations) == int(keras.ops.convert_to_numpy(k_opt.iterations))

@@ -8,18 +8,10 @@ from __future__ import annotations
 import torch
 
 from fitorch.optimizers import steps
-from fitorch.optimizers.base import Optimizer, check_range
+from fitorch.optimizers.arguments import check_range, default_epsilon
+from fitorch.optimizers.base import Optimizer
 
-__all__ = ["Adam", "AdamW", "Adamax", "Nadam", "default_epsilon"]
-
-
-def default_epsilon(epsilon) -> float:
-    """Keras 2 `epsilon=None` means the backend default, 1e-7."""
-    if epsilon is None:
-        return 1e-7
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < 0:
-        raise ValueError(f"`epsilon` must be a float >= 0 or None. Received: epsilon={epsilon!r}")
-    return float(epsilon)
+__all__ = ["Adam", "AdamW", "Adamax", "Nadam"]
 
 
 class _AdamBase(Optimizer):

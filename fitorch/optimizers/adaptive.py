@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 
 from fitorch.optimizers import steps
-from fitorch.optimizers.adam import default_epsilon
-from fitorch.optimizers.base import Optimizer, check_range
+from fitorch.optimizers.arguments import check_range, default_epsilon
+from fitorch.optimizers.base import Optimizer
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta", "Ftrl"]
 

@@ -23,73 +23,26 @@ the two agree in float64).
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Iterable
 from typing import Any
 
 import torch
 
 from fitorch.optimizers import schedules as schedules_lib
 from fitorch.optimizers import steps
+from fitorch.optimizers.arguments import (
+    TorchStyleCall,
+    check_learning_rate,
+    check_nonnegative,
+    check_range,
+    valid_arguments,
+)
 from fitorch.optimizers.steps import Scalar
 from fitorch.utils.naming import to_snake_case
 
 __all__ = ["Optimizer"]
 
-# Keras' base-class arguments: the config keys every optimizer shares.
-_BASE_CONFIG_KEYS = (
-    "name",
-    "learning_rate",
-    "weight_decay",
-    "clipnorm",
-    "global_clipnorm",
-    "clipvalue",
-    "use_ema",
-    "ema_momentum",
-    "ema_overwrite_frequency",
-    "loss_scale_factor",
-    "gradient_accumulation_steps",
-)
 
-
-def _is_params(obj) -> bool:
-    """True for what torch optimizers take first: an iterable of tensors or param-group dicts."""
-    if isinstance(obj, (str, bytes, numbers.Number, torch.Tensor, dict)) or callable(obj):
-        return False
-    return isinstance(obj, Iterable)
-
-
-class _TorchStyleCall(type):
-    """Lets `Adam(model.parameters(), lr=...)` bind at once while `Adam(1e-3)` stays lazy.
-
-    A first positional argument that is an iterable of parameters moves to `params=`, and the
-    following positional arguments shift to `learning_rate`, ... as in `torch.optim.Adam`.
-    """
-
-    def __call__(cls, *args, **kwargs):
-        if args and _is_params(args[0]):
-            kwargs["params"] = args[0]
-            args = args[1:]
-        return super().__call__(*args, **kwargs)
-
-
-def check_range(name: str, value, low: float, high: float) -> float:
-    """`float(value)` when `low <= value <= high`, else a ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
-        raise ValueError(f"`{name}` must be a float in [{low}, {high}]. Received: {name}={value!r}")
-    return float(value)
-
-
-def _check_optional_positive(name: str, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
-        raise ValueError(f"`{name}` must be None or a float >= 0. Received: {name}={value!r}")
-    return float(value)
-
-
-class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
+class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     """Base class of fitorch optimizers (Keras 3 `keras.optimizers.Optimizer` arguments).
 
     Subclasses define `_update_foreach(params, grads, slots, lr, t)` and
@@ -140,13 +93,13 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__} got unexpected keyword argument(s) {kwargs}. Valid "
-                f"arguments: {', '.join(self._valid_arguments())}."
+                f"arguments: {', '.join(valid_arguments(type(self)))}."
             )
-        self._learning_rate = self._check_learning_rate(learning_rate if lr is None else lr)
-        self.weight_decay = _check_optional_positive("weight_decay", weight_decay)
-        self.clipnorm = _check_optional_positive("clipnorm", clipnorm)
-        self.clipvalue = _check_optional_positive("clipvalue", clipvalue)
-        self.global_clipnorm = _check_optional_positive("global_clipnorm", global_clipnorm)
+        self._learning_rate = check_learning_rate(learning_rate if lr is None else lr)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+        self.clipnorm = check_nonnegative("clipnorm", clipnorm)
+        self.clipvalue = check_nonnegative("clipvalue", clipvalue)
+        self.global_clipnorm = check_nonnegative("global_clipnorm", global_clipnorm)
         given = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, k)]
         if len(given) > 1:
             raise ValueError(
@@ -163,7 +116,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
             )
         self.ema_overwrite_frequency = ema_overwrite_frequency
-        self.loss_scale_factor = _check_optional_positive("loss_scale_factor", loss_scale_factor)
+        self.loss_scale_factor = check_nonnegative("loss_scale_factor", loss_scale_factor)
         if gradient_accumulation_steps is not None and (
             not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2
         ):
@@ -172,7 +125,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
                 f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
             )
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.decay = _check_optional_positive("decay", decay) or 0.0
+        self.decay = check_nonnegative("decay", decay) or 0.0
         self.name = name or to_snake_case(type(self).__name__)
         self.foreach = bool(foreach)
         self.built = False
@@ -188,36 +141,6 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
             self.build(params)
 
     # ----------------------------------------------------------------------------- arguments
-    @classmethod
-    def _valid_arguments(cls) -> list[str]:
-        import inspect
-
-        names = []
-        for klass in cls.__mro__:
-            if klass is torch.optim.Optimizer:
-                break
-            if "__init__" in vars(klass):
-                sig = inspect.signature(klass.__init__)
-                names += [p for p in sig.parameters if p not in ("self", "kwargs")]
-        return list(dict.fromkeys(names))
-
-    @staticmethod
-    def _check_learning_rate(value):
-        if isinstance(value, schedules_lib.LearningRateSchedule) or (
-            callable(value) and not isinstance(value, torch.Tensor)
-        ):
-            return value
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            value = value.item()  # constructor time: reading it once is fine
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(
-                "`learning_rate` must be a float, a LearningRateSchedule or a callable. "
-                f"Received: learning_rate={value!r}"
-            )
-        if value < 0 or math.isnan(value):
-            raise ValueError(f"`learning_rate` must be >= 0. Received: learning_rate={value}")
-        return float(value)
-
     # ------------------------------------------------------------------------------- binding
     def build(self, params) -> None:
         """Bind to an iterable of parameters, `(name, parameter)` pairs or param-group dicts.
@@ -291,7 +214,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
                 "This optimizer was created with a learning rate schedule or callable "
                 f"({self._learning_rate!r}); its learning rate cannot be set to {value!r}."
             )
-        value = self._check_learning_rate(value)
+        value = check_learning_rate(value)
         if not isinstance(value, float):
             raise TypeError(f"Can only assign a float learning rate. Received: {value!r}")
         self._learning_rate = value
@@ -365,9 +288,14 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
         }
 
     def _state_of(self, p: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The parameter's state, created on first use: slots, accumulator, EMA."""
         state = self.state[p]
         if not state:
             state.update(self._init_slots(p))
+            if self.gradient_accumulation_steps:
+                state["accumulator"] = torch.zeros_like(p)
+            if self.use_ema:
+                state["ema"] = p.detach().clone()
         return state
 
     def state_dict(self) -> dict[str, Any]:
@@ -419,28 +347,27 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
     def _apply(self, skip: torch.Tensor | None = None) -> None:
         """The update; `skip` (0-d bool device tensor) turns it into a no-op without a sync."""
         collected = self._collect()
-        if not collected:
-            self._calls += 1
-            self._iterations += 1 if skip is None else (~skip).long()
-            return
-        self._to_device(collected[0][1][0].device)
-        backup = self._snapshot(collected) if skip is not None else None
         self._calls += 1
-        n = self.gradient_accumulation_steps
-        update_now = not n or self._calls % n == 0
-        collected = self._transform_grads(collected, update_now)
-        if update_now:
-            base = self._base_lr()
-            t = self.iterations.to(torch.float64) + 1.0
-            self._before_update(t)
-            for group, params, grads in collected:
-                lr = self._group_lr(group, base)
-                self._decay(group, params, lr)
-                self._update_group(params, grads, lr, t)
-        if self.use_ema:
-            self._update_ema()
-        if backup is not None:
-            self._restore(backup, skip)
+        if collected:
+            self._to_device(collected[0][1][0].device)
+            for p in self._all_params():
+                self._state_of(p)  # create state now, so that a skipped step can restore it
+            backup = self._snapshot() if skip is not None else None
+            n = self.gradient_accumulation_steps
+            update_now = not n or self._calls % n == 0
+            collected = self._transform_grads(collected, update_now)
+            if update_now:
+                base = self._base_lr()
+                t = self.iterations.to(torch.float64) + 1.0
+                self._before_update(t)
+                for group, params, grads in collected:
+                    lr = self._group_lr(group, base)
+                    self._decay(group, params, lr)
+                    self._update_group(params, grads, lr, t)
+            if self.use_ema:
+                self._update_ema()
+            if backup is not None:
+                self._restore(backup, skip)
         self._iterations += 1 if skip is None else (~skip).long()
 
     def _before_update(self, t: torch.Tensor) -> None:
@@ -452,44 +379,18 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
             flat = torch._foreach_div(flat, self.loss_scale_factor)
         n = self.gradient_accumulation_steps
         if n:
-            accs = [self._accumulator(p) for _, ps, _ in collected for p in ps]
+            accs = [self.state[p]["accumulator"] for _, ps, _ in collected for p in ps]
             if not update_now:
                 torch._foreach_add_(accs, flat)
-                return [(g, p, []) for g, p, _ in collected]
+                return collected  # nothing is updated on this step
             flat = torch._foreach_add(flat, accs)
             torch._foreach_div_(flat, n)
             torch._foreach_zero_(accs)
-        flat = self._clip(flat)
+        flat = steps.clip_gradients(flat, self.clipnorm, self.global_clipnorm, self.clipvalue)
         out, i = [], 0
         for group, params, grads in collected:
             out.append((group, params, flat[i : i + len(grads)]))
             i += len(grads)
-        return out
-
-    def _accumulator(self, p: torch.Tensor) -> torch.Tensor:
-        state = self._state_of(p)
-        if "accumulator" not in state:
-            state["accumulator"] = torch.zeros_like(p)
-        return state["accumulator"]
-
-    def _clip(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
-        if not (self.clipnorm or self.clipvalue or self.global_clipnorm):
-            return grads
-        buckets = steps.group_by_device_and_dtype(grads, list(range(len(grads))))
-        norm = None
-        if self.global_clipnorm:
-            norms = [steps.global_norm(gs).to(self._iterations.device) for gs, _ in buckets]
-            norm = torch.linalg.vector_norm(torch.stack(norms))
-        out: list = [None] * len(grads)
-        for gs, idx in buckets:
-            if self.clipnorm:
-                gs = steps.clip_by_norm(gs, self.clipnorm)
-            elif self.global_clipnorm:
-                gs = steps.clip_by_global_norm(gs, self.global_clipnorm, norm.to(gs[0].device))
-            else:
-                gs = steps.clip_by_value(gs, self.clipvalue)
-            for i, g in zip(idx, gs):
-                out[i] = g
         return out
 
     def _decay(self, group, params, lr: Scalar) -> None:
@@ -523,22 +424,14 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
 
     def _update_ema(self) -> None:
         params = self._all_params()
-        n = self.gradient_accumulation_steps or 1
-        # Keras uses momentum 0 while iterations == 0 (the average starts as the weights).
-        first = (self._calls - 1) // n == 0
-        averages = []
-        for p in params:
-            state = self._state_of(p)
-            if "ema" not in state:
-                state["ema"] = p.detach().clone()
-            averages.append(state["ema"])
+        averages = [self.state[p]["ema"] for p in params]
+        # Keras: momentum 0 while iterations == 0, so the average starts as the weights.
+        momentum = self.ema_momentum * (self.iterations != 0).to(torch.float64)
         for avgs, ps in steps.group_by_device_and_dtype(averages, params):
-            if first:
-                torch._foreach_copy_(avgs, ps)
-            else:
-                steps.ema_update(avgs, ps, self.ema_momentum)
+            steps.ema_update(avgs, ps, momentum)
         freq = self.ema_overwrite_frequency
-        if freq and ((self._calls - 1) // n + 1) % freq == 0:
+        # Host-side count of updates (equals `iterations` unless loss scaling skipped steps).
+        if freq and ((self._calls - 1) // (self.gradient_accumulation_steps or 1) + 1) % freq == 0:
             self._overwrite_with_ema()
 
     def _overwrite_with_ema(self) -> None:
@@ -553,23 +446,18 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
             self._overwrite_with_ema()
 
     # ------------------------------------------------------------------- skip (loss scale)
-    def _snapshot(self, collected):
+    def _snapshot(self):
         tensors = []
-        for _, params, _ in collected:
-            for p in params:
-                tensors.append(p)
-                tensors.extend(t for t in self.state[p].values() if isinstance(t, torch.Tensor))
-        return (
-            tensors,
-            [t.clone() for t in tensors],
-            {k: v.clone() for k, v in self._globals.items()},
-        )
+        for p in self._all_params():
+            tensors.append(p)
+            tensors.extend(t for t in self.state[p].values() if isinstance(t, torch.Tensor))
+        copies = torch._foreach_mul(tensors, 1) if tensors else []
+        return tensors, copies, {k: v.clone() for k, v in self._globals.items()}
 
     def _restore(self, backup, skip: torch.Tensor) -> None:
         tensors, copies, globals_ = backup
         for t, old in zip(tensors, copies):
-            if t.shape == old.shape:
-                t.copy_(torch.where(skip, old, t))
+            t.copy_(torch.where(skip, old, t))
         for k, old in globals_.items():
             self._globals[k].copy_(torch.where(skip, old, self._globals[k]))
 
@@ -602,6 +490,6 @@ class Optimizer(torch.optim.Optimizer, metaclass=_TorchStyleCall):
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
             config["learning_rate"] = schedules_lib.deserialize(lr, custom_objects)
-        valid = set(cls._valid_arguments())
+        valid = set(valid_arguments(cls))
         # Keras configs may carry keys fitorch has no use for (e.g. "is_legacy_optimizer").
         return cls(**{k: v for k, v in config.items() if k in valid})

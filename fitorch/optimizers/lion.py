@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from fitorch.optimizers import steps
-from fitorch.optimizers.base import Optimizer, check_range
+from fitorch.optimizers.arguments import check_range
+from fitorch.optimizers.base import Optimizer
 
 __all__ = ["Lion"]
 

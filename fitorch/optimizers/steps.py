@@ -22,6 +22,8 @@ __all__ = [
     "clip_by_norm",
     "clip_by_global_norm",
     "clip_by_value",
+    "clip_gradients",
+    "global_norm",
     "decay_weights",
     "ema_update",
     "all_finite",
@@ -107,14 +109,47 @@ def clip_by_value(grads: list[torch.Tensor], clipvalue: float) -> list[torch.Ten
     return clipped
 
 
+def clip_gradients(
+    grads: list[torch.Tensor],
+    clipnorm: float | None = None,
+    global_clipnorm: float | None = None,
+    clipvalue: float | None = None,
+) -> list[torch.Tensor]:
+    """Keras' clipping step over gradients on any mix of devices and dtypes (at most one
+    option set; a None or non-positive value disables it). Returns new tensors."""
+    if not (clipnorm or global_clipnorm or clipvalue):
+        return grads
+    buckets = group_by_device_and_dtype(grads, list(range(len(grads))))
+    if global_clipnorm:
+        device = grads[0].device
+        norm = torch.linalg.vector_norm(
+            torch.stack([global_norm(gs).to(device) for gs, _ in buckets])
+        )
+    out: list = [None] * len(grads)
+    for gs, idx in buckets:
+        if clipnorm:
+            gs = clip_by_norm(gs, clipnorm)
+        elif global_clipnorm:
+            gs = clip_by_global_norm(gs, global_clipnorm, norm.to(gs[0].device))
+        else:
+            gs = clip_by_value(gs, clipvalue)
+        for i, g in zip(idx, gs):
+            out[i] = g
+    return out
+
+
 def decay_weights(params: list[torch.Tensor], weight_decay: float, lr: Scalar) -> None:
     """Decoupled weight decay, in place: `p -= p * weight_decay * lr`."""
     torch._foreach_mul_(params, 1 - weight_decay * lr)
 
 
-def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], momentum: float) -> None:
+def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], momentum: Scalar) -> None:
     """In place `avg = momentum * avg + (1 - momentum) * param`."""
-    torch._foreach_lerp_(averages, params, 1.0 - momentum)
+    if isinstance(momentum, torch.Tensor):
+        torch._foreach_mul_(averages, momentum)
+        torch._foreach_add_(averages, torch._foreach_mul(params, 1 - momentum))
+    else:
+        torch._foreach_lerp_(averages, params, 1.0 - momentum)
 
 
 def all_finite(tensors: list[torch.Tensor]) -> torch.Tensor:

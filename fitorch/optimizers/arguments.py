@@ -1,0 +1,102 @@
+"""Argument handling shared by the optimizers: validation with messages that name the
+argument, the expected range and the value given, and the Keras 2 / torch calling forms."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Iterable
+
+import torch
+
+from fitorch.optimizers import schedules
+
+__all__ = [
+    "TorchStyleCall",
+    "is_params",
+    "check_range",
+    "check_nonnegative",
+    "check_learning_rate",
+    "default_epsilon",
+    "valid_arguments",
+]
+
+
+def is_params(obj) -> bool:
+    """True for what torch optimizers take first: an iterable of tensors or param-group dicts."""
+    if isinstance(obj, (str, bytes, numbers.Number, torch.Tensor, dict)) or callable(obj):
+        return False
+    return isinstance(obj, Iterable)
+
+
+class TorchStyleCall(type):
+    """Metaclass: `Adam(model.parameters(), lr=...)` binds at once, `Adam(1e-3)` stays lazy.
+
+    A first positional argument that is an iterable of parameters moves to `params=`; the
+    following positional arguments shift to `learning_rate`, ... as in `torch.optim.Adam`.
+    """
+
+    def __call__(cls, *args, **kwargs):
+        if args and is_params(args[0]):
+            kwargs["params"] = args[0]
+            args = args[1:]
+        return super().__call__(*args, **kwargs)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_range(name: str, value, low: float, high: float) -> float:
+    """`float(value)` when `low <= value <= high`, else a ValueError naming the argument."""
+    if not _is_real(value) or not low <= value <= high:
+        raise ValueError(f"`{name}` must be a float in [{low}, {high}]. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_nonnegative(name: str, value, allow_none: bool = True) -> float | None:
+    """None (when allowed) or `float(value)` for a number >= 0, else a ValueError."""
+    if value is None and allow_none:
+        return None
+    if not _is_real(value) or value < 0:
+        expected = "None or a float >= 0" if allow_none else "a float >= 0"
+        raise ValueError(f"`{name}` must be {expected}. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_learning_rate(value):
+    """A float (ints and 1-element tensors converted), a schedule, or a zero-arg callable."""
+    if isinstance(value, schedules.LearningRateSchedule) or (
+        callable(value) and not isinstance(value, torch.Tensor)
+    ):
+        return value
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()  # constructor time, not inside step()
+    if not _is_real(value):
+        raise TypeError(
+            "`learning_rate` must be a float, a LearningRateSchedule or a callable. "
+            f"Received: learning_rate={value!r}"
+        )
+    if value < 0 or math.isnan(value):
+        raise ValueError(f"`learning_rate` must be >= 0. Received: learning_rate={value}")
+    return float(value)
+
+
+def default_epsilon(epsilon) -> float:
+    """Keras 2's `epsilon=None` means the backend default, 1e-7."""
+    if epsilon is None:
+        return 1e-7
+    return check_nonnegative("epsilon", epsilon, allow_none=False)
+
+
+def valid_arguments(cls) -> list[str]:
+    """Every keyword the constructors of `cls` and its fitorch bases accept, in order."""
+    names = []
+    for klass in cls.__mro__:
+        if klass is torch.optim.Optimizer:
+            break
+        if "__init__" in vars(klass):
+            sig = inspect.signature(klass.__init__)
+            names += [p for p in sig.parameters if p not in ("self", "kwargs")]
+    return list(dict.fromkeys(names))
