@@ -1,0 +1,274 @@
+"""Merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, Dot.
+
+Each takes a list of tensors. The element-wise ones broadcast as Keras does: an input of lower
+rank gets size-1 axes inserted after the batch axis, then sizes must be equal or 1 on every
+axis. The functional forms (`concatenate([a, b])`, `add([a, b])`, ...) build the layer and
+call it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from fitorch.layers._utils import keras_name
+from fitorch.layers.base import Layer
+
+__all__ = [
+    "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
+    "concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "dot",
+]  # fmt: skip
+
+
+class _Merge(Layer):
+    """Base of the merge layers: validates the list of inputs at build time."""
+
+    min_inputs = 2
+    max_inputs = None
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("name", None)
+        super().__init__(**kwargs)
+        if kwargs["name"] is None:
+            self.name = keras_name(type(self).__name__)
+
+    def _check_list(self, input_shape):
+        kind = type(self).__name__
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or not input_shape
+            or not isinstance(input_shape[0], (list, tuple))
+        ):
+            raise ValueError(
+                f"{kind} {self.name!r} must be called on a list of tensors; "
+                f"got one input of shape {input_shape}."
+            )
+        n = len(input_shape)
+        if n < self.min_inputs or (self.max_inputs is not None and n > self.max_inputs):
+            want = (
+                self.min_inputs if self.max_inputs == self.min_inputs else f">= {self.min_inputs}"
+            )
+            raise ValueError(
+                f"{kind} {self.name!r} needs {want} inputs; got {n} "
+                f"(shapes {[tuple(s) for s in input_shape]})."
+            )
+
+    def build(self, input_shape):
+        self._check_list(input_shape)
+        shapes = [tuple(s) for s in input_shape]
+        out = shapes[0]
+        for shape in shapes[1:]:
+            out = _broadcast_shape(out, shape, self, shapes)
+
+    def call(self, inputs):
+        inputs = _align_ranks(list(inputs))
+        return self._merge(inputs)
+
+    def _merge(self, inputs):
+        raise NotImplementedError
+
+
+def _broadcast_shape(a, b, layer, shapes):
+    """Keras merge broadcasting of two shapes (batch axis first; lower rank padded at axis 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    b = b[:1] + (1,) * (len(a) - len(b)) + b[1:]
+    out = [None]
+    for x, y in zip(a[1:], b[1:]):
+        if x is None or y is None:
+            out.append(None)
+        elif x == 1 or y == 1 or x == y:
+            out.append(max(x, y))
+        else:
+            raise ValueError(
+                f"{type(layer).__name__} {layer.name!r}: inputs have incompatible "
+                f"shapes {shapes} (sizes must match or be 1 on every axis)."
+            )
+    return tuple(out)
+
+
+def _align_ranks(inputs):
+    top = max(x.ndim for x in inputs)
+    out = []
+    for x in inputs:
+        while x.ndim < top:
+            x = x.unsqueeze(1)
+        out.append(x)
+    return out
+
+
+class Add(_Merge):
+    """Element-wise sum of its inputs."""
+
+    def _merge(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out + x
+        return out
+
+
+class Subtract(_Merge):
+    """`inputs[0] - inputs[1]` (exactly two inputs)."""
+
+    max_inputs = 2
+
+    def _merge(self, inputs):
+        return inputs[0] - inputs[1]
+
+
+class Multiply(_Merge):
+    """Element-wise product of its inputs."""
+
+    def _merge(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out * x
+        return out
+
+
+class Average(_Merge):
+    """Element-wise mean of its inputs: `sum(inputs) / len(inputs)`."""
+
+    def _merge(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out + x
+        return out / len(inputs)
+
+
+class Maximum(_Merge):
+    """Element-wise maximum of its inputs."""
+
+    def _merge(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = torch.maximum(out, x)
+        return out
+
+
+class Minimum(_Merge):
+    """Element-wise minimum of its inputs."""
+
+    def _merge(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = torch.minimum(out, x)
+        return out
+
+
+class Concatenate(_Merge):
+    """Joins its inputs along `axis` (default -1); every other axis must match."""
+
+    min_inputs = 1
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def build(self, input_shape):
+        self._check_list(input_shape)
+        shapes = [tuple(s) for s in input_shape]
+        rank = len(shapes[0])
+        if any(len(s) != rank for s in shapes) or not -rank <= self.axis < rank:
+            raise ValueError(
+                f"Concatenate {self.name!r}: axis={self.axis} needs inputs of one rank "
+                f"containing that axis; got shapes {shapes}."
+            )
+        axis = self.axis % rank
+        for i in range(1, rank):
+            sizes = {s[i] for s in shapes if s[i] is not None}
+            if i != axis and len(sizes) > 1:
+                raise ValueError(
+                    f"Concatenate {self.name!r}: inputs must match on every axis but "
+                    f"axis={self.axis}; got shapes {shapes}."
+                )
+
+    def call(self, inputs):
+        return torch.cat(list(inputs), dim=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Dot(_Merge):
+    """Batched dot product of two inputs over `axes` (per-sample; `normalize` -> cosine).
+
+    For shapes (B, n) and (B, n) with axes=1 the output is (B, 1); in general the output
+    holds the remaining axes of the first input, then those of the second.
+    """
+
+    max_inputs = 2
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axes, (list, tuple)):
+            if len(axes) != 2 or not all(isinstance(a, int) for a in axes):
+                raise ValueError(f"Dot: axes must be an int or a pair of ints; got {axes!r}.")
+            axes = tuple(axes)
+        elif not isinstance(axes, int):
+            raise ValueError(f"Dot: axes must be an int or a pair of ints; got {axes!r}.")
+        self.axes = axes
+        self.normalize = bool(normalize)
+
+    def _axes(self, rank_a, rank_b):
+        axes = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
+        return axes[0] % rank_a, axes[1] % rank_b
+
+    def build(self, input_shape):
+        self._check_list(input_shape)
+        a, b = (tuple(s) for s in input_shape)
+        ax_a, ax_b = self._axes(len(a), len(b))
+        if (
+            ax_a == 0
+            or ax_b == 0
+            or (a[ax_a] is not None and b[ax_b] is not None and a[ax_a] != b[ax_b])
+        ):
+            raise ValueError(
+                f"Dot {self.name!r}: axes={self.axes} pairs sizes that differ (or the "
+                f"batch axis) in input shapes {a} and {b}."
+            )
+
+    def call(self, inputs):
+        a, b = inputs
+        ax_a, ax_b = self._axes(a.ndim, b.ndim)
+        if self.normalize:
+            a, b = F.normalize(a, dim=ax_a), F.normalize(b, dim=ax_b)
+        a = a.movedim(ax_a, -1)  # (B, ...a, k)
+        b = b.movedim(ax_b, 1)  # (B, k, ...b)
+        rest_a, rest_b = a.shape[1:-1], b.shape[2:]
+        out = torch.bmm(
+            a.reshape(a.shape[0], -1, a.shape[-1]), b.reshape(b.shape[0], b.shape[1], -1)
+        )
+        out = out.reshape(a.shape[0], *rest_a, *rest_b)
+        return out.unsqueeze(-1) if out.ndim == 1 else out
+
+    def get_config(self):
+        axes = list(self.axes) if isinstance(self.axes, tuple) else self.axes
+        return {**super().get_config(), "axes": axes, "normalize": self.normalize}
+
+
+def _functional(cls):
+    def merge(inputs, **kwargs):
+        return cls(**kwargs)(inputs)
+
+    merge.__name__ = keras_name(cls.__name__)
+    merge.__doc__ = f"Functional form of `{cls.__name__}`: `{cls.__name__}(**kwargs)(inputs)`."
+    return merge
+
+
+add = _functional(Add)
+subtract = _functional(Subtract)
+multiply = _functional(Multiply)
+average = _functional(Average)
+maximum = _functional(Maximum)
+minimum = _functional(Minimum)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """Functional form of `Concatenate`: `Concatenate(axis, **kwargs)(inputs)`."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    """Functional form of `Dot`: `Dot(axes, normalize, **kwargs)(inputs)`."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
