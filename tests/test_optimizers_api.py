@@ -51,7 +51,8 @@ def flat(model):
 # ------------------------------------------------------------------------- construction
 def test_lazy_then_build():
     opt = O.Adam(learning_rate=1e-3)
-    assert not opt.built
+    assert not opt.built and opt.param_groups == []  # torch code may look before build
+    opt.zero_grad()
     model = make_model()
     opt.build(model.parameters())
     assert opt.built and len(opt.param_groups[0]["params"]) == 4

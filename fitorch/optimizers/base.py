@@ -23,6 +23,7 @@ the two agree in float64).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import torch
@@ -129,6 +130,10 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         self.name = name or to_snake_case(type(self).__name__)
         self.foreach = bool(foreach)
         self.built = False
+        # What torch code reads on any optimizer, valid (empty) before `build`.
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: defaultdict = defaultdict(dict)
+        self.defaults: dict[str, Any] = {}
         self._excluded_ids: set[int] = set()
         self._excluded_names: tuple[str, ...] = ()
         self._param_names: dict[int, str] = {}
