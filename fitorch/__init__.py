@@ -26,6 +26,19 @@ from fitorch.models import Model, Sequential
 __version__ = "0.1.0"
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
-    "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
-]  # fmt: skip
+    "Input",
+    "Model",
+    "Sequential",
+    "activations",
+    "backend",
+    "callbacks",
+    "constraints",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "regularizers",
+    "utils",
+]

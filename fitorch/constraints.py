@@ -56,8 +56,12 @@ class MinMaxNorm(Constraint):
         return w * (desired / (1e-7 + norms))
 
     def get_config(self):
-        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
-                "axis": self.axis}  # fmt: skip
+        return {
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "rate": self.rate,
+            "axis": self.axis,
+        }
 
 
 class NonNeg(Constraint):

@@ -14,10 +14,25 @@ import torch
 from fitorch.registry import Registry
 
 __all__ = [
-    "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
-    "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform",
-    "HeNormal", "LecunUniform", "LecunNormal", "Orthogonal", "Identity", "get", "INITIALIZERS",
-]  # fmt: skip
+    "Initializer",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "LecunUniform",
+    "LecunNormal",
+    "Orthogonal",
+    "Identity",
+    "get",
+    "INITIALIZERS",
+]
 
 INITIALIZERS = Registry("initializer")
 
@@ -75,7 +90,9 @@ class RandomNormal(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=torch.float32):
-        return torch.normal(self.mean, self.stddev, tuple(shape), generator=_gen(self.seed)).to(dtype)
+        return torch.normal(self.mean, self.stddev, tuple(shape), generator=_gen(self.seed)).to(
+            dtype
+        )
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -136,13 +153,19 @@ class VarianceScaling(Initializer):
         if self.distribution == "truncated_normal":
             return _truncated(shape, 0.0, math.sqrt(var) / 0.87962566103423978, self.seed).to(dtype)
         if self.distribution == "untruncated_normal":
-            return torch.normal(0.0, math.sqrt(var), tuple(shape), generator=_gen(self.seed)).to(dtype)
+            return torch.normal(0.0, math.sqrt(var), tuple(shape), generator=_gen(self.seed)).to(
+                dtype
+            )
         limit = math.sqrt(3.0 * var)
         return (torch.rand(tuple(shape), generator=_gen(self.seed)) * 2 * limit - limit).to(dtype)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}  # fmt: skip
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
 
 
 class GlorotUniform(VarianceScaling):

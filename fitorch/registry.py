@@ -16,7 +16,8 @@ Custom objects (`register_serializable`) live in one process-wide table keyed
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "Registry",

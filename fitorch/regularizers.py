@@ -70,12 +70,16 @@ class OrthogonalRegularizer(Regularizer):
 
     def __init__(self, factor=0.01, mode="rows"):
         if mode not in ("rows", "columns"):
-            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns'; got {mode!r}.")
+            raise ValueError(
+                f"OrthogonalRegularizer: mode must be 'rows' or 'columns'; got {mode!r}."
+            )
         self.factor, self.mode = factor, mode
 
     def __call__(self, x):
         if x.ndim != 2:
-            raise ValueError(f"OrthogonalRegularizer needs a 2-D weight; got shape {tuple(x.shape)}.")
+            raise ValueError(
+                f"OrthogonalRegularizer needs a 2-D weight; got shape {tuple(x.shape)}."
+            )
         m = x if self.mode == "rows" else x.T
         n = m / m.norm(dim=1, keepdim=True).clamp_min(1e-12)
         prod = n @ n.T

@@ -12,11 +12,21 @@ from __future__ import annotations
 __all__ = ["Callback", "CallbackList"]
 
 HOOKS = (
-    "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-    "on_test_begin", "on_test_end", "on_predict_begin", "on_predict_end",
-    "on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
-    "on_predict_batch_begin", "on_predict_batch_end",
-)  # fmt: skip
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_predict_begin",
+    "on_predict_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
 _LEGACY = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 
 
@@ -75,8 +85,7 @@ class Callback:
 class CallbackList:
     """Calls each hook on the callbacks that implement it, in order."""
 
-    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
-                 **params):  # fmt: skip
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         from fitorch.callbacks.history import History
         from fitorch.callbacks.progbar import ProgbarLogger
 
@@ -84,7 +93,8 @@ class CallbackList:
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(
-                    f"callbacks must be fitorch.callbacks.Callback instances; got {type(cb).__name__}."
+                    f"callbacks must be fitorch.callbacks.Callback instances; "
+                    f"got {type(cb).__name__}."
                 )
         user = [cb for cb in callbacks if not isinstance(cb, (History, ProgbarLogger))]
         history = [cb for cb in callbacks if isinstance(cb, History)]
@@ -128,14 +138,29 @@ class CallbackList:
             lazy = getattr(cb, "accepts_lazy_logs", False)
             getattr(cb, hook)(batch, logs if lazy or not isinstance(logs, _Memo) else logs())
 
-    def on_train_begin(self, logs=None): self._call("on_train_begin", logs or {})  # noqa: E704
-    def on_train_end(self, logs=None): self._call("on_train_end", logs or {})  # noqa: E704
-    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs or {})  # noqa: E704
-    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)  # noqa: E704
-    def on_test_begin(self, logs=None): self._call("on_test_begin", logs or {})  # noqa: E704
-    def on_test_end(self, logs=None): self._call("on_test_end", logs or {})  # noqa: E704
-    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs or {})  # noqa: E704
-    def on_predict_end(self, logs=None): self._call("on_predict_end", logs or {})  # noqa: E704
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs or {})  # noqa: E704
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs or {})  # noqa: E704
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs or {})  # noqa: E704
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)  # noqa: E704
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs or {})  # noqa: E704
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs or {})  # noqa: E704
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs or {})  # noqa: E704
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs or {})  # noqa: E704
 
     def on_train_batch_begin(self, batch, logs=None):
         self._call_batch("on_train_batch_begin", batch, logs or {})

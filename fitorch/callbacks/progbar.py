@@ -33,7 +33,9 @@ def format_value(value) -> str:
 
 
 def format_logs(logs: dict) -> str:
-    return " - ".join(f"{k}: {format_value(v)}" for k, v in logs.items() if k not in ("batch", "size"))
+    return " - ".join(
+        f"{k}: {format_value(v)}" for k, v in logs.items() if k not in ("batch", "size")
+    )
 
 
 def _fmt_time(seconds: float) -> str:
@@ -161,7 +163,9 @@ class ProgbarLogger(Callback):
         metrics = format_logs(logs)
         tail = f" - {metrics}" if metrics else ""
         if self.verbose == 2:
-            return f"{step}/{target or step} - {_fmt_time(elapsed)} - {_per_step(elapsed, step)}{tail}"
+            return (
+                f"{step}/{target or step} - {_fmt_time(elapsed)} - {_per_step(elapsed, step)}{tail}"
+            )
         if target:
             done = int(_BAR * min(step, target) / target)
             bar = "━" * done + "─" * (_BAR - done)

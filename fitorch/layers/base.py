@@ -28,9 +28,17 @@ __all__ = ["Layer", "collect_losses", "symbolic_tracing"]
 
 _STATE = threading.local()
 _BASE_KWARGS = {
-    "name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape",
-    "batch_size", "activity_regularizer", "autocast", "input_length",
-}  # fmt: skip
+    "name",
+    "trainable",
+    "dtype",
+    "input_shape",
+    "input_dim",
+    "batch_input_shape",
+    "batch_size",
+    "activity_regularizer",
+    "autocast",
+    "input_length",
+}
 
 
 def _collectors() -> list:
@@ -76,20 +84,26 @@ class Layer(nn.Module):
         activity_regularizer: penalty on the layer's output, added to the loss.
     """
 
-    def __init__(self, *, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs):
+    def __init__(
+        self, *, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs
+    ):
         super().__init__()
         unknown = set(kwargs) - _BASE_KWARGS
         if unknown:
             bad = sorted(unknown)[0]
             close = suggest(bad, list(_BASE_KWARGS) + _init_params(type(self)))
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {bad!r}.{hint}")
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {bad!r}.{hint}"
+            )
         self._name = name or to_snake_case(type(self).__name__)
         self._trainable = bool(trainable)
         self._dtype = _as_dtype(dtype)
         self.built = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
-        self._weight_info: dict[str, dict] = {}  # param name -> trainable/layout/regularizer/constraint
+        self._weight_info: dict[
+            str, dict
+        ] = {}  # param name -> trainable/layout/regularizer/constraint
         self._last_losses: list[torch.Tensor] = []
         self._batch_input_shape = _declared_input_shape(kwargs)
         self._inbound_nodes: list = []
@@ -149,7 +163,11 @@ class Layer(nn.Module):
         """Output shape for `input_shape` (None = any), found by running the layer on zeros."""
         from fitorch.layers.input import KerasTensor, symbolic_call
 
-        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
+        if (
+            isinstance(input_shape, list)
+            and input_shape
+            and isinstance(input_shape[0], (tuple, list))
+        ):
             inputs = [KerasTensor(tuple(s)) for s in input_shape]
         else:
             inputs = KerasTensor(tuple(input_shape))
@@ -306,7 +324,8 @@ class Layer(nn.Module):
         params = self.weights
         if len(weights) != len(params):
             raise ValueError(
-                f"Layer {self.name!r}.set_weights expected {len(params)} arrays; got {len(weights)}."
+                f"Layer {self.name!r}.set_weights expected {len(params)} arrays; "
+                f"got {len(weights)}."
             )
         staged = []
         for i, (p, value) in enumerate(zip(params, weights)):

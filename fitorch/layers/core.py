@@ -55,12 +55,24 @@ class Dense(Layer):
     def build(self, input_shape):
         in_dim = input_shape[-1]
         if in_dim is None:
-            raise ValueError(f"Dense {self.name!r}: the last input dimension must be known; got {input_shape}.")
-        self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)  # fmt: skip
+            raise ValueError(
+                f"Dense {self.name!r}: the last input dimension must be known; got {input_shape}."
+            )
+        self.add_weight(
+            "kernel",
+            (in_dim, self.units),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer,
-                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)  # fmt: skip
+            self.add_weight(
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
 
     def call(self, inputs):
         if inputs.shape[-1] != self.kernel.shape[0]:
@@ -134,8 +146,12 @@ class Dropout(Layer):
         return inputs * keep.to(inputs.dtype) / (1.0 - self.rate)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
-                "seed": self.seed}  # fmt: skip
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_shape": self.noise_shape,
+            "seed": self.seed,
+        }
 
 
 class Flatten(Layer):
@@ -170,7 +186,8 @@ class Reshape(Layer):
         size = math.prod(inputs.shape[1:])
         if (-1 not in self.target_shape and known != size) or (known == 0 or size % known):
             raise ValueError(
-                f"Reshape {self.name!r}: cannot reshape a sample of shape {tuple(inputs.shape[1:])} "
+                f"Reshape {self.name!r}: cannot reshape a sample of shape "
+                f"{tuple(inputs.shape[1:])} "
                 f"({size} values) into {self.target_shape}."
             )
         return inputs.reshape(inputs.shape[0], *self.target_shape)

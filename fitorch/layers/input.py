@@ -79,20 +79,47 @@ class KerasTensor:
     def _op(self, name, *args):
         return self.__torch_function__(getattr(torch.Tensor, name), (KerasTensor,), (self, *args))
 
-    def __add__(self, o): return self._op("__add__", o)  # noqa: E704
-    def __radd__(self, o): return self._op("__radd__", o)  # noqa: E704
-    def __sub__(self, o): return self._op("__sub__", o)  # noqa: E704
-    def __rsub__(self, o): return self._op("__rsub__", o)  # noqa: E704
-    def __mul__(self, o): return self._op("__mul__", o)  # noqa: E704
-    def __rmul__(self, o): return self._op("__rmul__", o)  # noqa: E704
-    def __truediv__(self, o): return self._op("__truediv__", o)  # noqa: E704
-    def __rtruediv__(self, o): return self._op("__rtruediv__", o)  # noqa: E704
-    def __pow__(self, o): return self._op("__pow__", o)  # noqa: E704
-    def __rpow__(self, o): return self._op("__rpow__", o)  # noqa: E704
-    def __matmul__(self, o): return self._op("__matmul__", o)  # noqa: E704
-    def __neg__(self): return self._op("__neg__")  # noqa: E704
-    def __abs__(self): return self._op("__abs__")  # noqa: E704
-    def __getitem__(self, key): return self._op("__getitem__", key)  # noqa: E704
+    def __add__(self, o):
+        return self._op("__add__", o)  # noqa: E704
+
+    def __radd__(self, o):
+        return self._op("__radd__", o)  # noqa: E704
+
+    def __sub__(self, o):
+        return self._op("__sub__", o)  # noqa: E704
+
+    def __rsub__(self, o):
+        return self._op("__rsub__", o)  # noqa: E704
+
+    def __mul__(self, o):
+        return self._op("__mul__", o)  # noqa: E704
+
+    def __rmul__(self, o):
+        return self._op("__rmul__", o)  # noqa: E704
+
+    def __truediv__(self, o):
+        return self._op("__truediv__", o)  # noqa: E704
+
+    def __rtruediv__(self, o):
+        return self._op("__rtruediv__", o)  # noqa: E704
+
+    def __pow__(self, o):
+        return self._op("__pow__", o)  # noqa: E704
+
+    def __rpow__(self, o):
+        return self._op("__rpow__", o)  # noqa: E704
+
+    def __matmul__(self, o):
+        return self._op("__matmul__", o)  # noqa: E704
+
+    def __neg__(self):
+        return self._op("__neg__")  # noqa: E704
+
+    def __abs__(self):
+        return self._op("__abs__")  # noqa: E704
+
+    def __getitem__(self, key):
+        return self._op("__getitem__", key)  # noqa: E704
 
 
 class Node:
@@ -121,7 +148,9 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, **kw)
         if batch_shape is None:
             if shape is None:
-                raise ValueError("Input needs `shape` (without the batch dimension) or `batch_shape`.")
+                raise ValueError(
+                    "Input needs `shape` (without the batch dimension) or `batch_shape`."
+                )
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size,) + shape
         self.batch_shape = tuple(batch_shape)
@@ -133,16 +162,20 @@ class InputLayer(Layer):
         return inputs
 
     def get_config(self):
-        return {"batch_shape": list(self.batch_shape), "dtype": str(self._dtype).replace("torch.", ""),
-                "name": self.name}  # fmt: skip
+        return {
+            "batch_shape": list(self.batch_shape),
+            "dtype": str(self._dtype).replace("torch.", ""),
+            "name": self.name,
+        }
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, tensor=None):  # noqa: N802
     """A symbolic input of `shape` (batch dimension excluded) for the functional API."""
     if tensor is not None:
         raise ValueError("Input(tensor=...) is not supported; pass shape= instead.")
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
-                      batch_shape=batch_shape).output  # fmt: skip
+    return InputLayer(
+        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape
+    ).output
 
 
 # -- symbolic calls -----------------------------------------------------------------------
@@ -159,7 +192,9 @@ def symbolic_call(layer, args, kwargs, record: bool = True):
         shape = [None] + [s if s == t else None for s, t in zip(a.shape[1:], b.shape[1:])]
         if a.ndim == 0:
             shape = []
-        outputs.append(KerasTensor(shape, a.dtype, name=f"{layer.name}_out{i}" if i else layer.name))
+        outputs.append(
+            KerasTensor(shape, a.dtype, name=f"{layer.name}_out{i}" if i else layer.name)
+        )
     node = Node(layer, args, kwargs, outputs) if record else None
     for i, t in enumerate(outputs):
         t.node, t.index = node, i
@@ -173,8 +208,10 @@ def _run_placeholder(layer, args, kwargs, batch: int, free: int):
     """Run `layer` on zeros shaped like the symbolic args (None -> batch / free)."""
 
     def placeholder(t):
-        shape = [batch if i == 0 and s is None else (free if s is None else s)
-                 for i, s in enumerate(t.shape)]  # fmt: skip
+        shape = [
+            batch if i == 0 and s is None else (free if s is None else s)
+            for i, s in enumerate(t.shape)
+        ]
         return torch.zeros(shape, dtype=t.dtype, device=_device_of(layer))
 
     values = _map((args, kwargs), lambda t: placeholder(t) if isinstance(t, KerasTensor) else t)

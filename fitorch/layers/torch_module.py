@@ -17,7 +17,9 @@ class TorchModuleWrapper(Layer):
 
     def __init__(self, module: nn.Module, name=None, **kwargs):
         if not isinstance(module, nn.Module):
-            raise TypeError(f"TorchModuleWrapper needs a torch.nn.Module; got {type(module).__name__}.")
+            raise TypeError(
+                f"TorchModuleWrapper needs a torch.nn.Module; got {type(module).__name__}."
+            )
         super().__init__(name=name or _snake(type(module).__name__), **kwargs)
         self.module = module
         self.built = True

@@ -11,5 +11,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Load a model saved by `model.save` (or by Keras 3); see `fitorch.saving.load_model`."""
     from fitorch import saving
 
-    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile,
-                             safe_mode=safe_mode)  # fmt: skip
+    return saving.load_model(
+        filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
+    )

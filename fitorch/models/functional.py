@@ -100,7 +100,9 @@ class Functional(Model):
                 raise ValueError(f"Model {self.name!r} expects {n} input(s); got {len(inputs)}.")
             return list(inputs)
         if n != 1:
-            raise ValueError(f"Model {self.name!r} expects {n} inputs (a list or dict); got one tensor.")
+            raise ValueError(
+                f"Model {self.name!r} expects {n} inputs (a list or dict); got one tensor."
+            )
         return [inputs]
 
     def get_config(self) -> dict:
@@ -138,7 +140,8 @@ def _topological_nodes(inputs, outputs) -> list:
         if id(tensor) not in input_ids:
             if isinstance(node.layer, InputLayer):
                 raise ValueError(
-                    f"Output depends on input {node.layer.name!r}, which is not in the model's inputs."
+                    f"Output depends on input {node.layer.name!r}, "
+                    "which is not in the model's inputs."
                 )
             for parent in node.parents():
                 visit(parent)

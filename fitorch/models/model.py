@@ -50,7 +50,9 @@ class Model(Layer):
         """The layer named `name` (or at position `index`)."""
         if index is not None:
             if not -len(self.layers) <= index < len(self.layers):
-                raise ValueError(f"get_layer: index {index} out of range for {len(self.layers)} layers.")
+                raise ValueError(
+                    f"get_layer: index {index} out of range for {len(self.layers)} layers."
+                )
             return self.layers[index]
         for layer in self.layers:
             if getattr(layer, "name", None) == name:
@@ -115,8 +117,9 @@ class Model(Layer):
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, **kwargs):
         """Keras 2: `fit` on a generator or Sequence."""
-        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
-                        **kwargs)  # fmt: skip
+        return self.fit(
+            generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose, **kwargs
+        )
 
     def evaluate_generator(self, generator, steps=None, verbose=0, **kwargs):
         """Keras 2: `evaluate` on a generator or Sequence."""

@@ -18,7 +18,11 @@ def _fmt_shape(shape) -> str:
         return "?"
     if isinstance(shape, list):
         return ", ".join(_fmt_shape(s) for s in shape)
-    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
+    return (
+        "("
+        + ", ".join("None" if s is None else str(s) for s in shape)
+        + (",)" if len(shape) == 1 else ")")
+    )
 
 
 def _param_count(layer) -> tuple[int, int]:
@@ -42,9 +46,13 @@ def print_summary(model, line_length=None, print_fn=None) -> None:
             continue
         trainable, frozen = _param_count(layer)
         name = getattr(layer, "name", kind.lower())
-        rows.append((f"{name} ({kind})", _fmt_shape(_output_shape(layer)), f"{trainable + frozen:,}"))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(("Layer (type)", "Output Shape", "Param #"))]  # fmt: skip
+        rows.append(
+            (f"{name} ({kind})", _fmt_shape(_output_shape(layer)), f"{trainable + frozen:,}")
+        )
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+        for i, h in enumerate(("Layer (type)", "Output Shape", "Param #"))
+    ]
     widths = [max(w, d) for w, d in zip(widths, (29, 26, 10))]
     total_width = line_length or sum(widths) + 6
     line = lambda cells: "".join(c.ljust(w + 3) for c, w in zip(cells, widths)).rstrip()  # noqa: E731

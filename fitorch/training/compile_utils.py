@@ -147,7 +147,9 @@ class CompileMetrics:
             for weighted, group in ((False, self.plain[i]), (True, self.weighted[i])):
                 for ident in group:
                     if y_true is None or y_true[i] is None:
-                        raise ValueError(f"Metrics are compiled for output {out!r} but no target was given.")
+                        raise ValueError(
+                            f"Metrics are compiled for output {out!r} but no target was given."
+                        )
                     yt = align_target(y_true[i], y_pred[i])
                     metric = metrics_mod.resolve(ident, yt, y_pred[i], loss=losses[i])
                     metrics_mod.validate(metric, yt, y_pred[i])
@@ -191,8 +193,9 @@ def _as_list(value) -> list:
 class CompiledState:
     """Everything `compile` configured, built on the model's first batch."""
 
-    def __init__(self, model, optimizer, loss, metrics, loss_weights, weighted_metrics,
-                 output_names, config):  # fmt: skip
+    def __init__(
+        self, model, optimizer, loss, metrics, loss_weights, weighted_metrics, output_names, config
+    ):
         self.optimizer_identifier = optimizer
         self.optimizer = optimizers_mod.get(optimizer)
         self.output_names = list(output_names)
@@ -224,22 +227,32 @@ class CompiledState:
                 key = unique_name(f"{self.output_names[i]}_loss", taken)
                 self.output_trackers.append((key, LossTracker(name=key).to(device)))
         self.metrics.build(y_true, y_pred, self.loss.losses, taken)
-        if not (isinstance(self.optimizer, torch.optim.Optimizer) and self.optimizer.param_groups):
+        if not getattr(self.optimizer, "param_groups", None):
             self.bind_optimizer(model)
-        self.regularized = [(p, reg) for m in model.modules() if hasattr(m, "_weight_info")
-                            for name, info in m._weight_info.items()
-                            if (reg := info["regularizer"]) is not None
-                            for p in [getattr(m, name)]]  # fmt: skip
-        self.constrained = model._constrained_weights() if hasattr(model, "_constrained_weights") else []
+        self.regularized = [
+            (p, reg)
+            for m in model.modules()
+            if hasattr(m, "_weight_info")
+            for name, info in m._weight_info.items()
+            if (reg := info["regularizer"]) is not None
+            for p in [getattr(m, name)]
+        ]
+        self.constrained = (
+            model._constrained_weights() if hasattr(model, "_constrained_weights") else []
+        )
         self.built = True
 
     def log_keys(self) -> list[str]:
-        return ["loss"] + [k for k, _ in self.output_trackers] + [e[0] for e in self.metrics.entries]
+        return (
+            ["loss"] + [k for k, _ in self.output_trackers] + [e[0] for e in self.metrics.entries]
+        )
 
     def metric_objects(self) -> list:
-        return [self.loss_tracker] + [t for _, t in self.output_trackers] + [
-            e[2] for e in self.metrics.entries
-        ]
+        return (
+            [self.loss_tracker]
+            + [t for _, t in self.output_trackers]
+            + [e[2] for e in self.metrics.entries]
+        )
 
     def results(self) -> dict[str, torch.Tensor]:
         out = {"loss": self.loss_tracker.result()}

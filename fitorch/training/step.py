@@ -22,7 +22,9 @@ def flat_outputs(y_pred) -> list[torch.Tensor]:
         return list(y_pred.values())
     if isinstance(y_pred, (list, tuple)):
         return list(y_pred)
-    raise TypeError(f"A model must return a tensor, or a list/dict of tensors; got {type(y_pred).__name__}.")
+    raise TypeError(
+        f"A model must return a tensor, or a list/dict of tensors; got {type(y_pred).__name__}."
+    )
 
 
 def batch_size_of(x) -> int:
@@ -41,7 +43,8 @@ def forward_loss(model, state, x, y, sw, training: bool):
         y_pred = model(x, training=training) if _accepts_training(model) else model(x)
     y_list = flat_outputs(y_pred)
     if not state.built:
-        state.build(model, y, y_list)
+        with torch.inference_mode(False):  # states built here must outlive evaluate()
+            state.build(model, y, y_list)
     total, parts = (None, [])
     if y is not None and state.loss.active:
         total, parts = state.loss(y, y_list, sw)

@@ -20,20 +20,50 @@ from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import flat_outputs, predict_step, test_step, train_step
 
-__all__ = ["compile", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch",
-           "predict_on_batch"]  # fmt: skip
+__all__ = [
+    "compile",
+    "fit",
+    "evaluate",
+    "predict",
+    "train_on_batch",
+    "test_on_batch",
+    "predict_on_batch",
+]
 
 _FIT_KWARGS = {
-    "validation_split", "validation_data", "shuffle", "class_weight", "sample_weight",
-    "initial_epoch", "steps_per_epoch", "validation_steps", "validation_batch_size",
-    "validation_freq", "max_queue_size", "workers", "use_multiprocessing",
-}  # fmt: skip
+    "validation_split",
+    "validation_data",
+    "shuffle",
+    "class_weight",
+    "sample_weight",
+    "initial_epoch",
+    "steps_per_epoch",
+    "validation_steps",
+    "validation_batch_size",
+    "validation_freq",
+    "max_queue_size",
+    "workers",
+    "use_multiprocessing",
+}
+
+
+_SIGNATURE_NAMES = {
+    "x",
+    "y",
+    "batch_size",
+    "epochs",
+    "verbose",
+    "callbacks",
+    "steps",
+    "sample_weight",
+    "return_dict",
+}
 
 
 def _check_kwargs(fn_name: str, kwargs: dict, allowed) -> None:
     for key in kwargs:
         if key not in allowed:
-            close = suggest(key, allowed)
+            close = suggest(key, set(allowed) | _SIGNATURE_NAMES)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise TypeError(f"{fn_name}() got an unexpected keyword argument {key!r}.{hint}")
 
@@ -52,9 +82,21 @@ def _call_takes_training(model) -> bool:
 
 
 # -- compile --------------------------------------------------------------------------------
-def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-            weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
-            sample_weight_mode=None, target_tensors=None, auto_scale_loss=True, **kwargs):  # fmt: skip
+def compile(
+    model,
+    optimizer="rmsprop",
+    loss=None,
+    metrics=None,
+    loss_weights=None,
+    weighted_metrics=None,
+    run_eagerly=False,
+    steps_per_execution=1,
+    jit_compile="auto",
+    sample_weight_mode=None,
+    target_tensors=None,
+    auto_scale_loss=True,
+    **kwargs,
+):
     """Configure the model for training (Keras `Model.compile`).
 
     Unknown loss/metric/optimizer names, and loss or metric lists/dicts that do not match the
@@ -68,17 +110,34 @@ def compile(model, optimizer="rmsprop", loss=None, metrics=None, loss_weights=No
             "pass the targets to fit() as y instead."
         )
     if sample_weight_mode not in (None, "temporal", "samplewise"):
-        raise ValueError(f"sample_weight_mode must be None or 'temporal'; got {sample_weight_mode!r}.")
+        raise ValueError(
+            f"sample_weight_mode must be None or 'temporal'; got {sample_weight_mode!r}."
+        )
     model._call_takes_training = _call_takes_training(model)
     if not hasattr(model, "_graph_layers") and not hasattr(model, "_stack"):
         # A subclassed model shows its output count only when called; a list of losses tells.
         if isinstance(loss, (list, tuple)) and len(loss) > 1:
             model._num_outputs = len(loss)
-    config = {"optimizer": optimizer, "loss": loss, "metrics": metrics, "loss_weights": loss_weights,
-              "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
-              "steps_per_execution": steps_per_execution, "jit_compile": jit_compile}  # fmt: skip
-    model._compiled = CompiledState(model, optimizer, loss, metrics, loss_weights, weighted_metrics,
-                                    _output_names(model), config)  # fmt: skip
+    config = {
+        "optimizer": optimizer,
+        "loss": loss,
+        "metrics": metrics,
+        "loss_weights": loss_weights,
+        "weighted_metrics": weighted_metrics,
+        "run_eagerly": run_eagerly,
+        "steps_per_execution": steps_per_execution,
+        "jit_compile": jit_compile,
+    }
+    model._compiled = CompiledState(
+        model,
+        optimizer,
+        loss,
+        metrics,
+        loss_weights,
+        weighted_metrics,
+        _output_names(model),
+        config,
+    )
     model._jit_compile = jit_compile
     model.stop_training = False
 
@@ -99,11 +158,15 @@ def results_to_logs(results: dict, prefix: str = "") -> dict:
     if not results:
         return {}
     values = [v.detach().reshape(-1).to(torch.float64) for v in results.values()]
-    flat = torch.cat([v.cpu() for v in values]).tolist() if len(values) > 1 else values[0].cpu().tolist()
+    flat = (
+        torch.cat([v.cpu() for v in values]).tolist()
+        if len(values) > 1
+        else values[0].cpu().tolist()
+    )
     logs, i = {}, 0
     for key, v in zip(results, values):
         n = v.numel()
-        chunk = flat[i:i + n]
+        chunk = flat[i : i + n]
         i += n
         logs[prefix + key] = chunk[0] if (n == 1 and results[key].ndim == 0) else chunk
     return logs
@@ -111,7 +174,9 @@ def results_to_logs(results: dict, prefix: str = "") -> dict:
 
 # -- fit ------------------------------------------------------------------------------------
 def _validate_fit_args(batch_size, epochs, initial_epoch, validation_split):
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
+    if batch_size is not None and (
+        not isinstance(batch_size, (int, np.integer)) or batch_size <= 0
+    ):
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}.")
@@ -179,15 +244,34 @@ class StepFeed:
             yield batch
 
 
-def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-        sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-        validation_batch_size=None, validation_freq=1, **kwargs):  # fmt: skip
+def fit(
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    epochs=1,
+    verbose="auto",
+    callbacks=None,
+    validation_split=0.0,
+    validation_data=None,
+    shuffle=True,
+    class_weight=None,
+    sample_weight=None,
+    initial_epoch=0,
+    steps_per_epoch=None,
+    validation_steps=None,
+    validation_batch_size=None,
+    validation_freq=1,
+    **kwargs,
+):
     """Train the model (Keras `Model.fit`); returns the `History` callback."""
     if "nb_epoch" in kwargs:
         epochs = kwargs.pop("nb_epoch")
-    iterable_options = {k: kwargs.pop(k) for k in ("max_queue_size", "workers", "use_multiprocessing")
-                        if k in kwargs}  # fmt: skip
+    iterable_options = {
+        k: kwargs.pop(k)
+        for k in ("max_queue_size", "workers", "use_multiprocessing")
+        if k in kwargs
+    }
     _check_kwargs("fit", kwargs, _FIT_KWARGS)
     state = _require_compiled(model, "fit")
     _validate_fit_args(batch_size, epochs, initial_epoch, validation_split)
@@ -197,20 +281,48 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         (x, y, sample_weight), validation_data = data_mod.split_validation(
             x, y, sample_weight, validation_split
         )
-    source = data_mod.adapt(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight,
-                            device, _output_names(model), **iterable_options)  # fmt: skip
+    source = data_mod.adapt(
+        x,
+        y,
+        sample_weight,
+        batch_size,
+        steps_per_epoch,
+        shuffle,
+        class_weight,
+        device,
+        _output_names(model),
+        **iterable_options,
+    )
     feed = StepFeed(source, steps_per_epoch)
     val_feed = None
     if validation_data is not None:
-        val_feed = StepFeed(_validation_source(model, validation_data, validation_batch_size or
-                                               batch_size, validation_steps, device),
-                            validation_steps)  # fmt: skip
-    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-        callbacks, add_history=True, add_progbar=verbose != 0, model=model,
-        verbose=verbose, epochs=epochs, steps=feed.num_steps,
-        batch_size=source.batch_size, samples=source.num_samples,
-        do_validation=val_feed is not None, metrics=model.metrics_names,
-    )  # fmt: skip
+        val_feed = StepFeed(
+            _validation_source(
+                model,
+                validation_data,
+                validation_batch_size or batch_size,
+                validation_steps,
+                device,
+            ),
+            validation_steps,
+        )
+    cbs = (
+        callbacks
+        if isinstance(callbacks, CallbackList)
+        else CallbackList(
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=verbose,
+            epochs=epochs,
+            steps=feed.num_steps,
+            batch_size=source.batch_size,
+            samples=source.num_samples,
+            do_validation=val_feed is not None,
+            metrics=model.metrics_names,
+        )
+    )
     model.stop_training = False
     cbs.on_train_begin()
     logs: dict = {}
@@ -259,17 +371,21 @@ def _aliases(state: CompiledState) -> dict:
 
 
 def _validation_source(model, validation_data, batch_size, steps, device):
-    if data_mod.is_array_like(validation_data) and isinstance(validation_data, (tuple, list)):
+    if isinstance(validation_data, (tuple, list)) and all(
+        v is None or data_mod.is_array_like(v) for v in validation_data
+    ):
         if len(validation_data) not in (2, 3):
             raise ValueError(
                 "validation_data must be (x_val, y_val) or (x_val, y_val, val_sample_weight); "
                 f"got a {type(validation_data).__name__} of {len(validation_data)} items."
             )
         vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
-        return data_mod.adapt(vx, vy, vsw, batch_size or 32, steps, False, None, device,
-                              _output_names(model))  # fmt: skip
-    return data_mod.adapt(validation_data, None, None, batch_size, steps, False, None, device,
-                          _output_names(model))  # fmt: skip
+        return data_mod.adapt(
+            vx, vy, vsw, batch_size or 32, steps, False, None, device, _output_names(model)
+        )
+    return data_mod.adapt(
+        validation_data, None, None, batch_size, steps, False, None, device, _output_names(model)
+    )
 
 
 def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
@@ -290,24 +406,56 @@ def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
 
 
 # -- evaluate / predict -----------------------------------------------------------------------
-def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-             steps=None, callbacks=None, return_dict=False, **kwargs):  # fmt: skip
+def evaluate(
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    verbose="auto",
+    sample_weight=None,
+    steps=None,
+    callbacks=None,
+    return_dict=False,
+    **kwargs,
+):
     """Loss and metrics on the data (Keras `Model.evaluate`): a scalar when there is only the
     loss, else a list in `model.metrics_names` order, or a dict with `return_dict=True`."""
-    iterable_options = {k: kwargs.pop(k) for k in ("max_queue_size", "workers", "use_multiprocessing")
-                        if k in kwargs}  # fmt: skip
+    iterable_options = {
+        k: kwargs.pop(k)
+        for k in ("max_queue_size", "workers", "use_multiprocessing")
+        if k in kwargs
+    }
     _check_kwargs("evaluate", kwargs, set())
     state = _require_compiled(model, "evaluate")
     if batch_size is not None and batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
     verbose = _verbose(verbose)
     device = _device_of(model)
-    source = data_mod.adapt(x, y, sample_weight, batch_size, steps, False, None, device,
-                            _output_names(model), **iterable_options)  # fmt: skip
+    source = data_mod.adapt(
+        x,
+        y,
+        sample_weight,
+        batch_size,
+        steps,
+        False,
+        None,
+        device,
+        _output_names(model),
+        **iterable_options,
+    )
     feed = StepFeed(source, steps)
-    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
-        steps=feed.num_steps)  # fmt: skip
+    cbs = (
+        callbacks
+        if isinstance(callbacks, CallbackList)
+        else CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=verbose,
+            epochs=1,
+            steps=feed.num_steps,
+        )
+    )
     logs = _run_evaluation(model, state, feed, cbs)
     source.close()
     if return_dict:
@@ -318,19 +466,41 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
     """Model outputs as NumPy, concatenated over batches (a list or dict for several)."""
-    iterable_options = {k: kwargs.pop(k) for k in ("max_queue_size", "workers", "use_multiprocessing")
-                        if k in kwargs}  # fmt: skip
+    iterable_options = {
+        k: kwargs.pop(k)
+        for k in ("max_queue_size", "workers", "use_multiprocessing")
+        if k in kwargs
+    }
     _check_kwargs("predict", kwargs, set())
     verbose = _verbose(verbose)
     device = _device_of(model)
     if not hasattr(model, "_call_takes_training"):
         model._call_takes_training = _call_takes_training(model)
-    source = data_mod.adapt(x, None, None, batch_size, steps, False, None, device,
-                            getattr(model, "output_names", ["output_1"]), **iterable_options)  # fmt: skip
+    source = data_mod.adapt(
+        x,
+        None,
+        None,
+        batch_size,
+        steps,
+        False,
+        None,
+        device,
+        getattr(model, "output_names", ["output_1"]),
+        **iterable_options,
+    )
     feed = StepFeed(source, steps)
-    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
-        steps=feed.num_steps)  # fmt: skip
+    cbs = (
+        callbacks
+        if isinstance(callbacks, CallbackList)
+        else CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=verbose,
+            epochs=1,
+            steps=feed.num_steps,
+        )
+    )
     model.eval()
     cbs.on_predict_begin()
     chunks, structure = [], None
@@ -361,8 +531,9 @@ def _restructure(structure, arrays):
 def _single_batch(model, x, y, sample_weight, class_weight=None):
     device = _device_of(model)
     n = len(data_mod._leaves(data_mod._tree_map(x, data_mod._to_tensor))[0])
-    source = data_mod.adapt(x, y, sample_weight, max(n, 1), None, False, class_weight, device,
-                            _output_names(model))  # fmt: skip
+    source = data_mod.adapt(
+        x, y, sample_weight, max(n, 1), None, False, class_weight, device, _output_names(model)
+    )
     return next(iter(source.epoch_batches()))
 
 

@@ -18,8 +18,10 @@ def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.nda
     if num_classes is None:
         num_classes = int(y.max()) + 1 if y.size else 0
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"to_categorical: labels must be in [0, {num_classes}); got range "
-                         f"[{y.min()}, {y.max()}].")  # fmt: skip
+        raise ValueError(
+            f"to_categorical: labels must be in [0, {num_classes}); got range "
+            f"[{y.min()}, {y.max()}]."
+        )
     out = np.zeros(y.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
     return out
