@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 __all__ = [
-    "DataSource", "ArraySource", "adapt", "is_array_like", "split_validation",
-    "class_weight_to_sample_weight", "flatten_targets", "flatten_weights",
+    "DataSource", "ArraySource", "ClassWeights", "adapt", "is_array_like", "split_validation",
+    "class_weight_to_sample_weight", "check_input_keys", "model_input_names", "flatten_targets",
+    "flatten_weights", "unpack_batch",
 ]  # fmt: skip
 
 _ON_DEVICE_LIMIT = 2 << 30  # bytes of array data kept resident on an accelerator
@@ -81,22 +82,18 @@ def flatten_targets(y, output_names: list[str], name: str = "y") -> list | None:
     if isinstance(y, Mapping):
         unknown = [k for k in y if k not in output_names]
         if unknown:
-            from fitorch.registry import suggest
-
-            close = suggest(str(unknown[0]), output_names)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
-                f"{name} has key {unknown[0]!r}, which is not an output name.{hint} "
-                f"Outputs: {output_names}."
-            )
+            raise _unknown_key_error(name, unknown[0], output_names, "output")
         return [y.get(k) for k in output_names]
     if isinstance(y, (list, tuple)) and n > 1:
         if len(y) != n:
-            raise ValueError(f"{name}: the model has {n} outputs {output_names}; got {len(y)} arrays.")
+            raise ValueError(
+                f"{name}: the model has {n} outputs {output_names}; got {len(y)} arrays."
+            )
         return list(y)
     if n > 1:
         raise ValueError(
-            f"{name}: the model has {n} outputs {output_names}; pass a list or a dict of {n} arrays."
+            f"{name}: the model has {n} outputs {output_names}; pass a list or a dict of {n} "
+            "arrays."
         )
     return [y]
 
@@ -113,58 +110,150 @@ def flatten_weights(sample_weight, output_names: list[str]) -> list | None:
     return [sample_weight] * len(output_names)
 
 
+def _is_class_index(key) -> bool:
+    if isinstance(key, bool):
+        return False
+    if isinstance(key, (int, np.integer)):
+        return True
+    return isinstance(key, (float, np.floating)) and float(key).is_integer()
+
+
+def _class_table(class_weight: Mapping, where: str) -> torch.Tensor:
+    """`{class: weight}` -> a float32 lookup table (classes not in the dict weigh 1.0)."""
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(f"{where} must be a dict {{class_index: weight}}; "
+                        f"got {type(class_weight).__name__}.")  # fmt: skip
+    bad = [k for k in class_weight if not _is_class_index(k)]
+    if bad:
+        raise ValueError(f"{where} keys must be integer class indices; got the key {bad[0]!r} "
+                         f"(keys: {list(class_weight)}).")  # fmt: skip
+    negative = [k for k in class_weight if int(k) < 0]
+    if negative:
+        raise ValueError(f"{where}: class indices must be >= 0; got {negative[0]}.")
+    table = torch.ones(max((int(k) for k in class_weight), default=-1) + 1)
+    for k, v in class_weight.items():
+        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool):
+            raise TypeError(f"{where}[{k!r}] must be a number; got {type(v).__name__}.")
+        table[int(k)] = float(v)
+    return table
+
+
+def _labels(y: torch.Tensor) -> torch.Tensor:
+    """Class indices from targets: one-hot (..., C>1) argmaxed, (..., 1) squeezed, rounded."""
+    if y.ndim > 1:
+        y = y.argmax(dim=-1) if y.shape[-1] > 1 else y.squeeze(-1)
+    if y.is_floating_point():
+        y = torch.round(y)
+    return y.long()
+
+
 def class_weight_to_sample_weight(y: torch.Tensor, class_weight: Mapping) -> torch.Tensor:
-    """Per-sample weights from `{class: weight}`: one-hot labels are argmaxed, (N,1)
-    squeezed, values rounded; classes not in the dict weigh 1.0."""
-    try:
-        table = {int(k): float(v) for k, v in class_weight.items()}
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"class_weight keys must be integer class indices; got keys {list(class_weight)}."
-        ) from err
-    if y.ndim > 1 and y.shape[-1] > 1:
-        labels = y.argmax(dim=-1)
-    else:
-        labels = y.reshape(y.shape[0], -1)[:, 0] if y.ndim > 1 else y
-        labels = torch.round(labels.float()).long()
-    if labels.ndim > 1:
-        labels = labels.reshape(labels.shape[0], -1)[:, 0]
-    size = max(max(table) + 1, int(labels.max()) + 1 if labels.numel() else 1)
-    if labels.numel() and int(labels.min()) < 0:
-        raise ValueError(f"class_weight: labels must be >= 0; got {int(labels.min())}.")
-    lookup = torch.ones(size, dtype=torch.float32, device=labels.device)
-    for k, v in table.items():
-        if k < 0:
-            raise ValueError(f"class_weight: class index must be >= 0; got {k}.")
-        lookup[k] = v
-    return lookup[labels]
+    """Per-sample weights `w[i] = class_weight[label[i]]` (1.0 for classes not in the dict).
+
+    Labels: one-hot targets are argmaxed, (N, 1) squeezed, values rounded; targets of shape
+    (N, T, C) give per-timestep weights (N, T) (for `sample_weight_mode='temporal'`).
+    `class_weight_to_sample_weight(torch.tensor([0, 1, 1]), {1: 3.0})` -> `[1., 3., 3.]`.
+    """
+    return _lookup(_labels(y), _class_table(class_weight, "class_weight"), "class_weight")
 
 
-def _combine_class_weight(y_list, sw_list, class_weight, output_names):
-    """Multiply per-sample class weights into the sample weights (per output)."""
-    if class_weight is None:
-        return sw_list
-    if isinstance(class_weight, Mapping) and all(k in output_names for k in class_weight) and (
-        class_weight and isinstance(next(iter(class_weight.values())), Mapping)
-    ):
-        per_output = [class_weight.get(k) for k in output_names]
-    elif isinstance(class_weight, (list, tuple)):
-        if len(class_weight) != len(output_names):
-            raise ValueError(
-                f"class_weight: got {len(class_weight)} dicts for {len(output_names)} outputs."
-            )
-        per_output = list(class_weight)
-    else:
-        per_output = [class_weight] + [None] * (len(output_names) - 1)
-        if len(output_names) > 1:
-            per_output = [class_weight] * len(output_names)
-    sw_list = list(sw_list) if sw_list is not None else [None] * len(output_names)
-    for i, (yt, cw) in enumerate(zip(y_list, per_output)):
-        if cw is None or yt is None:
-            continue
-        w = class_weight_to_sample_weight(yt, cw)
-        sw_list[i] = w if sw_list[i] is None else sw_list[i].to(w.dtype).reshape(w.shape[0], -1).squeeze(-1) * w
-    return sw_list
+def _lookup(labels: torch.Tensor, table: torch.Tensor, where: str) -> torch.Tensor:
+    if labels.numel() and bool((labels < 0).any()):  # labels are host tensors here: no sync
+        raise ValueError(f"{where}: labels must be class indices >= 0; got {int(labels.min())}.")
+    table = table.to(labels.device)
+    if table.numel() == 0:
+        return torch.ones(labels.shape, device=labels.device)
+    inside = labels < table.numel()
+    return torch.where(inside, table[labels.clamp(max=table.numel() - 1)], 1.0)
+
+
+def _multiply_weights(sw: torch.Tensor | None, w: torch.Tensor) -> torch.Tensor:
+    """`sw * w` aligned on the batch axis: (N,) or (N, 1) times (N,) or (N, T)."""
+    if sw is None:
+        return w
+    sw = sw.to(w.dtype)
+    if sw.ndim == 2 and sw.shape[1] == 1:
+        sw = sw.reshape(-1)
+    while w.ndim < sw.ndim:
+        w = w.unsqueeze(-1)
+    while sw.ndim < w.ndim:
+        sw = sw.unsqueeze(-1)
+    return sw * w
+
+
+class ClassWeights:
+    """`class_weight` for every output, parsed once: `{class: w}` (every output), a list of
+    such dicts (one per output, None to skip), or a dict of them by output name.
+    `apply(y_list, sw_list)` multiplies the class weights into the sample weights."""
+
+    def __init__(self, class_weight, output_names: list[str]):
+        self.tables: list[torch.Tensor | None] = [None] * len(output_names)
+        self.active = class_weight is not None
+        if class_weight is None:
+            return
+        n = len(output_names)
+        if (
+            isinstance(class_weight, Mapping)
+            and class_weight
+            and all(isinstance(v, Mapping) for v in class_weight.values())
+        ):  # {output_name: {class: weight}}
+            unknown = [k for k in class_weight if k not in output_names]
+            if unknown:
+                raise _unknown_key_error("class_weight", unknown[0], output_names, "output")
+            per_output = [class_weight.get(k) for k in output_names]
+        elif isinstance(class_weight, (list, tuple)):
+            if len(class_weight) != n:
+                raise ValueError(f"class_weight: got a list of {len(class_weight)} dicts for "
+                                 f"{n} output(s) {output_names}.")  # fmt: skip
+            per_output = list(class_weight)
+        else:
+            per_output = [class_weight] * n
+        for i, cw in enumerate(per_output):
+            if cw is not None:
+                where = "class_weight" if n == 1 else f"class_weight[{output_names[i]!r}]"
+                self.tables[i] = _class_table(cw, where)
+
+    def apply(self, y_list: list, sw_list: list | None) -> list | None:
+        if not self.active:
+            return sw_list
+        out = list(sw_list) if sw_list is not None else [None] * len(self.tables)
+        for i, (yt, table) in enumerate(zip(y_list, self.tables)):
+            if table is not None and yt is not None:
+                out[i] = _multiply_weights(out[i], _lookup(_labels(yt), table, "class_weight"))
+        return out
+
+
+def _unknown_key_error(argument: str, key, names: list[str], what: str) -> ValueError:
+    from fitorch.registry import suggest
+
+    close = suggest(str(key), names)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ValueError(
+        f"{argument} has the key {key!r}, which is not an {what} name of the model.{hint} "
+        f"{what.capitalize()} names: {names}."
+    )
+
+
+def check_input_keys(x: Mapping, input_names: list[str] | None, argument: str = "x") -> None:
+    """A dict `x` must be keyed by the model's input names (did-you-mean otherwise)."""
+    if not input_names:
+        return
+    unknown = [k for k in x if k not in input_names]
+    if unknown:
+        raise _unknown_key_error(argument, unknown[0], list(input_names), "input")
+    missing = [k for k in input_names if k not in x]
+    if missing:
+        raise ValueError(f"{argument} is missing the input(s) {missing}; the model's inputs are "
+                         f"{list(input_names)}.")  # fmt: skip
+
+
+def model_input_names(model) -> list[str] | None:
+    """The keys a dict `x` must have: a functional model's input names, else None (a
+    subclassed model receives the dict as it is)."""
+    if not hasattr(model, "_input_tensors"):
+        return None
+    struct = getattr(model, "_inputs_struct", None)
+    return list(struct) if isinstance(struct, Mapping) else list(model.input_names)
 
 
 class DataSource:
@@ -198,9 +287,13 @@ class ArraySource(DataSource):
     """In-memory arrays sliced into batches; see the module docstring."""
 
     def __init__(self, x, y, sample_weight, batch_size, shuffle=False, device=None,
-                 class_weight=None, output_names=("output_1",)):  # fmt: skip
+                 class_weight=None, output_names=("output_1",), input_names=None):  # fmt: skip
         super().__init__(device)
         output_names = list(output_names)
+        if shuffle not in (True, False, "batch"):
+            raise ValueError(f"shuffle must be True, False or 'batch'; got {shuffle!r}.")
+        if isinstance(x, Mapping):
+            check_input_keys(x, input_names)
         # Keras 2: a 1-D input array is one feature per sample, (N,) -> (N, 1).
         self.x = _tree_map(x, lambda v, p: _expand_1d(_to_tensor(v, p)))
         y_list = flatten_targets(y, output_names)
@@ -211,11 +304,11 @@ class ArraySource(DataSource):
         self.sw = None if sw is None else [
             None if v is None else _to_tensor(v, "sample_weight").float() for v in sw
         ]  # fmt: skip
+        self.num_samples = _common_length(self.x, self.y, self.sw)
         if class_weight is not None:
             if self.y is None:
                 raise ValueError("class_weight needs targets y.")
-            self.sw = _combine_class_weight(self.y, self.sw, class_weight, output_names)
-        self.num_samples = _common_length(self.x, self.y, self.sw)
+            self.sw = ClassWeights(class_weight, output_names).apply(self.y, self.sw)
         if self.num_samples == 0:
             raise ValueError("The data is empty: x has 0 samples.")
         self.batch_size = int(batch_size)
@@ -236,11 +329,10 @@ class ArraySource(DataSource):
         if self.shuffle is True:
             return torch.randperm(n)
         if self.shuffle == "batch":
-            order = torch.arange(n)
-            for start in range(0, n, self.batch_size):
-                block = order[start:start + self.batch_size]
-                order[start:start + self.batch_size] = block[torch.randperm(len(block))]
-            return order
+            # Keras 3: shuffle within each consecutive batch, keep the batch order. A random
+            # key in [0, 1) plus the batch index sorts blocks in order, randomly inside each.
+            keys = torch.rand(n, dtype=torch.float64) + torch.arange(n) // self.batch_size
+            return torch.argsort(keys)
         return None
 
     def epoch_batches(self):
@@ -250,12 +342,15 @@ class ArraySource(DataSource):
             order = order.to(_first_device(data))
         for i in range(self.num_batches):
             lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, self.num_samples)
-            if order is None:
-                batch = _tree_map(data, lambda t, _: t[lo:hi])
-            else:
-                idx = order[lo:hi]
-                batch = _tree_map(data, lambda t, _: t.index_select(0, idx))
-            yield self.to_device(batch)
+            yield self.to_device(_take(data, lo, hi, order))
+
+
+def _take(data, lo: int, hi: int, order: torch.Tensor | None):
+    """Rows lo:hi of every array (a view), or rows `order[lo:hi]` (one gather per array)."""
+    if order is None:
+        return _tree_map(data, lambda t, _: t[lo:hi])
+    idx = order[lo:hi]
+    return _tree_map(data, lambda t, _: t.index_select(0, idx))
 
 
 def _expand_1d(t: torch.Tensor) -> torch.Tensor:
@@ -307,8 +402,13 @@ def split_validation(x, y, sample_weight, validation_split: float):
 
 
 def adapt(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False,
-          class_weight=None, device=None, output_names=("output_1",), **iterable_options):  # fmt: skip
-    """Turn any supported input into a `DataSource` (see module docstring)."""
+          class_weight=None, device=None, output_names=("output_1",), input_names=None,
+          **iterable_options):  # fmt: skip
+    """Turn any supported input into a `DataSource` (see module docstring).
+
+    `input_names` (see `model_input_names`): the keys a dict `x` must have. `iterable_options`
+    (`workers`, `use_multiprocessing`, `max_queue_size`) apply to Sequences and generators.
+    """
     if x is None:
         raise ValueError("No data: x is None.")
     if is_array_like(x):
@@ -318,26 +418,38 @@ def adapt(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=Fa
         if int(batch_size) <= 0:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
         return ArraySource(x, y, sample_weight, batch_size, shuffle, device, class_weight,
-                           output_names)  # fmt: skip
+                           output_names, input_names)  # fmt: skip
     from fitorch.training.iterables import adapt_iterable
 
     return adapt_iterable(x, y=y, sample_weight=sample_weight, batch_size=batch_size,
                           shuffle=shuffle, class_weight=class_weight, device=device,
-                          output_names=list(output_names), **iterable_options)  # fmt: skip
+                          output_names=list(output_names), input_names=input_names,
+                          **iterable_options)  # fmt: skip
 
 
 def unpack_batch(item, output_names, where="the generator"):
-    """`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -> `(x, y_list, sw_list)`."""
+    """`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -> `(x, y_list, sw_list)`.
+
+    A list of 1 to 3 items reads as the tuple (Keras 3; a DataLoader collates `(x, y)`
+    samples into `[x, y]`); pass several inputs as `((x1, x2), y)` or a dict.
+    """
+    if isinstance(item, list) and 1 <= len(item) <= 3:
+        item = tuple(item)
     if isinstance(item, tuple):
         if len(item) == 1:
             return item[0], None, None
         if len(item) == 2:
-            return item[0], flatten_targets(item[1], output_names), None
+            return item[0], flatten_targets(item[1], output_names, "y"), None
         if len(item) == 3:
-            return (item[0], flatten_targets(item[1], output_names),
+            return (item[0], flatten_targets(item[1], output_names, "y"),
                     flatten_weights(item[2], output_names))  # fmt: skip
         raise ValueError(
-            f"{where} must yield x, (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(item)}."
+            f"{where} must yield x, (x,), (x, y) or (x, y, sample_weight); got a tuple of "
+            f"{len(item)} items."
+        )
+    if isinstance(item, list):
+        raise ValueError(
+            f"{where} must yield x, (x,), (x, y) or (x, y, sample_weight); got a list of "
+            f"{len(item)} items (wrap several inputs as a tuple: ((x1, x2, ...), y))."
         )
     return item, None, None
-

@@ -291,6 +291,7 @@ def fit(
         class_weight,
         device,
         _output_names(model),
+        input_names=data_mod.model_input_names(model),
         **iterable_options,
     )
     feed = StepFeed(source, steps_per_epoch)
@@ -303,6 +304,7 @@ def fit(
                 validation_batch_size or batch_size,
                 validation_steps,
                 device,
+                iterable_options,
             ),
             validation_steps,
         )
@@ -323,46 +325,63 @@ def fit(
             metrics=model.metrics_names,
         )
     )
-    model.stop_training = False
-    cbs.on_train_begin()
-    logs: dict = {}
-    epoch = initial_epoch
-    start_epoch = getattr(model, "_initial_epoch", None)
-    if start_epoch is not None:  # set by BackupAndRestore on resume
-        epoch = start_epoch
-        model._initial_epoch = None
-    history_set = False
-    while epoch < epochs and not model.stop_training:
-        state.reset()
-        model.train()
-        cbs.on_epoch_begin(epoch)
-        step = -1
-        for step, batch in enumerate(feed.epoch()):
-            cbs.on_train_batch_begin(step)
-            train_step(model, state, batch)
-            if not history_set and cbs.history is not None:
-                cbs.history.history.aliases.update(_aliases(state))
-                history_set = True
-            cbs.on_train_batch_end(step, lambda s=state: results_to_logs(s.results()))
-            if model.stop_training:
+    try:
+        model.stop_training = False
+        cbs.on_train_begin()
+        logs: dict = {}
+        epoch = initial_epoch
+        start_epoch = getattr(model, "_initial_epoch", None)
+        if start_epoch is not None:  # set by BackupAndRestore on resume
+            epoch = start_epoch
+            model._initial_epoch = None
+        history_set = False
+        # BackupAndRestore (callbacks/backup_and_restore.py) registers itself in on_train_begin:
+        # it records (or, resuming, restores) the RNG states before each epoch draws its shuffle
+        # order, skips the batches an interrupted run already trained, and backs up after a batch
+        # or an epoch once every callback has seen it.
+        backup = getattr(model, "_training_backup", None)
+        while epoch < epochs and not model.stop_training:
+            state.reset()
+            model.train()
+            if backup is not None:
+                backup.epoch_start(epoch, cbs, state)
+            cbs.on_epoch_begin(epoch)
+            step = -1
+            for step, batch in enumerate(feed.epoch()):
+                if backup is not None and backup.skip_batch(epoch, step, state, batch):
+                    continue
+                cbs.on_train_batch_begin(step)
+                train_step(model, state, batch)
+                if not history_set and cbs.history is not None:
+                    cbs.history.history.aliases.update(_aliases(state))
+                    history_set = True
+                cbs.on_train_batch_end(step, lambda s=state: results_to_logs(s.results()))
+                if backup is not None:
+                    backup.batch_done(epoch, step, state, cbs)
+                if model.stop_training:
+                    break
+            if step < 0 and not feed.exhausted:
+                raise ValueError("fit: the training data produced no batches (is it empty?).")
+            if feed.exhausted and step < 0:
                 break
-        if step < 0 and not feed.exhausted:
-            raise ValueError("fit: the training data produced no batches (is it empty?).")
-        if feed.exhausted and step < 0:
-            break
-        logs = results_to_logs(state.results())
-        if val_feed is not None and _should_validate(epoch, validation_freq):
-            val_logs = _run_evaluation(model, state, val_feed, cbs)
-            logs.update({f"val_{k}": v for k, v in val_logs.items()})
-        cbs.on_epoch_end(epoch, logs)
-        if feed.exhausted:
-            break
-        epoch += 1
-    finalize = getattr(state.optimizer, "finalize_variable_values", None)
-    if callable(finalize):
-        finalize()
-    cbs.on_train_end(logs)
-    source.close()
+            logs = results_to_logs(state.results())
+            if val_feed is not None and _should_validate(epoch, validation_freq):
+                val_logs = _run_evaluation(model, state, val_feed, cbs)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if backup is not None:
+                backup.epoch_done(epoch, state, cbs)
+            if feed.exhausted:
+                break
+            epoch += 1
+        finalize = getattr(state.optimizer, "finalize_variable_values", None)
+        if callable(finalize):
+            finalize()
+        cbs.on_train_end(logs)
+    finally:  # stop Sequence workers and prefetch threads, also on errors and Ctrl-C
+        source.close()
+        if val_feed is not None:
+            val_feed.source.close()
     return cbs.history if cbs.history is not None else model.history
 
 
@@ -370,7 +389,7 @@ def _aliases(state: CompiledState) -> dict:
     return {**state.history_aliases(), "lr": "learning_rate", "val_lr": "val_learning_rate"}
 
 
-def _validation_source(model, validation_data, batch_size, steps, device):
+def _validation_source(model, validation_data, batch_size, steps, device, options=None):
     if isinstance(validation_data, (tuple, list)) and all(
         v is None or data_mod.is_array_like(v) for v in validation_data
     ):
@@ -381,11 +400,13 @@ def _validation_source(model, validation_data, batch_size, steps, device):
             )
         vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
         return data_mod.adapt(
-            vx, vy, vsw, batch_size or 32, steps, False, None, device, _output_names(model)
-        )
+            vx, vy, vsw, batch_size or 32, steps, False, None, device, _output_names(model),
+            input_names=data_mod.model_input_names(model),
+        )  # fmt: skip
     return data_mod.adapt(
-        validation_data, None, None, batch_size, steps, False, None, device, _output_names(model)
-    )
+        validation_data, None, None, batch_size, steps, False, None, device, _output_names(model),
+        input_names=data_mod.model_input_names(model), **(options or {}),
+    )  # fmt: skip
 
 
 def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
@@ -441,6 +462,7 @@ def evaluate(
         None,
         device,
         _output_names(model),
+        input_names=data_mod.model_input_names(model),
         **iterable_options,
     )
     feed = StepFeed(source, steps)
@@ -456,8 +478,10 @@ def evaluate(
             steps=feed.num_steps,
         )
     )
-    logs = _run_evaluation(model, state, feed, cbs)
-    source.close()
+    try:
+        logs = _run_evaluation(model, state, feed, cbs)
+    finally:
+        source.close()
     if return_dict:
         return logs
     values = [logs[k] for k in model.metrics_names if k in logs]
@@ -486,6 +510,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         None,
         device,
         getattr(model, "output_names", ["output_1"]),
+        input_names=data_mod.model_input_names(model),
         **iterable_options,
     )
     feed = StepFeed(source, steps)
@@ -504,15 +529,17 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     model.eval()
     cbs.on_predict_begin()
     chunks, structure = [], None
-    with torch.inference_mode():
-        for step, (bx, _, _) in enumerate(feed.epoch()):
-            cbs.on_predict_batch_begin(step)
-            out = predict_step(model, bx)
-            structure = out
-            chunks.append(flat_outputs(out))
-            cbs.on_predict_batch_end(step, {"outputs": out})
+    try:
+        with torch.inference_mode():
+            for step, (bx, _, _) in enumerate(feed.epoch()):
+                cbs.on_predict_batch_begin(step)
+                out = predict_step(model, bx)
+                structure = out
+                chunks.append(flat_outputs(out))
+                cbs.on_predict_batch_end(step, {"outputs": out})
+    finally:
+        source.close()
     cbs.on_predict_end()
-    source.close()
     if not chunks:
         raise ValueError("predict: the data produced no batches (is it empty?).")
     arrays = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
@@ -532,8 +559,9 @@ def _single_batch(model, x, y, sample_weight, class_weight=None):
     device = _device_of(model)
     n = len(data_mod._leaves(data_mod._tree_map(x, data_mod._to_tensor))[0])
     source = data_mod.adapt(
-        x, y, sample_weight, max(n, 1), None, False, class_weight, device, _output_names(model)
-    )
+        x, y, sample_weight, max(n, 1), None, False, class_weight, device, _output_names(model),
+        input_names=data_mod.model_input_names(model),
+    )  # fmt: skip
     return next(iter(source.epoch_batches()))
 
 
