@@ -27,6 +27,8 @@ class RMSprop(Optimizer):
     added epsilon outside the square root).
     """
 
+    _uses_step_count = False
+
     def __init__(
         self,
         learning_rate=0.001,
@@ -102,6 +104,8 @@ class Adagrad(Optimizer):
     `learning_rate=0.01` for Keras 2 scripts (the other two differences remain).
     """
 
+    _uses_step_count = False
+
     _slot_names = ("accumulator",)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
@@ -149,6 +153,8 @@ class Adadelta(Optimizer):
     trains ~1000x slower, so pass `learning_rate=1.0` (or `lr=1.0`) for Keras 2 behaviour.
     """
 
+    _uses_step_count = False
+
     _slot_names = ("accumulated_grad", "accumulated_delta_var")
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
@@ -193,6 +199,8 @@ class Ftrl(Optimizer):
     Defaults as Keras 3: lr=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
     all regularization strengths 0, beta=0.
     """
+
+    _uses_step_count = False
 
     _slot_names = ("accumulator", "linear")
 

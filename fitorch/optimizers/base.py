@@ -68,6 +68,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     """
 
     _slot_names: tuple[str, ...] = ()
+    # Whether the update rule reads `t` (bias corrections); others skip computing it.
+    _uses_step_count = True
     # Extra optimizer-wide device scalars (name -> initial value), e.g. Nadam's u-product.
     _global_slots: dict[str, float] = {}
 
@@ -134,6 +136,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         self.param_groups: list[dict[str, Any]] = []
         self.state: defaultdict = defaultdict(dict)
         self.defaults: dict[str, Any] = {}
+        self._bucket_cache: dict[tuple[int, ...], list[list[int]]] = {}
         self._excluded_ids: set[int] = set()
         self._excluded_names: tuple[str, ...] = ()
         self._param_names: dict[int, str] = {}
@@ -292,16 +295,34 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             for name in self._slot_names
         }
 
+    def _has_state(self) -> bool:
+        return bool(
+            self._slot_names
+            or self.use_ema
+            or self.gradient_accumulation_steps
+            or type(self)._init_slots is not Optimizer._init_slots
+        )
+
     def _state_of(self, p: torch.Tensor) -> dict[str, torch.Tensor]:
         """The parameter's state, created on first use: slots, accumulator, EMA."""
         state = self.state[p]
-        if not state:
+        if not state and self._has_state():
             state.update(self._init_slots(p))
             if self.gradient_accumulation_steps:
                 state["accumulator"] = torch.zeros_like(p)
             if self.use_ema:
                 state["ema"] = p.detach().clone()
         return state
+
+    def _buckets(self, params: list[torch.Tensor]) -> list[list[int]]:
+        """Indices of `params` grouped by device and dtype, cached per parameter list."""
+        key = tuple(map(id, params))
+        buckets = self._bucket_cache.get(key)
+        if buckets is None:
+            if len(self._bucket_cache) > 64:  # the set of parameters with grads keeps changing
+                self._bucket_cache.clear()
+            buckets = self._bucket_cache[key] = steps.bucket_indices(params)
+        return buckets
 
     def state_dict(self) -> dict[str, Any]:
         """torch's state dict (per-parameter slots, EMA, accumulators) plus iterations."""
@@ -355,15 +376,17 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         self._calls += 1
         if collected:
             self._to_device(collected[0][1][0].device)
-            for p in self._all_params():
-                self._state_of(p)  # create state now, so that a skipped step can restore it
+            params = self._all_params()
+            if skip is not None or len(self.state) < len(params):
+                for p in params:
+                    self._state_of(p)  # create state now, so that a skipped step can restore it
             backup = self._snapshot() if skip is not None else None
             n = self.gradient_accumulation_steps
             update_now = not n or self._calls % n == 0
             collected = self._transform_grads(collected, update_now)
             if update_now:
                 base = self._base_lr()
-                t = self.iterations.to(torch.float64) + 1.0
+                t = self.iterations.to(torch.float64) + 1.0 if self._uses_step_count else None
                 self._before_update(t)
                 for group, params, grads in collected:
                     lr = self._group_lr(group, base)
@@ -403,19 +426,23 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         if not wd:
             return
         decayed = [p for p in params if self._uses_weight_decay(p)]
-        for (bucket,) in steps.group_by_device_and_dtype(decayed):
-            steps.decay_weights(bucket, wd, lr)
+        for idx in self._buckets(decayed):
+            steps.decay_weights([decayed[i] for i in idx], wd, lr)
 
-    def _update_group(self, params, grads, lr: Scalar, t: torch.Tensor) -> None:
-        states = [self._state_of(p) for p in params]
+    def _update_group(self, params, grads, lr: Scalar, t: torch.Tensor | None) -> None:
+        names = self._slot_names
+        states = [self._state_of(p) for p in params] if names else [{}] * len(params)
         if not self.foreach:
             for p, g, state in zip(params, grads, states):
-                self._update_reference(p, g, {k: state[k] for k in self._slot_names}, lr, t)
+                self._update_reference(p, g, {k: state[k] for k in names}, lr, t)
             return
-        idx = list(range(len(params)))
-        for ps, gs, ix in steps.group_by_device_and_dtype(params, grads, idx):
-            slots = {k: [states[i][k] for i in ix] for k in self._slot_names}
-            self._update_foreach(ps, gs, slots, lr, t)
+        buckets = self._buckets(params)
+        if len(buckets) == 1:  # the usual case: one device, one dtype
+            self._update_foreach(params, grads, {k: [s[k] for s in states] for k in names}, lr, t)
+            return
+        for idx in buckets:
+            slots = {k: [states[i][k] for i in idx] for k in names}
+            self._update_foreach([params[i] for i in idx], [grads[i] for i in idx], slots, lr, t)
 
     def _update_foreach(self, params, grads, slots, lr: Scalar, t: torch.Tensor) -> None:
         raise NotImplementedError
@@ -432,8 +459,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         averages = [self.state[p]["ema"] for p in params]
         # Keras: momentum 0 while iterations == 0, so the average starts as the weights.
         momentum = self.ema_momentum * (self.iterations != 0).to(torch.float64)
-        for avgs, ps in steps.group_by_device_and_dtype(averages, params):
-            steps.ema_update(avgs, ps, momentum)
+        for idx in self._buckets(params):
+            steps.ema_update([averages[i] for i in idx], [params[i] for i in idx], momentum)
         freq = self.ema_overwrite_frequency
         # Host-side count of updates (equals `iterations` unless loss scaling skipped steps).
         if freq and ((self._calls - 1) // (self.gradient_accumulation_steps or 1) + 1) % freq == 0:

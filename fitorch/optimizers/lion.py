@@ -20,6 +20,8 @@ class Lion(Optimizer):
     Defaults lr=0.001, beta_1=0.9, beta_2=0.99 (Keras 3). Use a smaller lr (3-10x) than Adam.
     """
 
+    _uses_step_count = False
+
     _slot_names = ("momentum",)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):

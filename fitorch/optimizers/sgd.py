@@ -35,6 +35,8 @@ class SGD(Optimizer):
         0.8
     """
 
+    _uses_step_count = False
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         self.momentum = check_range("momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)

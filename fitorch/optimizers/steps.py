@@ -17,6 +17,7 @@ import torch
 __all__ = [
     "Scalar",
     "group_by_device_and_dtype",
+    "bucket_indices",
     "add_scaled",
     "add_ratio",
     "clip_by_norm",
@@ -43,6 +44,14 @@ def group_by_device_and_dtype(*lists: list[torch.Tensor]) -> list[tuple[list, ..
         key = (items[0].device, items[0].dtype)
         for bucket, item in zip(buckets[key], items):
             bucket.append(item)
+    return list(buckets.values())
+
+
+def bucket_indices(tensors: list[torch.Tensor]) -> list[list[int]]:
+    """Indices of `tensors` grouped by (device, dtype), in order of first appearance."""
+    buckets: dict[tuple, list[int]] = defaultdict(list)
+    for i, t in enumerate(tensors):
+        buckets[(t.device, t.dtype)].append(i)
     return list(buckets.values())
 
 
