@@ -38,11 +38,31 @@ _SCOPES: list[dict[str, Any]] = []
 
 
 def suggest(name: str, candidates, n: int = 3) -> list[str]:
-    """The closest names to `name` among `candidates` (case-insensitive first)."""
+    """The closest names to `name` among `candidates` (case-insensitive), best first.
+
+    Candidates come from difflib's similarity; they are ranked by edit distance counting a
+    swap of two neighbours as one edit, so `'haed'` suggests `'head'` before `'shared'`.
+    """
     candidates = sorted(set(candidates))
     lowered = {c.lower(): c for c in candidates}
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
-    return [lowered[h] for h in hits]
+    key = name.lower()
+    hits = difflib.get_close_matches(key, list(lowered), n=max(n, 8), cutoff=0.6)
+    hits.sort(key=lambda h: _edit_distance(key, h))
+    return [lowered[h] for h in hits[:n]]
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, adjacent swap)."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
 
 
 def unknown_name_error(kind: str, name: str, candidates) -> ValueError:
