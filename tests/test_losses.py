@@ -168,6 +168,12 @@ def test_mask_on_y_pred_is_honoured():
     assert float(value) == pytest.approx(1.0)
 
 
+def test_tf_keras_auto_reduction():
+    assert losses.MeanSquaredError(reduction=losses.Reduction.AUTO).reduction == (
+        "sum_over_batch_size"
+    )
+
+
 def test_invalid_reduction_names_the_argument():
     with pytest.raises(ValueError, match="reduction.*'avg'"):
         losses.MeanSquaredError(reduction="avg")
@@ -513,6 +519,27 @@ def test_custom_function_can_opt_out_of_shape_check():
 
     dummy_target_loss.targets = "any"
     losses.validate_targets(losses.resolve(dummy_target_loss), torch.zeros(4, 1), torch.zeros(4, 7))
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "base",
+        "regression",
+        "hinge",
+        "probabilistic",
+        "segmentation",
+        "similarity",
+        "torch_loss",
+        "resolve",
+    ],
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"fitorch.losses.{module}"))
+    assert result.failed == 0 and result.attempted > 0
 
 
 # ---------------------------------------------------------------------- seed examples

@@ -25,6 +25,7 @@ from fitorch.utils.naming import to_snake_case
 __all__ = [
     "LOSSES",
     "REDUCTIONS",
+    "Reduction",
     "Loss",
     "LossFunctionWrapper",
     "get_mask",
@@ -39,6 +40,18 @@ __all__ = [
 LOSSES = Registry("loss")
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
+
+
+class Reduction:
+    """tf.keras 2 reduction constants; `AUTO` ("auto") means `SUM_OVER_BATCH_SIZE`."""
+
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+    MEAN = "mean"
+    MEAN_WITH_SAMPLE_WEIGHT = "mean_with_sample_weight"
+
 
 _MASK_ATTR = "_keras_mask"
 
@@ -88,6 +101,8 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1: bool = True):
 
 
 def _check_reduction(reduction):
+    if reduction == Reduction.AUTO:  # tf.keras 2 spelling of the default
+        return "sum_over_batch_size"
     if reduction not in REDUCTIONS:
         raise ValueError(
             f"Invalid value for argument `reduction`: expected one of {list(REDUCTIONS)}; "

@@ -24,8 +24,8 @@ def dice(y_true, y_pred, axis=None) -> torch.Tensor:
             returns a scalar.
 
     Example:
-        >>> dice(torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0]]))
-        tensor(1.1921e-07)
+        >>> dice(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, 0.5]]))
+        tensor(0.5000)
     """
     y_true, y_pred = prepare(y_true, y_pred)
     intersection = _sum(y_true * y_pred, axis)
