@@ -510,3 +510,20 @@ def test_declared_states_direction_and_default_name(case, keras_metrics):
     # Keras uniquifies auto names process-wide (auc, auc_1, ...); fitorch never does
     keras_name = re.sub(r"_\d+$", "", getattr(keras_metrics, case.cls)(**case.kwargs).name)
     assert metric.name == keras_name
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_update_reads_nothing_back_from_the_device(case, monkeypatch):
+    """update_state is tensor math only: no .item(), bool(tensor), .tolist(), .cpu(), numpy."""
+    batches = [(torch.from_numpy(yt), torch.from_numpy(yp), torch.tensor(w, dtype=torch.float32))
+               for yt, yp, w in _batches(case, True)]  # fmt: skip
+    metric = getattr(metrics, case.cls)(**case.kwargs)
+    metric.update_state(*batches[0][:2], sample_weight=batches[0][2])  # lazy build may inspect
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("host read in update_state")
+
+    for name in ("item", "__bool__", "tolist", "cpu", "numpy", "__float__", "__int__"):
+        monkeypatch.setattr(torch.Tensor, name, forbidden)
+    for yt, yp, w in batches[1:]:
+        metric.update_state(yt, yp, sample_weight=w)

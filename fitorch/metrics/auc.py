@@ -14,7 +14,8 @@ from fitorch.metrics.base import Metric, register_metric
 from fitorch.metrics.confusion import (
     Thresholds,
     _safe_div,
-    confusion_counts,
+    accumulate_histogram,
+    counts_from_histogram,
     is_evenly_spaced,
     prepare_inputs,
 )
@@ -102,10 +103,29 @@ class AUC(Metric):
         return list(self._thresholds.values)
 
     def _build(self, num_labels, device) -> None:
-        shape = (self.num_thresholds, num_labels) if self.multi_label else (self.num_thresholds,)
-        for name in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
-            self.add_state(name, torch.zeros(shape, dtype=self.dtype, device=device))
+        # (labels, negative/positive, bins): see confusion.counts_from_histogram
+        shape = (num_labels if self.multi_label else 1, 2, self.num_thresholds + 1)
+        self.add_state("confusion_histogram", torch.zeros(shape, dtype=self.dtype, device=device))
         self._built = True
+
+    def _counts(self):
+        return counts_from_histogram(self.confusion_histogram)
+
+    @property
+    def true_positives(self) -> torch.Tensor:
+        return self._counts()[0]
+
+    @property
+    def false_positives(self) -> torch.Tensor:
+        return self._counts()[1]
+
+    @property
+    def true_negatives(self) -> torch.Tensor:
+        return self._counts()[2]
+
+    @property
+    def false_negatives(self) -> torch.Tensor:
+        return self._counts()[3]
 
     def check_shapes(self, y_true, y_pred) -> None:
         y_pred = as_tensor(y_pred)
@@ -114,9 +134,10 @@ class AUC(Metric):
                 f"{self.name}: multi_label=True needs y_pred of rank 2 (batch, labels); got "
                 f"shape {tuple(y_pred.shape)}."
             )
-        if self.multi_label and self._built and y_pred.shape[-1] != self.true_positives.shape[1]:
+        built_labels = self.confusion_histogram.shape[0] if self._built else None
+        if self.multi_label and self._built and y_pred.shape[-1] != built_labels:
             raise ValueError(
-                f"{self.name}: built for {self.true_positives.shape[1]} labels; got y_pred of "
+                f"{self.name}: built for {built_labels} labels; got y_pred of "
                 f"shape {tuple(y_pred.shape)}."
             )
 
@@ -124,20 +145,14 @@ class AUC(Metric):
         if not self._built:
             self.check_shapes(y_true, y_pred)
             self._build(as_tensor(y_pred).shape[-1], self._state_device(y_pred))
-        device = self.true_positives.device
+        device = self.confusion_histogram.device
         labels, scores, weights = prepare_inputs(y_true, y_pred, sample_weight, self.dtype, device)
         if self.from_logits:
             scores = torch.sigmoid(scores)
         if self.label_weights is not None and not self.multi_label:
             lw = torch.broadcast_to(self.label_weights.to(device), scores.shape)
             weights = lw if weights is None else weights * lw
-        tp, fp, pos, neg = confusion_counts(
-            labels, scores, weights, self._thresholds, per_label=self.multi_label
-        )
-        self.true_positives.add_(tp)
-        self.false_positives.add_(fp)
-        self.true_negatives.add_(neg - fp)
-        self.false_negatives.add_(pos - tp)
+        accumulate_histogram(self.confusion_histogram, labels, scores, weights, self._thresholds)
 
     def _state_device(self, y_pred):
         return getattr(self, "_device", None) or as_tensor(y_pred).device
@@ -147,14 +162,13 @@ class AUC(Metric):
         return super().to(device)
 
     # -- the area -----------------------------------------------------------------------------
-    def _interpolated_pr_auc(self) -> torch.Tensor:
+    def _interpolated_pr_auc(self, tp, fp, fn) -> torch.Tensor:
         """Davis & Goadrich: precision interpolated between thresholds i and i+1.
 
         Between two thresholds TP grows linearly with P = TP + FP (slope s, intercept b), so
         the area under precision over recall on that segment is
         `s * (dTP + b * log(P_i / P_{i+1})) / (TP + FN)`.
         """
-        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
         d_tp = tp[:-1] - tp[1:]
         p = tp + fp
         d_p = p[:-1] - p[1:]
@@ -167,9 +181,7 @@ class AUC(Metric):
         )
         return increments.sum(0)
 
-    def _curve_points(self):
-        tp, fp, tn, fn = (self.true_positives, self.false_positives, self.true_negatives,
-                          self.false_negatives)  # fmt: skip
+    def _curve_points(self, tp, fp, tn, fn):
         recall = _safe_div(tp, tp + fn)
         if self.curve == "ROC":
             return _safe_div(fp, fp + tn), recall
@@ -187,10 +199,11 @@ class AUC(Metric):
     def result(self) -> torch.Tensor:
         if not self._built:
             return torch.zeros((), dtype=self.dtype)
+        tp, fp, tn, fn = self._counts()
         if self.curve == "PR" and self.summation_method == "interpolation":
-            by_label = self._interpolated_pr_auc()
+            by_label = self._interpolated_pr_auc(tp, fp, fn)
         else:
-            x, y = self._curve_points()
+            x, y = self._curve_points(tp, fp, tn, fn)
             if self.summation_method == "interpolation":
                 heights = (y[:-1] + y[1:]) / 2
             elif self.summation_method == "minoring":

@@ -6,11 +6,12 @@ is non-zero. Everything is flattened (micro over all labels) unless `class_id` p
 
 How the update is vectorized (no loop over thresholds): with the thresholds sorted,
 `searchsorted(thresholds, p)` is the number of thresholds strictly below p, i.e. p is a
-positive prediction at exactly the first `searchsorted(...)` thresholds. One `index_add_` builds
-a histogram of that index for positive and negative labels; a reverse cumulative sum turns it
-into TP and FP at every threshold, and TN, FN follow from the label totals. This is Keras'
-bucketized AUC update, made exact for any sorted thresholds. (`bincount` is avoided: on CUDA it
-reads the maximum back to the host.)
+positive prediction at exactly the first `searchsorted(...)` thresholds. The state is the
+histogram of that index for positive and negative labels, added to with one `index_add_` per
+batch; `result()` turns it into TP and FP at every threshold with a reverse cumulative sum, and
+TN, FN follow from the label totals. This is Keras' bucketized AUC update, made exact for any
+sorted thresholds, with the cumulative sums moved out of the per-step path. (`bincount` is
+avoided: on CUDA it reads the maximum back to the host.)
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ __all__ = [
     "SpecificityAtSensitivity",
     "PrecisionAtRecall",
     "RecallAtPrecision",
-    "confusion_counts",
+    "accumulate_histogram",
+    "counts_from_histogram",
 ]
 
 NEG_INF = -1e10  # score given to entries outside the top k (Keras' value)
@@ -99,38 +101,46 @@ def prepare_inputs(y_true, y_pred, sample_weight, dtype, device, top_k=None, cla
     return y_true != 0, y_pred, weights
 
 
-def confusion_counts(labels, scores, weights, thresholds: Thresholds, per_label: bool = False):
-    """Weighted TP and FP at every threshold, and the totals of positive and negative labels.
+def accumulate_histogram(hist, labels, scores, weights, thresholds: Thresholds) -> None:
+    """Add one batch to `hist` (L, 2, T+1): weight by (label column, positive?, #thresholds < p).
 
     Args:
+        hist: the state; L = 1 flattens everything (micro), L > 1 keeps the last axis apart.
         labels: bool tensor; scores: float tensor of the same shape; weights: same shape or None.
-        per_label: keep the last axis apart (multi-label AUC): counts of shape (T, L).
-    Returns:
-        `(tp, fp, positives, negatives)`: `(T,)`, `(T,)`, `()`, `()` or `(T, L)`, ..., `(L,)`.
     """
+    num_labels, _, n_bins = hist.shape
     t = thresholds.tensor(scores)
     if thresholds.clip:
         scores = scores.clamp(0.0, 1.0)
-    n_bins = len(thresholds) + 1
-    num_labels = scores.shape[-1] if per_label else 1
     labels = labels.reshape(-1, num_labels)
     scores = scores.reshape(-1, num_labels)
-    # bin = (label column, positive?, number of thresholds below the score)
-    bins = torch.searchsorted(t, scores.contiguous()) + n_bins * labels.long()
-    if per_label:
+    if n_bins == 2:  # one threshold: a comparison is cheaper than a search
+        below = (scores > t[0]).long()
+    else:
+        below = torch.searchsorted(t, scores.contiguous())
+    bins = torch.add(below, labels, alpha=n_bins)  # fused `below + n_bins * labels`
+    if num_labels > 1:
         bins = bins + 2 * n_bins * torch.arange(num_labels, device=bins.device)
     if weights is None:
-        source = torch.ones((), dtype=scores.dtype, device=scores.device).expand(bins.numel())
+        source = torch.ones((), dtype=hist.dtype, device=hist.device).expand(bins.numel())
     else:
-        source = weights.reshape(-1)
-    hist = scores.new_zeros(2 * n_bins * num_labels).index_add_(0, bins.reshape(-1), source)
-    hist = hist.view(num_labels, 2, n_bins)
-    # predictions above threshold j: histogram entries with more than j thresholds below
+        source = weights.reshape(-1).to(hist.dtype)
+    hist.view(-1).index_add_(0, bins.reshape(-1), source)
+
+
+def counts_from_histogram(hist: torch.Tensor):
+    """`(tp, fp, tn, fn)` at every threshold: shape (T,) for L = 1, else (T, L) (Keras layout).
+
+    A score with b thresholds below it is a positive prediction at thresholds 0..b-1, so the
+    count of positive predictions at threshold j is the histogram summed over bins b > j.
+    """
     above = hist.flip(-1).cumsum(-1).flip(-1)[..., 1:]  # (L, 2, T)
-    totals = hist.sum(-1)  # (L, 2)
-    if per_label:
-        return above[:, 1].T, above[:, 0].T, totals[:, 1], totals[:, 0]
-    return above[0, 1], above[0, 0], totals[0, 1], totals[0, 0]
+    totals = hist.sum(-1, keepdim=True)  # (L, 2, 1)
+    tp, fp = above[:, 1], above[:, 0]
+    fn, tn = totals[:, 1] - tp, totals[:, 0] - fp
+    if hist.shape[0] == 1:
+        return tp[0], fp[0], tn[0], fn[0]
+    return tp.T, fp.T, tn.T, fn.T
 
 
 def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -152,7 +162,7 @@ def _check_class_id(metric, y_pred) -> None:
 class _ThresholdMetric(Metric):
     """Shared machinery: thresholds, optional top_k/class_id, the four counts per threshold."""
 
-    _counts: tuple = ()  # which of "tp", "fp", "tn", "fn" this metric keeps
+    _counts: tuple = ()  # the counts the result reads (documentation; all are kept)
     top_k = None
     class_id = None
 
@@ -165,9 +175,25 @@ class _ThresholdMetric(Metric):
         self.thresholds = values
         clip = is_evenly_spaced(values) if clip is None else clip
         self._thresholds = Thresholds(values, clip=clip)
-        shape = (len(values),)
-        for key in self._counts:
-            self.add_state(_STATE_NAMES[key], torch.zeros(shape, dtype=self.dtype))
+        # one histogram holds every count (see counts_from_histogram): cheap update, exact merge
+        shape = (1, 2, len(values) + 1)
+        self.add_state("confusion_histogram", torch.zeros(shape, dtype=self.dtype))
+
+    @property
+    def true_positives(self) -> torch.Tensor:
+        return counts_from_histogram(self.confusion_histogram)[0]
+
+    @property
+    def false_positives(self) -> torch.Tensor:
+        return counts_from_histogram(self.confusion_histogram)[1]
+
+    @property
+    def true_negatives(self) -> torch.Tensor:
+        return counts_from_histogram(self.confusion_histogram)[2]
+
+    @property
+    def false_negatives(self) -> torch.Tensor:
+        return counts_from_histogram(self.confusion_histogram)[3]
 
     def check_shapes(self, y_true, y_pred) -> None:
         if self.top_k is not None:
@@ -175,30 +201,20 @@ class _ThresholdMetric(Metric):
         _check_class_id(self, y_pred)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        device = getattr(self, _STATE_NAMES[self._counts[0]]).device
         labels, scores, weights = prepare_inputs(
-            y_true, y_pred, sample_weight, self.dtype, device, self.top_k, self.class_id
+            y_true,
+            y_pred,
+            sample_weight,
+            self.dtype,
+            self.confusion_histogram.device,
+            self.top_k,
+            self.class_id,
         )
-        tp, fp, pos, neg = confusion_counts(labels, scores, weights, self._thresholds)
-        new = {"tp": tp, "fp": fp}
-        if "tn" in self._counts:
-            new["tn"] = neg - fp
-        if "fn" in self._counts:
-            new["fn"] = pos - tp
-        for key in self._counts:
-            getattr(self, _STATE_NAMES[key]).add_(new[key])
+        accumulate_histogram(self.confusion_histogram, labels, scores, weights, self._thresholds)
 
     def _scalar_or_vector(self, x: torch.Tensor) -> torch.Tensor:
         x = self._thresholds.user_order(x)
         return x[0] if len(self.thresholds) == 1 else x
-
-
-_STATE_NAMES = {
-    "tp": "true_positives",
-    "fp": "false_positives",
-    "tn": "true_negatives",
-    "fn": "false_negatives",
-}
 
 
 class _ConfusionCount(_ThresholdMetric):
@@ -209,7 +225,8 @@ class _ConfusionCount(_ThresholdMetric):
         self._init_thresholds(thresholds, 0.5)
 
     def result(self) -> torch.Tensor:
-        return self._scalar_or_vector(getattr(self, _STATE_NAMES[self._counts[0]]).clone())
+        tp, fp, tn, fn = counts_from_histogram(self.confusion_histogram)
+        return self._scalar_or_vector({"tp": tp, "fp": fp, "tn": tn, "fn": fn}[self._counts[0]])
 
     def get_config(self) -> dict:
         return {**super().get_config(), "thresholds": self.init_thresholds}
@@ -279,7 +296,7 @@ class Precision(_PrecisionRecall):
     _counts = ("tp", "fp")
 
     def result(self) -> torch.Tensor:
-        tp, fp = self.true_positives, self.false_positives
+        tp, fp, _, _ = counts_from_histogram(self.confusion_histogram)
         return self._scalar_or_vector(_safe_div(tp, tp + fp))
 
 
@@ -289,7 +306,7 @@ class Recall(_PrecisionRecall):
     _counts = ("tp", "fn")
 
     def result(self) -> torch.Tensor:
-        tp, fn = self.true_positives, self.false_negatives
+        tp, _, _, fn = counts_from_histogram(self.confusion_histogram)
         return self._scalar_or_vector(_safe_div(tp, tp + fn))
 
 
@@ -322,8 +339,7 @@ class _AtConstraint(_ThresholdMetric):
         self._init_thresholds(None, values, clip=num_thresholds > 1)
 
     def _rates(self):
-        tp, fp, tn, fn = (self.true_positives, self.false_positives, self.true_negatives,
-                          self.false_negatives)  # fmt: skip
+        tp, fp, tn, fn = counts_from_histogram(self.confusion_histogram)
         return {
             "sensitivity": _safe_div(tp, tp + fn),
             "recall": _safe_div(tp, tp + fn),
