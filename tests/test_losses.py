@@ -247,6 +247,31 @@ def test_no_host_sync(case, reduction):
     assert loss(y_true, y_pred, sample_weight=weight).device.type == "meta"
 
 
+@pytest.mark.parametrize(
+    "loss, y_true",
+    [
+        (losses.MeanSquaredError(), torch.randn(8, 5)),
+        (losses.Hinge(), (torch.randn(8, 5) > 0).float()),
+        (losses.SparseCategoricalCrossentropy(True, -1), torch.tensor([-1.0, 0, 1, 2, 3, 4, 0, 1])),
+    ],
+    ids=["mse", "hinge", "scce_ignore"],
+)
+def test_loss_call_captures_in_one_graph(loss, y_true):
+    """torch.compile(fullgraph=True) captures weighting, masks and reduction without breaks."""
+    y_pred, weight = torch.randn(8, 5), torch.rand(8)
+    compiled = torch.compile(lambda t, p, w: loss(t, p, w), backend="eager", fullgraph=True)
+    torch.testing.assert_close(compiled(y_true, y_pred, weight), loss(y_true, y_pred, weight))
+
+
+def test_trailing_one_axis_is_matched_not_broadcast():
+    y_pred = torch.rand(6, 1)
+    y_true = (torch.rand(6) > 0.5).float()
+    bce = losses.BinaryCrossentropy()
+    torch.testing.assert_close(bce(y_true, y_pred), bce(y_true[:, None], y_pred))
+    mse = losses.MeanSquaredError(reduction="none")
+    assert mse(y_true, y_pred).shape == (6,)
+
+
 def test_epsilon_is_read_at_call_time():
     yt, yp = torch.tensor([[0.0]]), torch.tensor([[1.0]])
     old = K.epsilon()

@@ -146,7 +146,7 @@ def reduce_weighted_values(
       broadcast to the values' shape).
     A scalar (or empty) `values` is returned as is.
     """
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     if mask is not None:
         mask = mask.to(values.device).bool()
         float_mask = mask.to(values.dtype)
@@ -285,7 +285,8 @@ class LossFunctionWrapper(Loss):
 
     y_true and y_pred are first brought to the same rank when they differ by a trailing
     length-1 axis (`squeeze_or_expand_to_same_rank`). A function returning one scalar per
-    batch also works (the scalar is weighted by nothing and returned as is).
+    batch also works: without sample_weight the scalar is returned as is, with it the scalar
+    is multiplied by the weights and reduced (Keras does the same).
 
     Args:
         fn: the per-sample function.
