@@ -1,0 +1,264 @@
+"""`BackupAndRestore`: resume an interrupted `fit` exactly where it stopped.
+
+Keras restores the epoch and repeats part of it; here a backup holds everything the rest
+of the run depends on, so a run killed at any moment (even `kill -9` during a write) and
+started again ends with the same weights and History, bit for bit on CPU:
+
+- weights and buffers (`model.state_dict()`), optimizer state (slots, iterations, lr);
+- the position: epoch and batches done in it; the running metric states of that epoch;
+- RNG states (torch, CUDA, NumPy, Python `random`) at the start of the epoch, which
+  reproduce its shuffle order, and after the last batch done, which reproduce what follows;
+- the state of every callback that has one (`Callback.state()`: History, best values,
+  wait and cooldown counters, the CSV written so far...).
+
+How the trainer uses it (`fitorch/training/trainer.py`): `on_train_begin` reads the backup
+and sets `model._initial_epoch`; before each epoch `epoch_start` records the RNG states (or,
+in the resumed epoch, restores callback states and the epoch-start RNG); `skip_batch` makes
+the loop pass over the batches already trained (they are still drawn, so the data stream
+advances as before) and, at the first new batch, restores weights, optimizer, metric
+states and the RNG; `batch_done`/`epoch_done` write backups after all callbacks ran.
+
+The backup is one file `backup_dir/backup.pt` (torch format of plain containers and
+tensors, read back with `weights_only=True`), written atomically by the main process.
+Limits: a data source must replay the same batches from the same RNG state (arrays,
+`Sequence`, seeded generators that restart each epoch); an endless generator consumed
+across epochs with `steps_per_epoch` restarts from its beginning.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+
+import numpy as np
+import torch
+
+from fitorch.callbacks import files
+from fitorch.callbacks.base import Callback
+
+__all__ = ["BackupAndRestore"]
+
+_FORMAT = 1
+
+
+# -- RNG states -------------------------------------------------------------------------------
+def capture_rng() -> dict:
+    """Every RNG state that training may draw from, as tensors and plain values."""
+    py = random.getstate()
+    np_state = np.random.get_state(legacy=False)
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": {
+            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        },
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict) -> None:
+    """Inverse of `capture_rng`."""
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    np_state = state["numpy"]
+    np.random.set_state(
+        {
+            "bit_generator": "MT19937",
+            "state": {"key": np_state["key"].numpy().astype(np.uint32), "pos": np_state["pos"]},
+            "has_gauss": np_state["has_gauss"],
+            "gauss": np_state["gauss"],
+        }
+    )
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _cpu(tree):
+    """Detached CPU clones of the tensors in a nested container (others unchanged)."""
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().to("cpu", copy=True)
+    if isinstance(tree, dict):
+        return {k: _cpu(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_cpu(v) for v in tree)
+    return tree
+
+
+class BackupAndRestore(Callback):
+    """Back up the complete training state and resume from it exactly (module docstring).
+
+    Args:
+        backup_dir: directory for the backup (created; one file `backup.pt`).
+        save_freq: "epoch" (after every epoch) or an int: every that many batches.
+        double_checkpoint: accepted for Keras compatibility; writes are atomic, so the
+            previous backup is always intact and no second copy is needed.
+        delete_checkpoint: delete the backup when fit finishes normally.
+    """
+
+    def __init__(
+        self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True
+    ):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore(backup_dir=...) is required: a directory path.")
+        if save_freq != "epoch" and (not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(
+                f"Unrecognized save_freq: {save_freq!r}. Expected save_freq='epoch' or a "
+                "positive integer (a number of batches)."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self.path = os.path.join(self.backup_dir, "backup.pt")
+        self._pending: dict | None = None
+        self._weights_loaded = False
+        self._epoch_rng: dict | None = None
+        self._batches_since_save = 0
+
+    # -- Callback hooks --------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self._pending, self._weights_loaded = None, False
+        self._batches_since_save = 0
+        if os.path.exists(self.path):
+            backup = torch.load(self.path, map_location="cpu", weights_only=True)
+            if backup.get("format") != _FORMAT:
+                raise ValueError(f"{self.path} is not a fitorch BackupAndRestore backup.")
+            self._pending = backup
+            self.model._initial_epoch = backup["epoch"]
+        self.model._training_backup = self
+
+    def on_train_end(self, logs=None):
+        self.model._training_backup = None
+        if self.delete_checkpoint and files.is_main_process():
+            files.remove_tree(self.path)
+            if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
+                os.rmdir(self.backup_dir)
+
+    # -- trainer hook points (see module docstring) ------------------------------------------
+    def epoch_start(self, epoch: int, cbs, state) -> None:
+        backup = self._pending
+        if backup is None or backup["epoch"] != epoch:
+            self._epoch_rng = capture_rng()
+            return
+        # Resuming: callbacks first (on_train_begin has reset them), then the optimizer so
+        # that on_epoch_begin hooks (LearningRateScheduler) see the saved learning rate.
+        self._load_callbacks(cbs, backup["callbacks"])
+        if _is_built(self.model):
+            self._load_weights(backup)
+        self._epoch_rng = backup["epoch_rng"]
+        restore_rng(self._epoch_rng)
+
+    def skip_batch(self, epoch: int, step: int, state, batch) -> bool:
+        backup = self._pending
+        if backup is None:
+            return False
+        if step < backup["batch"]:
+            return True  # trained before the interruption: drawn, not trained
+        if not self._weights_loaded:
+            _build(self.model, state, batch)
+            self._load_weights(backup)
+        if backup["batch"] > 0:
+            for metric, saved in zip(state.metric_objects(), backup["metrics"]):
+                for name, value in saved.items():
+                    current = getattr(metric, name)
+                    setattr(metric, name, value.to(device=current.device, dtype=current.dtype))
+            restore_rng(backup["rng"])
+        self._pending = None
+        return False
+
+    def batch_done(self, epoch: int, step: int, state, cbs) -> None:
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save < self.save_freq:
+            return
+        self._batches_since_save = 0
+        if step + 1 == self.params.get("steps"):
+            return  # the epoch-end backup follows; an epoch-end position resumes cleanly
+        self._write(epoch, step + 1, state, cbs)
+
+    def epoch_done(self, epoch: int, state, cbs) -> None:
+        if self.save_freq != "epoch" or self.model.stop_training:
+            return  # a stopping run ends here; resuming from the previous backup repeats it
+        if epoch + 1 >= self.params.get("epochs", 0):
+            return  # finished: on_train_end deletes the backup (or a rerun repeats the epoch)
+        self._epoch_rng = capture_rng()
+        self._write(epoch + 1, 0, state, cbs)
+
+    # -- reading and writing ----------------------------------------------------------------
+    def _write(self, epoch: int, batch: int, state, cbs) -> None:
+        if not files.is_main_process():
+            return
+        model = self.model
+        optimizer = model.optimizer
+        backup = {
+            "format": _FORMAT,
+            "epoch": epoch,
+            "batch": batch,
+            "epoch_rng": self._epoch_rng,
+            "rng": capture_rng() if batch else None,
+            "model": _cpu(model.state_dict()),
+            "optimizer": _cpu(optimizer.state_dict()) if optimizer is not None else None,
+            "metrics": [_cpu(m.states()) for m in state.metric_objects()] if batch else [],
+            "callbacks": [
+                {"class": type(cb).__name__, "state": _cpu(cb.state())}
+                for cb in cbs
+                if cb is not self
+            ],
+        }
+        with files.atomic_path(self.path) as tmp:
+            torch.save(backup, tmp)
+
+    def _load_weights(self, backup: dict) -> None:
+        self.model.load_state_dict(backup["model"])
+        if backup["optimizer"] is not None and self.model.optimizer is not None:
+            self.model.optimizer.load_state_dict(backup["optimizer"])
+        self._weights_loaded = True
+
+    def _load_callbacks(self, cbs, saved: list) -> None:
+        mine = [cb for cb in cbs if cb is not self]
+        names = [type(cb).__name__ for cb in mine]
+        if names != [s["class"] for s in saved]:
+            warnings.warn(
+                "BackupAndRestore: the callbacks changed since the backup "
+                f"({[s['class'] for s in saved]} -> {names}); restoring the states of those "
+                "that match by class and order.",
+                stacklevel=2,
+            )
+        pool = list(saved)
+        for cb in mine:
+            for i, entry in enumerate(pool):
+                if entry["class"] == type(cb).__name__:
+                    cb.load_state(entry["state"])
+                    del pool[i]
+                    break
+
+
+def _is_built(model) -> bool:
+    compiled = getattr(model, "_compiled", None)
+    has_params = any(True for _ in model.parameters())
+    optimizer = getattr(compiled, "optimizer", None)
+    bound = not isinstance(optimizer, torch.optim.Optimizer) or bool(optimizer.param_groups)
+    return has_params and bound
+
+
+@torch.no_grad()
+def _build(model, state, batch) -> None:
+    """Create lazily built weights, metrics and optimizer slots with one inference pass."""
+    if state.built and _is_built(model):
+        return
+    from fitorch.training.step import forward_loss
+
+    x, y, sw = batch
+    was_training = model.training
+    model.eval()
+    forward_loss(model, state, x, y, sw, training=False)
+    model.train(was_training)

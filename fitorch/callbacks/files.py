@@ -1,0 +1,112 @@
+"""The one place where callbacks write files: atomic writes, and the main-process gate.
+
+A kill at any moment leaves either the previous file or the new one, never a torn file:
+each write goes to a temporary file in the same directory (same filesystem, so the rename
+is atomic), is flushed and fsynced, then `os.replace`d over the target, and the directory
+entry is fsynced. Under data-parallel training only the main process writes;
+`set_main_process_fn` lets `fitorch.distributed` connect that gate to rank 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+
+__all__ = [
+    "atomic_path",
+    "atomic_write",
+    "ensure_parent",
+    "is_main_process",
+    "remove_tree",
+    "set_main_process_fn",
+]
+
+_main_process_fn: Callable[[], bool] | None = None
+
+
+def set_main_process_fn(fn: Callable[[], bool] | None) -> None:
+    """Install the predicate `is_main_process` uses (None: every process is main)."""
+    global _main_process_fn
+    _main_process_fn = fn
+
+
+def is_main_process() -> bool:
+    """Whether this process writes files (True unless a distributed hook says otherwise)."""
+    return True if _main_process_fn is None else bool(_main_process_fn())
+
+
+def ensure_parent(path: str | os.PathLike) -> str:
+    """Create the directory that will hold `path`; returns `path` as a string."""
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    return path
+
+
+def _fsync_file(path: str) -> None:
+    if os.path.isdir(path):  # a writer produced a directory (e.g. a sharded save)
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: str) -> None:
+    with contextlib.suppress(OSError):  # not every platform/filesystem allows it
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temporary path beside `path` (same suffix); on success, publish it atomically.
+
+    The body writes the temporary file any way it likes (e.g. `model.save_weights(tmp)`,
+    which picks the format from the suffix). On exit the file is fsynced and renamed over
+    `path`; if the body raises, the temporary file is removed and `path` is untouched.
+    """
+    path = ensure_parent(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    # Keep the full name as suffix so writers that look at the extension
+    # (".weights.h5", ".keras", ".weight") see the same one.
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + name, dir=directory)
+    os.close(fd)
+    os.unlink(tmp)  # writers that refuse to overwrite get a free name
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+        _fsync_dir(directory)
+    finally:
+        if os.path.lexists(tmp):
+            if os.path.isdir(tmp):
+                remove_tree(tmp)
+            else:
+                os.unlink(tmp)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write `data` (text is UTF-8 encoded) to `path` atomically."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Delete a file or a directory tree if it exists."""
+    import shutil
+
+    path = os.fspath(path)
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.unlink(path)
