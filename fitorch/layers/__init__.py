@@ -1,12 +1,53 @@
 """Layers: the `Layer` base and the Keras layer catalogue (one module per family)."""
 
 from fitorch.layers.base import Layer
+from fitorch.layers.conv import Conv1D, Conv2D, Conv3D
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
-from fitorch.layers.merge import (
-    Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
-    add, average, concatenate, dot, maximum, minimum, multiply, subtract,
-)  # fmt: skip
 from fitorch.layers.input import Input, InputLayer, KerasTensor
+from fitorch.layers.merge import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from fitorch.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    AvgPool1D,
+    AvgPool2D,
+    AvgPool3D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalAvgPool3D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPool3D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPool3D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+)
 from fitorch.layers.torch_module import TorchModuleWrapper
 
 __all__ = [
@@ -14,4 +55,11 @@ __all__ = [
     "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda",
     "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "Conv1D", "Conv2D", "Conv3D",
+    "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D",
+    "AvgPool3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D",
+    "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "MaxPool1D", "MaxPool2D",
+    "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
 ]  # fmt: skip
