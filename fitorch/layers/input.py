@@ -19,7 +19,7 @@ import threading
 
 import torch
 
-from fitorch.layers.base import Layer, _as_dtype, _tracing
+from fitorch.layers.base import Layer, _as_dtype, _tracing, symbolic_tracing
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Node", "symbolic_call"]
 
@@ -259,8 +259,28 @@ def _op_node(func, args, kwargs):
     return symbolic_call(layer, args, kwargs)
 
 
+def value_of(t: KerasTensor) -> torch.Tensor:
+    """The value `t` stands for while a model runs.
+
+    During shape inference a symbolic tensor that a layer closes over (not one of its
+    arguments) is zeros of its shape (batch 2, as the placeholders); in a model run, the value
+    the run bound to it. Code that closes over symbolic tensors (Keras 2 custom-loss layers,
+    losses reading `z_mean`) thereby computes with real values.
+    """
+    if symbolic_tracing():
+        shape = [2 if i == 0 and s is None else (3 if s is None else s)
+                 for i, s in enumerate(t.shape)]  # fmt: skip
+        return torch.zeros(shape, dtype=t.dtype)
+    if t._value is None:
+        raise TypeError(
+            f"{t} has no value: it belongs to a model that has not run. Backend functions "
+            "compute on values; use them inside a layer's call, a loss or a metric."
+        )
+    return t._value
+
+
 def _bind(x):
-    return _map(x, lambda t: t._value if isinstance(t, KerasTensor) else t)
+    return _map(x, lambda t: value_of(t) if isinstance(t, KerasTensor) else t)
 
 
 # -- structure helpers --------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from fitorch.layers.base import collect_losses
+from fitorch.layers.input import executing
 
 __all__ = ["train_step", "test_step", "predict_step", "flat_outputs", "batch_size_of"]
 
@@ -47,7 +48,8 @@ def forward_loss(model, state, x, y, sw, training: bool):
             state.build(model, y, y_list)
     total, parts = (None, [])
     if y is not None and state.loss.active:
-        total, parts = state.loss(y, y_list, sw)
+        with executing():  # a loss may close over the model's symbolic tensors (Keras 2 VAE)
+            total, parts = state.loss(y, y_list, sw)
     for term in extra:
         total = term if total is None else total + term
     if training:
