@@ -173,6 +173,8 @@ def _t(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     """
     if isinstance(x, torch.Tensor):
         return x
+    if hasattr(x, "__torch_function__") and hasattr(x, "node"):
+        return _symbolic_value(x)
     device = like.device if like is not None else None
     if like is not None and isinstance(x, (int, float, bool)) and not isinstance(x, np.generic):
         return torch.as_tensor(x, dtype=like.dtype, device=device)
@@ -180,6 +182,20 @@ def _t(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     if out.is_floating_point():
         out = out.to(to_torch_dtype(_FLOATX))
     return out
+
+
+def _symbolic_value(x) -> torch.Tensor:
+    """A functional-API KerasTensor inside a model run -> the value the run bound to it."""
+    from fitorch.layers.input import KerasTensor, _executing, value_of
+
+    if not isinstance(x, KerasTensor):
+        raise TypeError(f"Cannot use an object of type {type(x).__name__} as a tensor.")
+    if not _executing():
+        raise TypeError(
+            f"Backend functions compute on values; got the symbolic {x}. Use them inside a "
+            "layer's call (e.g. a Lambda layer), a loss or a metric."
+        )
+    return value_of(x)
 
 
 def is_tensor(x: Any) -> bool:
