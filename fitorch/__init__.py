@@ -18,6 +18,7 @@ from fitorch import (
     models,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from fitorch.layers import Input
@@ -40,5 +41,6 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
 ]

@@ -226,3 +226,16 @@ class Lambda(Layer):
 
             config["function"] = {"class_name": "function", "config": get_registered_name(fn)}
         return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild; a lambda's bytecode is refused unless safe mode is off (see saving)."""
+        from fitorch.saving.serialization import deserialize_function
+
+        config = dict(config)
+        where = f"the function of Lambda layer {config.get('name')!r}"
+        config["function"] = deserialize_function(config.get("function"), None, custom_objects, where)
+        for key in ("output_shape", "mask"):  # Keras records; fitorch infers shapes itself
+            if isinstance(config.get(key), dict):
+                config.pop(key)
+        return cls(**config)

@@ -110,6 +110,13 @@ class Functional(Model):
 
         return functional_config(self)
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild the graph from `get_config()` (or a Keras functional config)."""
+        from fitorch.models.graph_config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)
+
 
 def _substitute(structure, values):
     if isinstance(structure, KerasTensor):

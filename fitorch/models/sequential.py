@@ -105,3 +105,10 @@ class Sequential(Model):
         from fitorch.models.graph_config import sequential_config
 
         return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild from `get_config()` (or a Keras Sequential config); see graph_config."""
+        from fitorch.models.graph_config import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects)

@@ -1,0 +1,281 @@
+"""Configs of `Sequential` and `Functional` models in Keras 3's format, and their inverse.
+
+Sequential: `{"name", "trainable", "dtype", "layers": [records], "build_input_shape"}` where the
+first record is the `InputLayer` when the input shape is known.
+
+Functional: `{"name", "trainable", "layers", "input_layers", "output_layers"}`; every layer
+record carries its `name` and `inbound_nodes`, one `{"args", "kwargs"}` per call of the layer
+in this graph, where a symbolic tensor is
+`{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history":
+[layer_name, node_index, tensor_index]}}`. Shared layers have several nodes. Keras 2's list
+form of `inbound_nodes` (`[[[name, node, tensor, kwargs], ...]]`) is read too.
+
+Torch operations recorded on symbolic tensors (`x + y`, `torch.cat`) are saved as `TorchOp`
+layers naming the operation; loading accepts only the operations in `_SAFE_OPS`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fitorch.layers.input import InputLayer, KerasTensor, _flatten, _OpLayer
+from fitorch.saving.serialization import deserialize_object, serialize_object
+
+__all__ = ["sequential_config", "functional_config", "sequential_from_config",
+           "functional_from_config", "layer_record"]  # fmt: skip
+
+_TENSOR_OPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+               "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__neg__",
+               "__abs__", "__getitem__")  # fmt: skip
+_TORCH_FUNCS = ("cat", "concat", "concatenate", "stack", "add", "sub", "subtract", "mul",
+                "multiply", "div", "divide", "matmul", "exp", "log", "sqrt", "square", "abs",
+                "mean", "sum", "max", "min", "maximum", "minimum", "tanh", "sigmoid", "relu",
+                "softmax", "log_softmax", "reshape", "transpose", "permute", "flatten",
+                "squeeze", "unsqueeze", "clamp", "clip", "pow", "neg", "erf", "sin", "cos",
+                "split", "chunk", "where", "flip", "cumsum", "logsumexp", "square_")  # fmt: skip
+_SAFE_OPS = {f"Tensor.{n}": getattr(torch.Tensor, n) for n in _TENSOR_OPS}
+_SAFE_OPS |= {f"torch.{n}": getattr(torch, n) for n in _TORCH_FUNCS if hasattr(torch, n)}
+_OP_NAMES = {id(fn): name for name, fn in _SAFE_OPS.items()}
+
+
+# -- records ------------------------------------------------------------------------------
+def layer_record(layer) -> dict:
+    """The Keras record of one layer (TorchOp for a recorded torch operation)."""
+    if isinstance(layer, _OpLayer):
+        op = _OP_NAMES.get(id(layer.func))
+        if op is None:
+            raise TypeError(
+                f"Cannot save the operation {getattr(layer.func, '__name__', layer.func)!r} "
+                f"applied to symbolic tensors (layer {layer.name!r}): only {sorted(_SAFE_OPS)} "
+                "are saved. Wrap it in a Layer subclass registered with "
+                "@fitorch.saving.register_serializable()."
+            )
+        return {"module": "fitorch.layers", "class_name": "TorchOp",
+                "config": {"name": layer.name, "op": op}, "registered_name": None}  # fmt: skip
+    return serialize_object(layer, "layer")
+
+
+def _build_layer(record, custom_objects, where):
+    if isinstance(record, dict) and record.get("class_name") == "TorchOp":
+        config = record.get("config") or {}
+        op = config.get("op")
+        if op not in _SAFE_OPS:
+            raise ValueError(
+                f"{where}: the torch operation {op!r} is not one fitorch rebuilds from a file "
+                f"(allowed: {sorted(_SAFE_OPS)})."
+            )
+        return _OpLayer(_SAFE_OPS[op], name=config.get("name"))
+    return deserialize_object(record, "layer", custom_objects, where)
+
+
+# -- Sequential ---------------------------------------------------------------------------
+def sequential_config(model) -> dict:
+    """`Sequential.get_config()`: the layers' records, InputLayer first when known."""
+    records = []
+    if model._input_layer is not None:
+        records.append(layer_record(model._input_layer))
+    records += [layer_record(layer) for layer in model.layers]
+    config = {"name": model.name, "trainable": model.trainable,
+              "dtype": str(model.dtype).replace("torch.", ""), "layers": records}  # fmt: skip
+    if model.input_shape is not None:
+        config["build_input_shape"] = list(model.input_shape)
+    return config
+
+
+def sequential_from_config(cls, config: dict, custom_objects=None):
+    """Inverse of `sequential_config` (also reads Keras 3 and Keras 2 Sequential configs)."""
+    records = config.get("layers")
+    if isinstance(config, list):  # Keras 2.0 stored the bare list
+        records, config = config, {}
+    if not isinstance(records, list):
+        raise ValueError(
+            f"A Sequential config needs a 'layers' list; got {type(records).__name__}."
+        )
+    model = cls(name=config.get("name"))
+    for i, record in enumerate(records):
+        where = f"layer {i} of Sequential {config.get('name')!r}"
+        model.add(_build_layer(record, custom_objects, where))
+    shape = config.get("build_input_shape")
+    if model._input_layer is None and shape is not None:
+        model.build(tuple(shape))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+# -- Functional ---------------------------------------------------------------------------
+def _node_numbering(model) -> tuple[dict, dict]:
+    """(id(node) -> node index within its layer, id(tensor) -> [layer, node, index])."""
+    counts: dict[int, int] = {}
+    node_index, history = {}, {}
+    for node in model._nodes:
+        k = counts.get(id(node.layer), 0)
+        counts[id(node.layer)] = k + 1
+        node_index[id(node)] = k
+        for i, t in enumerate(node.outputs):
+            history[id(t)] = [node.layer.name, k, i]
+    return node_index, history
+
+
+def _encode(value, history):
+    if isinstance(value, KerasTensor):
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", ""),
+                           "keras_history": history[id(value)]}}  # fmt: skip
+    if isinstance(value, list):
+        return [_encode(v, history) for v in value]
+    if isinstance(value, tuple):
+        return {
+            "class_name": "__tuple__",
+            "config": {"value": [_encode(v, history) for v in value]},
+        }
+    if isinstance(value, dict):
+        return {str(k): _encode(v, history) for k, v in value.items()}
+    if isinstance(value, slice):
+        return {"class_name": "__slice__", "config": {"start": value.start, "stop": value.stop,
+                                                      "step": value.step}}  # fmt: skip
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        f"Cannot save a functional graph whose layer call takes {type(value).__name__} "
+        f"{value!r}: only symbolic tensors, numbers, strings, slices and containers are saved."
+    )
+
+
+def _io_spec(struct, history):
+    if isinstance(struct, KerasTensor):
+        return history[id(struct)]
+    if isinstance(struct, dict):
+        return {k: _io_spec(v, history) for k, v in struct.items()}
+    return [_io_spec(v, history) for v in struct]
+
+
+def functional_config(model) -> dict:
+    """`Functional.get_config()` in Keras 3's format (see the module docstring)."""
+    node_index, history = _node_numbering(model)
+    records = []
+    for layer in model.layers:
+        record = layer_record(layer)
+        record["name"] = layer.name
+        record["inbound_nodes"] = [
+            {"args": _encode(list(node.args), history), "kwargs": _encode(node.kwargs, history)}
+            for node in model._nodes
+            if node.layer is layer and not isinstance(layer, InputLayer)
+        ]
+        records.append(record)
+    return {"name": model.name, "trainable": model.trainable, "layers": records,
+            "input_layers": _io_spec(model._inputs_struct, history),
+            "output_layers": _io_spec(model._outputs_struct, history)}  # fmt: skip
+
+
+def _decode(value, tensors, where):
+    if isinstance(value, list):
+        return [_decode(v, tensors, where) for v in value]
+    if not isinstance(value, dict):
+        return value
+    cls = value.get("class_name")
+    config = value.get("config") or {}
+    if cls == "__keras_tensor__":
+        return _lookup_tensor(config.get("keras_history"), tensors, where)
+    if cls == "__tuple__":
+        return tuple(_decode(v, tensors, where) for v in config.get("value", []))
+    if cls == "__slice__":
+        return slice(config.get("start"), config.get("stop"), config.get("step"))
+    if cls == "__ellipsis__":
+        return Ellipsis
+    return {k: _decode(v, tensors, where) for k, v in value.items()}
+
+
+class _NotReady(Exception):
+    pass
+
+
+def _lookup_tensor(ref, tensors, where):
+    if not (isinstance(ref, list) and len(ref) >= 3):
+        raise ValueError(f"{where}: a tensor reference must be [layer, node, index]; got {ref!r}.")
+    key = (ref[0], int(ref[1]))
+    if key not in tensors:
+        raise _NotReady(ref[0])
+    outs = tensors[key]
+    if not 0 <= int(ref[2]) < len(outs):
+        raise ValueError(f"{where}: tensor index {ref[2]} out of range for layer {ref[0]!r}.")
+    return outs[int(ref[2])]
+
+
+def _node_call(node_data, tensors, where):
+    """(args, kwargs) of one recorded call, Keras 3 dict form or Keras 2 list form."""
+    if isinstance(node_data, dict):
+        return (_decode(node_data.get("args", []), tensors, where),
+                _decode(node_data.get("kwargs", {}), tensors, where))  # fmt: skip
+    if isinstance(node_data, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
+        inputs = [_lookup_tensor(list(ref[:3]), tensors, where) for ref in node_data]
+        kwargs = node_data[0][3] if node_data and len(node_data[0]) > 3 else {}
+        return ([inputs[0] if len(inputs) == 1 else inputs], dict(kwargs or {}))
+    raise ValueError(f"{where}: unreadable inbound node {node_data!r}.")
+
+
+def functional_from_config(cls, config: dict, custom_objects=None):
+    """Rebuild the layers, replay every recorded call in dependency order, make the model."""
+    name = config.get("name")
+    records = config.get("layers")
+    if not isinstance(records, list):
+        raise ValueError(
+            f"A functional config needs a 'layers' list; got {type(records).__name__}."
+        )
+    layers, pending, tensors = {}, [], {}
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ValueError(f"Layer record {i} of model {name!r} must be a dict.")
+        lname = record.get("name") or (record.get("config") or {}).get("name")
+        layer = _build_layer(record, custom_objects, f"layer {lname!r} of model {name!r}")
+        layers[lname] = layer
+        if isinstance(layer, InputLayer):
+            tensors[(lname, 0)] = [layer.output]
+        nodes = record.get("inbound_nodes") or []
+        if isinstance(nodes, dict):
+            nodes = [nodes]
+        pending += [(lname, k, node) for k, node in enumerate(nodes)]
+    done: dict[str, int] = {}
+    while pending:
+        progressed, waiting = False, []
+        for lname, k, node in pending:
+            where = f"node {k} of layer {lname!r} in model {name!r}"
+            if done.get(lname, 0) != k:
+                waiting.append((lname, k, node))
+                continue
+            try:
+                args, kwargs = _node_call(node, tensors, where)
+            except _NotReady:
+                waiting.append((lname, k, node))
+                continue
+            out = layers[lname](*args, **kwargs)
+            tensors[(lname, k)] = _flatten(out)
+            done[lname] = k + 1
+            progressed = True
+        if not progressed:
+            missing = sorted({n for n, _, _ in waiting})
+            raise ValueError(f"Model {name!r}: cannot rebuild the graph; the calls of layers {missing} "
+                             "refer to layers or nodes that the config does not define.")  # fmt: skip
+        pending = waiting
+    inputs = _resolve_io(config.get("input_layers"), tensors, name)
+    outputs = _resolve_io(config.get("output_layers"), tensors, name)
+    model = cls(inputs=inputs, outputs=outputs, name=name)
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+def _resolve_io(spec, tensors, name):
+    where = f"inputs/outputs of model {name!r}"
+    if isinstance(spec, dict):
+        return {k: _resolve_io(v, tensors, name) for k, v in spec.items()}
+    if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str):
+        try:
+            return _lookup_tensor(spec, tensors, where)
+        except _NotReady:
+            raise ValueError(f"{where}: no layer {spec[0]!r} in the config.") from None
+    if isinstance(spec, list):
+        return [_resolve_io(v, tensors, name) for v in spec]
+    raise ValueError(f"{where}: unreadable spec {spec!r}.")

@@ -1,0 +1,181 @@
+"""Atomic file writes and validated reading of `.keras` zip archives.
+
+Every write goes to a temporary file in the destination's directory, is flushed and fsynced,
+then `os.replace`d over the destination: a crash or an exception mid-save leaves the previous
+file intact and no partial file behind.
+
+`read_archive` checks every member before reading any: names (no absolute paths, no `..`,
+no backslashes or drive letters, no duplicates), no symlinks, declared sizes under the caps and a
+plausible compression ratio (zip bombs are refused by their declared size, so memory stays
+bounded), and reads each member with a limit of its declared size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import stat
+import tempfile
+import zipfile
+
+__all__ = ["atomic_write", "write_archive", "read_archive", "parse_json", "Limits", "ZIP_MAGIC",
+           "HDF5_MAGIC", "sniff"]  # fmt: skip
+
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+class Limits:
+    """Caps applied when reading an archive (bytes). Adjust the class attributes if needed."""
+
+    json_member = 64 * 2**20  # config.json, metadata.json, optimizer.json
+    weights_member = 64 * 2**30  # one weights or optimizer-state member
+    total = 128 * 2**30  # all members together
+    max_ratio = 200  # uncompressed / compressed, for members above 1 MiB
+    max_members = 10_000
+
+
+def sniff(path) -> str:
+    """'zip', 'hdf5' or 'other' from the first bytes of the file."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head == HDF5_MAGIC:
+        return "hdf5"
+    return "other"
+
+
+def atomic_write(path, write) -> None:
+    """Call `write(fileobj)` on a temp file next to `path`, fsync, then `os.replace` it."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # persist the rename itself (POSIX)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """One archive member (JSON compressed; tensors stored, they barely compress)."""
+    method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+    zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=method)
+
+
+def write_archive(path, members: dict[str, bytes]) -> None:
+    """Atomically write a zip holding `members` (name -> bytes), in the given order."""
+
+    def write(f):
+        with zipfile.ZipFile(f, "w") as zf:
+            for name, data in members.items():
+                _write_member(zf, name, data)
+
+    atomic_write(path, write)
+
+
+def _check_name(name: str) -> None:
+    parts = name.replace("\\", "/").split("/")
+    if (
+        name.startswith(("/", "\\"))
+        or "\\" in name
+        or "\x00" in name
+        or ".." in parts
+        or (len(name) > 1 and name[1] == ":")
+    ):
+        raise ValueError(
+            f"Archive member {name!r} has an unsafe path (absolute or with '..'); refusing the file."
+        )
+
+
+def _member_cap(name: str, limits) -> int:
+    return limits.json_member if name.endswith(".json") else limits.weights_member
+
+
+def read_archive(path, wanted=None, limits=Limits) -> dict[str, bytes]:
+    """Validate every member, then return name -> bytes for the members in `wanted` (all if None)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ValueError(f"{os.fspath(path)!r} is not a valid zip archive: {err}") from err
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_members:
+            raise ValueError(f"Archive has {len(infos)} members (limit {limits.max_members}).")
+        seen, total = set(), 0
+        for info in infos:
+            _check_name(info.filename)
+            if info.filename in seen:
+                raise ValueError(
+                    f"Archive member {info.filename!r} appears twice; refusing the file."
+                )
+            seen.add(info.filename)
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise ValueError(
+                    f"Archive member {info.filename!r} is a symbolic link; refusing the file."
+                )
+            cap = _member_cap(info.filename, limits)
+            if info.file_size > cap:
+                raise ValueError(
+                    f"Archive member {info.filename!r} declares {info.file_size} bytes, over the "
+                    f"limit of {cap} (fitorch.saving.archive.Limits); refusing before reading it."
+                )
+            if info.file_size > 2**20 and info.file_size > limits.max_ratio * max(
+                1, info.compress_size
+            ):
+                raise ValueError(
+                    f"Archive member {info.filename!r} expands {info.compress_size} bytes to "
+                    f"{info.file_size} (ratio over {limits.max_ratio}): a zip bomb; refusing it."
+                )
+            total += info.file_size
+        if total > limits.total:
+            raise ValueError(f"Archive members total {total} bytes, over the limit {limits.total}.")
+        out = {}
+        for info in infos:
+            if wanted is not None and info.filename not in wanted:
+                continue
+            try:
+                with zf.open(info) as f:
+                    data = f.read(info.file_size + 1)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as err:
+                raise ValueError(f"Archive member {info.filename!r} cannot be read: {err}") from err
+            if len(data) != info.file_size:
+                raise ValueError(
+                    f"Archive member {info.filename!r} holds {len(data)} bytes but declares {info.file_size}."
+                )
+            out[info.filename] = data
+        return out
+
+
+def parse_json(data: bytes, name: str):
+    """JSON object from `data`; ValueError naming the member when malformed."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"{name} is not valid JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must hold a JSON object; got {type(value).__name__}.")
+    return value
+
+
+def to_bytes(write) -> bytes:
+    """Bytes written by `write(fileobj)` into memory (used for HDF5 members)."""
+    buf = io.BytesIO()
+    write(buf)
+    return buf.getvalue()

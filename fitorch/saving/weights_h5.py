@@ -1,0 +1,231 @@
+"""Keras 3's `.weights.h5` layout, written and read through h5py (an optional dependency).
+
+Layout (as Keras 3 writes it): `layers/<key>/vars/<i>` for each layer of a model, where
+`<key>` is the snake-cased class name made unique in order (`dense`, `dense_1`,
+`input_layer`), `<i>` the index of the weight in Keras order (trainable first) and in Keras
+layout; the `vars` group's `name` attribute holds the user's layer name. A nested model nests
+`layers/...`; a layer holding other layers nests them under its attribute names; a wrapped
+torch module stores its `state_dict` names. The model itself has an empty `vars` group.
+Reading follows only hard links and refuses datasets with external storage.
+Keras 2 HDF5 files (`layer_names`/`weight_names` attributes) are read by layer order, or by
+layer name with `by_name=True`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from fitorch.layers.base import Layer
+from fitorch.utils.naming import to_snake_case, unique_name
+
+__all__ = ["keras_variables", "write_h5", "read_h5", "h5py_module"]
+
+
+def h5py_module():
+    """h5py, or an ImportError saying how to get it."""
+    try:
+        import h5py
+    except ImportError as err:  # pragma: no cover - h5py is installed in tests
+        raise ImportError(
+            "Reading or writing .h5 weights needs h5py: `pip install h5py` (or save to a name "
+            "without .h5 to use safetensors)."
+        ) from err
+    return h5py
+
+
+def _own(layer) -> list[tuple[str, torch.Tensor, tuple | None]]:
+    """(dataset name, tensor, layout) of the weights a Keras `vars` group holds for `layer`."""
+    from fitorch.layers.torch_module import TorchModuleWrapper
+
+    if isinstance(layer, TorchModuleWrapper):
+        return [(k, v, None) for k, v in layer.module.state_dict(keep_vars=True).items()]
+    if not isinstance(layer, Layer):
+        return [(k, v, None) for k, v in layer.state_dict(keep_vars=True).items()]
+    out = []
+    for i, (w, _) in enumerate(layer._own_weights()):
+        layout = None
+        for pname, info in layer._weight_info.items():
+            if getattr(layer, pname) is w:
+                layout = info["layout"]
+        out.append((str(i), w, layout))
+    return out
+
+
+def keras_variables(model) -> dict[str, tuple[str, list]]:
+    """group path -> (layer name, [(dataset name, tensor, layout)]) in Keras 3's layout."""
+    out: dict[str, tuple[str, list]] = {}
+    _walk(model, "", out)
+    return out
+
+
+def _walk(layer, prefix: str, out: dict) -> None:
+    from fitorch.layers.torch_module import TorchModuleWrapper
+    from fitorch.models.model import Model
+
+    out[f"{prefix}vars"] = (getattr(layer, "name", type(layer).__name__), _own(layer))
+    if isinstance(layer, TorchModuleWrapper) or not isinstance(layer, Layer):
+        return
+    if isinstance(layer, Model):
+        taken: set[str] = set()
+        for child in layer.layers:
+            key = unique_name(to_snake_case(type(child).__name__), taken)
+            _walk(child, f"{prefix}layers/{key}/", out)
+        return
+    for attr, child in sorted(layer.named_children()):
+        if isinstance(child, (nn.ModuleList, nn.Sequential)) and not isinstance(child, Layer):
+            for j, sub in enumerate(child):
+                _walk(sub, f"{prefix}{attr}/{j}/", out)
+        elif isinstance(child, nn.ModuleDict):
+            for key, sub in sorted(child.items()):
+                _walk(sub, f"{prefix}{attr}/{key}/", out)
+        else:
+            _walk(child, f"{prefix}{attr}/", out)
+
+
+def to_keras_layout(t: torch.Tensor, layout) -> np.ndarray:
+    value = t.detach()
+    if layout is not None:
+        value = value.permute(*np.argsort(layout).tolist())
+    return value.cpu().numpy()
+
+
+def write_h5(model, fileobj) -> None:
+    """Write the model's weights into `fileobj` (path or binary file) in Keras 3's layout."""
+    h5py = h5py_module()
+    with h5py.File(fileobj, "w") as f:
+        for path, (name, items) in keras_variables(model).items():
+            group = f.require_group(path)
+            group.attrs["name"] = name
+            for key, t, layout in items:
+                group.create_dataset(key, data=to_keras_layout(t, layout))
+
+
+def _hard_child(group, key, where):
+    """group[key], following only hard links (no soft or external links)."""
+    h5py = h5py_module()
+    link = group.get(key, getlink=True)
+    if link is None:
+        return None
+    if not isinstance(link, h5py.HardLink):
+        raise ValueError(f"{where}: {group.name}/{key} is a {type(link).__name__}; only plain "
+                         "groups and datasets are read.")  # fmt: skip
+    return group[key]
+
+
+def _lookup(f, path: str, where: str):
+    node = f
+    for part in path.split("/"):
+        node = _hard_child(node, part, where)
+        if node is None:
+            return None
+    return node
+
+
+def _read_dataset(ds, where) -> np.ndarray:
+    h5py = h5py_module()
+    if not isinstance(ds, h5py.Dataset):
+        raise ValueError(f"{where}: {ds.name} is not a dataset.")
+    if ds.external:
+        raise ValueError(
+            f"{where}: dataset {ds.name} stores its data in external files; refusing it."
+        )
+    return ds[()]
+
+
+def read_h5(model, fileobj, where: str, by_name: bool = False):
+    """(plan, problems) from a Keras 3 or Keras 2 file; nothing is assigned here.
+
+    plan: [(tensor, keras-layout value, layout, label)] for the weights that match;
+    problems: one line per missing, extra or mis-shaped weight.
+    """
+    h5py = h5py_module()
+    with h5py.File(fileobj, "r") as f:
+        if "layer_names" in f.attrs or "model_weights" in f:
+            return _read_keras2(model, f, where, by_name)
+        plan, problems = [], []
+        for path, (name, items) in keras_variables(model).items():
+            group = _lookup(f, path, where)
+            if group is None:
+                if items:
+                    problems.append(f"{path}: missing (layer {name!r} has {len(items)} weights)")
+                continue
+            present = [k for k in group.keys()]
+            if len(present) != len(items):
+                problems.append(
+                    f"{path}: the file has {len(present)} weights, layer {name!r} has {len(items)}"
+                )
+                continue
+            for key, t, layout in items:
+                ds = _hard_child(group, key, where)
+                if ds is None:
+                    problems.append(f"{path}/{key}: missing")
+                    continue
+                plan.append((t, ds, layout, f"{path}/{key} (layer {name!r})"))
+        return _materialize(plan, problems)
+
+
+def _materialize(plan, problems):
+    out = []
+    for t, ds, layout, label in plan:
+        expected = _keras_shape(t, layout)
+        if tuple(ds.shape) != expected:
+            problems.append(f"{label}: shape {tuple(ds.shape)} in the file, {expected} expected")
+            continue
+        value = _read_dataset(ds, label)
+        if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
+            problems.append(f"{label}: dtype {value.dtype} is not numeric")
+            continue
+        out.append((t, value, layout, label))
+    return out, problems
+
+
+def _keras_shape(t: torch.Tensor, layout) -> tuple:
+    shape = tuple(t.shape)
+    if layout is None:
+        return shape
+    inverse = np.argsort(layout).tolist()
+    return tuple(shape[i] for i in inverse)
+
+
+def _read_keras2(model, f, where, by_name):
+    """Keras 2 HDF5: layers with weights, in order (or matched by name), weight_names order."""
+    root = f["model_weights"] if "model_weights" in f else f
+    names = [
+        n.decode() if isinstance(n, bytes) else str(n) for n in root.attrs.get("layer_names", [])
+    ]
+    file_layers = []
+    for n in names:
+        group = _hard_child(root, n, where)
+        wnames = [
+            w.decode() if isinstance(w, bytes) else str(w)
+            for w in group.attrs.get("weight_names", [])
+        ]
+        if wnames:
+            file_layers.append((n, [_lookup(group, w, where) for w in wnames]))
+    model_layers = [(name, items) for name, items in keras_variables(model).values() if items]
+    plan, problems = [], []
+    if by_name:
+        table = dict(file_layers)
+        pairs = [(items, table.get(name), name) for name, items in model_layers]
+    else:
+        if len(file_layers) != len(model_layers):
+            problems.append(f"the file has {len(file_layers)} layers with weights, the model "
+                            f"{len(model_layers)}")  # fmt: skip
+            return [], problems
+        pairs = [
+            (items, dsets, name) for (name, items), (_, dsets) in zip(model_layers, file_layers)
+        ]
+    for items, dsets, name in pairs:
+        if dsets is None:
+            problems.append(f"layer {name!r}: not in the file")
+            continue
+        if len(dsets) != len(items):
+            problems.append(
+                f"layer {name!r}: {len(dsets)} weights in the file, {len(items)} in the model"
+            )
+            continue
+        for (key, t, layout), ds in zip(items, dsets):
+            plan.append((t, ds, layout, f"{ds.name} (layer {name!r})"))
+    return _materialize(plan, problems)
