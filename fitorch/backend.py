@@ -16,6 +16,7 @@ Nothing here synchronizes with the device: no `.item()`, no Python branch on ten
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,12 @@ __all__ = [
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
     "binary_crossentropy",
+    "ctc_batch_cost",
+    "set_image_data_format",
+    "backend",
+    "clear_session",
+    "cast_to_floatx",
+    "repeat_elements",
     "get_value",
     "set_value",
     "batch_get_value",
@@ -146,9 +153,40 @@ def set_floatx(value: str) -> None:
     _FLOATX = value
 
 
+_IMAGE_DATA_FORMAT = "channels_last"
+
+
 def image_data_format() -> str:
-    """Always `"channels_last"` (Keras' default)."""
-    return "channels_last"
+    """The image data format, `"channels_last"` unless `set_image_data_format` changed it."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Set the value `image_data_format()` returns: `"channels_last"` or `"channels_first"`."""
+    global _IMAGE_DATA_FORMAT
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "set_image_data_format: expected 'channels_last' or 'channels_first'; received "
+            f"{data_format!r}."
+        )
+    _IMAGE_DATA_FORMAT = data_format
+
+
+def backend() -> str:
+    """The name of the backend: `"torch"`."""
+    return "torch"
+
+
+def clear_session() -> None:
+    """Keras 2 `clear_session`: fitorch keeps no global graph, so this only collects garbage."""
+    gc.collect()
+
+
+def cast_to_floatx(x) -> np.ndarray:
+    """`x` as a NumPy array of `floatx()` (a tensor is read back to the host)."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=_FLOATX if _FLOATX != "bfloat16" else "float32")
 
 
 def to_torch_dtype(dtype: Any) -> torch.dtype:
@@ -577,6 +615,11 @@ def squeeze(x, axis: int) -> torch.Tensor:
     return torch.squeeze(_t(x), axis)
 
 
+def repeat_elements(x, rep: int, axis: int) -> torch.Tensor:
+    """Repeat each element of `x` `rep` times along `axis` ([a, b] -> [a, a, b, b])."""
+    return torch.repeat_interleave(_t(x), rep, dim=axis)
+
+
 def tile(x, n) -> torch.Tensor:
     """Repeat `x` `n[i]` times along axis i."""
     return _t(x).repeat(*(n if isinstance(n, (list, tuple)) else (n,)))
@@ -778,6 +821,35 @@ def sparse_categorical_crossentropy(target, output, from_logits: bool = False, a
     log_p = _log_probs(output, from_logits, axis)
     index = target.long().unsqueeze(axis)
     return -torch.gather(log_p, axis, index).squeeze(axis)
+
+
+def ctc_batch_cost(y_true, y_pred, input_length, label_length) -> torch.Tensor:
+    """Keras 2 CTC loss per sample, shape (B, 1), from softmax outputs.
+
+    Args:
+        y_true: (B, L) integer labels (entries past `label_length` are ignored).
+        y_pred: (B, T, C) softmax probabilities; the blank is the last class, C - 1.
+        input_length: (B, 1) or (B,) number of valid time steps of each sample.
+        label_length: (B, 1) or (B,) number of labels of each sample.
+
+    As Keras 2 (TensorFlow's ctc_loss on log(y_pred + ε)): the probabilities are renormalized
+    after adding ε.
+    """
+    y_pred = _floating(_t(y_pred))
+    y_pred = y_pred.to(torch.promote_types(y_pred.dtype, torch.float32))
+    log_probs = torch.log_softmax(torch.log(y_pred + _EPSILON), dim=-1).transpose(0, 1)
+    labels = _t(y_true, like=y_pred).long()
+    input_length = _t(input_length, like=y_pred).long().reshape(-1)
+    label_length = _t(label_length, like=y_pred).long().reshape(-1)
+    loss = F.ctc_loss(
+        log_probs,
+        labels,
+        input_length,
+        label_length,
+        blank=y_pred.shape[-1] - 1,
+        reduction="none",
+    )
+    return loss.unsqueeze(-1)
 
 
 # ------------------------------------------------------------------------------ variables

@@ -264,3 +264,32 @@ def test_functions_are_differentiable():
     out = K.sum(K.mean(K.square(K.clip(x, -0.5, 1.5)), axis=-1)) + K.sum(K.sqrt(K.abs(x)))
     out.backward()
     assert torch.isfinite(x.grad).all()
+
+
+def test_ctc_batch_cost_keras2_layout():
+    """Blank = last class, softmax inputs, (B, 1) output; equals the CTC loss with blank 0."""
+    from fitorch import losses
+
+    rng = np.random.default_rng(1)
+    logits = torch.tensor(rng.normal(size=(2, 5, 4)))
+    labels = torch.tensor([[1, 3, 0], [2, 0, 0]])  # blank 0 layout, zero padded
+    expected = losses.ctc(labels, logits)
+    # Same problem with the blank moved to the last class: class k -> k - 1, blank 0 -> 3.
+    probs = torch.softmax(torch.roll(logits, -1, dims=-1), dim=-1)
+    got = K.ctc_batch_cost(labels - 1, probs, torch.tensor([[5], [5]]), torch.tensor([[2], [1]]))
+    assert got.shape == (2, 1)
+    torch.testing.assert_close(got[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_session_and_format_helpers():
+    assert K.backend() == "torch"
+    K.clear_session()
+    assert K.cast_to_floatx([1, 2]).dtype == np.float32
+    np.testing.assert_array_equal(_np(K.repeat_elements(torch.tensor([1, 2]), 2, 0)), [1, 1, 2, 2])
+    K.set_image_data_format("channels_first")
+    try:
+        assert K.image_data_format() == "channels_first"
+    finally:
+        K.set_image_data_format("channels_last")
+    with pytest.raises(ValueError, match="channels_middle"):
+        K.set_image_data_format("channels_middle")
