@@ -332,3 +332,21 @@ def test_torchmetrics_metric_is_adapted():
 
 def expected_first(y_true, y_pred, n):
     return (y_pred[:n].argmax(-1) == y_true[:n]).float().mean()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: metrics.AUC(multi_label=True),
+        lambda: metrics.R2Score(),
+        lambda: metrics.F1Score(average="macro", threshold=0.5),
+    ],
+)
+def test_merge_state_builds_lazy_states(make):
+    y_true, y_pred = _batch("multilabel", n=12)
+    whole, empty, left, right = make(), make(), make(), make()
+    whole.update_state(y_true, y_pred)
+    left.update_state(y_true[:5], y_pred[:5])
+    right.update_state(y_true[5:], y_pred[5:])
+    empty.merge_state([left, right, make()])
+    assert float(empty.result()) == pytest.approx(float(whole.result()), rel=1e-6)

@@ -94,7 +94,6 @@ class AUC(Metric):
             None if label_weights is None else torch.as_tensor(label_weights, dtype=self.dtype)
         )
         self.from_logits = from_logits
-        self._built = False
         if not multi_label or num_labels:
             self._build(num_labels if multi_label else None, None)
 
@@ -102,11 +101,15 @@ class AUC(Metric):
     def thresholds(self) -> list[float]:
         return list(self._thresholds.values)
 
+    @property
+    def _built(self) -> bool:
+        """The per-column states exist (they are created from the first batch's shape)."""
+        return "confusion_histogram" in self._state_specs
+
     def _build(self, num_labels, device) -> None:
         # (labels, negative/positive, bins): see confusion.counts_from_histogram
         shape = (num_labels if self.multi_label else 1, 2, self.num_thresholds + 1)
         self.add_state("confusion_histogram", torch.zeros(shape, dtype=self.dtype, device=device))
-        self._built = True
 
     def _counts(self):
         return counts_from_histogram(self.confusion_histogram)

@@ -89,11 +89,14 @@ class Metric:
     def merge_state(self, others) -> None:
         """Fold the states of `others` (metrics of the same class) into this one."""
         for other in others:
+            for name, (default, reduce) in other._state_specs.items():
+                if name not in self._state_specs:  # states built lazily from a first batch
+                    self.add_state(name, default.to(self.device), reduce)
             for name, (_, reduce) in self._state_specs.items():
-                mine, theirs = (
-                    getattr(self, name),
-                    getattr(other, name).to(getattr(self, name).device),
-                )
+                if name not in other._state_specs:  # `other` saw no batch yet
+                    continue
+                mine = getattr(self, name)
+                theirs = getattr(other, name).to(mine.device)
                 if reduce == "sum":
                     mine.add_(theirs)
                 elif reduce == "max":

@@ -49,7 +49,11 @@ class FBetaScore(Metric):
         self.average = average
         self.beta = float(beta)
         self.threshold = threshold
-        self._built = False
+
+    @property
+    def _built(self) -> bool:
+        """The per-column states exist (they are created from the first batch's shape)."""
+        return "true_positives" in self._state_specs
 
     def _build(self, num_classes: int, device) -> None:
         shape = () if self.average == "micro" else (num_classes,)
@@ -60,7 +64,6 @@ class FBetaScore(Metric):
             "intermediate_weights",
         ):
             self.add_state(name, torch.zeros(shape, dtype=self.dtype, device=device))
-        self._built = True
 
     def check_shapes(self, y_true, y_pred) -> None:
         y_true, y_pred = as_tensor(y_true), as_tensor(y_pred)

@@ -151,12 +151,15 @@ class R2Score(Metric):
         self.class_aggregation = class_aggregation
         self.num_regressors = num_regressors
         self.add_state("num_samples", torch.zeros((), dtype=self.dtype))
-        self._built = False
+
+    @property
+    def _built(self) -> bool:
+        """The per-column states exist (they are created from the first batch's shape)."""
+        return "residual" in self._state_specs
 
     def _build(self, columns: int, device) -> None:
         for name in ("sum", "squared_sum", "residual", "count"):
             self.add_state(name, torch.zeros(columns, dtype=self.dtype, device=device))
-        self._built = True
 
     def check_shapes(self, y_true, y_pred) -> None:
         if as_tensor(y_pred).ndim > 2:
