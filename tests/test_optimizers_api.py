@@ -165,6 +165,17 @@ def test_learning_rate_with_schedule_reads_current_value_and_refuses_assignment(
         opt.learning_rate = 0.1
 
 
+def test_keras2_lr_attribute_works_with_backend_get_set_value():
+    from fitorch import backend as K
+
+    opt = O.SGD(make_model().parameters(), lr=0.01)
+    assert K.get_value(opt.lr) == np.float32(0.01) and float(opt.lr) == 0.01
+    K.set_value(opt.lr, 0.5)
+    assert opt.learning_rate == 0.5 and opt.param_groups[0]["lr"] == 0.5
+    opt.lr = opt.lr * 0.1
+    assert opt.learning_rate == pytest.approx(0.05)
+
+
 def test_callable_learning_rate_and_keras2_decay():
     model = make_model()
     opt = O.SGD(model.parameters(), learning_rate=lambda: 0.5)

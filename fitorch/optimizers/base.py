@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import torch
 
 from fitorch.optimizers import schedules as schedules_lib
@@ -40,7 +41,49 @@ from fitorch.optimizers.arguments import (
 from fitorch.optimizers.steps import Scalar
 from fitorch.utils.naming import to_snake_case
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "LearningRateHandle"]
+
+
+class LearningRateHandle:
+    """Live view of an optimizer's current learning rate, for Keras 2 code using `opt.lr`."""
+
+    def __init__(self, optimizer: Optimizer):
+        self._optimizer = optimizer
+
+    @property
+    def value(self) -> float:
+        opt = self._optimizer
+        return opt.current_learning_rate() if opt.built else float(opt.learning_rate)
+
+    def numpy(self) -> np.float32:
+        return np.float32(self.value)
+
+    def assign(self, value) -> None:
+        self._optimizer.learning_rate = float(value)
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"<learning rate {self.value!r}>"
+
+    def __eq__(self, other) -> bool:
+        return self.value == float(other)
+
+    def __lt__(self, other) -> bool:
+        return self.value < float(other)
+
+    def __gt__(self, other) -> bool:
+        return self.value > float(other)
+
+    def __mul__(self, other) -> float:
+        return self.value * float(other)
+
+    __rmul__ = __mul__
+    __hash__ = None
+
+    def __truediv__(self, other) -> float:
+        return self.value / float(other)
 
 
 class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
@@ -230,7 +273,15 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             for group in self.param_groups:
                 group["lr"] = value
 
-    lr = learning_rate  # Keras 2 attribute name
+    @property
+    def lr(self) -> LearningRateHandle:
+        """Keras 2 `optimizer.lr`: a handle that `K.get_value`/`K.set_value`, `float()` and
+        arithmetic understand (`K.set_value(model.optimizer.lr, 1e-4)` works)."""
+        return LearningRateHandle(self)
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self.learning_rate = float(value)
 
     @property
     def iterations(self) -> torch.Tensor:
