@@ -82,7 +82,7 @@ def flatten_targets(y, output_names: list[str], name: str = "y") -> list | None:
     if isinstance(y, Mapping):
         unknown = [k for k in y if k not in output_names]
         if unknown:
-            raise _unknown_key_error(name, unknown[0], output_names, "output")
+            raise _unknown_key_error(name, unknown[0], output_names, "output", y)
         return [y.get(k) for k in output_names]
     if isinstance(y, (list, tuple)) and n > 1:
         if len(y) != n:
@@ -199,7 +199,9 @@ class ClassWeights:
         ):  # {output_name: {class: weight}}
             unknown = [k for k in class_weight if k not in output_names]
             if unknown:
-                raise _unknown_key_error("class_weight", unknown[0], output_names, "output")
+                raise _unknown_key_error(
+                    "class_weight", unknown[0], output_names, "output", class_weight
+                )
             per_output = [class_weight.get(k) for k in output_names]
         elif isinstance(class_weight, (list, tuple)):
             if len(class_weight) != n:
@@ -223,10 +225,11 @@ class ClassWeights:
         return out
 
 
-def _unknown_key_error(argument: str, key, names: list[str], what: str) -> ValueError:
+def _unknown_key_error(argument: str, key, names: list[str], what: str, given=()) -> ValueError:
+    """Did-you-mean among the names not given yet (a typo replaces a missing name)."""
     from fitorch.registry import suggest
 
-    close = suggest(str(key), names)
+    close = suggest(str(key), [n for n in names if n not in given] or names)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return ValueError(
         f"{argument} has the key {key!r}, which is not an {what} name of the model.{hint} "
@@ -240,7 +243,7 @@ def check_input_keys(x: Mapping, input_names: list[str] | None, argument: str = 
         return
     unknown = [k for k in x if k not in input_names]
     if unknown:
-        raise _unknown_key_error(argument, unknown[0], list(input_names), "input")
+        raise _unknown_key_error(argument, unknown[0], list(input_names), "input", x)
     missing = [k for k in input_names if k not in x]
     if missing:
         raise ValueError(f"{argument} is missing the input(s) {missing}; the model's inputs are "
