@@ -108,6 +108,10 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         decay: Keras 2 inverse-time decay applied every step: `lr / (1 + decay * iterations)`.
         foreach: use multi-tensor kernels (True) or the per-tensor reference loop (False).
         params: bind at once (also accepted as the first positional argument, torch style).
+
+    Param groups (torch): a group's own `lr` (float learning rates only; torch LR schedulers
+    work through it) and `weight_decay` are honoured; the other hyperparameters are
+    optimizer-wide, as in Keras.
     """
 
     _slot_names: tuple[str, ...] = ()
@@ -191,7 +195,6 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         if params is not None:
             self.build(params)
 
-    # ----------------------------------------------------------------------------- arguments
     # ------------------------------------------------------------------------------- binding
     def build(self, params) -> None:
         """Bind to an iterable of parameters, `(name, parameter)` pairs or param-group dicts.
@@ -211,7 +214,11 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
                 f"Optimizer {self.name!r} is already built on {len(old)} other parameters; "
                 "call `add_param_group` to add parameters."
             )
-        lr = self._learning_rate if isinstance(self._learning_rate, float) else 0.0
+        lr = self._learning_rate
+        if isinstance(lr, schedules_lib.LearningRateSchedule):
+            lr = float(lr(0))  # for torch code that reads group["lr"]; the schedule rules
+        elif not isinstance(lr, float):
+            lr = 0.0
         super().__init__(groups, {"lr": lr, "weight_decay": self.weight_decay})
         self.built = True
         first = next((p for g in self.param_groups for p in g["params"]), None)
