@@ -112,6 +112,42 @@ def test_class_matches_keras_for_every_reduction_and_weight(case, reduction, ker
         )
 
 
+def _ref_reduce(values, weight, mask, reduction):
+    """Float64 reference of the Keras reduction (mask: mean over the valid entries)."""
+    if values.ndim == 0:  # a batch scalar (Dice, axis=None) is weighted into a (B,) vector
+        values, mask = np.full(weight.shape, values), np.ones(weight.shape)
+    w = (
+        np.broadcast_to(
+            weight.reshape(weight.shape + (1,) * (values.ndim - weight.ndim)), values.shape
+        )
+        * mask
+    )
+    total = (values * w).sum()
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight":
+        return total / w.sum()
+    return total / mask.sum()  # sum_over_batch_size: / number of (valid) elements
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight"])
+@pytest.mark.parametrize("case", BY_CASE)
+def test_class_matches_float64_reference(case, reduction):
+    y_true, y_pred = _inputs(case, case.shapes[-1], seed=4)
+    values = case.ref(y_true, y_pred, **case.kwargs)
+    weight = np.random.default_rng(5).uniform(0.5, 2.0, size=np.shape(values)[:1] or (4,))
+    mask = np.ones(np.shape(values))
+    if case.kwargs.get("ignore_class") is not None:
+        mask = (y_true != case.kwargs["ignore_class"]).astype(float)
+    elif case.fn == "circle":
+        mask = (values > 0).astype(float)
+    loss = getattr(losses, case.cls)(reduction=reduction, **case.kwargs)
+    got = loss(torch.tensor(y_true), torch.tensor(y_pred), sample_weight=torch.tensor(weight))
+    assert got.dtype == torch.float64
+    want = _ref_reduce(np.asarray(values), weight, mask, reduction)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+
+
 # ------------------------------------------------------------------- reductions by formula
 def _mse_loss(**kwargs):
     yt = torch.tensor([[0.0, 2.0, -1.0], [1.5, 0.5, 3.0]], dtype=torch.float64)
