@@ -118,13 +118,23 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.boundaries = list(boundaries)
         self.values = list(values)
         self.name = name
+        self._cache: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _tables(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        # Copied to the device once: a host-to-device copy per step would stall the host.
+        if device not in self._cache:
+            self._cache[device] = tuple(
+                torch.tensor(xs, dtype=torch.float64, device=device)
+                for xs in (self.boundaries, self.values)
+            )
+        return self._cache[device]
 
     def __call__(self, step):
         step = _as_step(step)
-        bounds = torch.tensor(self.boundaries, dtype=torch.float64, device=step.device)
-        values = torch.tensor(self.values, dtype=torch.float64, device=step.device)
+        bounds, values = self._tables(step.device)
         # bucketize(right=False) gives i with bounds[i-1] < step <= bounds[i]: Keras' intervals.
-        return values[torch.bucketize(step, bounds)]
+        index = torch.bucketize(step, bounds).reshape(1)
+        return values.index_select(0, index).reshape(())  # no host read of the index
 
     def get_config(self):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
