@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from fitorch.metrics._utils import as_tensor
@@ -11,13 +13,19 @@ from fitorch.utils.naming import to_snake_case
 __all__ = ["Sum", "Mean", "MeanMetricWrapper", "samplewise", "register_input_checks"]
 
 
-def samplewise(values: torch.Tensor, sample_weight=None, dtype=torch.float32):
+def samplewise(values: torch.Tensor, sample_weight=None, dtype=torch.float32, reduce="mean"):
     """Keras' `reduce_to_samplewise_values`: weighted per-sample values and weights.
 
-    Values of rank > rank(weight) are averaged over the extra axes, then multiplied by the
-    (broadcast) weight; a weight of rank >= 2 is averaged to one weight per sample; the
-    values are finally averaged to one per sample. Returns `(values, weight_or_None)`.
+    Values of rank > rank(weight) are reduced (`reduce`: "mean" for Mean, "sum" for Sum) over
+    the extra axes, then multiplied by the (broadcast) weight; a weight of rank >= 2 is reduced
+    to one weight per sample; the values are finally reduced to one per sample.
+    Returns `(values, weight_or_None)`.
     """
+
+    def fold(x, start):
+        dims = tuple(range(start, x.ndim))
+        return x.sum(dim=dims) if reduce == "sum" else x.mean(dim=dims)
+
     values = values.to(dtype)
     if sample_weight is not None:
         w = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
@@ -26,14 +34,14 @@ def samplewise(values: torch.Tensor, sample_weight=None, dtype=torch.float32):
         elif values.ndim == w.ndim + 1 and values.shape[-1] == 1:
             values = values.squeeze(-1)
         if values.ndim > w.ndim:
-            values = values.mean(dim=tuple(range(w.ndim, values.ndim)))
+            values = fold(values, w.ndim)
         w = torch.broadcast_to(w, values.shape)
         values = values * w
         if w.ndim > 1:
-            w = w.mean(dim=tuple(range(1, w.ndim)))
+            w = fold(w, 1)
         sample_weight = w
     if values.ndim > 1:
-        values = values.mean(dim=tuple(range(1, values.ndim)))
+        values = fold(values, 1)
     return values, sample_weight
 
 
@@ -46,7 +54,7 @@ class Sum(Metric):
 
     def update_state(self, values, sample_weight=None) -> None:
         values = torch.as_tensor(values, dtype=self.dtype, device=self.total.device)
-        values, _ = samplewise(values, sample_weight, self.dtype)
+        values, _ = samplewise(values, sample_weight, self.dtype, reduce="sum")
         self.total.add_(values.sum())
 
     def result(self) -> torch.Tensor:
@@ -189,10 +197,12 @@ class LossMetric(MeanMetricWrapper):
 
 
 def _metric_function(name: str):
-    """A built-in metric/loss function registered under `name`, else None."""
-    from fitorch import metrics
+    """A built-in metric or loss function registered under `name`, else None."""
+    from fitorch import losses, metrics
 
-    obj = metrics.METRICS._by_name.get(name)
-    if obj is None or isinstance(obj, type):
-        return None
-    return obj
+    for registry in (metrics.METRICS, losses.LOSSES):
+        obj = registry._by_name.get(name)
+        if obj is not None and not isinstance(obj, type) and callable(obj):
+            return obj
+    obj = getattr(metrics, name, None) if name.isidentifier() else None
+    return obj if inspect.isfunction(obj) else None  # e.g. metrics.binary_accuracy
