@@ -266,6 +266,8 @@ def _torch_loss(record, where):
 
 
 def _deserialize_compiled(value, kind, custom_objects, where, outputs):
+    if isinstance(value, list) and kind == "metric" and not any(isinstance(v, list) for v in value):
+        return [deserialize_object(v, kind, custom_objects, where) for v in value]
     if isinstance(value, list):
         named = outputs if len(outputs) == len(value) else [str(i) for i in range(len(value))]
         return [_deserialize_compiled(v, kind, custom_objects, f"{where} of output {n!r}", [])

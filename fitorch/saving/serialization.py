@@ -22,7 +22,8 @@ import marshal
 import threading
 import types
 
-from fitorch.registry import _CUSTOM_NAMES, get_registered_object
+from fitorch import registry as custom_registry
+from fitorch.registry import get_registered_object
 
 __all__ = [
     "serialize_object",
@@ -132,7 +133,7 @@ def _builtin_lookup(name: str, kind: str | None):
 
 # -- serialize ----------------------------------------------------------------------------
 def _registered_key(obj) -> str | None:
-    return _CUSTOM_NAMES.get(id(obj))
+    return custom_registry._CUSTOM_NAMES.get(id(obj))
 
 
 def _function_name(fn) -> str:
