@@ -350,3 +350,13 @@ def test_merge_state_builds_lazy_states(make):
     right.update_state(y_true[5:], y_pred[5:])
     empty.merge_state([left, right, make()])
     assert float(empty.result()) == pytest.approx(float(whole.result()), rel=1e-6)
+
+
+def test_loss_objects_as_metrics_are_wrapped_with_their_names():
+    y_true, y_pred = _batch("binary", n=8)
+    huber = resolve(losses.Huber(delta=0.5), y_true, y_pred)
+    l1 = resolve(torch.nn.L1Loss(), y_true, y_pred)
+    assert (huber.name, huber.direction) == ("huber_loss", "down")
+    assert (l1.name, l1.direction) == ("l1_loss", "down")
+    l1.update_state(y_true, y_pred)
+    assert float(l1.result()) == pytest.approx(float((y_true - y_pred).abs().mean()), rel=1e-6)

@@ -241,8 +241,7 @@ def _instantiate(obj, name: str | None) -> Metric:
             metric.name = name
             return metric
     if callable(obj):
-        fn_name = getattr(obj, "__name__", None) or _snake(type(obj).__name__)
-        return MeanMetricWrapper(obj, name=name or fn_name)
+        return MeanMetricWrapper(obj, name=name)  # named by __name__ (or a Loss' .name)
     raise TypeError(
         f"metrics: cannot build a metric from {obj!r} of type {type(obj).__name__}; expected a "
         f"Metric, Metric class, torchmetrics Metric or function f(y_true, y_pred)."

@@ -106,11 +106,19 @@ def register_input_checks(fn, shapes=None, values=None) -> None:
     _INPUT_CHECKS[fn] = (shapes, values)
 
 
+def _callable_name(fn) -> str:
+    """A function's `__name__`; a callable object's `.name` (e.g. a Loss) or snake class name."""
+    name = getattr(fn, "__name__", None) or getattr(fn, "name", None)
+    return name if isinstance(name, str) else to_snake_case(type(fn).__name__)
+
+
 def _is_loss_function(fn) -> bool:
     try:
         from fitorch import losses
     except ImportError:  # losses not importable: nothing is a loss
         return False
+    if isinstance(fn, (losses.Loss, torch.nn.modules.loss._Loss)):
+        return True
     return bool(losses.LOSSES.aliases_of(fn))
 
 
@@ -126,7 +134,7 @@ class MeanMetricWrapper(Mean):
     def __init__(self, fn, name: str | None = None, dtype=None, **kwargs):
         if not callable(fn):
             raise TypeError(f"MeanMetricWrapper(fn=...) needs a callable; got {fn!r}.")
-        fn_name = getattr(fn, "__name__", None) or to_snake_case(type(fn).__name__)
+        fn_name = _callable_name(fn)
         super().__init__(name=name or fn_name, dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
