@@ -22,6 +22,12 @@ from fitorch.layers.merge import (
     multiply,
     subtract,
 )
+from fitorch.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    UnitNormalization,
+)
 from fitorch.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -62,4 +68,5 @@ __all__ = [
     "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "MaxPool1D", "MaxPool2D",
     "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization",
 ]  # fmt: skip
