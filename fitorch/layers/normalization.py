@@ -76,11 +76,21 @@ class _Norm(Layer):
 
     def _add_affine(self, shape):
         if self.scale:
-            self.add_weight("gamma", shape, self.gamma_initializer,
-                            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)  # fmt: skip
+            self.add_weight(
+                "gamma",
+                shape,
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
         if self.center:
-            self.add_weight("beta", shape, self.beta_initializer,
-                            regularizer=self.beta_regularizer, constraint=self.beta_constraint)  # fmt: skip
+            self.add_weight(
+                "beta",
+                shape,
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
 
     def _gamma_beta(self):
         return (self.gamma if self.scale else None), (self.beta if self.center else None)
@@ -202,8 +212,13 @@ class LayerNormalization(_Norm):
         self._norm_axes = _axes(self.axis, len(input_shape), self)
         shape = _param_shape(self._norm_axes, input_shape, self)
         if self.rms_scaling:
-            self.add_weight("gamma", shape, self.gamma_initializer,
-                            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)  # fmt: skip
+            self.add_weight(
+                "gamma",
+                shape,
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
         else:
             self._add_affine(shape)
 
