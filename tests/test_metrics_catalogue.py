@@ -383,6 +383,7 @@ CASES = [
     Case("AUC", {"summation_method": "minoring", "num_thresholds": 50}, multilabel, None),
     Case("AUC", {"thresholds": [0.25, 0.5, 0.75], "from_logits": True}, reg, None, weighted=False),
     Case("AUC", {"multi_label": True, "label_weights": [1.0, 2.0, 0.5, 1.0]}, multilabel, None),
+    Case("AUC", {"multi_label": True, "num_labels": 4, "curve": "PR"}, multilabel, None),
     # F-scores
     Case("F1Score", {}, onehot, f_ref(None)),
     Case(

@@ -360,3 +360,12 @@ def test_loss_objects_as_metrics_are_wrapped_with_their_names():
     assert (l1.name, l1.direction) == ("l1_loss", "down")
     l1.update_state(y_true, y_pred)
     assert float(l1.result()) == pytest.approx(float((y_true - y_pred).abs().mean()), rel=1e-6)
+
+
+@pytest.mark.parametrize("make", [metrics.Precision, metrics.Recall, metrics.AUC])
+def test_confusion_metrics_refuse_integer_labels_for_score_matrices(make):
+    y_true, y_pred = _batch("sparse", c=4)
+    with pytest.raises(ValueError, match=r"y_true of shape \(6,\) does not match y_pred"):
+        resolve(make(), y_true, y_pred)
+    resolve(make(), *_batch("binary"))  # (B, 1) vs (B, 1) and (B,) vs (B, 1) are fine
+    resolve(make(), torch.tensor([0.0, 1.0]), torch.tensor([[0.3], [0.8]]))

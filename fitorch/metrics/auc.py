@@ -15,6 +15,7 @@ from fitorch.metrics.confusion import (
     Thresholds,
     _safe_div,
     accumulate_histogram,
+    check_same_shape,
     counts_from_histogram,
     is_evenly_spaced,
     prepare_inputs,
@@ -131,6 +132,7 @@ class AUC(Metric):
         return self._counts()[3]
 
     def check_shapes(self, y_true, y_pred) -> None:
+        check_same_shape(self, y_true, y_pred)
         y_pred = as_tensor(y_pred)
         if self.multi_label and y_pred.ndim != 2:
             raise ValueError(

@@ -148,6 +148,17 @@ def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(b != 0, a / torch.where(b != 0, b, torch.ones_like(b)), torch.zeros_like(a))
 
 
+def check_same_shape(metric, y_true, y_pred) -> None:
+    """Labels and scores must pair up entry by entry (after fixing a trailing 1-axis)."""
+    y_true, y_pred = same_rank(as_tensor(y_true), as_tensor(y_pred))
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"{metric.name}: y_true of shape {tuple(y_true.shape)} does not match y_pred of "
+            f"shape {tuple(y_pred.shape)}; {type(metric).__name__} needs one label per score "
+            f"(one-hot or multi-label targets, not integer class ids)."
+        )
+
+
 def _check_class_id(metric, y_pred) -> None:
     if metric.class_id is not None:
         y_pred = as_tensor(y_pred)
@@ -196,6 +207,7 @@ class _ThresholdMetric(Metric):
         return counts_from_histogram(self.confusion_histogram)[3]
 
     def check_shapes(self, y_true, y_pred) -> None:
+        check_same_shape(self, y_true, y_pred)
         if self.top_k is not None:
             check_class_count("top_k", self.top_k, as_tensor(y_pred), self.name)
         _check_class_id(self, y_pred)
