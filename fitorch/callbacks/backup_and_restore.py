@@ -127,6 +127,8 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         self._pending, self._weights_loaded = None, False
         self._batches_since_save = 0
+        if files.is_main_process():
+            files.remove_stale_temps(self.path)  # torn writes of a killed run
         if os.path.exists(self.path):
             backup = torch.load(self.path, map_location="cpu", weights_only=True)
             if backup.get("format") != _FORMAT:
@@ -139,6 +141,7 @@ class BackupAndRestore(Callback):
         self.model._training_backup = None
         if self.delete_checkpoint and files.is_main_process():
             files.remove_tree(self.path)
+            files.remove_stale_temps(self.path)
             if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
                 os.rmdir(self.backup_dir)
 
@@ -162,8 +165,8 @@ class BackupAndRestore(Callback):
             return False
         if step < backup["batch"]:
             return True  # trained before the interruption: drawn, not trained
+        _build(self.model, state, batch)  # metrics (and lazy weights) exist from here on
         if not self._weights_loaded:
-            _build(self.model, state, batch)
             self._load_weights(backup)
         if backup["batch"] > 0:
             for metric, saved in zip(state.metric_objects(), backup["metrics"]):

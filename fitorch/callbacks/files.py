@@ -19,6 +19,7 @@ __all__ = [
     "atomic_write",
     "ensure_parent",
     "is_main_process",
+    "remove_stale_temps",
     "remove_tree",
     "set_main_process_fn",
 ]
@@ -110,3 +111,13 @@ def remove_tree(path: str | os.PathLike) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.lexists(path):
         os.unlink(path)
+
+
+def remove_stale_temps(path: str | os.PathLike) -> None:
+    """Delete temporary files that an interrupted `atomic_path(path)` left behind."""
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(directory):
+        return
+    for entry in os.listdir(directory):
+        if entry.startswith(".tmp-") and entry.endswith("-" + name):
+            remove_tree(os.path.join(directory, entry))
