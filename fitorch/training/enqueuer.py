@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections import deque
-from multiprocessing.pool import ThreadPool
+from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["OrderedEnqueuer", "GeneratorEnqueuer"]
 
@@ -62,35 +62,47 @@ class OrderedEnqueuer:
         self._pools: list = []  # pools of passes still running
 
     def _start_pool(self):
+        """A pool and `submit(index) -> handle` with `handle()` returning the batch."""
         if self.use_multiprocessing:
             context = multiprocessing.get_context()
             pool = context.Pool(self.workers, _init_process_worker, (self.sequence,))
-            fn = _process_getitem
+
+            def submit(index):
+                return pool.apply_async(_process_getitem, (index,)).get
         else:
-            pool = ThreadPool(self.workers)
-            fn = self.sequence.__getitem__
+            # Threads hand results straight to the waiting future (one wake-up per batch,
+            # not the two of multiprocessing's ThreadPool and its result-handler thread).
+            pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fitorch-sequence")
+            getitem = self.sequence.__getitem__
+
+            def submit(index):
+                return pool.submit(getitem, index).result
+
         self._pools.append(pool)
-        return pool, fn
+        return pool, submit
 
     def _stop_pool(self, pool) -> None:
         if pool in self._pools:
             self._pools.remove(pool)
-        pool.terminate()
-        pool.join()
+        if isinstance(pool, ThreadPoolExecutor):
+            pool.shutdown(wait=True, cancel_futures=True)  # running items finish, others drop
+        else:
+            pool.terminate()  # processes are killed, even inside a slow __getitem__
+            pool.join()
 
     def batches(self, indices):
         """Yield `sequence[i]` for `i` in `indices`, in that order."""
-        pool, fn = self._start_pool()
+        pool, submit = self._start_pool()
         todo = iter(indices)
         in_flight: deque = deque()
         try:
             for index in itertools.islice(todo, self.max_queue_size):
-                in_flight.append(pool.apply_async(fn, (index,)))
+                in_flight.append(submit(index))
             while in_flight:
                 result = in_flight.popleft()
                 for index in itertools.islice(todo, 1):  # keep the window full
-                    in_flight.append(pool.apply_async(fn, (index,)))
-                yield result.get()  # re-raises the worker's exception here, in order
+                    in_flight.append(submit(index))
+                yield result()  # re-raises the worker's exception here, in order
         finally:
             self._stop_pool(pool)
 
