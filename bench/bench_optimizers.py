@@ -1,6 +1,6 @@
 """Time of `optimizer.step()` on a ~20M-parameter model: fitorch vs torch.optim (foreach).
 
-    python bench/bench_optimizers.py [--device cuda] [--params 20e6] [--repeats 7]
+    python bench/bench_optimizers.py [--device cuda] [--params 20e6] [--repeats 5]
 
 Gradients are set once (random) and `step()` is timed alone, alternating fitorch and torch
 in rounds so that both see the same machine load; the median per-step time is reported with
@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--params", type=float, default=20e6)
-    parser.add_argument("--repeats", type=int, default=7, help="alternating rounds")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating rounds")
     parser.add_argument("--steps", type=int, default=3, help="steps per timed round")
     args = parser.parse_args()
 

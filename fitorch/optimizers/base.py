@@ -99,6 +99,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         learning_rate: float (ints accepted), `LearningRateSchedule`, or zero-arg callable.
         weight_decay: decoupled weight decay factor, applied as `p -= p * wd * lr`.
         clipnorm / global_clipnorm / clipvalue: gradient clipping; at most one may be set.
+            `clipnorm` is per tensor as in Keras 3 (Keras 2.2 clipped the global norm; use
+            `global_clipnorm` for that).
         use_ema, ema_momentum, ema_overwrite_frequency: moving average of the weights;
             `finalize_variable_values()` copies it into the parameters (end of `fit`).
         loss_scale_factor: gradients are divided by it before anything else.
