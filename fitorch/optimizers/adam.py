@@ -36,9 +36,9 @@ class Adam(_AdamBase):
         alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
         p -= alpha * m / (sqrt(v) + epsilon)       # amsgrad: v -> running max of v
 
-    Epsilon is added to sqrt(v) *before* bias correction, so Keras' `epsilon=1e-7` equals
-    torch.optim.Adam's `eps = 1e-7 * sqrt(1 - beta_2**t)`. Keras 2 and 3 share the rule and
-    defaults (lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7).
+    Epsilon is added to sqrt(v) *before* bias correction, so Keras' `epsilon` equals
+    torch.optim.Adam's `eps * sqrt(1 - beta_2**t)` (it weighs more early in training). Keras 2
+    and 3 share the rule and defaults (lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7).
 
     Example:
         >>> p = torch.nn.Parameter(torch.tensor([1.0]))
