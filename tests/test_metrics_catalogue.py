@@ -528,3 +528,13 @@ def test_update_reads_nothing_back_from_the_device(case, monkeypatch):
         monkeypatch.setattr(torch.Tensor, name, forbidden)
     for yt, yp, w in batches[1:]:
         metric.update_state(yt, yp, sample_weight=w)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_update_builds_no_autograd_graph(case):
+    yt, yp, w = _batches(case, True)[0]
+    y_pred = torch.from_numpy(yp).requires_grad_(True)
+    metric = getattr(metrics, case.cls)(**case.kwargs)
+    metric.update_state(torch.from_numpy(yt), y_pred, sample_weight=torch.from_numpy(w))
+    assert all(not s.requires_grad for s in metric.states().values())
+    assert not metric.result().requires_grad

@@ -15,8 +15,13 @@ __all__ = [
 
 
 def as_tensor(x, device=None, dtype=None) -> torch.Tensor:
-    """`x` as a tensor on `device` (no copy when it already is one of that dtype/device)."""
+    """`x` as a tensor on `device` (no copy when it already is one of that dtype/device).
+
+    Detached: metrics never need gradients, and tracking them would cost every step.
+    """
     if isinstance(x, torch.Tensor):
+        if x.requires_grad:
+            x = x.detach()
         if (dtype is None or x.dtype == dtype) and (device is None or x.device == device):
             return x
         return x.to(device=device, dtype=dtype)

@@ -149,6 +149,8 @@ class MeanMetricWrapper(Mean):
         return self._fn
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if isinstance(y_pred, torch.Tensor) and y_pred.requires_grad:
+            y_pred = y_pred.detach()  # no autograd graph for a metric
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         if not isinstance(values, torch.Tensor):
             values = torch.as_tensor(values, device=self.total.device)
