@@ -498,3 +498,49 @@ def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs):
             p.detach().numpy(), keras.ops.convert_to_numpy(v), rtol=2e-5, atol=2e-6
         )
     assert int(opt.iterations) == int(keras.ops.convert_to_numpy(k_opt.iterations))
+
+
+TORCH_TWINS = [
+    # Where Keras' and torch's rules coincide (epsilon 0, constant learning rate).
+    (O.Adam, {"learning_rate": 0.1, "epsilon": 0}, torch.optim.Adam, {"lr": 0.1, "eps": 0}),
+    (
+        O.Adam,
+        {"learning_rate": 0.1, "epsilon": 0, "amsgrad": True},
+        torch.optim.Adam,
+        {"lr": 0.1, "eps": 0, "amsgrad": True},
+    ),
+    (O.SGD, {"learning_rate": 0.1, "momentum": 0.9}, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+    (
+        O.SGD,
+        {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True},
+        torch.optim.SGD,
+        {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+    ),
+    (
+        O.RMSprop,
+        {"learning_rate": 0.01, "epsilon": 0, "momentum": 0.5, "centered": True},
+        torch.optim.RMSprop,
+        {"lr": 0.01, "alpha": 0.9, "eps": 0, "momentum": 0.5, "centered": True},
+    ),
+    (
+        O.Adagrad,
+        {"learning_rate": 0.1, "epsilon": 0},
+        torch.optim.Adagrad,
+        {"lr": 0.1, "eps": 0, "initial_accumulator_value": 0.1},
+    ),
+    (O.Adamax, {"learning_rate": 0.1, "epsilon": 0}, torch.optim.Adamax, {"lr": 0.1, "eps": 0}),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,torch_cls,torch_kwargs", TORCH_TWINS)
+def test_matches_torch_optim_where_rules_coincide(cls, kwargs, torch_cls, torch_kwargs):
+    params, grads = _data(8)
+    got, _ = run_fitorch(cls, kwargs, params, grads)
+    ps = [torch.nn.Parameter(torch.tensor(p)) for p in params]
+    ref = torch_cls(ps, **torch_kwargs)
+    for step_grads in grads:
+        for p, g in zip(ps, step_grads):
+            p.grad = torch.tensor(g)
+        ref.step()
+    for a, p in zip(got, ps):
+        np.testing.assert_allclose(a, p.detach().numpy(), rtol=1e-10, atol=1e-12)
