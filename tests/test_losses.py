@@ -374,6 +374,11 @@ def test_class_signature_and_default_name_match_keras(case, keras):
         assert name in params, name
         assert params[name].default == param.default, name
     assert ours().name == theirs().name
+    # Same config entries as Keras (ours may hold more: Keras drops Huber's delta, ...), and
+    # Keras can build its class from ours.
+    config = ours(**case.kwargs).get_config()
+    assert theirs(**case.kwargs).get_config().items() <= config.items()
+    assert theirs.from_config(config).get_config().items() <= config.items()
     assert LOSSES.lookup(case.cls) is ours and LOSSES.lookup(case.fn) is getattr(losses, case.fn)
     assert getattr(losses, case.fn).direction == "down"
 
