@@ -74,17 +74,19 @@ class Mean(Metric):
         self.add_state("count", torch.zeros((), dtype=self.dtype))
 
     def update_state(self, values, sample_weight=None) -> None:
-        values = as_tensor(values, device=self.total.device)
+        self._accumulate(as_tensor(values, device=self.total.device), sample_weight)
+
+    def _accumulate(self, values: torch.Tensor, sample_weight) -> None:
         if sample_weight is None:
             # Fast path (the common one): per-sample means summed = total sum / row size.
+            # Three kernels: sum, add, add.
             if values.ndim == 0:
                 self.total.add_(values.to(self.dtype))
                 self.count.add_(1)
                 return
             rows = values.shape[0]
             per_row = values.numel() // rows if rows else 1
-            total = values.sum(dtype=self.dtype)
-            self.total.add_(total if per_row == 1 else total / per_row)
+            self.total.add_(values.sum(dtype=self.dtype), alpha=1.0 / per_row)
             self.count.add_(rows)
             return
         values, sample_weight = samplewise(values, sample_weight, self.dtype)
@@ -152,12 +154,12 @@ class MeanMetricWrapper(Mean):
         if isinstance(y_pred, torch.Tensor) and y_pred.requires_grad:
             y_pred = y_pred.detach()  # no autograd graph for a metric
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        if not isinstance(values, torch.Tensor):
-            values = torch.as_tensor(values, device=self.total.device)
+        if not isinstance(values, torch.Tensor) or values.requires_grad:
+            values = as_tensor(values, device=self.total.device)
         if values.ndim == 0 and getattr(y_pred, "ndim", 0) > 0:
             # One scalar per batch: it stands for every sample of the batch.
             values = values.expand(y_pred.shape[0])
-        super().update_state(values, sample_weight)
+        self._accumulate(values, sample_weight)
 
     def check_shapes(self, y_true, y_pred) -> None:
         check = _INPUT_CHECKS.get(self._fn, (None, None))[0]
