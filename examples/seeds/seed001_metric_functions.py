@@ -13,9 +13,9 @@ from fitorch.layers import Dense
 
 # stand-in (not in the seed): 8 classes, predictions, labels
 
-y_pred = np.array([[0.05, 0.40, 0.10, 0.20, 0.10, 0.05, 0.05, 0.05],   # top-1: 1
-                   [0.30, 0.05, 0.05, 0.05, 0.25, 0.20, 0.05, 0.05],   # top-1: 0
-                   [0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.08, 0.80]],  # top-1: 7
+y_pred = np.array([[0.05, 0.40, 0.10, 0.20, 0.11, 0.06, 0.04, 0.04],   # top-1: 1
+                   [0.30, 0.05, 0.04, 0.03, 0.25, 0.20, 0.02, 0.11],   # top-1: 0, class 5 3rd
+                   [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.09, 0.70]],  # class 0 last
                   dtype='float32')
 
 labels = np.array([1, 5, 0])
