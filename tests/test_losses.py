@@ -404,6 +404,20 @@ def test_wrapper_config_names_its_function():
     assert LossFunctionWrapper.from_config(config).fn is losses.huber
 
 
+def test_wrapper_config_of_a_registered_custom_function():
+    from fitorch.registry import register_serializable
+
+    @register_serializable("test_losses")
+    def scaled_error(y_true, y_pred, scale=1.0):
+        return scale * torch.mean(torch.abs(y_true - y_pred), dim=-1)
+
+    loss = LossFunctionWrapper(scaled_error, scale=3.0)
+    config = loss.get_config()
+    assert config["fn"] == "test_losses>scaled_error" and config["name"] == "scaled_error"
+    clone = LossFunctionWrapper.from_config(config)
+    assert clone.fn is scaled_error and float(clone([[0.0]], [[1.0]])) == 3.0
+
+
 # ------------------------------------------------------------------------- get / resolve
 def test_get():
     assert losses.get(None) is None
