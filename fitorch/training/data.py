@@ -299,6 +299,8 @@ class ArraySource(DataSource):
             check_input_keys(x, input_names)
         # Keras 2: a 1-D input array is one feature per sample, (N,) -> (N, 1).
         self.x = _tree_map(x, lambda v, p: _expand_1d(_to_tensor(v, p)))
+        if not _leaves(self.x):
+            raise ValueError(f"x holds no arrays; got {x!r}.")
         y_list = flatten_targets(y, output_names)
         self.y = None if y_list is None else [
             None if v is None else _to_tensor(v, f"y[{i}]") for i, v in enumerate(y_list)
@@ -360,6 +362,21 @@ def _expand_1d(t: torch.Tensor) -> torch.Tensor:
     return t.unsqueeze(-1) if t.ndim == 1 else t
 
 
+def _first_length(x) -> int:
+    """Samples in the first array of `x`, without converting anything (1 for a scalar,
+    which `ArraySource` then rejects with a clear error)."""
+    while isinstance(x, Mapping) or (
+        isinstance(x, (list, tuple)) and x and not isinstance(x[0], (int, float, np.number))
+    ):
+        if not x:
+            return 0
+        x = next(iter(x.values())) if isinstance(x, Mapping) else x[0]
+    shape = getattr(x, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) else 1
+    return len(x) if isinstance(x, (list, tuple)) else 1
+
+
 def _first_device(data):
     for t in _leaves(data):
         return t.device
@@ -388,7 +405,7 @@ def split_validation(x, y, sample_weight, validation_split: float):
             "validation_split works only with arrays or tensors; for a generator, Sequence or "
             "DataLoader pass validation_data= instead."
         )
-    n = int(_leaves(_tree_map(x, _to_tensor))[0].shape[0])
+    n = _first_length(x)
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
         raise ValueError(
@@ -416,7 +433,7 @@ def adapt(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=Fa
         raise ValueError("No data: x is None.")
     if is_array_like(x):
         if batch_size is None:
-            n = len(_leaves(_tree_map(x, _to_tensor))[0])
+            n = _first_length(x)
             batch_size = math.ceil(n / steps) if steps else 32
         if int(batch_size) <= 0:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
