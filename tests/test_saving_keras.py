@@ -1,0 +1,138 @@
+"""Interoperability with Keras 3 (torch backend) as the oracle: files Keras writes load in
+fitorch and predict the same; `.weights.h5` files fitorch writes load in Keras."""
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from fitorch import layers
+from fitorch.models import Model, Sequential, load_model
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+
+X = np.random.default_rng(1).normal(size=(16, 3)).astype("float32")
+Y = np.random.default_rng(2).normal(size=(16, 2)).astype("float32")
+
+
+def keras_sequential():
+    return keras.Sequential([
+        keras.Input((3,)),
+        keras.layers.Dense(4, activation="relu"),
+        keras.layers.Dropout(0.2),
+        keras.layers.Reshape((2, 2)),
+        keras.layers.Flatten(),
+        keras.layers.Activation("tanh"),
+        keras.layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.01),
+                           kernel_constraint=keras.constraints.MaxNorm(2.0)),
+    ])  # fmt: skip
+
+
+def fitorch_sequential():
+    return Sequential([
+        layers.Dense(4, activation="relu", input_shape=(3,)),
+        layers.Dropout(0.2),
+        layers.Reshape((2, 2)),
+        layers.Flatten(),
+        layers.Activation("tanh"),
+        layers.Dense(2),
+    ])  # fmt: skip
+
+
+def keras_graph():
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    shared = keras.layers.Dense(4, activation="sigmoid", name="shared")
+    out1 = keras.layers.Dense(2, name="head1")(shared(a))
+    out2 = keras.layers.Dense(1, name="head2")(shared(b))
+    return keras.Model([a, b], [out1, out2])
+
+
+def fitorch_graph():
+    import fitorch
+
+    a, b = fitorch.Input((3,), name="a"), fitorch.Input((3,), name="b")
+    shared = layers.Dense(4, activation="sigmoid", name="shared")
+    out1 = layers.Dense(2, name="head1")(shared(a))
+    out2 = layers.Dense(1, name="head2")(shared(b))
+    return Model(inputs=[a, b], outputs=[out1, out2])
+
+
+def _load_quiet(path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(path, **kw)
+
+
+def test_keras_sequential_archive_loads_and_predicts_the_same(tmp_path):
+    km = keras_sequential()
+    km.compile(keras.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    km.fit(X, Y, epochs=2, verbose=0)
+    km.save(tmp_path / "k.keras")
+    with pytest.warns(UserWarning, match="written by Keras: its optimizer state is not restored"):
+        fm = load_model(tmp_path / "k.keras")
+    assert [type(l).__name__ for l in fm.layers] == [type(l).__name__ for l in km.layers]
+    np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
+    cc = fm.get_compile_config()
+    assert cc["loss"] == "mse" and cc["metrics"] == ["mae"]
+    assert abs(fm.optimizer.learning_rate - 0.01) < 1e-8
+    assert fm.layers[-1].kernel_regularizer.get_config()["l2"] == pytest.approx(0.01)
+    assert fm.layers[-1].kernel_constraint.get_config()["max_value"] == 2.0
+    fm.fit(X, Y, epochs=1, verbose=0)  # compiled from Keras' compile_config, it trains
+
+
+def test_keras_functional_archive_with_shared_layer(tmp_path):
+    km = keras_graph()
+    km.save(tmp_path / "g.keras")
+    fm = _load_quiet(tmp_path / "g.keras")
+    assert [l.name for l in fm.layers] == ["a", "b", "shared", "head1", "head2"]
+    for got, want in zip(fm.predict([X, X[::-1]], verbose=0), km.predict([X, X[::-1]], verbose=0)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_keras_weights_h5_loads_into_fitorch(tmp_path):
+    km = keras_sequential()
+    km.save_weights(tmp_path / "k.weights.h5")
+    fm = fitorch_sequential()
+    fm.load_weights(tmp_path / "k.weights.h5")
+    np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
+
+
+def test_fitorch_weights_h5_loads_into_keras(tmp_path):
+    fm = fitorch_sequential()
+    fm.save_weights(tmp_path / "f.weights.h5")
+    km = keras_sequential()
+    km.load_weights(tmp_path / "f.weights.h5")
+    np.testing.assert_allclose(km.predict(X, verbose=0), fm.predict(X, verbose=0), atol=1e-6)
+
+    fg, kg = fitorch_graph(), keras_graph()
+    fg.save_weights(tmp_path / "g.weights.h5")
+    kg.load_weights(tmp_path / "g.weights.h5")
+    for got, want in zip(kg.predict([X, X], verbose=0), fg.predict([X, X], verbose=0)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_keras2_legacy_h5_weights_by_order_and_by_name(tmp_path):
+    km = keras_sequential()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km.save(tmp_path / "legacy.h5")  # Keras 2 HDF5 layout (layer_names / weight_names)
+    fm = fitorch_sequential()
+    fm.load_weights(tmp_path / "legacy.h5")
+    np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
+    renamed = fitorch_sequential()
+    renamed.layers[0].name = "not_in_file"
+    with pytest.raises(ValueError, match="layer 'not_in_file': not in the file"):
+        renamed.load_weights(tmp_path / "legacy.h5", by_name=True)
+
+
+def test_keras_lambda_layer_safe_mode(tmp_path):
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda t: t * 2.0 + 1.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km.save(tmp_path / "lam.keras")
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        _load_quiet(tmp_path / "lam.keras")
+    fm = _load_quiet(tmp_path / "lam.keras", safe_mode=False)
+    np.testing.assert_allclose(fm.predict(X, verbose=0), X * 2.0 + 1.0, atol=1e-6)
