@@ -23,15 +23,21 @@ def test_regression_metrics_history_and_output(run_seed):
     h = run["history"].history
     assert list(h) == ["loss", "mse", "mae", "mape", "cosine"]
     # The seed reads the History under the long names.
-    for long, short in [("mean_squared_error", "mse"), ("mean_absolute_error", "mae"),
-                        ("mean_absolute_percentage_error", "mape"), ("cosine_proximity", "cosine")]:  # fmt: skip
+    long_names = {
+        "mean_squared_error": "mse",
+        "mean_absolute_error": "mae",
+        "mean_absolute_percentage_error": "mape",
+        "cosine_proximity": "cosine",
+    }
+    for long, short in long_names.items():
         assert h[long] is h[short] and len(h[long]) == 500
     # 500 epochs, one 'Epoch i/500' line and one metrics line each (verbose=2).
     assert sum(line.startswith("Epoch ") for line in run.lines()) == 500
     line = epoch_line(run.out, 496, 500)
     pattern = rf" - loss: ({NUM}) - mse: ({NUM}) - mae: ({NUM}) - mape: ({NUM}) - cosine: ({NUM})$"
     values = re.search(pattern, line).groups()
-    assert values == tuple(keras_format(h[k][495]) for k in ["loss", "mse", "mae", "mape", "cosine"])
+    keys = ["loss", "mse", "mae", "mape", "cosine"]
+    assert values == tuple(keras_format(h[k][495]) for k in keys)
     # A perfect fit's cosine proximity prints as in the seed (Keras 2 sign, e-notation).
     assert epoch_line(run.out, 500, 500).endswith("cosine: -1.0000e+00")
     # The loss is the mse metric (same function, exact epoch means); the model learned.
@@ -70,7 +76,8 @@ def test_classification_acc(run_seed):
     h, model, X, y = run["history"].history, run["model"], run["X"], run["y"]
     assert list(h) == ["loss", "acc"] and len(h["acc"]) == 400
     # Binary accuracy on 10 samples: a multiple of 0.1 every epoch.
-    np.testing.assert_allclose(np.round(np.array(h["acc"]) * 10), np.array(h["acc"]) * 10, atol=1e-5)
+    tenths = np.array(h["acc"]) * 10
+    np.testing.assert_allclose(tenths, np.round(tenths), atol=1e-5)
     assert h["loss"][-1] < h["loss"][0]
     assert re.fullmatch(rf".* - loss: {NUM} - acc: {NUM}", epoch_line(run.out, 400, 400))
     loss, acc = model.evaluate(X, y, verbose=0)
