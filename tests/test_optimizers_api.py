@@ -227,6 +227,18 @@ def test_state_dict_resume_is_bit_identical(cls, extra):
     assert int(opt.iterations) == int(opt2.iterations)
 
 
+@pytest.mark.parametrize("cls", [O.Adam, O.Nadam, O.SGD])
+def test_deepcopy_with_the_model_trains_identically(cls):
+    model = make_model()
+    opt = cls(model.parameters(), learning_rate=0.01, use_ema=True)
+    train(model, opt, 2)
+    model2, opt2 = copy.deepcopy((model, opt))
+    assert opt2.get_config() == opt.get_config()
+    train(model, opt, 3)
+    train(model2, opt2, 3)
+    assert torch.equal(flat(model), flat(model2))
+
+
 @pytest.mark.parametrize("cls", ALL)
 def test_config_round_trip_gives_same_updates(cls):
     opt = cls(learning_rate=O.schedules.InverseTimeDecay(0.01, 2, 0.5), clipnorm=1.0)

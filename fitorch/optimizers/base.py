@@ -255,6 +255,12 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         if self.built:
             super().zero_grad(set_to_none=set_to_none)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # torch keeps only defaults/state/param_groups; the Keras attributes must survive too.
+        state = self.__dict__.copy()
+        state["_bucket_cache"] = {}  # keyed by object ids, meaningless in a copy
+        return state
+
     def __repr__(self) -> str:
         lr = self.learning_rate
         return f"{type(self).__name__}(name={self.name!r}, learning_rate={lr!r})"
