@@ -265,6 +265,21 @@ def test_keras3_config_is_accepted():
 
 
 # ------------------------------------------------------------------- base behaviours
+def test_keras_apply_gradients_equals_step():
+    m1, m2 = make_model(), make_model()
+    opt1 = O.Adam(m1.parameters(), learning_rate=0.1)
+    opt2 = O.Adam(learning_rate=0.1)
+    x = torch.randn(8, 4)
+    for _ in range(3):
+        opt1.zero_grad()
+        m1(x).square().mean().backward()
+        opt1.step()
+        grads = torch.autograd.grad(m2(x).square().mean(), list(m2.parameters()))
+        opt2.apply_gradients(zip(grads, m2.parameters()))
+    assert torch.equal(flat(m1), flat(m2)) and int(opt2.iterations) == 3
+    assert all(p.grad is None for p in m2.parameters())
+
+
 def test_none_grads_are_skipped():
     model = make_model()
     opt = O.Adam(model.parameters(), learning_rate=0.1)

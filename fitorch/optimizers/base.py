@@ -427,6 +427,43 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         self._apply()
         return loss
 
+    @torch.no_grad()
+    def apply(self, grads, trainable_variables=None) -> None:
+        """Keras `optimizer.apply(grads, variables)`: one step with explicit gradients.
+
+        `grads` align with `trainable_variables` (default: every bound parameter); None
+        entries are skipped. Builds on `trainable_variables` if not built yet. The
+        parameters' own `.grad` are left as they were.
+        """
+        if trainable_variables is None:
+            self._require_built()
+            params = self._all_params()
+        else:
+            params = list(trainable_variables)
+            if not self.built:
+                self.build(params)
+        if len(grads) != len(params):
+            raise ValueError(
+                f"Got {len(grads)} gradients for {len(params)} variables; they must align."
+            )
+        everything = [p for g in self.param_groups for p in g["params"]]
+        saved = [p.grad for p in everything]
+        try:
+            for p in everything:
+                p.grad = None
+            for p, g in zip(params, grads):
+                p.grad = g
+            self._apply()
+        finally:
+            for p, g in zip(everything, saved):
+                p.grad = g
+
+    def apply_gradients(self, grads_and_vars) -> torch.Tensor:
+        """Keras `apply_gradients(zip(grads, variables))`; returns `iterations`."""
+        grads, params = zip(*grads_and_vars)
+        self.apply(list(grads), list(params))
+        return self.iterations
+
     def _collect(self):
         """[(group, params, grads)] for the parameters that have a gradient."""
         out = []
