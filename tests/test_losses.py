@@ -472,6 +472,21 @@ def test_crossentropy_resolved_from_shapes(t_shape, p_shape, expected):
         assert loss.fn is getattr(losses, expected) and loss.name == alias
 
 
+def test_crossentropy_name_passes_get_and_works_as_a_function():
+    assert (
+        losses.get("crossentropy") is losses.crossentropy
+        and losses.get("ce") is losses.crossentropy
+    )
+    labels, probs = torch.tensor([0.0, 2.0]), torch.tensor([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])
+    torch.testing.assert_close(
+        losses.crossentropy(labels, probs), losses.sparse_categorical_crossentropy(labels, probs)
+    )
+    onehot = torch.eye(3)[[0, 2]]
+    torch.testing.assert_close(
+        losses.crossentropy(onehot, probs), losses.categorical_crossentropy(onehot, probs)
+    )
+
+
 def test_crossentropy_without_shapes_is_a_clear_error():
     with pytest.raises(ValueError, match="resolved from the shapes"):
         losses.resolve("crossentropy")

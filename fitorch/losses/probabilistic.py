@@ -26,6 +26,8 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "categorical_generalized_cross_entropy",
     "ctc",
+    "crossentropy",
+    "crossentropy_for",
     "KLDivergence",
     "Poisson",
     "BinaryCrossentropy",
@@ -251,6 +253,46 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q: float = 0.5) -> tor
     return (1.0 - torch.pow(p, q)) / q
 
 
+def _shape(x) -> tuple:
+    if isinstance(x, (tuple, list, torch.Size)) and all(isinstance(d, int) for d in x):
+        return tuple(x)
+    return tuple(getattr(x, "shape", None) or K._t(x).shape)
+
+
+def crossentropy_for(y_true, y_pred):
+    """The crossentropy matching the shapes (Keras compile's `"crossentropy"`/`"ce"`).
+
+    Binary if y_pred's last dim is 1; sparse if y_true has a lower rank than y_pred, or a last
+    dim of 1 while y_pred's is larger; categorical otherwise. Arguments are tensors, arrays
+    or shapes.
+    """
+    if y_true is None or y_pred is None:
+        raise ValueError(
+            "loss='crossentropy' is resolved from the shapes of y_true and y_pred; "
+            "pass them (compile resolves it at the first batch)."
+        )
+    t_shape, p_shape = _shape(y_true), _shape(y_pred)
+    if p_shape and p_shape[-1] == 1:
+        return binary_crossentropy
+    if len(t_shape) < len(p_shape) or (t_shape and t_shape[-1] == 1 and p_shape[-1] > 1):
+        return sparse_categorical_crossentropy
+    return categorical_crossentropy
+
+
+def crossentropy(y_true, y_pred) -> torch.Tensor:
+    """Keras compile's `"crossentropy"`/`"ce"`: the crossentropy that fits the shapes.
+
+    Binary, sparse or categorical as `crossentropy_for` decides from the (static) shapes, so
+    the choice costs no device sync. `resolve("crossentropy", y_true, y_pred)` picks the
+    concrete function once instead.
+
+    Example:
+        >>> crossentropy(torch.tensor([1]), torch.tensor([[0.5, 0.5]]))
+        tensor([0.6931])
+    """
+    return crossentropy_for(y_true, y_pred)(y_true, y_pred)
+
+
 def ctc(y_true, y_pred) -> torch.Tensor:
     """Connectionist temporal classification loss per sample: -log p(labels | logits).
 
@@ -473,6 +515,7 @@ register_loss(categorical_focal_crossentropy)
 register_loss(sparse_categorical_crossentropy, targets="sparse")
 register_loss(categorical_generalized_cross_entropy, targets="sparse")
 register_loss(ctc, targets="any")
+register_loss(crossentropy, "ce", targets="any")
 for _cls in (
     KLDivergence,
     Poisson,

@@ -18,8 +18,7 @@ from fitorch.losses.probabilistic import (
     BinaryFocalCrossentropy,
     binary_crossentropy,
     binary_focal_crossentropy,
-    categorical_crossentropy,
-    sparse_categorical_crossentropy,
+    crossentropy_for,
 )
 from fitorch.losses.torch_loss import TorchLoss
 from fitorch.registry import get_registered_name
@@ -56,32 +55,6 @@ def get(identifier: Any):
         "Could not interpret loss identifier: expected a name, a dict config, a Loss or a "
         f"function f(y_true, y_pred); received {identifier!r} ({type(identifier).__name__})."
     )
-
-
-def _shape(x) -> tuple:
-    if isinstance(x, (tuple, list, torch.Size)) and all(isinstance(d, int) for d in x):
-        return tuple(x)
-    return tuple(getattr(x, "shape", None) or K._t(x).shape)
-
-
-def crossentropy_for(y_true, y_pred):
-    """The crossentropy matching the shapes (Keras compile's `"crossentropy"`/`"ce"`).
-
-    Binary if y_pred's last dim is 1; sparse if y_true has a lower rank than y_pred, or a last
-    dim of 1 while y_pred's is larger; categorical otherwise. Arguments are tensors, arrays
-    or shapes.
-    """
-    if y_true is None or y_pred is None:
-        raise ValueError(
-            "loss='crossentropy' is resolved from the shapes of y_true and y_pred; "
-            "pass them (compile resolves it at the first batch)."
-        )
-    t_shape, p_shape = _shape(y_true), _shape(y_pred)
-    if p_shape and p_shape[-1] == 1:
-        return binary_crossentropy
-    if len(t_shape) < len(p_shape) or (t_shape and t_shape[-1] == 1 and p_shape[-1] > 1):
-        return sparse_categorical_crossentropy
-    return categorical_crossentropy
 
 
 def _to_loss(obj, name: str | None = None) -> Loss:
