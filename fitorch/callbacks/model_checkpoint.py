@@ -6,6 +6,7 @@ import os
 
 from fitorch.callbacks import files
 from fitorch.callbacks.monitor import MonitorCallback, _alias_table
+from fitorch.registry import suggest
 
 __all__ = ["ModelCheckpoint"]
 
@@ -121,9 +122,11 @@ class ModelCheckpoint(MonitorCallback):
         try:
             return self.filepath.format_map(_FormatLogs(values, _alias_table(self.model)))
         except KeyError as e:
+            close = suggest(str(e.args[0]), values, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
             raise KeyError(
                 f'Failed to format this callback filepath: "{self.filepath}". Reason: the key '
-                f"{e} is not in the logs; available keys: {sorted(values)}."
+                f"{e} is not in the logs.{hint} Available keys: {', '.join(sorted(values))}."
             ) from None
 
     def _should_save(self, epoch: int, path: str, logs: dict) -> bool:
