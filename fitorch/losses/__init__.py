@@ -8,6 +8,19 @@
 Families: `regression`, `hinge`, `probabilistic`, `segmentation`, `similarity`; the `Loss`
 base and reductions in `base`; `torch.nn` loss modules in `torch_loss`; `get`/`resolve` in
 `resolve`.
+
+Where fitorch deliberately differs from Keras 3 (numbers are otherwise Keras 3's):
+- sample_weight broadcasts from the batch axis: a (B,) weight scales every timestep of a
+  (B, T) loss (Keras broadcasts it against T, an error or, when B == T, a wrong number), and
+  `mean_with_sample_weight` divides by the weights broadcast to the loss's shape (Keras
+  divides by the sum of (B, 1) weights, T times too little);
+- the compute dtype keeps float64 inputs in float64 (Keras casts them to floatx);
+- probability crossentropies of an all-zero row give a finite loss (Keras: 0/0 = NaN);
+- label smoothing divides by the size of `axis` (Keras uses the last axis whatever `axis`);
+- `get_config` also holds arguments Keras forgets (Huber's `delta`, CosineSimilarity's and
+  SparseCategoricalCrossentropy's `axis`);
+- the hinge 0/1 -> -1/1 label switch is a `torch.where` (Keras' torch backend branches on the
+  host); Circle's logsumexp uses a finite fill, so rows without pairs have finite gradients.
 """
 
 from fitorch.losses.base import (
