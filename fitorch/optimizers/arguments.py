@@ -8,11 +8,13 @@ import math
 import numbers
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 
 from fitorch.optimizers import schedules
 
 __all__ = [
+    "LearningRateHandle",
     "TorchStyleCall",
     "is_params",
     "check_range",
@@ -100,3 +102,45 @@ def valid_arguments(cls) -> list[str]:
             sig = inspect.signature(klass.__init__)
             names += [p for p in sig.parameters if p not in ("self", "kwargs")]
     return list(dict.fromkeys(names))
+
+
+class LearningRateHandle:
+    """Live view of an optimizer's current learning rate, for Keras 2 code using `opt.lr`."""
+
+    def __init__(self, optimizer):
+        self._optimizer = optimizer
+
+    @property
+    def value(self) -> float:
+        opt = self._optimizer
+        return opt.current_learning_rate() if opt.built else float(opt.learning_rate)
+
+    def numpy(self) -> np.float32:
+        return np.float32(self.value)
+
+    def assign(self, value) -> None:
+        self._optimizer.learning_rate = float(value)
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"<learning rate {self.value!r}>"
+
+    def __eq__(self, other) -> bool:
+        return self.value == float(other)
+
+    def __lt__(self, other) -> bool:
+        return self.value < float(other)
+
+    def __gt__(self, other) -> bool:
+        return self.value > float(other)
+
+    def __mul__(self, other) -> float:
+        return self.value * float(other)
+
+    __rmul__ = __mul__
+    __hash__ = None
+
+    def __truediv__(self, other) -> float:
+        return self.value / float(other)

@@ -26,12 +26,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
 import torch
 
 from fitorch.optimizers import schedules as schedules_lib
 from fitorch.optimizers import steps
 from fitorch.optimizers.arguments import (
+    LearningRateHandle,
     TorchStyleCall,
     check_learning_rate,
     check_nonnegative,
@@ -41,49 +41,7 @@ from fitorch.optimizers.arguments import (
 from fitorch.optimizers.steps import Scalar
 from fitorch.utils.naming import to_snake_case
 
-__all__ = ["Optimizer", "LearningRateHandle"]
-
-
-class LearningRateHandle:
-    """Live view of an optimizer's current learning rate, for Keras 2 code using `opt.lr`."""
-
-    def __init__(self, optimizer: Optimizer):
-        self._optimizer = optimizer
-
-    @property
-    def value(self) -> float:
-        opt = self._optimizer
-        return opt.current_learning_rate() if opt.built else float(opt.learning_rate)
-
-    def numpy(self) -> np.float32:
-        return np.float32(self.value)
-
-    def assign(self, value) -> None:
-        self._optimizer.learning_rate = float(value)
-
-    def __float__(self) -> float:
-        return self.value
-
-    def __repr__(self) -> str:
-        return f"<learning rate {self.value!r}>"
-
-    def __eq__(self, other) -> bool:
-        return self.value == float(other)
-
-    def __lt__(self, other) -> bool:
-        return self.value < float(other)
-
-    def __gt__(self, other) -> bool:
-        return self.value > float(other)
-
-    def __mul__(self, other) -> float:
-        return self.value * float(other)
-
-    __rmul__ = __mul__
-    __hash__ = None
-
-    def __truediv__(self, other) -> float:
-        return self.value / float(other)
+__all__ = ["Optimizer"]
 
 
 class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
