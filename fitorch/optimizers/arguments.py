@@ -1,5 +1,6 @@
 """Argument handling shared by the optimizers: validation with messages that name the
-argument, the expected range and the value given, and the Keras 2 / torch calling forms."""
+argument, the expected range and the value given, and the Keras 2 / torch calling forms
+(`Adam(model.parameters(), lr=...)`, `epsilon=None`, the `optimizer.lr` handle)."""
 
 from __future__ import annotations
 
