@@ -318,3 +318,48 @@ def test_bad_worker_options_are_reported():
         linear_model().fit(ArraySequence(), workers=-1, verbose=0)
     with pytest.raises(ValueError, match="max_queue_size must be a positive integer"):
         linear_model().fit(ArraySequence(), max_queue_size=0, workers=2, verbose=0)
+
+
+def test_dataloader_workers_stop_after_fit_with_fewer_steps_than_batches():
+    loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(Y)), batch_size=2,
+                        num_workers=2)  # fmt: skip
+    model = linear_model()
+    threads = threading.active_count()
+    model.fit(loader, steps_per_epoch=2, epochs=2, verbose=0)  # 4 of 6 batches: left mid-pass
+    assert no_workers_left(threads)
+    # after an error, while its traceback still holds fit's frames (and the loader iterator)
+    with pytest.raises(KeyboardInterrupt) as info:
+        model.fit(loader, steps_per_epoch=2, epochs=2, verbose=0, callbacks=[_Interrupt()])
+    assert info.traceback and no_workers_left(threads)
+
+
+class PaddedBatches:
+    """Seed 003's bert4keras-style data_generator: `__len__` and an endless `__iter__`,
+    each batch padded to its own longest sequence (T differs between batches)."""
+
+    def __init__(self, lengths, batch=2):
+        self.lengths, self.batch = lengths, batch
+
+    def __len__(self):
+        return len(self.lengths) // self.batch
+
+    def __iter__(self):
+        while True:
+            for i in range(0, len(self.lengths), self.batch):
+                chunk = self.lengths[i : i + self.batch]
+                x = np.zeros((len(chunk), max(chunk), 2), "float32")
+                for j, n in enumerate(chunk):
+                    x[j, :n] = 1.0
+                yield x, np.array([[float(n)] for n in chunk], "float32")
+
+
+def test_seed_003_padded_generator_pattern():
+    train_D, valid_D = PaddedBatches([1, 3, 2, 5, 4, 4]), PaddedBatches([2, 6])
+    model = Sequential([layers.Lambda(lambda t: t.sum(dim=1)), layers.Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.01), loss="mse")
+    hist = model.fit_generator(
+        train_D.__iter__(), steps_per_epoch=len(train_D), epochs=2,
+        validation_data=valid_D.__iter__(), validation_steps=len(valid_D),
+        callbacks=[callbacks.EarlyStopping(monitor="val_loss", patience=3)], verbose=0,
+    )  # fmt: skip
+    assert len(hist.history["val_loss"]) == 2

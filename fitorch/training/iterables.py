@@ -19,6 +19,7 @@ batch), converted to tensors, weighted by `class_weight`, then moved by `to_devi
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping
 
 import torch
@@ -52,6 +53,7 @@ class IterableSource(DataSource):
         self.num_batches = _length(iterable)
         self._passes = 0
         self._first = None  # structure of the first batch, the reference for the others
+        self._live = weakref.WeakSet()  # passes not finished (steps_per_epoch, errors)
 
     def epoch_batches(self):
         if self.one_shot and self._passes > 0:
@@ -62,6 +64,11 @@ class IterableSource(DataSource):
                 "source such as a utils.Sequence or a DataLoader."
             )
         self._passes += 1
+        generator = self._batches()
+        self._live.add(generator)
+        return generator
+
+    def _batches(self):
         for position, item in enumerate(self.iterable):
             yield self.to_device(self._prepare(item, position))
 
@@ -90,6 +97,10 @@ class IterableSource(DataSource):
             hook()
 
     def close(self) -> None:
+        """Finish unfinished passes (a DataLoader iterator then stops its workers), and stop
+        our own loaders' workers."""
+        for generator in list(self._live):
+            generator.close()
         hook = getattr(self.iterable, "close", None)
         if callable(hook) and not isinstance(self.iterable, Iterator):
             hook()  # our wrappers stop their workers; a user's generator is left alone
