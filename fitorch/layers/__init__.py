@@ -3,6 +3,7 @@
 from fitorch.layers.base import Layer
 from fitorch.layers.conv import Conv1D, Conv2D, Conv3D
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
+from fitorch.layers.embedding import Embedding, Masking
 from fitorch.layers.input import Input, InputLayer, KerasTensor
 from fitorch.layers.merge import (
     Add,
@@ -54,7 +55,17 @@ from fitorch.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from fitorch.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+)
 from fitorch.layers.torch_module import TorchModuleWrapper
+from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "Layer", "Input", "InputLayer", "KerasTensor", "TorchModuleWrapper",
@@ -69,4 +80,6 @@ __all__ = [
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "MaxPool1D", "MaxPool2D",
     "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
     "BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization",
+    "Embedding", "Masking", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell",
+    "GRUCell", "Bidirectional", "TimeDistributed",
 ]  # fmt: skip
