@@ -78,8 +78,9 @@ def mean_squared_logarithmic_error(y_true, y_pred) -> torch.Tensor:
     """
     y_true, y_pred = prepare(y_true, y_pred, squeeze=True)
     eps = K.epsilon()
-    first = torch.log1p(torch.clamp(y_pred, min=eps))
-    second = torch.log1p(torch.clamp(y_true, min=eps))
+    # log(x + 1) rather than log1p(x): the same float32 rounding as Keras.
+    first = torch.log(torch.clamp(y_pred, min=eps) + 1.0)
+    second = torch.log(torch.clamp(y_true, min=eps) + 1.0)
     return torch.mean(torch.square(first - second), dim=-1)
 
 
