@@ -280,6 +280,20 @@ def test_keras_apply_gradients_equals_step():
     assert all(p.grad is None for p in m2.parameters())
 
 
+def test_scale_loss_with_loss_scale_factor_is_transparent():
+    m1, m2 = make_model(), make_model()
+    plain = O.SGD(m1.parameters(), learning_rate=0.1)
+    scaled = O.SGD(m2.parameters(), learning_rate=0.1, loss_scale_factor=256.0)
+    x = torch.randn(8, 4)
+    for model, opt in ((m1, plain), (m2, scaled)):
+        for _ in range(3):  # the trainer's step: zero_grad, scale_loss(loss).backward(), step
+            opt.zero_grad()
+            opt.scale_loss(model(x).square().mean()).backward()
+            opt.step()
+    torch.testing.assert_close(flat(m1), flat(m2))
+    assert plain.scale_loss(torch.tensor(2.0)) == 2.0
+
+
 def test_none_grads_are_skipped():
     model = make_model()
     opt = O.Adam(model.parameters(), learning_rate=0.1)

@@ -385,6 +385,11 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         self._apply()
         return loss
 
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        """`loss * loss_scale_factor` (or `loss`): the trainer backpropagates this, and
+        `step()` divides the gradients by the factor again (Keras' fixed loss scaling)."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
     @torch.no_grad()
     def apply(self, grads, trainable_variables=None) -> None:
         """Keras `optimizer.apply(grads, variables)`: one step with explicit gradients.
