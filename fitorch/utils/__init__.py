@@ -1,7 +1,15 @@
-"""Utilities: Sequence/PyDataset, to_categorical, set_random_seed."""
+"""Utilities: Sequence/PyDataset, to_categorical, set_random_seed, plot_history."""
 
 from fitorch.utils.numerical import normalize, to_categorical
+from fitorch.utils.plotting import plot_history
 from fitorch.utils.random import set_random_seed
 from fitorch.utils.sequence import PyDataset, Sequence
 
-__all__ = ["PyDataset", "Sequence", "normalize", "set_random_seed", "to_categorical"]
+__all__ = [
+    "PyDataset",
+    "Sequence",
+    "normalize",
+    "plot_history",
+    "set_random_seed",
+    "to_categorical",
+]
