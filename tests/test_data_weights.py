@@ -203,3 +203,20 @@ def test_bad_class_weight_structures_for_several_outputs():
         model.train_on_batch(X, [VALID, LABELS], class_weight=[CW1])
     with pytest.raises(ValueError, match="'lable'.*Did you mean 'label'"):
         model.train_on_batch(X, [VALID, LABELS], class_weight={"lable": CW2})
+
+
+@pytest.mark.slow
+def test_class_weight_matches_keras_3():
+    keras = pytest.importorskip("keras")
+    cw = {0: 2.0, 1: 0.5, 2: 1.0}
+    results = []
+    for lib in (keras, fitorch):
+        model = lib.Sequential([lib.Input((2,)), lib.layers.Dense(3, activation="softmax")])
+        model.set_weights([K, B])
+        model.compile(lib.optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy",
+                      weighted_metrics=["sparse_categorical_crossentropy"])  # fmt: skip
+        hist = model.fit(X, LABELS, class_weight=cw, batch_size=3, epochs=1, shuffle=False,
+                         verbose=0)  # fmt: skip
+        h = hist.history
+        results.append([h["loss"][0], h["sparse_categorical_crossentropy"][0]])
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5)
