@@ -114,57 +114,205 @@ def _cases(flag):
     symlink = zipfile.ZipInfo("assets/link")
     symlink.external_attr = (stat.S_IFLNK | 0o777) << 16
     return [
-        ("path_traversal", lambda m: (m, [(zipfile.ZipInfo("../../evil.json"), b"{}")]), "unsafe path"),
-        ("absolute_path", lambda m: (m, [(zipfile.ZipInfo("/tmp/evil.json"), b"{}")]), "unsafe path"),
+        (
+            "path_traversal",
+            lambda m: (m, [(zipfile.ZipInfo("../../evil.json"), b"{}")]),
+            "unsafe path",
+        ),
+        (
+            "absolute_path",
+            lambda m: (m, [(zipfile.ZipInfo("/tmp/evil.json"), b"{}")]),
+            "unsafe path",
+        ),
         ("symlink", lambda m: (m, [(symlink, b"/etc/passwd")]), "symbolic link"),
-        ("malformed_json", lambda m: ({**m, "config.json": b'{"class_name": '}, []),
-         "config.json is not valid JSON"),
-        ("json_not_object", lambda m: ({**m, "config.json": b"[1, 2]"}, []), "must hold a JSON object"),
-        ("no_config", lambda m: ({k: v for k, v in m.items() if k != "config.json"}, []), "no config.json"),
-        ("st_header_length", lambda m: ({**m, "model.weights.safetensors": lying_safetensors("length")}, []),
-         "header claims 1000000000000 bytes"),
-        ("st_offsets", lambda m: ({**m, "model.weights.safetensors": lying_safetensors("offsets")}, []),
-         r"claims bytes \[0, 1000000000\)"),
-        ("st_byte_count", lambda m: ({**m, "model.weights.safetensors": lying_safetensors("count")}, []),
-         "needs 64 bytes; the header gives 16"),
-        ("st_dtype", lambda m: ({**m, "model.weights.safetensors": lying_safetensors("dtype")}, []),
-         "unknown dtype 'PICKLE'"),
-        ("st_header_json", lambda m: ({**m, "model.weights.safetensors": lying_safetensors("json")}, []),
-         "header is not valid JSON"),
-        ("wrong_shapes", lambda m: (with_config(m, _widen_first_dense), []),
-         r"_stack.1.kernel: shape \(4, 1\) in the file, \(4, 2\) in the model"),
-        ("unknown_class", lambda m: (with_config(m, set_first_layer(
-            {"module": CANARY_MODULE, "class_name": "EvilLayer", "config": {}, "registered_name": None})), []),
-         r"(?s)Unknown layer 'EvilLayer'.*never imports modules"),
-        ("registered_name_with_module", lambda m: (with_config(m, set_first_layer(
-            {"module": CANARY_MODULE, "class_name": "Dense", "config": {"units": 2},
-             "registered_name": f"{CANARY_MODULE}>EvilLayer"})), []),
-         f"Unknown layer '{CANARY_MODULE}>EvilLayer'"),
-        ("unknown_function", lambda m: (with_config(m, set_first_layer(
-            {"module": "fitorch.layers.core", "class_name": "Lambda", "config": {"function": {
-                "module": CANARY_MODULE, "class_name": "function", "config": "evil",
-                "registered_name": "function"}}, "registered_name": None})), []),
-         r"Unknown object 'evil' \(used as the function of Lambda layer"),
-        ("os_system_function", lambda m: (with_config(m, set_first_layer(
-            {"module": "fitorch.layers.core", "class_name": "Lambda", "config": {"function": {
-                "module": "os", "class_name": "function", "config": "os>system",
-                "registered_name": "function"}}, "registered_name": None})), []),
-         "Unknown object 'os>system'"),
-        ("lambda_bytecode", lambda m: (with_config(m, set_first_layer(
-            {"module": "fitorch.layers.core", "class_name": "Lambda", "config": {"function": {
-                "class_name": "__lambda__", "config": {"code": lambda_code(flag)}}},
-             "registered_name": None})), []),
-         r"(?s)Refusing to rebuild a Python lambda.*arbitrary code.*safe_mode=False"),
-        ("torch_op_not_allowed", lambda m: (with_config(m, _torch_op("torch.load")), []),
-         "the torch operation 'torch.load' is not one fitorch rebuilds"),
-        ("unknown_loss", lambda m: (with_config(m, _set_loss({"module": CANARY_MODULE,
-            "class_name": "function", "config": "evil", "registered_name": "function"})), []),
-         r"(?s)Unknown loss 'evil' \(used as loss\).*compile=False"),
-        ("unknown_optimizer", lambda m: (with_config(m, _set_optimizer("EvilOpt")), []),
-         "Unknown optimizer 'EvilOpt'"),
-        ("optimizer_slot_shape", lambda m: ({**m, "optimizer.safetensors": _bad_slots(m)}, []),
-         r"optimizer slot 'momentum' of parameter 0 has shape \(4, 3\)"),
-    ]  # fmt: skip
+        (
+            "malformed_json",
+            lambda m: ({**m, "config.json": b'{"class_name": '}, []),
+            "config.json is not valid JSON",
+        ),
+        (
+            "json_not_object",
+            lambda m: ({**m, "config.json": b"[1, 2]"}, []),
+            "must hold a JSON object",
+        ),
+        (
+            "no_config",
+            lambda m: ({k: v for k, v in m.items() if k != "config.json"}, []),
+            "no config.json",
+        ),
+        (
+            "st_header_length",
+            lambda m: ({**m, "model.weights.safetensors": lying_safetensors("length")}, []),
+            "header claims 1000000000000 bytes",
+        ),
+        (
+            "st_offsets",
+            lambda m: ({**m, "model.weights.safetensors": lying_safetensors("offsets")}, []),
+            r"claims bytes \[0, 1000000000\)",
+        ),
+        (
+            "st_byte_count",
+            lambda m: ({**m, "model.weights.safetensors": lying_safetensors("count")}, []),
+            "needs 64 bytes; the header gives 16",
+        ),
+        (
+            "st_dtype",
+            lambda m: ({**m, "model.weights.safetensors": lying_safetensors("dtype")}, []),
+            "unknown dtype 'PICKLE'",
+        ),
+        (
+            "st_header_json",
+            lambda m: ({**m, "model.weights.safetensors": lying_safetensors("json")}, []),
+            "header is not valid JSON",
+        ),
+        (
+            "wrong_shapes",
+            lambda m: (with_config(m, _widen_first_dense), []),
+            r"_stack.1.kernel: shape \(4, 1\) in the file, \(4, 2\) in the model",
+        ),
+        (
+            "unknown_class",
+            lambda m: (
+                with_config(
+                    m,
+                    set_first_layer(
+                        {
+                            "module": CANARY_MODULE,
+                            "class_name": "EvilLayer",
+                            "config": {},
+                            "registered_name": None,
+                        }
+                    ),
+                ),
+                [],
+            ),
+            r"(?s)Unknown layer 'EvilLayer'.*never imports modules",
+        ),
+        (
+            "registered_name_with_module",
+            lambda m: (
+                with_config(
+                    m,
+                    set_first_layer(
+                        {
+                            "module": CANARY_MODULE,
+                            "class_name": "Dense",
+                            "config": {"units": 2},
+                            "registered_name": f"{CANARY_MODULE}>EvilLayer",
+                        }
+                    ),
+                ),
+                [],
+            ),
+            f"Unknown layer '{CANARY_MODULE}>EvilLayer'",
+        ),
+        (
+            "unknown_function",
+            lambda m: (
+                with_config(
+                    m,
+                    set_first_layer(
+                        {
+                            "module": "fitorch.layers.core",
+                            "class_name": "Lambda",
+                            "config": {
+                                "function": {
+                                    "module": CANARY_MODULE,
+                                    "class_name": "function",
+                                    "config": "evil",
+                                    "registered_name": "function",
+                                }
+                            },
+                            "registered_name": None,
+                        }
+                    ),
+                ),
+                [],
+            ),
+            r"Unknown object 'evil' \(used as the function of Lambda layer",
+        ),
+        (
+            "os_system_function",
+            lambda m: (
+                with_config(
+                    m,
+                    set_first_layer(
+                        {
+                            "module": "fitorch.layers.core",
+                            "class_name": "Lambda",
+                            "config": {
+                                "function": {
+                                    "module": "os",
+                                    "class_name": "function",
+                                    "config": "os>system",
+                                    "registered_name": "function",
+                                }
+                            },
+                            "registered_name": None,
+                        }
+                    ),
+                ),
+                [],
+            ),
+            "Unknown object 'os>system'",
+        ),
+        (
+            "lambda_bytecode",
+            lambda m: (
+                with_config(
+                    m,
+                    set_first_layer(
+                        {
+                            "module": "fitorch.layers.core",
+                            "class_name": "Lambda",
+                            "config": {
+                                "function": {
+                                    "class_name": "__lambda__",
+                                    "config": {"code": lambda_code(flag)},
+                                }
+                            },
+                            "registered_name": None,
+                        }
+                    ),
+                ),
+                [],
+            ),
+            r"(?s)Refusing to rebuild a Python lambda.*arbitrary code.*safe_mode=False",
+        ),
+        (
+            "torch_op_not_allowed",
+            lambda m: (with_config(m, _torch_op("torch.load")), []),
+            "the torch operation 'torch.load' is not one fitorch rebuilds",
+        ),
+        (
+            "unknown_loss",
+            lambda m: (
+                with_config(
+                    m,
+                    _set_loss(
+                        {
+                            "module": CANARY_MODULE,
+                            "class_name": "function",
+                            "config": "evil",
+                            "registered_name": "function",
+                        }
+                    ),
+                ),
+                [],
+            ),
+            r"(?s)Unknown loss 'evil' \(used as loss\).*compile=False",
+        ),
+        (
+            "unknown_optimizer",
+            lambda m: (with_config(m, _set_optimizer("EvilOpt")), []),
+            "Unknown optimizer 'EvilOpt'",
+        ),
+        (
+            "optimizer_slot_shape",
+            lambda m: ({**m, "optimizer.safetensors": _bad_slots(m)}, []),
+            r"optimizer slot 'momentum' of parameter 0 has shape \(4, 3\)",
+        ),
+    ]
 
 
 def _widen_first_dense(config):
@@ -175,17 +323,37 @@ def _torch_op(op):
     def mutate(config):
         config["class_name"] = "Functional"
         config["config"] = {
-            "name": "f", "trainable": True,
+            "name": "f",
+            "trainable": True,
             "layers": [
-                {"module": "fitorch.layers.input", "class_name": "InputLayer", "name": "x",
-                 "config": {"batch_shape": [None, 3], "name": "x"}, "inbound_nodes": []},
-                {"module": "fitorch.layers", "class_name": "TorchOp", "name": "op",
-                 "config": {"name": "op", "op": op}, "inbound_nodes": [{"args": [
-                     {"class_name": "__keras_tensor__", "config": {"keras_history": ["x", 0, 0]}}],
-                     "kwargs": {}}]},
+                {
+                    "module": "fitorch.layers.input",
+                    "class_name": "InputLayer",
+                    "name": "x",
+                    "config": {"batch_shape": [None, 3], "name": "x"},
+                    "inbound_nodes": [],
+                },
+                {
+                    "module": "fitorch.layers",
+                    "class_name": "TorchOp",
+                    "name": "op",
+                    "config": {"name": "op", "op": op},
+                    "inbound_nodes": [
+                        {
+                            "args": [
+                                {
+                                    "class_name": "__keras_tensor__",
+                                    "config": {"keras_history": ["x", 0, 0]},
+                                }
+                            ],
+                            "kwargs": {},
+                        }
+                    ],
+                },
             ],
-            "input_layers": ["x", 0, 0], "output_layers": ["op", 0, 0],
-        }  # fmt: skip
+            "input_layers": ["x", 0, 0],
+            "output_layers": ["op", 0, 0],
+        }
 
     return mutate
 
@@ -228,7 +396,9 @@ def test_huge_declared_size_is_refused_before_reading(tmp_path, canary, monkeypa
     patched_declared_size(path, "config.json", 0xFFFFFFF0)
     reads = []
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda *a, **k: reads.append(a) or None)
-    with pytest.raises(ValueError, match=r"'config.json' declares 4294967280 bytes, over the limit"):
+    with pytest.raises(
+        ValueError, match=r"'config.json' declares 4294967280 bytes, over the limit"
+    ):
         load_model(path)
     assert reads == []  # refused from the directory, no member opened
 
@@ -287,7 +457,9 @@ def test_h5_external_link_is_refused(tmp_path):
 def test_archive_reader_is_used_for_every_member(tmp_path):
     # Unknown members are validated (names, sizes) but never read.
     members = base_members(tmp_path)
-    path = write_zip(tmp_path / "extra.keras", members, [(zipfile.ZipInfo("assets/readme.txt"), b"hi")])
+    path = write_zip(
+        tmp_path / "extra.keras", members, [(zipfile.ZipInfo("assets/readme.txt"), b"hi")]
+    )
     got = archive.read_archive(path, wanted={"config.json"})
     assert set(got) == {"config.json"}
     assert load_model(path).count_params() == 4 * 3 + 4 + 4 + 1

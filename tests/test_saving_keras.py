@@ -18,27 +18,34 @@ Y = np.random.default_rng(2).normal(size=(16, 2)).astype("float32")
 
 
 def keras_sequential():
-    return keras.Sequential([
-        keras.Input((3,)),
-        keras.layers.Dense(4, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Reshape((2, 2)),
-        keras.layers.Flatten(),
-        keras.layers.Activation("tanh"),
-        keras.layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.01),
-                           kernel_constraint=keras.constraints.MaxNorm(2.0)),
-    ])  # fmt: skip
+    return keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Reshape((2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Activation("tanh"),
+            keras.layers.Dense(
+                2,
+                kernel_regularizer=keras.regularizers.L2(0.01),
+                kernel_constraint=keras.constraints.MaxNorm(2.0),
+            ),
+        ]
+    )
 
 
 def fitorch_sequential():
-    return Sequential([
-        layers.Dense(4, activation="relu", input_shape=(3,)),
-        layers.Dropout(0.2),
-        layers.Reshape((2, 2)),
-        layers.Flatten(),
-        layers.Activation("tanh"),
-        layers.Dense(2),
-    ])  # fmt: skip
+    return Sequential(
+        [
+            layers.Dense(4, activation="relu", input_shape=(3,)),
+            layers.Dropout(0.2),
+            layers.Reshape((2, 2)),
+            layers.Flatten(),
+            layers.Activation("tanh"),
+            layers.Dense(2),
+        ]
+    )
 
 
 def keras_graph():

@@ -22,8 +22,13 @@ Y = (X @ np.array([[1.0], [-2.0], [0.5]], "float32") + 0.3).astype("float32")
 
 
 def mlp():
-    return Sequential([layers.Dense(8, activation="relu", input_shape=(3,)), layers.Dropout(0.25),
-                       layers.Dense(1)])  # fmt: skip
+    return Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(3,)),
+            layers.Dropout(0.25),
+            layers.Dense(1),
+        ]
+    )
 
 
 def graph_model():
@@ -68,8 +73,11 @@ def test_functional_shared_layer_multi_io_roundtrip(tmp_path):
 
 def test_config_json_is_keras_style(tmp_path):
     model = graph_model()
-    model.compile(optimizers.SGD(0.1, momentum=0.9), loss={"sum_head": "mse", "cls_head": "categorical_crossentropy"},
-                  metrics={"cls_head": ["acc"]})  # fmt: skip
+    model.compile(
+        optimizers.SGD(0.1, momentum=0.9),
+        loss={"sum_head": "mse", "cls_head": "categorical_crossentropy"},
+        metrics={"cls_head": ["acc"]},
+    )
     model.save(tmp_path / "g.keras")
     with zipfile.ZipFile(tmp_path / "g.keras") as zf:
         names = set(zf.namelist())
@@ -84,15 +92,21 @@ def test_config_json_is_keras_style(tmp_path):
     cc = config["compile_config"]
     assert cc["loss"] == {"sum_head": "mse", "cls_head": "categorical_crossentropy"}
     assert cc["optimizer"]["class_name"] == "SGD" and cc["optimizer"]["config"]["momentum"] == 0.9
-    assert meta["fitorch_version"] == fitorch.__version__ and meta["torch_version"] == torch.__version__
+    assert (
+        meta["fitorch_version"] == fitorch.__version__
+        and meta["torch_version"] == torch.__version__
+    )
     assert "date_saved" in meta
 
 
 @pytest.mark.parametrize("opt", ["adam", "sgd_momentum", "rmsprop"])
 def test_resumed_training_is_bit_identical(tmp_path, opt):
     def make_opt():
-        return {"adam": lambda: optimizers.Adam(0.01), "rmsprop": lambda: optimizers.RMSprop(0.01),
-                "sgd_momentum": lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True)}[opt]()  # fmt: skip
+        return {
+            "adam": lambda: optimizers.Adam(0.01),
+            "rmsprop": lambda: optimizers.RMSprop(0.01),
+            "sgd_momentum": lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+        }[opt]()
 
     def run_first_epoch():
         set_random_seed(1)
@@ -158,7 +172,9 @@ def _predict_saved(tmp_path):
 def test_missing_custom_metric_names_metric(tmp_path, forget_compile_seen):
     _save_custom(tmp_path)
     registry._SEEN_OBJECTS.clear()
-    with pytest.raises(ValueError, match=r"(?s)metric .mean_pred.*custom_objects=\{'mean_pred': mean_pred\}"):
+    with pytest.raises(
+        ValueError, match=r"(?s)metric .mean_pred.*custom_objects=\{'mean_pred': mean_pred\}"
+    ):
         load_model(tmp_path / "c.keras", custom_objects={"vae_loss": vae_loss})
 
 
@@ -172,7 +188,9 @@ def _check_custom_loaded(model, tmp_path):
 def test_custom_objects_argument(tmp_path, forget_compile_seen):
     _save_custom(tmp_path)
     registry._SEEN_OBJECTS.clear()
-    model = load_model(tmp_path / "c.keras", custom_objects={"vae_loss": vae_loss, "mean_pred": mean_pred})
+    model = load_model(
+        tmp_path / "c.keras", custom_objects={"vae_loss": vae_loss, "mean_pred": mean_pred}
+    )
     _check_custom_loaded(model, tmp_path)
 
 
@@ -192,8 +210,12 @@ def test_register_serializable_records_package_name(tmp_path, forget_compile_see
     _save_custom(tmp_path)
     with zipfile.ZipFile(tmp_path / "c.keras") as zf:
         cc = json.loads(zf.read("config.json"))["compile_config"]
-    assert cc["loss"] == {"module": __name__, "class_name": "function", "config": "my_pkg>vae_loss",
-                          "registered_name": "function"}  # fmt: skip
+    assert cc["loss"] == {
+        "module": __name__,
+        "class_name": "function",
+        "config": "my_pkg>vae_loss",
+        "registered_name": "function",
+    }
     registry._SEEN_OBJECTS.clear()
     _check_custom_loaded(load_model(tmp_path / "c.keras"), tmp_path)
 
@@ -345,7 +367,9 @@ def test_refused_load_leaves_weights_untouched_and_skip_mismatch_loads_the_rest(
     src.save_weights(tmp_path / "w.safetensors")
     dst = mlp()
     before = dst.get_weights()
-    with pytest.raises(ValueError, match=r"(?s)nothing was loaded.*_stack.2.kernel: shape \(8, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"(?s)nothing was loaded.*_stack.2.kernel: shape \(8, 2\)"
+    ):
         dst.load_weights(tmp_path / "w.safetensors")
     for a, b in zip(dst.get_weights(), before):
         np.testing.assert_array_equal(a, b)
@@ -370,7 +394,9 @@ def test_h5_weights_roundtrip_and_layout(tmp_path):
     model.save_weights(tmp_path / "g.weights.h5")
     with h5py.File(tmp_path / "g.weights.h5") as f:
         assert f["layers/dense/vars"].attrs["name"] == "shared"
-        np.testing.assert_array_equal(f["layers/dense/vars/0"][()], model.get_layer("shared").get_weights()[0])
+        np.testing.assert_array_equal(
+            f["layers/dense/vars/0"][()], model.get_layer("shared").get_weights()[0]
+        )
     other.load_weights(tmp_path / "g.weights.h5")
     for a, b in zip(other.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -390,11 +416,19 @@ def test_unbuilt_model_cannot_save_or_load_weights(tmp_path):
 
 def test_builtin_function_loss_and_metric_objects_roundtrip(tmp_path):
     model = mlp()
-    model.compile("adam", loss=losses.mean_absolute_error,
-                  metrics=[metrics.RootMeanSquaredError(name="rmse"), losses.Huber(delta=0.5)])  # fmt: skip
+    model.compile(
+        "adam",
+        loss=losses.mean_absolute_error,
+        metrics=[metrics.RootMeanSquaredError(name="rmse"), losses.Huber(delta=0.5)],
+    )
     model.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
     cc = loaded.get_compile_config()
     assert cc["loss"] is losses.mean_absolute_error
-    assert isinstance(cc["metrics"][0], metrics.RootMeanSquaredError) and cc["metrics"][0].name == "rmse"
-    assert isinstance(cc["metrics"][1], losses.Huber) and cc["metrics"][1].get_config()["delta"] == 0.5
+    assert (
+        isinstance(cc["metrics"][0], metrics.RootMeanSquaredError)
+        and cc["metrics"][0].name == "rmse"
+    )
+    assert (
+        isinstance(cc["metrics"][1], losses.Huber) and cc["metrics"][1].get_config()["delta"] == 0.5
+    )

@@ -7,12 +7,20 @@ initializers, regularizers, constraints and activations (Keras' run_class_serial
 import inspect
 import json
 
-import numpy as np
 import pytest
 import torch
 
 import fitorch
-from fitorch import activations, constraints, initializers, layers, losses, metrics, optimizers, regularizers
+from fitorch import (
+    activations,
+    constraints,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+)
 from fitorch.optimizers import schedules
 from fitorch.saving import deserialize_object, serialize_object
 
@@ -28,8 +36,16 @@ def _inner_lstm():
 
 
 LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
-    "Dense": ({"units": 3, "activation": "relu", "kernel_regularizer": "l2",
-               "kernel_constraint": "max_norm", "bias_initializer": "ones"}, (4,)),
+    "Dense": (
+        {
+            "units": 3,
+            "activation": "relu",
+            "kernel_regularizer": "l2",
+            "kernel_constraint": "max_norm",
+            "bias_initializer": "ones",
+        },
+        (4,),
+    ),
     "Activation": ({"activation": "softmax"}, (4,)),
     "Dropout": ({"rate": 0.3}, (4,)),
     "Flatten": ({}, (2, 3)),
@@ -68,10 +84,19 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "Maximum": ({}, "pair:(3,)"),
     "Minimum": ({}, "pair:(3,)"),
     "Dot": ({"axes": 1}, "pair:(3,)"),
-}  # fmt: skip
+}
 # Aliases, abstract bases and layers needing a Python object are covered elsewhere.
-LAYER_EXEMPT = {"Layer", "InputLayer", "KerasTensor", "TorchModuleWrapper", "Lambda", "RNN",
-                "SimpleRNNCell", "LSTMCell", "GRUCell"}  # fmt: skip
+LAYER_EXEMPT = {
+    "Layer",
+    "InputLayer",
+    "KerasTensor",
+    "TorchModuleWrapper",
+    "Lambda",
+    "RNN",
+    "SimpleRNNCell",
+    "LSTMCell",
+    "GRUCell",
+}
 
 
 def _exported_layer_classes():
@@ -136,11 +161,17 @@ def _loss_classes():
     return out
 
 
-LOSS_ARGS = {"Huber": {"delta": 0.7}, "BinaryCrossentropy": {"label_smoothing": 0.1},
-             "CategoricalFocalCrossentropy": {"gamma": 1.5}, "Tversky": {"alpha": 0.3, "beta": 0.7},
-             "BinaryFocalCrossentropy": {"gamma": 1.0, "apply_class_balancing": True}}  # fmt: skip
-LOSS_SKIP = {"CTC": "needs sequence lengths; covered by the losses tests",
-             "Circle": "needs integer labels and embeddings; covered by the losses tests"}  # fmt: skip
+LOSS_ARGS = {
+    "Huber": {"delta": 0.7},
+    "BinaryCrossentropy": {"label_smoothing": 0.1},
+    "CategoricalFocalCrossentropy": {"gamma": 1.5},
+    "Tversky": {"alpha": 0.3, "beta": 0.7},
+    "BinaryFocalCrossentropy": {"gamma": 1.0, "apply_class_balancing": True},
+}
+LOSS_SKIP = {
+    "CTC": "needs sequence lengths; covered by the losses tests",
+    "Circle": "needs integer labels and embeddings; covered by the losses tests",
+}
 
 
 def _loss_inputs(name):
@@ -163,7 +194,9 @@ def test_loss_round_trip(name):
     torch.testing.assert_close(clone(y_true, y_pred), loss(y_true, y_pred), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("fn", [losses.mean_squared_error, losses.huber, losses.categorical_crossentropy])
+@pytest.mark.parametrize(
+    "fn", [losses.mean_squared_error, losses.huber, losses.categorical_crossentropy]
+)
 def test_loss_function_record_resolves_to_the_same_function(fn):
     record, clone = json_roundtrip(fn, "loss")
     assert record["class_name"] == "function" and clone is fn
@@ -175,19 +208,38 @@ def _metric_classes():
 
 
 METRIC_ARGS = {
-    "MeanIoU": {"num_classes": 3}, "IoU": {"num_classes": 3, "target_class_ids": [0, 2]},
-    "OneHotIoU": {"num_classes": 3, "target_class_ids": [1]}, "OneHotMeanIoU": {"num_classes": 3},
+    "MeanIoU": {"num_classes": 3},
+    "IoU": {"num_classes": 3, "target_class_ids": [0, 2]},
+    "OneHotIoU": {"num_classes": 3, "target_class_ids": [1]},
+    "OneHotMeanIoU": {"num_classes": 3},
     "BinaryIoU": {"target_class_ids": [1], "threshold": 0.4},
-    "PrecisionAtRecall": {"recall": 0.5}, "RecallAtPrecision": {"precision": 0.5},
-    "SensitivityAtSpecificity": {"specificity": 0.5}, "SpecificityAtSensitivity": {"sensitivity": 0.5},
-    "TopKCategoricalAccuracy": {"k": 2}, "SparseTopKCategoricalAccuracy": {"k": 2},
-    "FBetaScore": {"beta": 2.0, "average": "macro"}, "F1Score": {"average": "micro"},
-    "AUC": {"num_thresholds": 50, "curve": "PR"}, "Precision": {"thresholds": 0.3},
-    "Recall": {"top_k": 1}, "BinaryAccuracy": {"threshold": 0.6},
-}  # fmt: skip
-BINARY_1D = {"AUC", "Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision",
-             "SensitivityAtSpecificity", "SpecificityAtSensitivity", "TruePositives",
-             "TrueNegatives", "FalsePositives", "FalseNegatives", "BinaryIoU"}  # fmt: skip
+    "PrecisionAtRecall": {"recall": 0.5},
+    "RecallAtPrecision": {"precision": 0.5},
+    "SensitivityAtSpecificity": {"specificity": 0.5},
+    "SpecificityAtSensitivity": {"sensitivity": 0.5},
+    "TopKCategoricalAccuracy": {"k": 2},
+    "SparseTopKCategoricalAccuracy": {"k": 2},
+    "FBetaScore": {"beta": 2.0, "average": "macro"},
+    "F1Score": {"average": "micro"},
+    "AUC": {"num_thresholds": 50, "curve": "PR"},
+    "Precision": {"thresholds": 0.3},
+    "Recall": {"top_k": 1},
+    "BinaryAccuracy": {"threshold": 0.6},
+}
+BINARY_1D = {
+    "AUC",
+    "Precision",
+    "Recall",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+    "TruePositives",
+    "TrueNegatives",
+    "FalsePositives",
+    "FalseNegatives",
+    "BinaryIoU",
+}
 
 
 def _metric_inputs(name):
@@ -217,16 +269,28 @@ def test_metric_round_trip(name):
 
 
 # -- optimizers and schedules ---------------------------------------------------------
-OPT_ARGS = {"SGD": {"momentum": 0.8, "nesterov": True}, "Adam": {"amsgrad": True, "beta_1": 0.8},
-            "AdamW": {"weight_decay": 0.01}, "RMSprop": {"centered": True, "rho": 0.8},
-            "Adagrad": {"initial_accumulator_value": 0.2}, "Ftrl": {"l1_regularization_strength": 0.01},
-            "Lion": {"beta_1": 0.8}, "Lamb": {}, "Adafactor": {}, "Nadam": {}, "Adamax": {},
-            "Adadelta": {"rho": 0.9}}  # fmt: skip
+OPT_ARGS = {
+    "SGD": {"momentum": 0.8, "nesterov": True},
+    "Adam": {"amsgrad": True, "beta_1": 0.8},
+    "AdamW": {"weight_decay": 0.01},
+    "RMSprop": {"centered": True, "rho": 0.8},
+    "Adagrad": {"initial_accumulator_value": 0.2},
+    "Ftrl": {"l1_regularization_strength": 0.01},
+    "Lion": {"beta_1": 0.8},
+    "Lamb": {},
+    "Adafactor": {},
+    "Nadam": {},
+    "Adamax": {},
+    "Adadelta": {"rho": 0.9},
+}
 
 
 def _optimizer_classes():
-    return {v.__name__: v for v in optimizers.OPTIMIZERS._by_name.values()
-            if isinstance(v, type) and v is not optimizers.LossScaleOptimizer}  # fmt: skip
+    return {
+        v.__name__: v
+        for v in optimizers.OPTIMIZERS._by_name.values()
+        if isinstance(v, type) and v is not optimizers.LossScaleOptimizer
+    }
 
 
 def _steps(opt, n=3):
@@ -289,11 +353,15 @@ def _classes(registry):
     return {v.__name__: v for v in registry._by_name.values() if isinstance(v, type)}
 
 
-INIT_ARGS = {"Constant": {"value": 0.3}, "RandomNormal": {"mean": 1.0, "stddev": 0.5, "seed": 3},
-             "RandomUniform": {"minval": -2.0, "maxval": 1.0, "seed": 3},
-             "TruncatedNormal": {"stddev": 0.2, "seed": 3},
-             "VarianceScaling": {"scale": 2.0, "mode": "fan_out", "distribution": "uniform", "seed": 3},
-             "Orthogonal": {"gain": 1.5, "seed": 3}, "Identity": {"gain": 2.0}}  # fmt: skip
+INIT_ARGS = {
+    "Constant": {"value": 0.3},
+    "RandomNormal": {"mean": 1.0, "stddev": 0.5, "seed": 3},
+    "RandomUniform": {"minval": -2.0, "maxval": 1.0, "seed": 3},
+    "TruncatedNormal": {"stddev": 0.2, "seed": 3},
+    "VarianceScaling": {"scale": 2.0, "mode": "fan_out", "distribution": "uniform", "seed": 3},
+    "Orthogonal": {"gain": 1.5, "seed": 3},
+    "Identity": {"gain": 2.0},
+}
 
 
 @pytest.mark.parametrize("name", sorted(_classes(initializers.INITIALIZERS)))
@@ -306,8 +374,12 @@ def test_initializer_round_trip(name):
     torch.testing.assert_close(clone((4, 4)), init((4, 4)), rtol=0, atol=0)
 
 
-REG_ARGS = {"L1": {"l1": 0.3}, "L2": {"l2": 0.2}, "L1L2": {"l1": 0.1, "l2": 0.4},
-            "OrthogonalRegularizer": {"factor": 0.2, "mode": "columns"}}  # fmt: skip
+REG_ARGS = {
+    "L1": {"l1": 0.3},
+    "L2": {"l2": 0.2},
+    "L1L2": {"l1": 0.1, "l2": 0.4},
+    "OrthogonalRegularizer": {"factor": 0.2, "mode": "columns"},
+}
 
 
 @pytest.mark.parametrize("name", sorted(_classes(regularizers.REGULARIZERS)))
@@ -320,8 +392,11 @@ def test_regularizer_round_trip(name):
     torch.testing.assert_close(clone(w), reg(w), rtol=0, atol=0)
 
 
-CON_ARGS = {"MaxNorm": {"max_value": 0.5, "axis": 1}, "MinMaxNorm": {"min_value": 0.2, "max_value": 0.6, "rate": 0.5},
-            "UnitNorm": {"axis": 1}}  # fmt: skip
+CON_ARGS = {
+    "MaxNorm": {"max_value": 0.5, "axis": 1},
+    "MinMaxNorm": {"min_value": 0.2, "max_value": 0.6, "rate": 0.5},
+    "UnitNorm": {"axis": 1},
+}
 
 
 @pytest.mark.parametrize("name", sorted(_classes(constraints.CONSTRAINTS)))
@@ -334,7 +409,9 @@ def test_constraint_round_trip(name):
     torch.testing.assert_close(clone(w), con(w), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("name", sorted({f.__name__ for f in activations.ACTIVATIONS._by_name.values()}))
+@pytest.mark.parametrize(
+    "name", sorted({f.__name__ for f in activations.ACTIVATIONS._by_name.values()})
+)
 def test_activation_round_trip(name):
     fn = activations.get(name)
     assert activations.get(activations.serialize(fn)) is fn

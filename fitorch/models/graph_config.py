@@ -21,18 +21,80 @@ import torch
 from fitorch.layers.input import InputLayer, KerasTensor, _flatten, _OpLayer
 from fitorch.saving.serialization import deserialize_object, serialize_object
 
-__all__ = ["sequential_config", "functional_config", "sequential_from_config",
-           "functional_from_config", "layer_record"]  # fmt: skip
+__all__ = [
+    "sequential_config",
+    "functional_config",
+    "sequential_from_config",
+    "functional_from_config",
+    "layer_record",
+]
 
-_TENSOR_OPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-               "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__neg__",
-               "__abs__", "__getitem__")  # fmt: skip
-_TORCH_FUNCS = ("cat", "concat", "concatenate", "stack", "add", "sub", "subtract", "mul",
-                "multiply", "div", "divide", "matmul", "exp", "log", "sqrt", "square", "abs",
-                "mean", "sum", "max", "min", "maximum", "minimum", "tanh", "sigmoid", "relu",
-                "softmax", "log_softmax", "reshape", "transpose", "permute", "flatten",
-                "squeeze", "unsqueeze", "clamp", "clip", "pow", "neg", "erf", "sin", "cos",
-                "split", "chunk", "where", "flip", "cumsum", "logsumexp", "square_")  # fmt: skip
+_TENSOR_OPS = (
+    "__add__",
+    "__radd__",
+    "__sub__",
+    "__rsub__",
+    "__mul__",
+    "__rmul__",
+    "__truediv__",
+    "__rtruediv__",
+    "__pow__",
+    "__rpow__",
+    "__matmul__",
+    "__neg__",
+    "__abs__",
+    "__getitem__",
+)
+_TORCH_FUNCS = (
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "add",
+    "sub",
+    "subtract",
+    "mul",
+    "multiply",
+    "div",
+    "divide",
+    "matmul",
+    "exp",
+    "log",
+    "sqrt",
+    "square",
+    "abs",
+    "mean",
+    "sum",
+    "max",
+    "min",
+    "maximum",
+    "minimum",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softmax",
+    "log_softmax",
+    "reshape",
+    "transpose",
+    "permute",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "clamp",
+    "clip",
+    "pow",
+    "neg",
+    "erf",
+    "sin",
+    "cos",
+    "split",
+    "chunk",
+    "where",
+    "flip",
+    "cumsum",
+    "logsumexp",
+    "square_",
+)
 _SAFE_OPS = {f"Tensor.{n}": getattr(torch.Tensor, n) for n in _TENSOR_OPS}
 _SAFE_OPS |= {f"torch.{n}": getattr(torch, n) for n in _TORCH_FUNCS if hasattr(torch, n)}
 _OP_NAMES = {id(fn): name for name, fn in _SAFE_OPS.items()}
@@ -50,8 +112,12 @@ def layer_record(layer) -> dict:
                 "are saved. Wrap it in a Layer subclass registered with "
                 "@fitorch.saving.register_serializable()."
             )
-        return {"module": "fitorch.layers", "class_name": "TorchOp",
-                "config": {"name": layer.name, "op": op}, "registered_name": None}  # fmt: skip
+        return {
+            "module": "fitorch.layers",
+            "class_name": "TorchOp",
+            "config": {"name": layer.name, "op": op},
+            "registered_name": None,
+        }
     return serialize_object(layer, "layer")
 
 
@@ -75,8 +141,12 @@ def sequential_config(model) -> dict:
     if model._input_layer is not None:
         records.append(layer_record(model._input_layer))
     records += [layer_record(layer) for layer in model.layers]
-    config = {"name": model.name, "trainable": model.trainable,
-              "dtype": str(model.dtype).replace("torch.", ""), "layers": records}  # fmt: skip
+    config = {
+        "name": model.name,
+        "trainable": model.trainable,
+        "dtype": str(model.dtype).replace("torch.", ""),
+        "layers": records,
+    }
     if model.input_shape is not None:
         config["build_input_shape"] = list(model.input_shape)
     return config
@@ -119,9 +189,14 @@ def _node_numbering(model) -> tuple[dict, dict]:
 
 def _encode(value, history):
     if isinstance(value, KerasTensor):
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", ""),
-                           "keras_history": history[id(value)]}}  # fmt: skip
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {
+                "shape": list(value.shape),
+                "dtype": str(value.dtype).replace("torch.", ""),
+                "keras_history": history[id(value)],
+            },
+        }
     if isinstance(value, list):
         return [_encode(v, history) for v in value]
     if isinstance(value, tuple):
@@ -132,8 +207,10 @@ def _encode(value, history):
     if isinstance(value, dict):
         return {str(k): _encode(v, history) for k, v in value.items()}
     if isinstance(value, slice):
-        return {"class_name": "__slice__", "config": {"start": value.start, "stop": value.stop,
-                                                      "step": value.step}}  # fmt: skip
+        return {
+            "class_name": "__slice__",
+            "config": {"start": value.start, "stop": value.stop, "step": value.step},
+        }
     if value is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -165,9 +242,13 @@ def functional_config(model) -> dict:
             if node.layer is layer and not isinstance(layer, InputLayer)
         ]
         records.append(record)
-    return {"name": model.name, "trainable": model.trainable, "layers": records,
-            "input_layers": _io_spec(model._inputs_struct, history),
-            "output_layers": _io_spec(model._outputs_struct, history)}  # fmt: skip
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": records,
+        "input_layers": _io_spec(model._inputs_struct, history),
+        "output_layers": _io_spec(model._outputs_struct, history),
+    }
 
 
 def _decode(value, tensors, where):
@@ -207,8 +288,10 @@ def _lookup_tensor(ref, tensors, where):
 def _node_call(node_data, tensors, where):
     """(args, kwargs) of one recorded call, Keras 3 dict form or Keras 2 list form."""
     if isinstance(node_data, dict):
-        return (_decode(node_data.get("args", []), tensors, where),
-                _decode(node_data.get("kwargs", {}), tensors, where))  # fmt: skip
+        return (
+            _decode(node_data.get("args", []), tensors, where),
+            _decode(node_data.get("kwargs", {}), tensors, where),
+        )
     if isinstance(node_data, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
         inputs = [_lookup_tensor(list(ref[:3]), tensors, where) for ref in node_data]
         kwargs = node_data[0][3] if node_data and len(node_data[0]) > 3 else {}
@@ -256,8 +339,10 @@ def functional_from_config(cls, config: dict, custom_objects=None):
             progressed = True
         if not progressed:
             missing = sorted({n for n, _, _ in waiting})
-            raise ValueError(f"Model {name!r}: cannot rebuild the graph; the calls of layers {missing} "
-                             "refer to layers or nodes that the config does not define.")  # fmt: skip
+            raise ValueError(
+                f"Model {name!r}: cannot rebuild the graph; the calls of layers {missing} "
+                "refer to layers or nodes that the config does not define."
+            )
         pending = waiting
     inputs = _resolve_io(config.get("input_layers"), tensors, name)
     outputs = _resolve_io(config.get("output_layers"), tensors, name)

@@ -22,7 +22,15 @@ from fitorch.saving.serialization import (
 )
 
 __all__ = [
-    "save_model", "load_model", "save_weights", "load_weights", "register_serializable",
-    "custom_object_scope", "get_registered_object", "get_registered_name", "serialize_object",
-    "deserialize_object", "enable_unsafe_deserialization",
-]  # fmt: skip
+    "save_model",
+    "load_model",
+    "save_weights",
+    "load_weights",
+    "register_serializable",
+    "custom_object_scope",
+    "get_registered_object",
+    "get_registered_name",
+    "serialize_object",
+    "deserialize_object",
+    "enable_unsafe_deserialization",
+]

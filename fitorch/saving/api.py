@@ -63,9 +63,12 @@ def _is_h5(path: str) -> bool:
 def _metadata() -> dict:
     import fitorch
 
-    return {"fitorch_version": fitorch.__version__, "torch_version": torch.__version__,
-            "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d@%H:%M:%S"),
-            "format": "fitorch-keras-zip/1"}  # fmt: skip
+    return {
+        "fitorch_version": fitorch.__version__,
+        "torch_version": torch.__version__,
+        "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d@%H:%M:%S"),
+        "format": "fitorch-keras-zip/1",
+    }
 
 
 def _require_weights(model, action: str) -> None:
@@ -91,8 +94,10 @@ def _assign(plan, problems, skip_mismatch: bool, where: str) -> None:
             f"loaded (pass skip_mismatch=True to load the matching weights):\n  {shown}"
         )
     if problems:
-        warnings.warn(f"Skipped loading {len(problems)} weight(s) from {where}: " + "; ".join(problems[:12]),
-                      stacklevel=3)  # fmt: skip
+        warnings.warn(
+            f"Skipped loading {len(problems)} weight(s) from {where}: " + "; ".join(problems[:12]),
+            stacklevel=3,
+        )
     with torch.no_grad():
         for target, value in plan:
             target.copy_(value)
@@ -186,8 +191,11 @@ def _load_optimizer_state(model, members: dict, where: str) -> None:
     if OPT_JSON not in members or OPT_TENSORS not in members:
         return
     if optimizer is None or not getattr(optimizer, "param_groups", None):
-        warnings.warn(f"{where}: the optimizer is not bound to parameters yet; its saved state "
-                      "was not restored.", stacklevel=3)  # fmt: skip
+        warnings.warn(
+            f"{where}: the optimizer is not bound to parameters yet; its saved state "
+            "was not restored.",
+            stacklevel=3,
+        )
         return
     tensors, _ = safetensors_io.decode(members[OPT_TENSORS], f"{where}:{OPT_TENSORS}")
     state = _unflatten(archive.parse_json(members[OPT_JSON], f"{where}:{OPT_JSON}"), tensors, where)
@@ -202,8 +210,10 @@ def _load_optimizer_state(model, members: dict, where: str) -> None:
         for name, value in slots.items():
             p = params[idx]
             if isinstance(value, torch.Tensor) and value.ndim == p.ndim and value.shape != p.shape:
-                raise ValueError(f"{where}: optimizer slot {name!r} of parameter {idx} has shape "
-                                 f"{tuple(value.shape)}; the parameter has {tuple(p.shape)}.")  # fmt: skip
+                raise ValueError(
+                    f"{where}: optimizer slot {name!r} of parameter {idx} has shape "
+                    f"{tuple(value.shape)}; the parameter has {tuple(p.shape)}."
+                )
     try:
         optimizer.load_state_dict(state)
     except (ValueError, KeyError, TypeError, RuntimeError) as err:
@@ -219,10 +229,17 @@ def _optimizer_record(optimizer):
     if isinstance(optimizer, optimizers.Optimizer):
         return optimizers.serialize(optimizer)
     if isinstance(optimizer, torch.optim.Optimizer):
-        defaults = {k: v for k, v in optimizer.defaults.items()
-                    if v is None or isinstance(v, (bool, int, float, str, tuple, list))}  # fmt: skip
-        return {"module": "torch.optim", "class_name": type(optimizer).__name__,
-                "config": serialize_object(defaults), "registered_name": None}  # fmt: skip
+        defaults = {
+            k: v
+            for k, v in optimizer.defaults.items()
+            if v is None or isinstance(v, (bool, int, float, str, tuple, list))
+        }
+        return {
+            "module": "torch.optim",
+            "class_name": type(optimizer).__name__,
+            "config": serialize_object(defaults),
+            "registered_name": None,
+        }
     return serialize_object(optimizer, "optimizer")
 
 
@@ -247,11 +264,19 @@ def _serialize_compiled(value, kind):
     if isinstance(value, dict):
         return {k: _serialize_compiled(v, kind) for k, v in value.items()}
     if isinstance(value, TorchLoss):
-        return {"module": "torch.nn", "class_name": "TorchLoss",
-                "config": {"module": type(value.module).__name__}, "registered_name": None}  # fmt: skip
+        return {
+            "module": "torch.nn",
+            "class_name": "TorchLoss",
+            "config": {"module": type(value.module).__name__},
+            "registered_name": None,
+        }
     if isinstance(value, torch.nn.Module) and type(value).__module__.startswith("torch.nn"):
-        return {"module": "torch.nn", "class_name": "TorchLoss",
-                "config": {"module": type(value).__name__}, "registered_name": None}  # fmt: skip
+        return {
+            "module": "torch.nn",
+            "class_name": "TorchLoss",
+            "config": {"module": type(value).__name__},
+            "registered_name": None,
+        }
     return serialize_object(value, kind)
 
 
@@ -270,11 +295,15 @@ def _deserialize_compiled(value, kind, custom_objects, where, outputs):
         return [deserialize_object(v, kind, custom_objects, where) for v in value]
     if isinstance(value, list):
         named = outputs if len(outputs) == len(value) else [str(i) for i in range(len(value))]
-        return [_deserialize_compiled(v, kind, custom_objects, f"{where} of output {n!r}", [])
-                for v, n in zip(value, named)]  # fmt: skip
+        return [
+            _deserialize_compiled(v, kind, custom_objects, f"{where} of output {n!r}", [])
+            for v, n in zip(value, named)
+        ]
     if isinstance(value, dict) and "class_name" not in value:
-        return {k: _deserialize_compiled(v, kind, custom_objects, f"{where} of output {k!r}", [])
-                for k, v in value.items()}  # fmt: skip
+        return {
+            k: _deserialize_compiled(v, kind, custom_objects, f"{where} of output {k!r}", [])
+            for k, v in value.items()
+        }
     if isinstance(value, dict) and value.get("class_name") == "TorchLoss":
         return _torch_loss(value, where)
     return deserialize_object(value, kind, custom_objects, where)
@@ -303,22 +332,27 @@ def _deserialize_optimizer(record, model, custom_objects, where):
     if not isinstance(cls, type):
         return cls
     if cls in vars(optimizers).values():
-        return optimizers.deserialize({"class_name": cls.__name__, "config": record.get("config")},
-                                      custom_objects)  # fmt: skip
+        return optimizers.deserialize(
+            {"class_name": cls.__name__, "config": record.get("config")}, custom_objects
+        )
     return build_from_record(cls, record.get("config") or {}, {}, custom_objects, where)
 
 
 def _compile_from_record(model, record: dict, custom_objects, where: str) -> None:
     outputs = list(model.output_names)
     kwargs = {
-        "optimizer": _deserialize_optimizer(record.get("optimizer"), model, custom_objects,
-                                            f"optimizer in {where}"),
+        "optimizer": _deserialize_optimizer(
+            record.get("optimizer"), model, custom_objects, f"optimizer in {where}"
+        ),
         "loss": _deserialize_compiled(record.get("loss"), "loss", custom_objects, "loss", outputs),
-        "metrics": _deserialize_compiled(record.get("metrics"), "metric", custom_objects, "metric", outputs),
-        "weighted_metrics": _deserialize_compiled(record.get("weighted_metrics"), "metric",
-                                                  custom_objects, "weighted metric", outputs),
+        "metrics": _deserialize_compiled(
+            record.get("metrics"), "metric", custom_objects, "metric", outputs
+        ),
+        "weighted_metrics": _deserialize_compiled(
+            record.get("weighted_metrics"), "metric", custom_objects, "weighted metric", outputs
+        ),
         "loss_weights": record.get("loss_weights"),
-    }  # fmt: skip
+    }
     for key in ("run_eagerly", "steps_per_execution", "jit_compile"):
         if key in record:
             kwargs[key] = record[key]
@@ -343,8 +377,11 @@ def save_model(
     path = _path(filepath)
     _check_overwrite(path, overwrite)
     if _is_h5(path):
-        warnings.warn(f"{path!r}: fitorch writes its zip format (as for .keras), not legacy HDF5; "
-                      "load_model reads it back whatever the name.", stacklevel=3)  # fmt: skip
+        warnings.warn(
+            f"{path!r}: fitorch writes its zip format (as for .keras), not legacy HDF5; "
+            "load_model reads it back whatever the name.",
+            stacklevel=3,
+        )
     members = {
         METADATA: json.dumps(_metadata()).encode(),
         CONFIG: json.dumps(model_record(model)).encode(),
@@ -418,8 +455,10 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         if compile and compile_config:
             _compile_from_record(model, compile_config, custom_objects, path)
             if from_keras:
-                warnings.warn(f"{path!r} was written by Keras: its optimizer state is not restored.",
-                              stacklevel=2)  # fmt: skip
+                warnings.warn(
+                    f"{path!r} was written by Keras: its optimizer state is not restored.",
+                    stacklevel=2,
+                )
             else:
                 _load_optimizer_state(model, members, path)
     return model
@@ -444,8 +483,10 @@ def save_weights(model, filepath, overwrite: bool = True, **kwargs) -> None:
         raise TypeError(f"save_weights() got unexpected keyword argument(s) {sorted(kwargs)}.")
     path = _path(filepath)
     if path.endswith(".keras"):
-        raise ValueError(f"{path!r}: a .keras file holds a whole model; use model.save(path), or "
-                         "name the weights file '*.weights.h5' or '*.safetensors'.")  # fmt: skip
+        raise ValueError(
+            f"{path!r}: a .keras file holds a whole model; use model.save(path), or "
+            "name the weights file '*.weights.h5' or '*.safetensors'."
+        )
     _check_overwrite(path, overwrite)
     _require_weights(model, "save weights")
     if _is_h5(path):

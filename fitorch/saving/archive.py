@@ -20,8 +20,16 @@ import stat
 import tempfile
 import zipfile
 
-__all__ = ["atomic_write", "write_archive", "read_archive", "parse_json", "Limits", "ZIP_MAGIC",
-           "HDF5_MAGIC", "sniff"]  # fmt: skip
+__all__ = [
+    "atomic_write",
+    "write_archive",
+    "read_archive",
+    "parse_json",
+    "Limits",
+    "ZIP_MAGIC",
+    "HDF5_MAGIC",
+    "sniff",
+]
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -100,7 +108,8 @@ def _check_name(name: str) -> None:
         or (len(name) > 1 and name[1] == ":")
     ):
         raise ValueError(
-            f"Archive member {name!r} has an unsafe path (absolute or with '..'); refusing the file."
+            f"Archive member {name!r} has an unsafe path (absolute or with '..'); "
+            "refusing the file."
         )
 
 
@@ -109,7 +118,7 @@ def _member_cap(name: str, limits) -> int:
 
 
 def read_archive(path, wanted=None, limits=Limits) -> dict[str, bytes]:
-    """Validate every member, then return name -> bytes for the members in `wanted` (all if None)."""
+    """Validate every member, then return name -> bytes of the members in `wanted` (all if None)."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
@@ -157,7 +166,8 @@ def read_archive(path, wanted=None, limits=Limits) -> dict[str, bytes]:
                 raise ValueError(f"Archive member {info.filename!r} cannot be read: {err}") from err
             if len(data) != info.file_size:
                 raise ValueError(
-                    f"Archive member {info.filename!r} holds {len(data)} bytes but declares {info.file_size}."
+                    f"Archive member {info.filename!r} holds {len(data)} bytes but declares "
+                    f"{info.file_size}."
                 )
             out[info.filename] = data
         return out

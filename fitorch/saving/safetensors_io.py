@@ -20,10 +20,17 @@ import torch
 __all__ = ["encode", "decode", "read_header"]
 
 _DTYPES = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-    "U8": torch.uint8, "BOOL": torch.bool,
-}  # fmt: skip
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
 _CODES = {v: k for k, v in _DTYPES.items()}
 MAX_HEADER_BYTES = 100 * 2**20
 
@@ -42,8 +49,11 @@ def encode(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = N
             if t.numel()
             else b""
         )
-        header[name] = {"dtype": _CODES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}  # fmt: skip
+        header[name] = {
+            "dtype": _CODES[t.dtype],
+            "shape": list(t.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
         chunks.append(data)
         offset += len(data)
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -75,7 +85,7 @@ def read_header(data: bytes, where: str = "safetensors", max_header_bytes: int =
     for name, entry in header.items():
         spans.append((*_check_entry(name, entry, size, where), name))
     spans.sort()
-    for (b0, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
+    for (_, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
         if b1 < e0:
             raise ValueError(f"{where}: tensors {n0!r} and {n1!r} overlap in the data.")
     return header, metadata, start
@@ -93,13 +103,17 @@ def _check_entry(name, entry, size, where):
         isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
     ):
         raise ValueError(f"{where}: tensor {name!r} has an invalid shape {shape!r}.")
-    if not (isinstance(offsets, list) and len(offsets) == 2
-            and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):  # fmt: skip
+    if not (
+        isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+    ):
         raise ValueError(f"{where}: tensor {name!r} has invalid data_offsets {offsets!r}.")
     begin, end = offsets
     if not 0 <= begin <= end <= size:
         raise ValueError(
-            f"{where}: tensor {name!r} claims bytes [{begin}, {end}) but the data holds {size} bytes."
+            f"{where}: tensor {name!r} claims bytes [{begin}, {end}) but the data holds "
+            f"{size} bytes."
         )
     expected = math.prod(shape) * _DTYPES[dtype].itemsize
     if end - begin != expected:

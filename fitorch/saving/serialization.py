@@ -42,13 +42,28 @@ _UNSAFE_GLOBAL = [False]
 # Keys Keras 3 writes that fitorch constructors do not take; dropped when they hold the
 # neutral value (anything else is an unsupported feature and reaches the constructor).
 _KERAS_NEUTRAL = {
-    "quantization_config": None, "optional": False, "sparse": False, "ragged": False,
-    "input_axes": None, "output_axes": None, "lora_rank": None, "lora_alpha": None,
+    "quantization_config": None,
+    "optional": False,
+    "sparse": False,
+    "ragged": False,
+    "input_axes": None,
+    "output_axes": None,
+    "lora_rank": None,
+    "lora_alpha": None,
     "synchronized": False,
-}  # fmt: skip
+}
 
-KINDS = ("layer", "loss", "metric", "optimizer", "schedule", "initializer", "regularizer",
-         "constraint", "activation")  # fmt: skip
+KINDS = (
+    "layer",
+    "loss",
+    "metric",
+    "optimizer",
+    "schedule",
+    "initializer",
+    "regularizer",
+    "constraint",
+    "activation",
+)
 
 
 # -- safe mode ----------------------------------------------------------------------------
@@ -112,8 +127,12 @@ def _registry(kind: str):
         from fitorch.optimizers.schedules import SCHEDULES
 
         return SCHEDULES
-    module = {"initializer": "initializers", "regularizer": "regularizers",
-              "constraint": "constraints", "activation": "activations"}.get(kind)  # fmt: skip
+    module = {
+        "initializer": "initializers",
+        "regularizer": "regularizers",
+        "constraint": "constraints",
+        "activation": "activations",
+    }.get(kind)
     if module is None:
         return None
     import fitorch
@@ -152,8 +171,12 @@ def serialize_object(obj, kind: str | None = None):
     if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
         return lambda_record(obj)
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
-        return {"module": getattr(obj, "__module__", None), "class_name": "function",
-                "config": _function_name(obj), "registered_name": "function"}  # fmt: skip
+        return {
+            "module": getattr(obj, "__module__", None),
+            "class_name": "function",
+            "config": _function_name(obj),
+            "registered_name": "function",
+        }
     if hasattr(obj, "get_config"):
         cls = type(obj)
         record = {
@@ -244,8 +267,9 @@ def _rebuild_lambda(record: dict, where: str | None):
     except Exception as err:  # noqa: BLE001 - any decoding failure is a bad file
         raise ValueError(f"The stored lambda ({where}) has unreadable bytecode: {err}") from err
     defaults = config.get("defaults")
-    return types.FunctionType(code, {"__builtins__": __builtins__}, None,
-                              tuple(defaults) if defaults else None)  # fmt: skip
+    return types.FunctionType(
+        code, {"__builtins__": __builtins__}, None, tuple(defaults) if defaults else None
+    )
 
 
 def _accepted_params(cls) -> set[str] | None:

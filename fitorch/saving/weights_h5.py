@@ -109,8 +109,10 @@ def _hard_child(group, key, where):
     if link is None:
         return None
     if not isinstance(link, h5py.HardLink):
-        raise ValueError(f"{where}: {group.name}/{key} is a {type(link).__name__}; only plain "
-                         "groups and datasets are read.")  # fmt: skip
+        raise ValueError(
+            f"{where}: {group.name}/{key} is a {type(link).__name__}; only plain "
+            "groups and datasets are read."
+        )
     return group[key]
 
 
@@ -211,8 +213,10 @@ def _read_keras2(model, f, where, by_name):
         pairs = [(items, table.get(name), name) for name, items in model_layers]
     else:
         if len(file_layers) != len(model_layers):
-            problems.append(f"the file has {len(file_layers)} layers with weights, the model "
-                            f"{len(model_layers)}")  # fmt: skip
+            problems.append(
+                f"the file has {len(file_layers)} layers with weights, the model "
+                f"{len(model_layers)}"
+            )
             return [], problems
         pairs = [
             (items, dsets, name) for (name, items), (_, dsets) in zip(model_layers, file_layers)
@@ -226,6 +230,6 @@ def _read_keras2(model, f, where, by_name):
                 f"layer {name!r}: {len(dsets)} weights in the file, {len(items)} in the model"
             )
             continue
-        for (key, t, layout), ds in zip(items, dsets):
+        for (_key, t, layout), ds in zip(items, dsets):
             plan.append((t, ds, layout, f"{ds.name} (layer {name!r})"))
     return _materialize(plan, problems)
