@@ -234,7 +234,8 @@ class Lambda(Layer):
 
         config = dict(config)
         where = f"the function of Lambda layer {config.get('name')!r}"
-        config["function"] = deserialize_function(config.get("function"), None, custom_objects, where)
+        function = config.get("function")
+        config["function"] = deserialize_function(function, None, custom_objects, where)
         for key in ("output_shape", "mask"):  # Keras records; fitorch infers shapes itself
             if isinstance(config.get(key), dict):
                 config.pop(key)
