@@ -14,11 +14,12 @@ __all__ = ["CSVLogger"]
 
 
 def _cell(value):
-    """Keras' cell format: strings as is, sequences as "[a, b]", numbers by `str`."""
+    """Keras' cell format: strings as is, numbers by `str`, sequences as `"[a, b]"` with
+    the quotes inside the cell (csv then doubles them, byte for byte as Keras writes it)."""
     if isinstance(value, str):
         return value
     if isinstance(value, collections.abc.Iterable) and not getattr(value, "ndim", 1) == 0:
-        return f"[{', '.join(map(str, value))}]"
+        return f'"[{", ".join(map(str, value))}]"'
     return value
 
 
