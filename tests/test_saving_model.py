@@ -432,3 +432,29 @@ def test_builtin_function_loss_and_metric_objects_roundtrip(tmp_path):
     assert (
         isinstance(cc["metrics"][1], losses.Huber) and cc["metrics"][1].get_config()["delta"] == 0.5
     )
+
+
+# -- wrapped torch modules ------------------------------------------------------------
+def torch_net():
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+
+
+def test_wrapped_torch_module_reloads_given_the_module(tmp_path):
+    model = Model.wrap(torch_net())
+    model.compile("adam", "mse")
+    model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
+    model.save(tmp_path / "w.keras")
+    with pytest.raises(ValueError, match=r"custom_objects=\{'Sequential': Sequential\(\.\.\.\)\}"):
+        load_model(tmp_path / "w.keras")
+    loaded = load_model(tmp_path / "w.keras", custom_objects={"Sequential": torch_net()})
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+    assert int(loaded.optimizer.iterations) == 2
+
+
+def test_torch_module_inside_a_sequential(tmp_path):
+    # The torch container's class name must not capture fitorch's own Sequential record.
+    model = Sequential([layers.Dense(3, input_shape=(3,)), torch_net()])
+    model.save(tmp_path / "s.keras")
+    loaded = load_model(tmp_path / "s.keras", custom_objects={"Sequential": torch_net()})
+    assert isinstance(loaded, Sequential)
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))

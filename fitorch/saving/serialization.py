@@ -177,6 +177,9 @@ def serialize_object(obj, kind: str | None = None):
             "config": _function_name(obj),
             "registered_name": "function",
         }
+    wrapped = _wrapped_module_record(obj)
+    if wrapped is not None:
+        return wrapped
     if hasattr(obj, "get_config"):
         cls = type(obj)
         record = {
@@ -194,6 +197,60 @@ def serialize_object(obj, kind: str | None = None):
         f"Cannot serialize {obj!r} ({type(obj).__name__}): it is not a string, number, "
         "function or object with get_config()."
     )
+
+
+def _wrapped_module_record(obj) -> dict | None:
+    """`Model.wrap(module)`: the record names the module's class; loading needs the module."""
+    from fitorch.models.model import _WrappedModule
+
+    if not isinstance(obj, _WrappedModule):
+        return None
+    config = {
+        "name": obj.name,
+        "trainable": obj.trainable,
+        "module_class": type(obj.module).__name__,
+    }
+    return {"module": "fitorch.models", "class_name": "WrappedModule", "config": config,
+            "registered_name": None}  # fmt: skip
+
+
+def _torch_module(config: dict, custom_objects, where: str | None):
+    """The torch module a wrapper needs: an instance (or no-argument class) passed in."""
+    from torch import nn
+
+    name = config.get("module_class")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{where}: a wrapped torch module record needs 'module_class'.")
+    hit = (custom_objects or {}).get(name) or get_registered_object(name)
+    if isinstance(hit, nn.Module):
+        return hit
+    if isinstance(hit, type) and issubclass(hit, nn.Module):
+        try:
+            return hit()
+        except TypeError as err:
+            raise ValueError(
+                f"{where}: {name} needs constructor arguments ({err}); pass an instance: "
+                f"custom_objects={{{name!r}: {name}(...)}}."
+            ) from err
+    raise ValueError(
+        f"{where}: the file holds a wrapped torch module of class {name!r}; its weights are in "
+        "the file but its code is not (fitorch never imports it). Pass the module, built with "
+        f"the same arguments: load_model(path, custom_objects={{{name!r}: {name}(...)}})."
+    )
+
+
+def _build_wrapper(class_name: str, config: dict, custom_objects, where):
+    from fitorch.layers.torch_module import TorchModuleWrapper
+    from fitorch.models.model import Model
+
+    module = _torch_module(config, custom_objects, where or class_name)
+    if class_name == "WrappedModule":
+        model = Model.wrap(module, name=config.get("name"))
+    else:
+        model = TorchModuleWrapper(module, name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
 
 
 def lambda_record(fn) -> dict:
@@ -220,6 +277,12 @@ def missing_object_error(name: str, kind: str | None, where: str | None) -> Valu
     )
 
 
+def _is_module_instance(obj) -> bool:
+    from torch import nn
+
+    return isinstance(obj, nn.Module)
+
+
 def find_object(name: str, kind: str | None, custom_objects=None, where: str | None = None):
     """Resolve `name`: passed-in, registered, compile-seen, then built-in (never imports)."""
     if not isinstance(name, str) or not name:
@@ -227,8 +290,10 @@ def find_object(name: str, kind: str | None, custom_objects=None, where: str | N
     short = name.split(">")[-1]
     if custom_objects:
         for key in (name, short):
-            if key in custom_objects:
-                return custom_objects[key]
+            hit = custom_objects.get(key)
+            # A torch module instance passed in is for a wrapper record, never a layer class.
+            if hit is not None and not (kind == "layer" and _is_module_instance(hit)):
+                return hit
     hit = _builtin_lookup(name, kind) if ">" not in name else None
     if hit is None:
         hit = get_registered_object(name)
@@ -330,6 +395,8 @@ def deserialize_object(record, kind: str | None = None, custom_objects=None, whe
     class_name = record["class_name"]
     if class_name in ("function", "__lambda__"):
         return deserialize_function(record, kind, custom_objects, where)
+    if class_name in ("TorchModuleWrapper", "WrappedModule") and not record.get("registered_name"):
+        return _build_wrapper(class_name, record.get("config") or {}, custom_objects, where)
     name = record.get("registered_name") or class_name
     if not isinstance(name, str) or name in ("function",):
         name = class_name
