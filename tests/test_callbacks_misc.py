@@ -1,0 +1,186 @@
+"""TerminateOnNaN, LambdaCallback, LearningRateScheduler, SwapEMAWeights, atomic files and
+the rule that epoch-level callbacks add nothing per batch."""
+
+import numpy as np
+import pytest
+import torch
+
+import fitorch
+from fitorch import layers
+from fitorch.callbacks import (
+    CallbackList,
+    CSVLogger,
+    EarlyStopping,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    SwapEMAWeights,
+    TensorBoard,
+    TerminateOnNaN,
+    files,
+)
+
+
+def _model(optimizer=None):
+    fitorch.utils.set_random_seed(0)
+    model = fitorch.Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(1)])
+    model.compile(optimizer or fitorch.optimizers.SGD(0.1), "mse")
+    return model
+
+
+def _data(n=32):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 3), dtype=np.float32), rng.random((n, 1), dtype=np.float32)
+
+
+# -- TerminateOnNaN -----------------------------------------------------------------------------
+def _nan_data():
+    x, y = _data()
+    x[10] = np.nan  # second batch of 8
+    return x, y
+
+
+def test_terminate_on_nan_stops_after_the_batch(capsys):
+    x, y = _nan_data()
+    batches = []
+    count = LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
+    history = _model().fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+                           callbacks=[count, TerminateOnNaN()])  # fmt: skip
+    assert batches == [0, 1]
+    assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
+    assert len(history.epoch) == 1 and np.isnan(history.history["loss"][0])
+
+
+def test_terminate_on_nan_raise_error():
+    x, y = _nan_data()
+    with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch 1"):
+        _model().fit(x, y, batch_size=8, shuffle=False, verbose=0,
+                     callbacks=[TerminateOnNaN(raise_error=True)])  # fmt: skip
+
+
+def test_terminate_on_nan_with_plain_logs():
+    cb = TerminateOnNaN()
+    holder = type("M", (), {"stop_training": False})()
+    cb.set_model(holder)
+    cb.on_batch_end(0, {"loss": 1.0})
+    assert not holder.stop_training
+    cb.on_batch_end(1, {"loss": float("inf")})
+    assert holder.stop_training
+
+
+# -- LambdaCallback ---------------------------------------------------------------------------
+def test_lambda_callback_keras3_and_keras2_names():
+    calls = []
+    cb3 = LambdaCallback(
+        on_train_begin=lambda logs: calls.append("train_begin"),
+        on_epoch_end=lambda epoch, logs: calls.append(("epoch_end", epoch, sorted(logs))),
+        on_train_batch_end=lambda batch, logs: calls.append(("k3_batch", batch)),
+        on_train_end=lambda logs: calls.append("train_end"),
+    )
+    cb2 = LambdaCallback(
+        on_batch_begin=lambda batch, logs: calls.append(("k2_begin", batch)),
+        on_batch_end=lambda batch, logs: calls.append(("k2_end", batch)),
+    )
+    x, y = _data(16)
+    _model().fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[cb3, cb2])
+    assert calls == ["train_begin", ("k2_begin", 0), ("k3_batch", 0), ("k2_end", 0),
+                     ("k2_begin", 1), ("k3_batch", 1), ("k2_end", 1),
+                     ("epoch_end", 0, ["loss"]), "train_end"]  # fmt: skip
+
+
+def test_lambda_callback_unknown_hook():
+    with pytest.raises(TypeError, match="on_epoch_ends.*Did you mean 'on_epoch_end'"):
+        LambdaCallback(on_epoch_ends=print)
+
+
+def test_lambda_callback_without_batch_hooks_costs_nothing_per_batch():
+    cbs = CallbackList([LambdaCallback(on_epoch_end=print)])
+    assert not cbs.wants("on_train_batch_end") and not cbs.wants("on_train_batch_begin")
+
+
+# -- LearningRateScheduler ----------------------------------------------------------------------
+def test_scheduler_two_argument_form_and_logs(capsys):
+    model = _model()
+    x, y = _data(16)
+    sched = LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch else lr, verbose=1)
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[sched])
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.025]
+    assert history.history["lr"] == [0.1, 0.05, 0.025]
+    out = capsys.readouterr().out
+    assert "\nEpoch 2: LearningRateScheduler setting learning rate to 0.05." in out
+
+
+def test_scheduler_keras2_one_argument_form_with_torch_optimizer():
+    fitorch.utils.set_random_seed(0)
+    model = fitorch.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(torch.optim.SGD(model.parameters(), lr=1.0), "mse")
+    x, y = _data(16)
+    sched = LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[sched])
+    np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.1 / 3])
+    assert model.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / 3)
+
+
+def test_scheduler_bad_output():
+    with pytest.raises(ValueError, match="should be a float. Got: 'fast'"):
+        _model().fit(*_data(8), verbose=0, callbacks=[LearningRateScheduler(lambda e: "fast")])
+
+
+# -- SwapEMAWeights -----------------------------------------------------------------------------
+def test_swap_ema_weights_for_validation_and_on_epoch(tmp_path):
+    optimizer = fitorch.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5)
+    model = _model(optimizer)
+    x, y = _data()
+    seen = {}
+
+    def at_test_begin(logs):
+        opt = model.optimizer
+        seen["params"] = [p.detach().clone() for p in model.parameters()]
+        seen["slots"] = [opt.state[p]["ema"].clone() for p in model.parameters()]
+
+    probe = LambdaCallback(on_test_begin=at_test_begin)
+    ckpt = ModelCheckpoint(str(tmp_path / "ema.weight"), save_weights_only=True)
+    history = model.fit(x, y, batch_size=8, epochs=2, validation_split=0.25, verbose=0,
+                        shuffle=False, callbacks=[SwapEMAWeights(swap_on_epoch=True), probe,
+                                                  ckpt])  # fmt: skip
+    # During validation the model held the EMA; val_loss is the EMA weights' loss.
+    ema_model = _model()
+    with torch.no_grad():
+        for p, v in zip(ema_model.parameters(), seen["params"]):
+            p.copy_(v)
+    val = ema_model.evaluate(x[24:], y[24:], batch_size=8, verbose=0)
+    assert val == pytest.approx(history.history["val_loss"][-1], rel=1e-6)
+    assert not all(torch.equal(a, b) for a, b in zip(seen["params"], seen["slots"]))
+    # swap_on_epoch: the checkpoint written at epoch end holds the EMA; fit ends with the EMA.
+    saved = _model()
+    saved.load_weights(str(tmp_path / "ema.weight"))
+    for p, q, ema in zip(saved.parameters(), model.parameters(), seen["params"]):
+        assert torch.equal(p, ema) and torch.equal(q, ema)
+
+
+def test_swap_ema_requires_use_ema():
+    with pytest.raises(ValueError, match="use_ema=True"):
+        _model().fit(*_data(8), verbose=0, callbacks=[SwapEMAWeights()])
+
+
+# -- files and per-batch cost ---------------------------------------------------------------------
+def test_atomic_write_replaces_and_cleans_up(tmp_path):
+    path = tmp_path / "d" / "f.txt"
+    files.atomic_write(path, "one")
+    files.atomic_write(path, b"two")
+    assert path.read_bytes() == b"two" and sorted(p.name for p in path.parent.iterdir()) == [
+        "f.txt"
+    ]
+    with pytest.raises(RuntimeError), files.atomic_path(path) as tmp:
+        open(tmp, "w").write("torn")
+        raise RuntimeError
+    assert path.read_bytes() == b"two" and len(list(path.parent.iterdir())) == 1
+
+
+def test_benchmark_set_adds_no_batch_hooks(tmp_path):
+    cbs = CallbackList([ModelCheckpoint(str(tmp_path / "m.weight"), save_best_only=True),
+                        EarlyStopping(), ReduceLROnPlateau(), CSVLogger(tmp_path / "l.csv"),
+                        TensorBoard(tmp_path, update_freq="epoch")])  # fmt: skip
+    for hook in ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_end"):
+        assert not cbs.wants(hook)
