@@ -369,6 +369,34 @@ def test_loss_scale_skips_non_finite_steps_and_adjusts_scale():
     assert float(opt.dynamic_scale) == 8.0 and int(opt.iterations) == 3
 
 
+def test_loss_scale_state_dict_resume_is_bit_identical():
+    def make(model):
+        opt = O.LossScaleOptimizer(O.Nadam(learning_rate=0.01), initial_scale=4.0)
+        opt.build(model.parameters())
+        return opt
+
+    def run(model, opt, steps, seed):
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(steps):
+            opt.zero_grad()
+            opt.scale_loss(model(torch.randn(8, 4, generator=gen)).square().mean()).backward()
+            opt.step()
+
+    model = make_model()
+    opt = make(model)
+    run(model, opt, 3, 1)
+    saved = copy.deepcopy((model.state_dict(), opt.state_dict()))
+    run(model, opt, 3, 2)
+    model2 = make_model(seed=9)
+    model2.load_state_dict(saved[0])
+    opt2 = make(model2)
+    opt2.load_state_dict(saved[1])
+    run(model2, opt2, 3, 2)
+    assert torch.equal(flat(model), flat(model2))
+    assert float(opt.dynamic_scale) == float(opt2.dynamic_scale)
+    assert int(opt.step_counter) == int(opt2.step_counter) == 6
+
+
 def test_loss_scale_matches_unscaled_training_and_round_trips_config():
     m1, m2 = make_model(), make_model()
     plain = O.Adam(m1.parameters(), learning_rate=0.01)
