@@ -74,6 +74,10 @@ def signs(rng, n):
     return rng.choice([-1.0, 1.0], (n, 3)), rng.normal(size=(n, 3))
 
 
+def logits_multilabel(rng, n):
+    return rng.integers(0, 2, (n, 4)).astype(float), rng.normal(scale=2.0, size=(n, 4))
+
+
 def labels3(rng, n):
     return rng.integers(0, 3, n).astype(float), rng.integers(0, 3, n).astype(float)
 
@@ -241,7 +245,9 @@ class Case:
     ref: object
     keras: bool = True  # compare with Keras 3
     weighted: bool = True  # also stream with sample_weight
-    keras_weighted: bool = True  # Keras' IoU truncates float weights to int (a deviation)
+    # which streams to compare with Keras: its IoU truncates float weights to int, and its
+    # unweighted mean counts ignore_class entries as zeros (fitorch leaves them out)
+    keras_weights: tuple = (False, True)
 
     @property
     def id(self):
@@ -384,6 +390,28 @@ CASES = [
     Case("AUC", {"thresholds": [0.25, 0.5, 0.75], "from_logits": True}, reg, None, weighted=False),
     Case("AUC", {"multi_label": True, "label_weights": [1.0, 2.0, 0.5, 1.0]}, multilabel, None),
     Case("AUC", {"multi_label": True, "num_labels": 4, "curve": "PR"}, multilabel, None),
+    Case("AUC", {"label_weights": [1.0, 2.0, 0.5, 1.0]}, multilabel, None),
+    Case("SensitivityAtSpecificity", {"specificity": 0.5, "class_id": 1}, multilabel, None),
+    Case("PrecisionAtRecall", {"recall": 0.3, "num_thresholds": 1}, multilabel, None),
+    Case("Recall", {"top_k": 1, "class_id": 0}, multilabel, None),
+    Case("BinaryCrossentropy", {"from_logits": True}, logits_multilabel, None),
+    Case("BinaryCrossentropy", {"label_smoothing": 0.1}, multilabel, None),
+    Case("CategoricalCrossentropy", {"label_smoothing": 0.2}, onehot, None),
+    Case(
+        "SparseCategoricalCrossentropy",
+        {"ignore_class": 0},
+        sparse,
+        lambda t, p, w: mean_of(_scce)(t[t != 0], p[t != 0], None if w is None else w[t != 0]),
+        keras_weights=(True,),
+    ),
+    Case("R2Score", {"num_regressors": 1}, reg, None),
+    Case(
+        "IoU",
+        {"num_classes": 3, "target_class_ids": [1, 2], "ignore_class": 0},
+        labels3,
+        None,
+        keras_weights=(False,),
+    ),
     # F-scores
     Case("F1Score", {}, onehot, f_ref(None)),
     Case(
@@ -399,23 +427,23 @@ CASES = [
         {"num_classes": 3, "target_class_ids": [0, 2]},
         labels3,
         iou_ref([0, 2]),
-        keras_weighted=False,
+        keras_weights=(False,),
     ),
-    Case("MeanIoU", {"num_classes": 3}, labels3, iou_ref([0, 1, 2]), keras_weighted=False),
-    Case("BinaryIoU", {}, binary, None, keras_weighted=False),
+    Case("MeanIoU", {"num_classes": 3}, labels3, iou_ref([0, 1, 2]), keras_weights=(False,)),
+    Case("BinaryIoU", {}, binary, None, keras_weights=(False,)),
     Case(
         "OneHotMeanIoU",
         {"num_classes": 5},
         onehot,
         iou_ref(list(range(5)), 5, one_hot=True),
-        keras_weighted=False,
+        keras_weights=(False,),
     ),
     Case(
         "OneHotIoU",
         {"num_classes": 5, "target_class_ids": [1]},
         onehot,
         iou_ref([1], 5, True),
-        keras_weighted=False,
+        keras_weights=(False,),
     ),
     # correlation
     Case("PearsonCorrelation", {}, reg, mean_of(_pearson)),
@@ -478,7 +506,7 @@ def keras_metrics():
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.keras], ids=lambda c: c.id)
 def test_equals_keras3(case, keras_metrics):
-    for weighted in _weight_options(case) if case.keras_weighted else (False,):
+    for weighted in [w for w in _weight_options(case) if w in case.keras_weights]:
         batches = _batches(case, weighted, seed=1)
         ours = _stream(getattr(metrics, case.cls)(**case.kwargs), batches)
         theirs = getattr(keras_metrics, case.cls)(**case.kwargs)

@@ -108,6 +108,32 @@ def register_input_checks(fn, shapes=None, values=None) -> None:
     _INPUT_CHECKS[fn] = (shapes, values)
 
 
+def _combined_mask(y_pred, values):
+    """The Keras-style masks on `y_pred` (Masking layer) and on `values` (e.g. ignore_class)."""
+    from fitorch.losses import get_mask
+
+    pred_mask, value_mask = get_mask(y_pred), get_mask(values)
+    if pred_mask is None or value_mask is None:
+        return value_mask if pred_mask is None else pred_mask
+    return pred_mask & value_mask
+
+
+def _masked_weight(sample_weight, mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Masked entries get weight 0, so the mean runs over valid entries only.
+
+    Keras does this only when a sample_weight is given; without one it averages the masked
+    entries in as zeros. fitorch excludes them in both cases.
+    """
+    mask = mask.to(device=values.device, dtype=values.dtype)
+    if sample_weight is None:
+        return mask
+    w = as_tensor(sample_weight, device=values.device, dtype=values.dtype)
+    if w.ndim == mask.ndim + 1 and w.shape[-1] == 1:
+        w = w.squeeze(-1)
+    w = w.reshape(w.shape + (1,) * (mask.ndim - w.ndim)) if w.ndim < mask.ndim else w
+    return w * mask
+
+
 def _callable_name(fn) -> str:
     """A function's `__name__`; a callable object's `.name` (e.g. a Loss) or snake class name."""
     name = getattr(fn, "__name__", None) or getattr(fn, "name", None)
@@ -154,11 +180,14 @@ class MeanMetricWrapper(Mean):
         if isinstance(y_pred, torch.Tensor) and y_pred.requires_grad:
             y_pred = y_pred.detach()  # no autograd graph for a metric
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        mask = _combined_mask(y_pred, values)
         if not isinstance(values, torch.Tensor) or values.requires_grad:
             values = as_tensor(values, device=self.total.device)
         if values.ndim == 0 and getattr(y_pred, "ndim", 0) > 0:
             # One scalar per batch: it stands for every sample of the batch.
             values = values.expand(y_pred.shape[0])
+        if mask is not None:
+            sample_weight = _masked_weight(sample_weight, mask, values)
         self._accumulate(values, sample_weight)
 
     def check_shapes(self, y_true, y_pred) -> None:
