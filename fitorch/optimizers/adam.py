@@ -179,10 +179,10 @@ class Nadam(_AdamBase):
         torch._foreach_mul_(v, self.beta_2)
         torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
         c_m, c_g = self._coefficients(t)
-        m_hat = torch._foreach_mul(m, c_m)
-        torch._foreach_add_(m_hat, torch._foreach_mul(grads, c_g))
+        m_hat = torch._foreach_mul(m, steps.like(c_m, m))
+        torch._foreach_add_(m_hat, torch._foreach_mul(grads, steps.like(c_g, grads)))
         denom = torch._foreach_sqrt(v)
-        torch._foreach_div_(denom, torch.sqrt(1 - torch.pow(self.beta_2, t)))
+        torch._foreach_div_(denom, steps.like(torch.sqrt(1 - torch.pow(self.beta_2, t)), denom))
         torch._foreach_add_(denom, self.epsilon)
         steps.add_ratio(params, m_hat, denom, -lr)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from fitorch.optimizers import steps
 from fitorch.optimizers.adam import _AdamBase
 
 __all__ = ["Lamb"]
@@ -28,8 +29,8 @@ class Lamb(_AdamBase):
     _slot_names = ("momentum", "velocity")
 
     def _direction(self, m, v, t):
-        u = torch._foreach_div(m, 1 - torch.pow(self.beta_1, t))
-        denom = torch._foreach_div(v, 1 - torch.pow(self.beta_2, t))
+        u = torch._foreach_div(m, steps.like(1 - torch.pow(self.beta_1, t), m))
+        denom = torch._foreach_div(v, steps.like(1 - torch.pow(self.beta_2, t), v))
         torch._foreach_sqrt_(denom)
         torch._foreach_add_(denom, self.epsilon)
         torch._foreach_div_(u, denom)

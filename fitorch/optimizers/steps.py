@@ -18,6 +18,7 @@ __all__ = [
     "Scalar",
     "group_by_device_and_dtype",
     "bucket_indices",
+    "like",
     "add_scaled",
     "add_ratio",
     "clip_by_norm",
@@ -47,6 +48,14 @@ def group_by_device_and_dtype(*lists: list[torch.Tensor]) -> list[tuple[list, ..
     return list(buckets.values())
 
 
+def like(factor: Scalar, tensors: list[torch.Tensor]) -> Scalar:
+    """`factor` in the tensors' dtype when it is a tensor (multi-tensor CUDA kernels take
+    their fast path only for a scalar tensor of the list's dtype); floats pass through."""
+    if isinstance(factor, torch.Tensor) and factor.dtype != tensors[0].dtype:
+        return factor.to(tensors[0].dtype)
+    return factor
+
+
 def bucket_indices(tensors: list[torch.Tensor]) -> list[list[int]]:
     """Indices of `tensors` grouped by (device, dtype), in order of first appearance."""
     buckets: dict[tuple, list[int]] = defaultdict(list)
@@ -58,7 +67,7 @@ def bucket_indices(tensors: list[torch.Tensor]) -> list[list[int]]:
 def add_scaled(targets: list[torch.Tensor], tensors: list[torch.Tensor], factor: Scalar) -> None:
     """In place `target += factor * tensor`; a float factor fuses into one kernel."""
     if isinstance(factor, torch.Tensor):
-        torch._foreach_add_(targets, torch._foreach_mul(tensors, factor))
+        torch._foreach_add_(targets, torch._foreach_mul(tensors, like(factor, tensors)))
     else:
         torch._foreach_add_(targets, tensors, alpha=factor)
 
@@ -75,7 +84,7 @@ def add_ratio(
     of scaling the numerators, which are usually optimizer slots that must stay unchanged).
     """
     if isinstance(factor, torch.Tensor):
-        torch._foreach_div_(denominators, factor)
+        torch._foreach_div_(denominators, like(factor, denominators))
         torch._foreach_addcdiv_(targets, numerators, denominators)
     else:
         torch._foreach_addcdiv_(targets, numerators, denominators, value=factor)
@@ -149,14 +158,14 @@ def clip_gradients(
 
 def decay_weights(params: list[torch.Tensor], weight_decay: float, lr: Scalar) -> None:
     """Decoupled weight decay, in place: `p -= p * weight_decay * lr`."""
-    torch._foreach_mul_(params, 1 - weight_decay * lr)
+    torch._foreach_mul_(params, like(1 - weight_decay * lr, params))
 
 
 def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], momentum: Scalar) -> None:
     """In place `avg = momentum * avg + (1 - momentum) * param`."""
     if isinstance(momentum, torch.Tensor):
-        torch._foreach_mul_(averages, momentum)
-        torch._foreach_add_(averages, torch._foreach_mul(params, 1 - momentum))
+        torch._foreach_mul_(averages, like(momentum, averages))
+        torch._foreach_add_(averages, torch._foreach_mul(params, like(1 - momentum, params)))
     else:
         torch._foreach_lerp_(averages, params, 1.0 - momentum)
 
