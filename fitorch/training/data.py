@@ -355,7 +355,16 @@ def _take(data, lo: int, hi: int, order: torch.Tensor | None):
     if order is None:
         return _tree_map(data, lambda t, _: t[lo:hi])
     idx = order[lo:hi]
-    return _tree_map(data, lambda t, _: t.index_select(0, idx))
+    return _tree_map(data, lambda t, _: _gather(t, idx))
+
+
+def _gather(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """`t[idx]`; from pinned memory into pinned memory, so the copy to the GPU stays
+    asynchronous (torch's caching host allocator reuses the buffers)."""
+    if t.device.type == "cpu" and t.is_pinned():
+        out = torch.empty((idx.numel(), *t.shape[1:]), dtype=t.dtype, pin_memory=True)
+        return torch.index_select(t, 0, idx, out=out)
+    return t.index_select(0, idx)
 
 
 def _expand_1d(t: torch.Tensor) -> torch.Tensor:
