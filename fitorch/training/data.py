@@ -4,11 +4,15 @@
 batches `(x, y, sample_weight)` where `x` keeps the user's structure (tensor, list or dict),
 `y` is a list with one tensor per model output (or None) and `sample_weight` is a list per
 output (or None). Sources:
-- `ArraySource`: NumPy arrays / torch tensors in any list/dict structure. Converted to
-  tensors once per fit; each epoch draws one `randperm` and slices batches with
-  `index_select`; on CUDA the tensors live on the device when they fit, else in pinned memory.
+- `ArraySource`: NumPy arrays / torch tensors in any list/dict structure (a dict `x` keyed
+  by the model's input names, a dict `y` by its output names). Converted to tensors once per
+  fit; `shuffle=True` draws one `randperm` per epoch and gathers batches with `index_select`,
+  `shuffle='batch'` shuffles within each batch (Keras 3), `False` slices views; on CUDA the
+  tensors live on the device when they fit, else in pinned memory.
 - `IterableSource`: Python generators and iterators, `utils.Sequence`, torch `Dataset` and
   `DataLoader` (see `fitorch.training.iterables`).
+Weights: `sample_weight` (N,), (N, 1) or (N, T), one for all outputs, a list or a dict by
+output name; `class_weight` (`ClassWeights`) becomes per-sample weights multiplied into them.
 All batches pass through `DataSource.to_device`, the one place where a distributed run can
 shard and where data moves to the model's device.
 """
