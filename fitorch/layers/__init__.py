@@ -1,5 +1,6 @@
 """Layers: the `Layer` base and the Keras layer catalogue (one module per family)."""
 
+from fitorch.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fitorch.layers.base import Layer
 from fitorch.layers.conv import Conv1D, Conv2D, Conv3D
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
@@ -64,6 +65,28 @@ from fitorch.layers.recurrent import (
     SimpleRNN,
     SimpleRNNCell,
 )
+from fitorch.layers.regularization import (
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from fitorch.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    Permute,
+    RepeatVector,
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from fitorch.layers.torch_module import TorchModuleWrapper
 from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
@@ -82,4 +105,9 @@ __all__ = [
     "BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization",
     "Embedding", "Masking", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell",
     "GRUCell", "Bidirectional", "TimeDistributed",
+    "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
+    "ActivityRegularization", "AlphaDropout", "GaussianDropout", "GaussianNoise",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "Cropping1D", "Cropping2D", "Cropping3D", "Permute", "RepeatVector", "UpSampling1D",
+    "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
 ]  # fmt: skip
