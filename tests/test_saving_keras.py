@@ -143,3 +143,22 @@ def test_keras_lambda_layer_safe_mode(tmp_path):
         _load_quiet(tmp_path / "lam.keras")
     fm = _load_quiet(tmp_path / "lam.keras", safe_mode=False)
     np.testing.assert_allclose(fm.predict(X, verbose=0), X * 2.0 + 1.0, atol=1e-6)
+
+
+def test_legacy_h5_whole_model_loads_with_compile_config(tmp_path):
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    shared = keras.layers.Dense(2, name="s")
+    out = keras.layers.Dense(1, name="o")(keras.layers.Concatenate()([shared(a), shared(b)]))
+    km = keras.Model([a, b], out)
+    km.compile(keras.optimizers.SGD(0.02), "mse", metrics=["mae"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km.save(tmp_path / "legacy.h5")
+        keras_sequential().save(tmp_path / "seq.h5")
+    fm = load_model(tmp_path / "legacy.h5")
+    np.testing.assert_allclose(fm.predict([X, X], verbose=0), km.predict([X, X], verbose=0), atol=1e-6)
+    cc = fm.get_compile_config()
+    assert cc["loss"] == "mse" and cc["metrics"] == ["mae"]
+    assert fm.optimizer.learning_rate == pytest.approx(0.02)
+    seq = load_model(tmp_path / "seq.h5")
+    assert [type(l).__name__ for l in seq.layers][-2:] == ["Activation", "Dense"]

@@ -458,3 +458,40 @@ def test_torch_module_inside_a_sequential(tmp_path):
     loaded = load_model(tmp_path / "s.keras", custom_objects={"Sequential": torch_net()})
     assert isinstance(loaded, Sequential)
     np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_keras2_functional_h5_file_loads(tmp_path):
+    """A tf.keras 2 style file: class 'Model', list-form inbound_nodes, ':0' weight names."""
+    import h5py
+
+    kernel = RNG.normal(size=(3, 2)).astype("float32")
+    bias = np.array([0.5, -0.25], "float32")
+    config = {"class_name": "Model", "config": {"name": "model", "layers": [
+        {"name": "input_1", "class_name": "InputLayer", "inbound_nodes": [],
+         "config": {"batch_input_shape": [None, 3], "dtype": "float32", "name": "input_1"}},
+        {"name": "dense", "class_name": "Dense", "inbound_nodes": [[["input_1", 0, 0, {}]]],
+         "config": {"name": "dense", "trainable": True, "dtype": "float32", "units": 2,
+                    "activation": "relu", "use_bias": True,
+                    "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+                    "bias_initializer": {"class_name": "Zeros", "config": {}}}}],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 0, 0]]}}  # fmt: skip
+    with h5py.File(tmp_path / "k2.h5", "w") as f:
+        f.attrs["keras_version"] = "2.4.0"
+        f.attrs["model_config"] = json.dumps(config)
+        sgd = {"class_name": "SGD", "config": {"learning_rate": 0.1}}
+        f.attrs["training_config"] = json.dumps(
+            {"loss": "mae", "metrics": ["mse"], "optimizer_config": sgd}
+        )
+        weights = f.create_group("model_weights")
+        weights.attrs["layer_names"] = [b"input_1", b"dense"]
+        weights.create_group("input_1").attrs["weight_names"] = []
+        group = weights.create_group("dense")
+        group.attrs["weight_names"] = [b"dense/kernel:0", b"dense/bias:0"]
+        group["dense/kernel:0"] = kernel
+        group["dense/bias:0"] = bias
+    model = load_model(tmp_path / "k2.h5")
+    np.testing.assert_allclose(
+        model.predict(X, verbose=0), np.maximum(X @ kernel + bias, 0), rtol=1e-6
+    )
+    assert model.get_compile_config()["loss"] == "mae"
+    assert isinstance(model.optimizer, optimizers.SGD) and model.optimizer.learning_rate == 0.1

@@ -396,11 +396,6 @@ def _read_members(path: str) -> dict[str, bytes]:
     if not os.path.exists(path):
         raise FileNotFoundError(f"No file at {path!r}.")
     kind = archive.sniff(path)
-    if kind == "hdf5":
-        raise ValueError(
-            f"{path!r} is an HDF5 file: a whole-model legacy Keras 2 file is not loaded by "
-            "load_model; rebuild the model in code and call model.load_weights(path)."
-        )
     if kind != "zip":
         raise ValueError(f"{path!r} is not a model archive (a zip such as model.save writes).")
     members = archive.read_archive(path, wanted=_MEMBERS)
@@ -436,6 +431,8 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     nothing named by the file is imported. `compile=False` skips losses, metrics and optimizer.
     """
     path = _path(filepath)
+    if os.path.exists(path) and archive.sniff(path) == "hdf5":
+        return _load_legacy_h5(path, custom_objects, compile, safe_mode)
     members = _read_members(path)
     config = archive.parse_json(members[CONFIG], f"{path}:{CONFIG}")
     metadata = (
@@ -526,3 +523,46 @@ def load_weights(
         tensors, _ = safetensors_io.decode(data, path)
         plan, problems = _state_plan(model, tensors, path)
     _assign(plan, problems, skip_mismatch, path)
+
+
+# -- legacy HDF5 (Keras 2, or Keras 3's model.save("m.h5")) ----------------------------------
+def _h5_json_attr(f, key: str, path: str):
+    value = f.attrs.get(key)
+    if value is None:
+        return None
+    raw = value.encode() if isinstance(value, str) else bytes(value)
+    if len(raw) > archive.Limits.json_member:
+        raise ValueError(f"{path!r}: the {key} attribute has {len(raw)} bytes, over the limit.")
+    return archive.parse_json(raw, f"{path}:{key}")
+
+
+def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
+    """A whole-model HDF5 file: `model_config` and `training_config` attributes + weights."""
+    from fitorch.saving.weights_h5 import h5py_module
+
+    with h5py_module().File(path, "r") as f:
+        config = _h5_json_attr(f, "model_config", path)
+        training = _h5_json_attr(f, "training_config", path)
+        version = f.attrs.get("keras_version", b"")
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    if config is None:
+        raise ValueError(f"{path!r} holds weights only (no model_config): build the model in "
+                         "code and call model.load_weights(path).")  # fmt: skip
+    config = sanitize_keras(config)
+    if config.get("class_name") == "Model" and "layers" in (config.get("config") or {}):
+        config["class_name"] = "Functional"  # Keras 2 called functional models "Model"
+    inner = config.get("config")
+    if version.startswith("2.") and isinstance(inner, dict):
+        for key in ("input_layers", "output_layers"):  # Keras 2 nests even a single tensor
+            spec = inner.get(key)
+            if isinstance(spec, list) and len(spec) == 1 and isinstance(spec[0], list):
+                inner[key] = spec[0]
+    custom_objects = dict(custom_objects or {})
+    with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
+        model = deserialize_object(config, "layer", custom_objects, f"the model in {path!r}")
+        plan, problems = _h5_plan(model, path, path)
+        _assign(plan, problems, False, path)
+        if compile and training:
+            record = dict(training, optimizer=training.get("optimizer_config"))
+            _compile_from_record(model, record, custom_objects, path)
+    return model
