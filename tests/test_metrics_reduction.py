@@ -113,3 +113,29 @@ def test_reset_keeps_device_and_dtype_and_empty_mean_is_zero():
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(f"fitorch.metrics.{module}"))
     assert result.failed == 0
+
+
+def test_synced_states_reduces_with_one_collective_per_dtype_and_restores():
+    calls = []
+
+    def fake_all_reduce(tensor, op):  # two identical processes
+        calls.append((op, tensor.dtype, tensor.numel()))
+        if op == "sum":
+            tensor.mul_(2)
+
+    y_true = torch.tensor([[1.0], [0.0], [1.0], [1.0]])
+    y_pred = torch.tensor([[0.9], [0.2], [0.4], [0.7]])
+    mse, total, auc = metrics.MeanSquaredError(), metrics.Sum(), metrics.AUC(num_thresholds=5)
+    iou = metrics.BinaryIoU()  # float64 states: a second buffer
+    mse.update_state(y_true, y_pred)
+    total.update_state(y_pred)
+    auc.update_state(y_true, y_pred)
+    iou.update_state(y_true, y_pred)
+    before = [float(m.result()) for m in (mse, total, auc, iou)]
+    with metrics.synced_states([mse, total, auc, iou], all_reduce=fake_all_reduce):
+        inside = [float(m.result()) for m in (mse, total, auc, iou)]
+    assert sorted(str(c[1]) for c in calls) == ["torch.float32", "torch.float64"]
+    assert inside == pytest.approx([before[0], 2 * before[1], before[2], before[3]])
+    assert [float(m.result()) for m in (mse, total, auc, iou)] == pytest.approx(before)
+    with metrics.synced_states([mse]):  # no process group: nothing happens
+        assert float(mse.result()) == pytest.approx(before[0])

@@ -37,7 +37,7 @@ from fitorch.metrics.accuracy import (
     top_k_categorical_accuracy,
 )
 from fitorch.metrics.auc import AUC
-from fitorch.metrics.base import METRICS, Metric, register_metric
+from fitorch.metrics.base import METRICS, Metric, register_metric, synced_states
 from fitorch.metrics.confusion import (
     FalseNegatives,
     FalsePositives,
@@ -91,6 +91,7 @@ __all__ = [
     "resolve",
     "validate",
     "history_aliases",
+    "synced_states",
     "serialize",
     "deserialize",
     "Accuracy",

@@ -14,7 +14,7 @@ import torch
 from fitorch.registry import Registry
 from fitorch.utils.naming import to_snake_case
 
-__all__ = ["Metric", "METRICS", "register_metric"]
+__all__ = ["Metric", "METRICS", "register_metric", "synced_states"]
 
 # Every metric name fitorch accepts: class names, their snake_case, Keras 3 and Keras 2 aliases,
 # and loss-function names. Each family module registers its objects beside their definition.
@@ -66,6 +66,14 @@ class Metric:
 
     def state_reductions(self) -> dict[str, str]:
         return {n: spec[1] for n, spec in self._state_specs.items()}
+
+    def set_state(self, name: str, value: torch.Tensor) -> None:
+        """Replace the value of declared state `name` (used by merges and process syncs)."""
+        if name not in self._state_specs:
+            raise KeyError(
+                f"{type(self).__name__} has no state {name!r}; it has {self.state_names()}."
+            )
+        setattr(self, name, value)
 
     # -- the metric protocol ----------------------------------------------------------
     def update_state(self, *args, **kwargs) -> None:
@@ -152,3 +160,84 @@ def _as_dtype(dtype) -> torch.dtype:
     if isinstance(dtype, str) and isinstance(getattr(torch, dtype, None), torch.dtype):
         return getattr(torch, dtype)
     raise TypeError(f"Metric dtype must be a torch dtype or its name; got {dtype!r}.")
+
+
+# -- cross-process reduction -------------------------------------------------------------------
+class synced_states:  # noqa: N801 (a context manager used like a function)
+    """Within the block, `metrics` hold the states of every process; outside, their own.
+
+        with synced_states(model_metrics):
+            logs = {m.name: m.result() for m in model_metrics}
+
+    Every "sum" state of every metric goes into one flat buffer per dtype and is reduced with
+    ONE collective; "max"/"min" states take one collective each kind; "cat" states are
+    all-gathered. On exit the local states come back, so syncing twice never double counts.
+    Without an initialized process group (or with world size 1) it does nothing.
+
+    Args:
+        metrics: Metric objects.
+        group: the torch.distributed process group (default: the world).
+        all_reduce: `(tensor, op) -> None` reducing in place; default `dist.all_reduce`.
+    """
+
+    def __init__(self, metrics, group=None, all_reduce=None):
+        import torch.distributed as dist
+
+        self.metrics = list(metrics)
+        self.group = group
+        self._all_reduce = all_reduce
+        self._active = all_reduce is not None or (
+            dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1
+        )
+        self._saved: list[dict[str, torch.Tensor]] = []
+
+    def _reduce(self, tensor: torch.Tensor, op: str) -> None:
+        if self._all_reduce is not None:
+            self._all_reduce(tensor, op)
+            return
+        import torch.distributed as dist
+
+        ops = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}
+        dist.all_reduce(tensor, op=ops[op], group=self.group)
+
+    def __enter__(self):
+        if not self._active:
+            return self
+        self._saved = [{k: v.clone() for k, v in m.states().items()} for m in self.metrics]
+        by_kind: dict[tuple[str, torch.dtype, torch.device], list] = {}
+        for metric in self.metrics:
+            reductions = metric.state_reductions()
+            for name, value in metric.states().items():
+                kind = reductions.get(name, "sum")
+                if kind == "cat":
+                    metric.set_state(name, _all_gather_cat(value, self.group))
+                    continue
+                by_kind.setdefault((kind, value.dtype, value.device), []).append(
+                    (metric, name, value)
+                )
+        for (kind, _, _), entries in by_kind.items():
+            flat = torch.cat([value.reshape(-1) for _, _, value in entries])
+            self._reduce(flat, kind)
+            offset = 0
+            for metric, name, value in entries:
+                n = value.numel()
+                metric.set_state(name, flat[offset : offset + n].view_as(value).clone())
+                offset += n
+        return self
+
+    def __exit__(self, *exc):
+        for metric, saved in zip(self.metrics, self._saved):
+            for name, value in saved.items():
+                metric.set_state(name, value)
+        self._saved = []
+        return False
+
+
+def _all_gather_cat(value: torch.Tensor, group) -> torch.Tensor:
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    parts = [torch.empty_like(value) for _ in range(dist.get_world_size(group))]
+    dist.all_gather(parts, value.contiguous(), group=group)  # equal sizes assumed per process
+    return torch.cat(parts)

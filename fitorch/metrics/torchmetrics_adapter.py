@@ -61,13 +61,18 @@ class TorchMetric(Metric):
         self._updates = 0
 
     def states(self) -> dict:
-        return {k: getattr(self.metric, k) for k in self.metric._defaults}
+        # tensor states only (torchmetrics keeps "cat" states as Python lists)
+        values = {k: getattr(self.metric, k) for k in self.metric._defaults}
+        return {k: v for k, v in values.items() if isinstance(v, torch.Tensor)}
 
     def state_reductions(self) -> dict:
         reductions = getattr(self.metric, "_reductions", {})
         return {
             k: _REDUCE_NAMES.get(getattr(fn, "__name__", ""), "sum") for k, fn in reductions.items()
         }
+
+    def set_state(self, name: str, value) -> None:
+        setattr(self.metric, name, value)
 
     def merge_state(self, others) -> None:
         for other in others:
