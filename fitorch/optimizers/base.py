@@ -50,8 +50,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     Subclasses define `_update_foreach(params, grads, slots, lr, t)` and
     `_update_reference(p, g, slots, lr, t)`, where `slots` maps a slot name to a list (or one
     tensor) of per-parameter state, `lr` is the learning rate (float or 0-d tensor) and `t` the
-    1-based step count as a float64 device tensor. `_slot_names` lists the slots (created as
-    zeros; override `_init_slots` for other initial values).
+    1-based step count as a float64 device tensor (float32 on MPS). `_slot_names` lists the
+    slots (created as zeros; override `_init_slots` for other initial values).
 
     Args:
         learning_rate: float (ints accepted), `LearningRateSchedule`, or zero-arg callable.
@@ -203,11 +203,17 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
                 "`optimizer.build(model.parameters())` (compile does it) first."
             )
 
+    @property
+    def _scalar_dtype(self) -> torch.dtype:
+        """dtype of the step scalars (lr, bias corrections): float64 except on MPS."""
+        return schedules_lib.scalar_dtype(self._iterations.device)
+
     def _to_device(self, device: torch.device) -> None:
         # Parameters may move (model.to('cuda') after compile): the scalars follow them.
         if self._iterations.device != device:
             self._iterations = self._iterations.to(device)
-            self._globals = {k: v.to(device) for k, v in self._globals.items()}
+            dtype = self._scalar_dtype
+            self._globals = {k: v.to(device=device, dtype=dtype) for k, v in self._globals.items()}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         if self.built:
@@ -273,14 +279,14 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             return self._learning_rate(self._iterations)
         value = self._learning_rate()
         if isinstance(value, torch.Tensor):
-            return value.to(device=self._iterations.device, dtype=torch.float64)
+            return value.to(device=self._iterations.device, dtype=self._scalar_dtype)
         return float(value)
 
     def _group_lr(self, group, base: Scalar | None) -> Scalar:
         lr = group["lr"] if base is None else base
         if self.decay:
             # Keras 2: lr / (1 + decay * iterations), with iterations before this update.
-            lr = lr / (1.0 + self.decay * self.iterations.to(torch.float64))
+            lr = lr / (1.0 + self.decay * self.iterations.to(self._scalar_dtype))
         return lr
 
     def current_learning_rate(self) -> float:
@@ -369,7 +375,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             self._iterations = extra["iterations"].to(device=device, dtype=torch.int64).clone()
             self._calls = int(extra["calls"])
             for k, v in extra["globals"].items():
-                self._globals[k] = v.to(device=device, dtype=torch.float64).clone()
+                self._globals[k] = v.to(device=device, dtype=self._scalar_dtype).clone()
         if isinstance(self._learning_rate, float):
             self._learning_rate = float(self.param_groups[0]["lr"])
 
@@ -452,7 +458,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             collected = self._transform_grads(collected, update_now)
             if update_now:
                 base = self._base_lr()
-                t = self.iterations.to(torch.float64) + 1.0 if self._uses_step_count else None
+                t = self.iterations.to(self._scalar_dtype) + 1.0 if self._uses_step_count else None
                 self._before_update(t)
                 for group, params, grads in collected:
                     lr = self._group_lr(group, base)
@@ -524,7 +530,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         params = self._all_params()
         averages = [self.state[p]["ema"] for p in params]
         # Keras: momentum 0 while iterations == 0, so the average starts as the weights.
-        momentum = self.ema_momentum * (self.iterations != 0).to(torch.float64)
+        momentum = self.ema_momentum * (self.iterations != 0).to(self._scalar_dtype)
         for idx in self._buckets(params):
             steps.ema_update([averages[i] for i in idx], [params[i] for i in idx], momentum)
         freq = self.ema_overwrite_frequency

@@ -35,10 +35,15 @@ __all__ = [
 SCHEDULES = Registry("learning rate schedule")
 
 
+def scalar_dtype(device: torch.device) -> torch.dtype:
+    """float64 for step-level scalars, except on MPS, which has no float64."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 def _as_step(step) -> torch.Tensor:
     """The step as a float64 tensor (on the step's device when it is already a tensor)."""
     if isinstance(step, torch.Tensor):
-        return step.to(torch.float64)
+        return step.to(scalar_dtype(step.device))
     return torch.tensor(float(step), dtype=torch.float64)
 
 
@@ -124,7 +129,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         # Copied to the device once: a host-to-device copy per step would stall the host.
         if device not in self._cache:
             self._cache[device] = tuple(
-                torch.tensor(xs, dtype=torch.float64, device=device)
+                torch.tensor(xs, dtype=scalar_dtype(device), device=device)
                 for xs in (self.boundaries, self.values)
             )
         return self._cache[device]
