@@ -139,3 +139,45 @@ def test_synced_states_reduces_with_one_collective_per_dtype_and_restores():
     assert [float(m.result()) for m in (mse, total, auc, iou)] == pytest.approx(before)
     with metrics.synced_states([mse]):  # no process group: nothing happens
         assert float(mse.result()) == pytest.approx(before[0])
+
+
+def _sync_worker(rank, world, port, out):
+    import torch.distributed as dist
+
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
+    )
+    g = torch.Generator().manual_seed(rank)
+    y_true = torch.randint(0, 2, (5 + rank, 1), generator=g).float()
+    y_pred = torch.rand(5 + rank, 1, generator=g)
+    ms = [metrics.MeanSquaredError(), metrics.AUC(num_thresholds=20), metrics.Precision()]
+    for m in ms:
+        m.update_state(y_true, y_pred)
+    with metrics.synced_states(ms):
+        out[rank] = [float(m.result()) for m in ms]
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_synced_states_over_two_gloo_processes_equals_one_metric_over_all_data():
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    # fork: the workers inherit the imported modules (spawn would re-import torch twice)
+    mp.start_processes(_sync_worker, args=(2, port, out), nprocs=2, start_method="fork")
+    ms = [metrics.MeanSquaredError(), metrics.AUC(num_thresholds=20), metrics.Precision()]
+    for rank in range(2):
+        g = torch.Generator().manual_seed(rank)
+        y_true = torch.randint(0, 2, (5 + rank, 1), generator=g).float()
+        y_pred = torch.rand(5 + rank, 1, generator=g)
+        for m in ms:
+            m.update_state(y_true, y_pred)
+    expected = [float(m.result()) for m in ms]
+    assert out[0] == pytest.approx(expected, rel=1e-6) and out[1] == pytest.approx(
+        expected, rel=1e-6
+    )
