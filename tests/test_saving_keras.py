@@ -77,8 +77,7 @@ def test_keras_sequential_archive_loads_and_predicts_the_same(tmp_path):
     km.compile(keras.optimizers.Adam(0.01), "mse", metrics=["mae"])
     km.fit(X, Y, epochs=2, verbose=0)
     km.save(tmp_path / "k.keras")
-    with pytest.warns(UserWarning, match="written by Keras: its optimizer state is not restored"):
-        fm = load_model(tmp_path / "k.keras")
+    fm = load_model(tmp_path / "k.keras")
     assert [type(l).__name__ for l in fm.layers] == [type(l).__name__ for l in km.layers]
     np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
     cc = fm.get_compile_config()
@@ -156,9 +155,42 @@ def test_legacy_h5_whole_model_loads_with_compile_config(tmp_path):
         km.save(tmp_path / "legacy.h5")
         keras_sequential().save(tmp_path / "seq.h5")
     fm = load_model(tmp_path / "legacy.h5")
-    np.testing.assert_allclose(fm.predict([X, X], verbose=0), km.predict([X, X], verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        fm.predict([X, X], verbose=0), km.predict([X, X], verbose=0), atol=1e-6
+    )
     cc = fm.get_compile_config()
     assert cc["loss"] == "mse" and cc["metrics"] == ["mae"]
     assert fm.optimizer.learning_rate == pytest.approx(0.02)
     seq = load_model(tmp_path / "seq.h5")
     assert [type(l).__name__ for l in seq.layers][-2:] == ["Activation", "Dense"]
+
+
+@pytest.mark.parametrize("opt", ["adam", "rmsprop", "sgd"])
+def test_keras_training_resumes_in_fitorch(tmp_path, opt):
+    """Keras trains, saves; Keras and fitorch each train one more epoch: same weights."""
+    make = {
+        "adam": lambda m: m.optimizers.Adam(0.01),
+        "rmsprop": lambda m: m.optimizers.RMSprop(0.01),
+        "sgd": lambda m: m.optimizers.SGD(0.05, momentum=0.9),
+    }[opt]
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
+                           keras.layers.Dense(2)])  # fmt: skip
+    km.compile(make(keras), "mse")
+    km.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    km.save(tmp_path / "k.keras")
+    fm = load_model(tmp_path / "k.keras")
+    assert int(fm.optimizer.iterations) == 4
+    km.fit(X, Y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    fm.fit(X, Y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for got, want in zip(fm.get_weights(), km.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_optimizer_state_that_does_not_map_warns(tmp_path):
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    km.compile(keras.optimizers.Adam(0.01, use_ema=True), "mse")
+    km.fit(X, Y, epochs=1, verbose=0)
+    km.save(tmp_path / "ema.keras")
+    with pytest.warns(UserWarning, match="optimizer state is not restored: Adam keeps state"):
+        fm = load_model(tmp_path / "ema.keras")
+    np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)

@@ -451,14 +451,27 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         compile_config = config.get("compile_config")
         if compile and compile_config:
             _compile_from_record(model, compile_config, custom_objects, path)
-            if from_keras:
-                warnings.warn(
-                    f"{path!r} was written by Keras: its optimizer state is not restored.",
-                    stacklevel=2,
-                )
+            if from_keras and KERAS_WEIGHTS in members:
+                _load_keras_optimizer_state(model, members[KERAS_WEIGHTS], path)
             else:
                 _load_optimizer_state(model, members, path)
     return model
+
+
+def _load_keras_optimizer_state(model, h5_bytes: bytes, where: str) -> None:
+    """Slots and iterations from a Keras archive, when they map one to one (else a warning)."""
+    from fitorch.saving.weights_h5 import read_keras_optimizer
+
+    iterations, plan = read_keras_optimizer(model, io.BytesIO(h5_bytes), where)
+    if iterations is None:
+        warnings.warn(f"{where!r} was written by Keras; its optimizer state is not restored: "
+                      f"{plan}.", stacklevel=3)  # fmt: skip
+        return
+    with torch.no_grad():
+        for slot, value in plan:
+            slot.copy_(value)
+    model.optimizer._iterations.fill_(iterations)
+    model.optimizer._calls = iterations
 
 
 def _load_archive_weights(model, members: dict, where: str, skip_mismatch: bool) -> None:

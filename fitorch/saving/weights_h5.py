@@ -233,3 +233,51 @@ def _read_keras2(model, f, where, by_name):
         for (_key, t, layout), ds in zip(items, dsets):
             plan.append((t, ds, layout, f"{ds.name} (layer {name!r})"))
     return _materialize(plan, problems)
+
+
+def read_keras_optimizer(model, fileobj, where: str):
+    """Keras 3 `optimizer/vars` -> (iterations, [(slot tensor, value)]) or (None, reason).
+
+    Keras stores iterations, learning_rate, then for each trainable variable its slots in
+    order (`momentum`, `velocity`, ...), which are fitorch's slot names and order. Only
+    optimizers without global slots or gradient accumulation are mapped, and only when the
+    count and every shape match.
+    """
+    from fitorch.optimizers import Optimizer
+
+    opt = getattr(model, "optimizer", None)
+    if not isinstance(opt, Optimizer) or not opt.param_groups:
+        return None, "the optimizer is not a bound fitorch optimizer"
+    if opt._global_slots or opt.gradient_accumulation_steps or opt.use_ema:
+        return None, f"{type(opt).__name__} keeps state Keras lays out differently"
+    params = [p for g in opt.param_groups for p in g["params"]]
+    slots = tuple(opt._slot_names)
+    h5py = h5py_module()
+    with h5py.File(fileobj, "r") as f:
+        group = _lookup(f, "optimizer/vars", where)
+        count = len(group) if group is not None else 0
+        if count == 0:
+            return 0, []  # compiled, never trained: nothing to restore
+        if count != 2 + len(params) * len(slots):
+            need = 2 + len(params) * len(slots)
+            return None, (
+                f"the file has {count} optimizer variables; {type(opt).__name__} on "
+                f"{len(params)} parameters needs {need}"
+            )
+        plan, i = [], 2
+        for p in params:
+            layout = model._layout_of(p) if hasattr(model, "_layout_of") else None
+            for name in slots:
+                ds = _hard_child(group, str(i), where)
+                if ds is None or tuple(ds.shape) != _keras_shape(p, layout):
+                    return (
+                        None,
+                        f"optimizer variable {i} does not match parameter shape {tuple(p.shape)}",
+                    )
+                value = torch.as_tensor(np.ascontiguousarray(_read_dataset(ds, where)))
+                if layout is not None:
+                    value = value.permute(*layout)
+                plan.append((opt._state_of(p)[name], value))
+                i += 1
+        iterations = int(_read_dataset(_hard_child(group, "0", where), where))
+    return iterations, plan
