@@ -149,6 +149,24 @@ def test_ordered_enqueuer_keeps_the_order(multiprocessing_):
     assert not multiprocessing.active_children()
 
 
+def test_max_queue_size_bounds_the_batches_loaded_ahead():
+    started = []
+
+    class Recording(ArraySequence):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            started.append(i)
+            return X[:4], Y[:4]
+
+    batches = OrderedEnqueuer(Recording(), workers=2, max_queue_size=3).batches(range(10))
+    next(batches)
+    time.sleep(0.05)  # a slow training step: workers may run ahead, but only so far
+    assert sorted(started) == [0, 1, 2, 3]  # 3 in flight, one more submitted when 0 was taken
+    assert len(list(batches)) == 9
+
+
 def test_sequence_with_two_workers_trains_in_order_and_calls_on_epoch_end():
     seq = ArraySequence(sleep=0.005, workers=2)
     model = linear_model()
