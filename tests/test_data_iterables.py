@@ -314,6 +314,13 @@ def test_generator_changing_structure_is_reported():
     with pytest.raises(ValueError, match="different structures: batch 1 .*y=None"):
         linear_model().fit(gen(), verbose=0)
 
+    def rank_change():
+        yield X[:4], Y[:4]
+        yield X[4:8], Y[4:8, 0]
+
+    with pytest.raises(ValueError, match="batch 1 is .*y=\\[1-D array\\].*first .*y=\\[2-D"):
+        linear_model().fit(rank_change(), verbose=0)
+
 
 def test_generator_with_mismatched_batch_sizes_is_reported():
     def gen():
