@@ -154,3 +154,17 @@ def test_bert_style_callbacks_with_fit_generator(run_seed):
     _, acc = model.evaluate(run["words"][256:], run["one_hot"][256:], verbose=0)
     assert acc == pytest.approx(max(h["val_acc"]))
     assert h["loss"][-1] < h["loss"][0]
+
+
+def test_keras2_objectives_module_and_symbolic_tensor_errors():
+    from fitorch import backend as K
+    from fitorch import objectives
+    from fitorch.layers import Input
+
+    assert objectives.binary_crossentropy is fitorch.losses.binary_crossentropy
+    x, p = np.array([[1.0, 0.0]]), np.array([[0.8, 0.4]])
+    value = np.asarray(objectives.binary_crossentropy(K.constant(x), K.constant(p)))
+    np.testing.assert_allclose(value, [_bce(x, p).mean()], rtol=1e-6)
+    # Outside a model run a symbolic tensor has no value: K says so instead of failing deep.
+    with pytest.raises(TypeError, match="Backend functions compute on values"):
+        K.square(Input(shape=(2,)))
