@@ -163,7 +163,8 @@ def sequential_from_config(cls, config: dict, custom_objects=None):
         )
     model = cls(name=config.get("name"))
     for i, record in enumerate(records):
-        where = f"layer {i} of Sequential {config.get('name')!r}"
+        lname = (record.get("config") or {}).get("name") if isinstance(record, dict) else None
+        where = f"layer {lname or i!r} of Sequential {config.get('name')!r}"
         model.add(_build_layer(record, custom_objects, where))
     shape = config.get("build_input_shape")
     if model._input_layer is None and shape is not None:

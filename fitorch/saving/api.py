@@ -28,8 +28,15 @@ import torch
 
 from fitorch.registry import custom_object_scope
 from fitorch.saving import archive, safetensors_io
+from fitorch.saving.compile_config import compile_from_record, compile_record
+from fitorch.saving.optimizer_state import (
+    OPT_JSON,
+    OPT_TENSORS,
+    load_keras_optimizer_state,
+    load_optimizer_state,
+    optimizer_members,
+)
 from fitorch.saving.serialization import (
-    build_from_record,
     deserialize_object,
     safe_mode_scope,
     sanitize_keras,
@@ -40,7 +47,6 @@ __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
 CONFIG, METADATA = "config.json", "metadata.json"
 WEIGHTS, KERAS_WEIGHTS = "model.weights.safetensors", "model.weights.h5"
-OPT_JSON, OPT_TENSORS = "optimizer.json", "optimizer.safetensors"
 _MEMBERS = {CONFIG, METADATA, WEIGHTS, KERAS_WEIGHTS, OPT_JSON, OPT_TENSORS}
 
 
@@ -140,230 +146,11 @@ def _h5_plan(model, source, where: str, by_name: bool = False):
     return plan, problems
 
 
-# -- optimizer state ----------------------------------------------------------------------
-def _flatten(obj, prefix: str, tensors: dict):
-    """JSON-able structure of `obj` with each tensor replaced by {"__tensor__": key}."""
-    if isinstance(obj, torch.Tensor):
-        tensors[prefix] = obj
-        return {"__tensor__": prefix}
-    if isinstance(obj, dict):
-        return {"__dict__": [[k, _flatten(v, f"{prefix}/{k}", tensors)] for k, v in obj.items()]}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [_flatten(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]}
-    if isinstance(obj, list):
-        return [_flatten(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    raise TypeError(f"Cannot save optimizer state entry {prefix!r} of type {type(obj).__name__}.")
-
-
-def _unflatten(obj, tensors: dict, where: str):
-    if isinstance(obj, list):
-        return [_unflatten(v, tensors, where) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if "__tensor__" in obj:
-        if obj["__tensor__"] not in tensors:
-            raise ValueError(f"{where}: optimizer tensor {obj['__tensor__']!r} is missing.")
-        return tensors[obj["__tensor__"]]
-    if "__tuple__" in obj:
-        return tuple(_unflatten(v, tensors, where) for v in obj["__tuple__"])
-    if "__dict__" in obj:
-        items = obj["__dict__"]
-        if not all(
-            isinstance(i, list) and len(i) == 2 and isinstance(i[0], (int, str)) for i in items
-        ):
-            raise ValueError(f"{where}: malformed optimizer state.")
-        return {k: _unflatten(v, tensors, where) for k, v in items}
-    raise ValueError(f"{where}: malformed optimizer state entry {obj!r}.")
-
-
-def _optimizer_members(optimizer) -> dict[str, bytes]:
-    if optimizer is None or not getattr(optimizer, "param_groups", None):
-        return {}
-    tensors: dict = {}
-    structure = _flatten(optimizer.state_dict(), "optimizer", tensors)
-    return {OPT_JSON: json.dumps(structure).encode(), OPT_TENSORS: safetensors_io.encode(tensors)}
-
-
-def _load_optimizer_state(model, members: dict, where: str) -> None:
-    optimizer = model.optimizer
-    if OPT_JSON not in members or OPT_TENSORS not in members:
-        return
-    if optimizer is None or not getattr(optimizer, "param_groups", None):
-        warnings.warn(
-            f"{where}: the optimizer is not bound to parameters yet; its saved state "
-            "was not restored.",
-            stacklevel=3,
-        )
-        return
-    tensors, _ = safetensors_io.decode(members[OPT_TENSORS], f"{where}:{OPT_TENSORS}")
-    state = _unflatten(archive.parse_json(members[OPT_JSON], f"{where}:{OPT_JSON}"), tensors, where)
-    if not isinstance(state, dict):
-        raise ValueError(f"{where}: the optimizer state must be a dict.")
-    params = [p for g in optimizer.param_groups for p in g["params"]]
-    for idx, slots in (state.get("state") or {}).items():
-        if not isinstance(idx, int) or not 0 <= idx < len(params) or not isinstance(slots, dict):
-            raise ValueError(
-                f"{where}: optimizer state for parameter {idx!r} does not match the model."
-            )
-        for name, value in slots.items():
-            p = params[idx]
-            if isinstance(value, torch.Tensor) and value.ndim == p.ndim and value.shape != p.shape:
-                raise ValueError(
-                    f"{where}: optimizer slot {name!r} of parameter {idx} has shape "
-                    f"{tuple(value.shape)}; the parameter has {tuple(p.shape)}."
-                )
-    try:
-        optimizer.load_state_dict(state)
-    except (ValueError, KeyError, TypeError, RuntimeError) as err:
-        raise ValueError(
-            f"{where}: the saved optimizer state does not fit this optimizer: {err}"
-        ) from err
-
-
-# -- compile config -----------------------------------------------------------------------
-def _optimizer_record(optimizer):
-    from fitorch import optimizers
-
-    if isinstance(optimizer, optimizers.Optimizer):
-        return optimizers.serialize(optimizer)
-    if isinstance(optimizer, torch.optim.Optimizer):
-        defaults = {
-            k: v
-            for k, v in optimizer.defaults.items()
-            if v is None or isinstance(v, (bool, int, float, str, tuple, list))
-        }
-        return {
-            "module": "torch.optim",
-            "class_name": type(optimizer).__name__,
-            "config": serialize_object(defaults),
-            "registered_name": None,
-        }
-    return serialize_object(optimizer, "optimizer")
-
-
-def _compile_record(model):
-    config = model.get_compile_config()
-    if config is None:
-        return None
-    optimizer = model.optimizer if model.optimizer is not None else config.get("optimizer")
-    out = {"optimizer": _optimizer_record(optimizer)}
-    for key, kind in (("loss", "loss"), ("metrics", "metric"), ("weighted_metrics", "metric")):
-        out[key] = _serialize_compiled(config.get(key), kind)
-    for key in ("loss_weights", "run_eagerly", "steps_per_execution", "jit_compile"):
-        out[key] = config.get(key)
-    return out
-
-
-def _serialize_compiled(value, kind):
-    from fitorch.losses import TorchLoss
-
-    if isinstance(value, (list, tuple)):
-        return [_serialize_compiled(v, kind) for v in value]
-    if isinstance(value, dict):
-        return {k: _serialize_compiled(v, kind) for k, v in value.items()}
-    if isinstance(value, TorchLoss):
-        return {
-            "module": "torch.nn",
-            "class_name": "TorchLoss",
-            "config": {"module": type(value.module).__name__},
-            "registered_name": None,
-        }
-    if isinstance(value, torch.nn.Module) and type(value).__module__.startswith("torch.nn"):
-        return {
-            "module": "torch.nn",
-            "class_name": "TorchLoss",
-            "config": {"module": type(value).__name__},
-            "registered_name": None,
-        }
-    return serialize_object(value, kind)
-
-
-def _torch_loss(record, where):
-    from fitorch.losses import TorchLoss
-
-    name = (record.get("config") or {}).get("module")
-    cls = getattr(torch.nn, str(name), None)
-    if not (isinstance(cls, type) and issubclass(cls, torch.nn.modules.loss._Loss)):
-        raise ValueError(f"{where}: {name!r} is not a torch.nn loss class.")
-    return TorchLoss(cls())
-
-
-def _deserialize_compiled(value, kind, custom_objects, where, outputs):
-    if isinstance(value, list) and kind == "metric" and not any(isinstance(v, list) for v in value):
-        return [deserialize_object(v, kind, custom_objects, where) for v in value]
-    if isinstance(value, list):
-        named = outputs if len(outputs) == len(value) else [str(i) for i in range(len(value))]
-        return [
-            _deserialize_compiled(v, kind, custom_objects, f"{where} of output {n!r}", [])
-            for v, n in zip(value, named)
-        ]
-    if isinstance(value, dict) and "class_name" not in value:
-        return {
-            k: _deserialize_compiled(v, kind, custom_objects, f"{where} of output {k!r}", [])
-            for k, v in value.items()
-        }
-    if isinstance(value, dict) and value.get("class_name") == "TorchLoss":
-        return _torch_loss(value, where)
-    return deserialize_object(value, kind, custom_objects, where)
-
-
-def _deserialize_optimizer(record, model, custom_objects, where):
-    from fitorch import optimizers
-
-    if isinstance(record, str) or record is None:
-        return record or "rmsprop"
-    if not isinstance(record, dict) or "class_name" not in record:
-        raise ValueError(f"{where}: unreadable optimizer record {record!r}.")
-    if record.get("module") == "torch.optim":
-        cls = getattr(torch.optim, str(record["class_name"]), None)
-        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-            raise ValueError(f"{where}: {record['class_name']!r} is not a torch.optim optimizer.")
-        config = {
-            k: tuple(v) if isinstance(v, list) else v
-            for k, v in (record.get("config") or {}).items()
-        }
-        return cls([p for p in model.parameters() if p.requires_grad], **config)
-    name = record.get("registered_name") or record["class_name"]
-    from fitorch.saving.serialization import find_object
-
-    cls = find_object(name, "optimizer", custom_objects, where)
-    if not isinstance(cls, type):
-        return cls
-    if cls in vars(optimizers).values():
-        return optimizers.deserialize(
-            {"class_name": cls.__name__, "config": record.get("config")}, custom_objects
-        )
-    return build_from_record(cls, record.get("config") or {}, {}, custom_objects, where)
-
-
-def _compile_from_record(model, record: dict, custom_objects, where: str) -> None:
-    outputs = list(model.output_names)
-    kwargs = {
-        "optimizer": _deserialize_optimizer(
-            record.get("optimizer"), model, custom_objects, f"optimizer in {where}"
-        ),
-        "loss": _deserialize_compiled(record.get("loss"), "loss", custom_objects, "loss", outputs),
-        "metrics": _deserialize_compiled(
-            record.get("metrics"), "metric", custom_objects, "metric", outputs
-        ),
-        "weighted_metrics": _deserialize_compiled(
-            record.get("weighted_metrics"), "metric", custom_objects, "weighted metric", outputs
-        ),
-        "loss_weights": record.get("loss_weights"),
-    }
-    for key in ("run_eagerly", "steps_per_execution", "jit_compile"):
-        if key in record:
-            kwargs[key] = record[key]
-    model.compile(**kwargs)
-
-
 # -- whole model --------------------------------------------------------------------------
 def model_record(model) -> dict:
     """The `config.json` content: the model's record plus its compile config."""
     record = serialize_object(model, "layer")
-    record["compile_config"] = _compile_record(model)
+    record["compile_config"] = compile_record(model)
     return record
 
 
@@ -388,7 +175,7 @@ def save_model(
         WEIGHTS: _state_bytes(model),
     }
     if include_optimizer:
-        members.update(_optimizer_members(model.optimizer if hasattr(model, "optimizer") else None))
+        members.update(optimizer_members(model.optimizer if hasattr(model, "optimizer") else None))
     archive.write_archive(path, members)
 
 
@@ -450,28 +237,12 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         _load_archive_weights(model, members, path, skip_mismatch=False)
         compile_config = config.get("compile_config")
         if compile and compile_config:
-            _compile_from_record(model, compile_config, custom_objects, path)
+            compile_from_record(model, compile_config, custom_objects, path)
             if from_keras and KERAS_WEIGHTS in members:
-                _load_keras_optimizer_state(model, members[KERAS_WEIGHTS], path)
+                load_keras_optimizer_state(model, members[KERAS_WEIGHTS], path)
             else:
-                _load_optimizer_state(model, members, path)
+                load_optimizer_state(model, members, path)
     return model
-
-
-def _load_keras_optimizer_state(model, h5_bytes: bytes, where: str) -> None:
-    """Slots and iterations from a Keras archive, when they map one to one (else a warning)."""
-    from fitorch.saving.weights_h5 import read_keras_optimizer
-
-    iterations, plan = read_keras_optimizer(model, io.BytesIO(h5_bytes), where)
-    if iterations is None:
-        warnings.warn(f"{where!r} was written by Keras; its optimizer state is not restored: "
-                      f"{plan}.", stacklevel=3)  # fmt: skip
-        return
-    with torch.no_grad():
-        for slot, value in plan:
-            slot.copy_(value)
-    model.optimizer._iterations.fill_(iterations)
-    model.optimizer._calls = iterations
 
 
 def _load_archive_weights(model, members: dict, where: str, skip_mismatch: bool) -> None:
@@ -577,5 +348,5 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
         _assign(plan, problems, False, path)
         if compile and training:
             record = dict(training, optimizer=training.get("optimizer_config"))
-            _compile_from_record(model, record, custom_objects, path)
+            compile_from_record(model, record, custom_objects, path)
     return model

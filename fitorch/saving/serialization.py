@@ -332,9 +332,19 @@ def _rebuild_lambda(record: dict, where: str | None):
     except Exception as err:  # noqa: BLE001 - any decoding failure is a bad file
         raise ValueError(f"The stored lambda ({where}) has unreadable bytecode: {err}") from err
     defaults = config.get("defaults")
-    return types.FunctionType(
-        code, {"__builtins__": __builtins__}, None, tuple(defaults) if defaults else None
-    )
+    if code.co_freevars:
+        raise ValueError(
+            f"The stored lambda ({where}) closes over variables {list(code.co_freevars)}; "
+            "their values are not in the file. Use a named, registered function instead."
+        )
+    import numpy
+    import torch
+
+    from fitorch import backend
+
+    # Names stored lambdas commonly use; anything else raises NameError when called.
+    namespace = {"__builtins__": __builtins__, "torch": torch, "K": backend, "np": numpy}
+    return types.FunctionType(code, namespace, None, tuple(defaults) if defaults else None)
 
 
 def _accepted_params(cls) -> set[str] | None:
