@@ -194,3 +194,18 @@ def test_keras_optimizer_state_that_does_not_map_warns(tmp_path):
     with pytest.warns(UserWarning, match="optimizer state is not restored: Adam keeps state"):
         fm = load_model(tmp_path / "ema.keras")
     np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
+
+
+def test_nested_model_weights_h5_loads_into_keras(tmp_path):
+    import fitorch
+
+    inner = Sequential([layers.Dense(4, activation="relu", input_shape=(3,)), layers.Dense(2)])
+    x = fitorch.Input((3,))
+    fm = Model(inputs=x, outputs=layers.Dense(1)(inner(x)))
+    fm.save_weights(tmp_path / "nested.weights.h5")
+    kinner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"),
+                               keras.layers.Dense(2)])  # fmt: skip
+    kx = keras.Input((3,))
+    km = keras.Model(kx, keras.layers.Dense(1)(kinner(kx)))
+    km.load_weights(tmp_path / "nested.weights.h5")
+    np.testing.assert_allclose(km.predict(X, verbose=0), fm.predict(X, verbose=0), atol=1e-6)
