@@ -25,6 +25,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from fitorch import distributed
+
 __all__ = [
     "DataSource", "ArraySource", "ClassWeights", "adapt", "is_array_like", "split_validation",
     "class_weight_to_sample_weight", "check_input_keys", "model_input_names", "flatten_targets",
@@ -283,11 +285,17 @@ class DataSource:
         """Release workers or files."""
 
     def to_device(self, batch):
-        """Move one `(x, y, sw)` batch to the model's device (non-blocking from pinned memory)."""
-        if self.device.type == "cpu":
-            return batch
-        return _tree_map(batch, lambda t, _: t.to(self.device, non_blocking=True)
-                         if isinstance(t, torch.Tensor) else t)  # fmt: skip
+        """Move one `(x, y, sw)` batch to the model's device (non-blocking from pinned memory).
+
+        Under data-parallel training (`fitorch.distributed`) `batch` is a global batch: this
+        rank keeps its slice of the rows (before the copy) and gets a `distributed.Shard`,
+        which carries the global row count the loss scaling needs.
+        """
+        batch, global_rows = distributed.shard_batch(batch)
+        if self.device.type != "cpu":
+            batch = _tree_map(batch, lambda t, _: t.to(self.device, non_blocking=True)
+                              if isinstance(t, torch.Tensor) else t)  # fmt: skip
+        return batch if global_rows is None else distributed.Shard(batch, global_rows)
 
 
 class ArraySource(DataSource):
@@ -326,14 +334,22 @@ class ArraySource(DataSource):
         self._place()
 
     def _place(self):
+        self._pinned = False  # (asking `is_pinned()` per batch costs ~30 us per tensor)
         if self.device.type == "cpu":
             return
         size = sum(t.numel() * t.element_size() for t in _leaves((self.x, self.y, self.sw)))
-        move = (lambda t, _: t.to(self.device)) if size <= _ON_DEVICE_LIMIT else (
-            lambda t, _: t.pin_memory())  # fmt: skip
+        self._pinned = size > _ON_DEVICE_LIMIT and self.device.type == "cuda"
+        if self._pinned:
+            move = lambda t, _: t.pin_memory()  # noqa: E731
+        else:
+            move = lambda t, _: t.to(self.device)  # noqa: E731
         self.x, self.y, self.sw = _tree_map((self.x, self.y, self.sw), move)
 
     def _order(self) -> torch.Tensor | None:
+        # Data-parallel: every rank uses rank 0's draw (one broadcast per epoch).
+        return distributed.shared_order(self._draw_order())
+
+    def _draw_order(self) -> torch.Tensor | None:
         n = self.num_samples
         if self.shuffle is True:
             return torch.randperm(n)
@@ -351,21 +367,21 @@ class ArraySource(DataSource):
             order = order.to(_first_device(data))
         for i in range(self.num_batches):
             lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, self.num_samples)
-            yield self.to_device(_take(data, lo, hi, order))
+            yield self.to_device(_take(data, lo, hi, order, self._pinned))
 
 
-def _take(data, lo: int, hi: int, order: torch.Tensor | None):
+def _take(data, lo: int, hi: int, order: torch.Tensor | None, pinned: bool = False):
     """Rows lo:hi of every array (a view), or rows `order[lo:hi]` (one gather per array)."""
     if order is None:
         return _tree_map(data, lambda t, _: t[lo:hi])
     idx = order[lo:hi]
-    return _tree_map(data, lambda t, _: _gather(t, idx))
+    return _tree_map(data, lambda t, _: _gather(t, idx, pinned))
 
 
-def _gather(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+def _gather(t: torch.Tensor, idx: torch.Tensor, pinned: bool) -> torch.Tensor:
     """`t[idx]`; from pinned memory into pinned memory, so the copy to the GPU stays
     asynchronous (torch's caching host allocator reuses the buffers)."""
-    if t.device.type == "cpu" and t.is_pinned():
+    if pinned:
         out = torch.empty((idx.numel(), *t.shape[1:]), dtype=t.dtype, pin_memory=True)
         return torch.index_select(t, 0, idx, out=out)
     return t.index_select(0, idx)
