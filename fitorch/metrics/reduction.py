@@ -6,6 +6,8 @@ import inspect
 
 import torch
 
+from fitorch import losses
+from fitorch.losses import get_mask
 from fitorch.metrics._utils import as_tensor
 from fitorch.metrics.base import Metric
 from fitorch.utils.naming import to_snake_case
@@ -110,8 +112,6 @@ def register_input_checks(fn, shapes=None, values=None) -> None:
 
 def _combined_mask(y_pred, values):
     """The Keras-style masks on `y_pred` (Masking layer) and on `values` (e.g. ignore_class)."""
-    from fitorch.losses import get_mask
-
     pred_mask, value_mask = get_mask(y_pred), get_mask(values)
     if pred_mask is None or value_mask is None:
         return value_mask if pred_mask is None else pred_mask
@@ -141,10 +141,6 @@ def _callable_name(fn) -> str:
 
 
 def _is_loss_function(fn) -> bool:
-    try:
-        from fitorch import losses
-    except ImportError:  # losses not importable: nothing is a loss
-        return False
     if isinstance(fn, (losses.Loss, torch.nn.modules.loss._Loss)):
         return True
     return bool(losses.LOSSES.aliases_of(fn))
@@ -239,7 +235,7 @@ class LossMetric(MeanMetricWrapper):
 
 def _metric_function(name: str):
     """A built-in metric or loss function registered under `name`, else None."""
-    from fitorch import losses, metrics
+    from fitorch import metrics
 
     for registry in (metrics.METRICS, losses.LOSSES):
         obj = registry._by_name.get(name)
