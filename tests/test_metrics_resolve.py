@@ -369,3 +369,25 @@ def test_confusion_metrics_refuse_integer_labels_for_score_matrices(make):
         resolve(make(), y_true, y_pred)
     resolve(make(), *_batch("binary"))  # (B, 1) vs (B, 1) and (B,) vs (B, 1) are fine
     resolve(make(), torch.tensor([0.0, 1.0]), torch.tensor([[0.3], [0.8]]))
+
+
+@pytest.mark.parametrize(
+    "loss", [torch.nn.BCEWithLogitsLoss(), losses.BinaryCrossentropy(from_logits=True)]
+)
+def test_logits_losses_make_accuracy_threshold_at_zero_and_crossentropy_from_logits(loss):
+    y_true = torch.tensor([[1.0], [0.0], [1.0], [0.0]])
+    logits = torch.tensor([[0.3], [-0.2], [-1.0], [0.1]])
+    acc = resolve("acc", y_true, logits, loss=loss)
+    ce = resolve("ce", y_true, logits, loss=loss)
+    assert acc.threshold == 0.0 and ce.get_config()["from_logits"] is True
+    acc.update_state(y_true, logits)
+    assert float(acc.result()) == pytest.approx(0.5)
+    ce.update_state(y_true, logits)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, y_true)
+    assert float(ce.result()) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_cross_entropy_logits_loss_gives_sparse_metrics_from_logits():
+    y_true, y_pred = _batch("sparse")
+    ce = resolve("crossentropy", y_true, y_pred.log(), loss=torch.nn.CrossEntropyLoss())
+    assert type(ce) is metrics.SparseCategoricalCrossentropy and ce.get_config()["from_logits"]

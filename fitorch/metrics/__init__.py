@@ -213,6 +213,33 @@ def _variant(y_true, y_pred, loss) -> str:
     return "categorical"
 
 
+def _from_logits(loss) -> bool:
+    """True when the output the loss reads holds logits (from_logits=True, nn.*WithLogits)."""
+    if loss is None or isinstance(loss, str):
+        return False
+    loss = getattr(loss, "module", loss)  # a wrapped torch.nn loss
+    if isinstance(loss, (torch.nn.BCEWithLogitsLoss, torch.nn.CrossEntropyLoss)):
+        return True
+    fn_kwargs = getattr(loss, "fn_kwargs", None)
+    from_kwargs = fn_kwargs.get("from_logits", False) if isinstance(fn_kwargs, dict) else False
+    return bool(getattr(loss, "from_logits", False) or from_kwargs)
+
+
+def _shape_resolved(family: str, name: str, y_true, y_pred, loss) -> Metric:
+    """'acc'/'crossentropy' for this output: variant from shapes (or the loss), logits-aware.
+
+    With a loss that reads logits, binary accuracy thresholds at 0 and the crossentropy is
+    computed from logits (Keras keeps 0.5 and probabilities, which gives wrong numbers there).
+    """
+    variant = _variant(y_true, y_pred, loss)
+    cls = _BY_VARIANT[family][variant]
+    if not _from_logits(loss):
+        return cls(name=name)
+    if family == "accuracy":
+        return cls(name=name, threshold=0.0) if variant == "binary" else cls(name=name)
+    return cls(name=name, from_logits=True)
+
+
 _BY_VARIANT = {
     "accuracy": {
         "binary": BinaryAccuracy,
@@ -263,7 +290,7 @@ def resolve(identifier, y_true, y_pred, loss=None, name: str | None = None) -> M
         low = identifier.lower()
         if low in _ACCURACY_NAMES or low in _CROSSENTROPY_NAMES:
             family = "accuracy" if low in _ACCURACY_NAMES else "crossentropy"
-            metric = _BY_VARIANT[family][_variant(y_true, y_pred, loss)](name=identifier)
+            metric = _shape_resolved(family, identifier, y_true, y_pred, loss)
         else:
             metric = _instantiate(METRICS.lookup(identifier), identifier)
     elif isinstance(identifier, dict):
