@@ -181,3 +181,9 @@ def test_synced_states_over_two_gloo_processes_equals_one_metric_over_all_data()
     assert out[0] == pytest.approx(expected, rel=1e-6) and out[1] == pytest.approx(
         expected, rel=1e-6
     )
+
+
+def test_serialize_round_trip_of_wrappers_and_reductions():
+    for metric in (metrics.MeanMetricWrapper(metrics.mae, name="m"), metrics.Mean(), metrics.Sum()):
+        clone = metrics.deserialize(metrics.serialize(metric))
+        assert type(clone) is type(metric) and clone.get_config() == metric.get_config()

@@ -147,6 +147,7 @@ __all__ = [
 
 register_metric(Mean)
 register_metric(Sum)
+register_metric(MeanMetricWrapper)
 
 # -- names whose metric depends on the first batch, and Keras 2 spellings ----------------------
 _ACCURACY_NAMES = ("acc", "accuracy")
