@@ -3,6 +3,15 @@
 from fitorch.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fitorch.layers.base import Layer
 from fitorch.layers.conv import Conv1D, Conv2D, Conv3D
+from fitorch.layers.conv_variants import (
+    Conv1DTranspose,
+    Conv2DTranspose,
+    Conv3DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
 from fitorch.layers.embedding import Embedding, Masking
 from fitorch.layers.input import Input, InputLayer, KerasTensor
@@ -110,4 +119,6 @@ __all__ = [
     "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
     "Cropping1D", "Cropping2D", "Cropping3D", "Permute", "RepeatVector", "UpSampling1D",
     "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+    "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D",
+    "SeparableConv1D", "SeparableConv2D",
 ]  # fmt: skip
