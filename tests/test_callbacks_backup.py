@@ -179,3 +179,43 @@ def test_keep_backup_and_resume_epoch(tmp_path):
 def test_bad_save_freq():
     with pytest.raises(ValueError, match="save_freq"):
         BackupAndRestore("d", save_freq=0)
+
+
+def _lazy_model():
+    model = fitorch.Sequential([layers.Dense(8, activation="relu"), layers.Dropout(0.5),
+                                layers.Dense(1)])  # built on the first batch  # fmt: skip
+    model.compile(fitorch.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    return model
+
+
+class _Interrupt(Callback):
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.seen = at, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.at:
+            raise KeyboardInterrupt
+
+
+def _lazy_run(tmp_path, interrupt_at=None):
+    fitorch.utils.set_random_seed(3)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 5), dtype=np.float32), rng.random((40, 1), dtype=np.float32)
+    model = _lazy_model()
+    schedule = fitorch.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    cbs = [BackupAndRestore(tmp_path / "lazy", save_freq=3), schedule, _Interrupt(interrupt_at)]
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=cbs)
+    return model, history
+
+
+def test_interrupted_lazy_model_resumes_exactly_in_process(tmp_path):
+    ref_model, ref_history = _lazy_run(tmp_path / "ref")
+    with pytest.raises(KeyboardInterrupt):
+        _lazy_run(tmp_path, interrupt_at=8)  # epoch 1, batch 2; last backup after batch 1
+    model, history = _lazy_run(tmp_path)  # a fresh, unbuilt model resumes
+    assert history.history == ref_history.history and history.epoch == [0, 1, 2]
+    assert history.history["learning_rate"] == [0.005, 0.0025, 0.00125]  # halved once each
+    for (name, a), b in zip(ref_model.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name

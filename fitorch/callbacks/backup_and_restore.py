@@ -27,6 +27,7 @@ across epochs with `steps_per_epoch` restarts from its beginning.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import warnings
@@ -156,6 +157,8 @@ class BackupAndRestore(Callback):
         self._load_callbacks(cbs, backup["callbacks"])
         if _is_built(self.model):
             self._load_weights(backup)
+        else:  # weights come at the first batch (skip_batch); the rate is needed now
+            _restore_learning_rate(self.model.optimizer, backup["optimizer"])
         self._epoch_rng = backup["epoch_rng"]
         restore_rng(self._epoch_rng)
 
@@ -243,6 +246,15 @@ class BackupAndRestore(Callback):
                     cb.load_state(entry["state"])
                     del pool[i]
                     break
+
+
+def _restore_learning_rate(optimizer, saved: dict | None) -> None:
+    if optimizer is None or not saved or not saved.get("param_groups"):
+        return
+    from fitorch.optimizers import set_learning_rate
+
+    with contextlib.suppress(TypeError):  # a schedule: nothing to set
+        set_learning_rate(optimizer, float(saved["param_groups"][0]["lr"]))
 
 
 def _is_built(model) -> bool:
