@@ -191,7 +191,9 @@ def test_keras_optimizer_state_that_does_not_map_warns(tmp_path):
     km.compile(keras.optimizers.Adam(0.01, use_ema=True), "mse")
     km.fit(X, Y, epochs=1, verbose=0)
     km.save(tmp_path / "ema.keras")
-    with pytest.warns(UserWarning, match="optimizer state is not restored: Adam keeps state"):
+    with pytest.warns(
+        UserWarning, match="optimizer state in Keras. layout is not restored: Adam keeps state"
+    ):
         fm = load_model(tmp_path / "ema.keras")
     np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
 
@@ -209,3 +211,77 @@ def test_nested_model_weights_h5_loads_into_keras(tmp_path):
     km = keras.Model(kx, keras.layers.Dense(1)(kinner(kx)))
     km.load_weights(tmp_path / "nested.weights.h5")
     np.testing.assert_allclose(km.predict(X, verbose=0), fm.predict(X, verbose=0), atol=1e-6)
+
+
+def _keras_zoo(name):
+    L = keras.layers
+    return {
+        "conv2d_bn": ([keras.Input((6, 6, 2)), L.Conv2D(3, 3, padding="same", activation="relu"),
+                       L.MaxPooling2D(), L.BatchNormalization(), L.GlobalAveragePooling2D(),
+                       L.Dense(2)], (4, 6, 6, 2)),
+        "conv1d": ([keras.Input((8, 2)), L.Conv1D(3, 3), L.AveragePooling1D(2), L.Flatten(),
+                    L.Dense(2)], (4, 8, 2)),
+        "lstm_gru": ([keras.Input((5, 3)), L.LSTM(4, return_sequences=True), L.GRU(3), L.Dense(1)],
+                     (4, 5, 3)),
+        "bidirectional": ([keras.Input((5, 3)), L.Bidirectional(L.SimpleRNN(2)), L.Dense(1)],
+                          (4, 5, 3)),
+        "embedding": ([keras.Input((5,), dtype="int32"), L.Embedding(10, 3), L.LayerNormalization(),
+                       L.GlobalMaxPooling1D(), L.Dense(1)], (4, 5)),
+        "time_distributed": ([keras.Input((5, 3)), L.TimeDistributed(L.Dense(2)), L.Flatten()],
+                             (4, 5, 3)),
+    }[name]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name", ["conv2d_bn", "conv1d", "lstm_gru", "bidirectional", "embedding", "time_distributed"]
+)
+def test_keras_layer_zoo_both_directions(tmp_path, name):
+    stack, shape = _keras_zoo(name)
+    rng = np.random.default_rng(3)
+    x = (
+        rng.integers(0, 10, shape).astype("int32")
+        if name == "embedding"
+        else rng.normal(size=shape)
+    )
+    x = x.astype(x.dtype if name == "embedding" else "float32")
+    km = keras.Sequential(stack)
+    km.compile("adam", "mse")
+    km.fit(x, km.predict(x, verbose=0) + 0.1, verbose=0)  # moves BN statistics and weights
+    km.save(tmp_path / "k.keras")
+    fm = _load_quiet(tmp_path / "k.keras")
+    np.testing.assert_allclose(fm.predict(x, verbose=0), km.predict(x, verbose=0), atol=1e-5)
+    # fitorch -> Keras: perturbed weights written by fitorch load into the Keras model.
+    fm.set_weights([w + 0.05 for w in fm.get_weights()])
+    fm.save_weights(tmp_path / "f.weights.h5")
+    km.load_weights(tmp_path / "f.weights.h5")
+    np.testing.assert_allclose(km.predict(x, verbose=0), fm.predict(x, verbose=0), atol=1e-5)
+
+
+def test_weights_h5_carries_optimizer_state_both_ways(tmp_path):
+    """A compiled model's .weights.h5 holds Keras' optimizer/vars: training resumes either side."""
+    from fitorch import optimizers
+
+    def fitorch_mlp():
+        return Sequential([layers.Dense(4, activation="tanh", input_shape=(3,)), layers.Dense(2)])
+
+    fm = fitorch_mlp()
+    fm.compile(optimizers.Adam(0.01), "mse")
+    fm.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    fm.save_weights(tmp_path / "f.weights.h5")
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
+                           keras.layers.Dense(2)])  # fmt: skip
+    km.compile(keras.optimizers.Adam(0.01), "mse")
+    km.optimizer.build(km.trainable_variables)
+    km.load_weights(tmp_path / "f.weights.h5")
+    assert int(km.optimizer.iterations) == 4
+    # Back into a fresh compiled fitorch model: weights and Adam slots from Keras' layout.
+    fresh = fitorch_mlp()
+    fresh.compile(optimizers.Adam(0.01), "mse")
+    km.save_weights(tmp_path / "k.weights.h5")
+    fresh.load_weights(tmp_path / "k.weights.h5")
+    assert int(fresh.optimizer.iterations) == 4
+    for model in (km, fm, fresh):
+        model.fit(X, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b, c in zip(km.get_weights(), fm.get_weights(), fresh.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(c, b)

@@ -301,12 +301,22 @@ def load_weights(
         return
     if kind == "hdf5":
         plan, problems = _h5_plan(model, path, path, by_name=by_name)
-    else:
-        with open(path, "rb") as f:
-            data = f.read()
-        tensors, _ = safetensors_io.decode(data, path)
-        plan, problems = _state_plan(model, tensors, path)
+        _assign(plan, problems, skip_mismatch, path)
+        if getattr(model, "_compiled", None) is not None and _has_keras_optimizer(path):
+            load_keras_optimizer_state(model, path, path)
+        return
+    with open(path, "rb") as f:
+        data = f.read()
+    tensors, _ = safetensors_io.decode(data, path)
+    plan, problems = _state_plan(model, tensors, path)
     _assign(plan, problems, skip_mismatch, path)
+
+
+def _has_keras_optimizer(path: str) -> bool:
+    from fitorch.saving.weights_h5 import h5py_module
+
+    with h5py_module().File(path, "r") as f:
+        return "optimizer" in f and "layer_names" not in f.attrs
 
 
 # -- legacy HDF5 (Keras 2, or Keras 3's model.save("m.h5")) ----------------------------------

@@ -104,17 +104,22 @@ def load_optimizer_state(model, members: dict, where: str) -> None:
         ) from err
 
 
-def load_keras_optimizer_state(model, h5_bytes: bytes, where: str) -> None:
-    """Slots and iterations from a Keras archive, when they map one to one (else a warning)."""
+def load_keras_optimizer_state(model, source, where: str) -> None:
+    """Slots and iterations from Keras' `optimizer/vars` (archive bytes or an .h5 path), when
+    they map one to one; otherwise a warning and the optimizer is left as it is."""
     from fitorch.saving.weights_h5 import read_keras_optimizer
 
-    iterations, plan = read_keras_optimizer(model, io.BytesIO(h5_bytes), where)
+    source = io.BytesIO(source) if isinstance(source, bytes) else source
+    iterations, plan = read_keras_optimizer(model, source, where)
     if iterations is None:
-        warnings.warn(f"{where!r} was written by Keras; its optimizer state is not restored: "
-                      f"{plan}.", stacklevel=3)  # fmt: skip
+        warnings.warn(
+            f"{where!r}: the optimizer state in Keras' layout is not restored: {plan}.",
+            stacklevel=3,
+        )
         return
     with torch.no_grad():
         for slot, value in plan:
             slot.copy_(value)
-    model.optimizer._iterations.fill_(iterations)
-    model.optimizer._calls = iterations
+    if plan:
+        model.optimizer._iterations.fill_(iterations)
+        model.optimizer._calls = iterations

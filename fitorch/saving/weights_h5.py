@@ -6,6 +6,8 @@ Layout (as Keras 3 writes it): `layers/<key>/vars/<i>` for each layer of a model
 layout; the `vars` group's `name` attribute holds the user's layer name. A nested model nests
 `layers/...`; a layer holding other layers nests them under its attribute names; a wrapped
 torch module stores its `state_dict` names. The model itself has an empty `vars` group.
+A compiled model also writes `optimizer/vars` (iterations, learning rate, then each trainable
+weight's slots), so Keras resumes training from the file, and reads Keras' back.
 Reading follows only hard links and refuses datasets with external storage.
 Keras 2 HDF5 files (`layer_names`/`weight_names` attributes) are read by layer order, or by
 layer name with `by_name=True`.
@@ -13,12 +15,14 @@ layer name with `by_name=True`.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 from torch import nn
 
 from fitorch.layers.base import Layer
-from fitorch.utils.naming import to_snake_case, unique_name
+from fitorch.utils.naming import unique_name
 
 __all__ = ["keras_variables", "write_h5", "read_h5", "h5py_module"]
 
@@ -33,6 +37,13 @@ def h5py_module():
             "without .h5 to use safetensors)."
         ) from err
     return h5py
+
+
+def keras_key(cls_name: str) -> str:
+    """Keras' snake case for h5 keys: `Conv2D` -> `conv2d` (a digit does not start a word)."""
+    name = re.sub(r"\W+", "", cls_name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _own(layer) -> list[tuple[str, torch.Tensor, tuple | None]]:
@@ -70,7 +81,7 @@ def _walk(layer, prefix: str, out: dict) -> None:
     if isinstance(layer, Model):
         taken: set[str] = set()
         for child in layer.layers:
-            key = unique_name(to_snake_case(type(child).__name__), taken)
+            key = unique_name(keras_key(type(child).__name__), taken)
             _walk(child, f"{prefix}layers/{key}/", out)
         return
     for attr, child in sorted(layer.named_children()):
@@ -100,6 +111,8 @@ def write_h5(model, fileobj) -> None:
             group.attrs["name"] = name
             for key, t, layout in items:
                 group.create_dataset(key, data=to_keras_layout(t, layout))
+        if getattr(model, "_compiled", None) is not None:
+            write_keras_optimizer(model, f)
 
 
 def _hard_child(group, key, where):
@@ -235,13 +248,12 @@ def _read_keras2(model, f, where, by_name):
     return _materialize(plan, problems)
 
 
-def read_keras_optimizer(model, fileobj, where: str):
-    """Keras 3 `optimizer/vars` -> (iterations, [(slot tensor, value)]) or (None, reason).
+def _keras_optimizer_layout(model):
+    """(optimizer, params, slot names) when Keras' `optimizer/vars` layout maps, else (None, why).
 
     Keras stores iterations, learning_rate, then for each trainable variable its slots in
-    order (`momentum`, `velocity`, ...), which are fitorch's slot names and order. Only
-    optimizers without global slots or gradient accumulation are mapped, and only when the
-    count and every shape match.
+    order (`momentum`, `velocity`, ...), which are fitorch's slot names and order. Optimizers
+    with global slots, gradient accumulation or EMA keep extra state and are not mapped.
     """
     from fitorch.optimizers import Optimizer
 
@@ -251,7 +263,38 @@ def read_keras_optimizer(model, fileobj, where: str):
     if opt._global_slots or opt.gradient_accumulation_steps or opt.use_ema:
         return None, f"{type(opt).__name__} keeps state Keras lays out differently"
     params = [p for g in opt.param_groups for p in g["params"]]
-    slots = tuple(opt._slot_names)
+    return (opt, params, tuple(opt._slot_names)), None
+
+
+def write_keras_optimizer(model, f) -> None:
+    """Write `optimizer/vars` as Keras 3 does (so Keras resumes training from the file)."""
+    layout_info, _ = _keras_optimizer_layout(model)
+    if layout_info is None:
+        return
+    opt, params, slots = layout_info
+    group = f.require_group("optimizer/vars")
+    group.attrs["name"] = opt.name
+    group.create_dataset("0", data=np.int32(int(opt.iterations)))
+    group.create_dataset("1", data=np.float32(opt.current_learning_rate()))
+    i = 2
+    for p in params:
+        layout = model._layout_of(p)
+        state = opt.state.get(p) or {}
+        for name in slots:
+            value = state.get(name, torch.zeros_like(p))
+            group.create_dataset(str(i), data=to_keras_layout(value, layout))
+            i += 1
+
+
+def read_keras_optimizer(model, fileobj, where: str):
+    """Keras 3 `optimizer/vars` -> (iterations, [(slot tensor, value)]) or (None, reason).
+
+    Only when the variable count and every shape match (see `_keras_optimizer_layout`).
+    """
+    layout_info, reason = _keras_optimizer_layout(model)
+    if layout_info is None:
+        return None, reason
+    opt, params, slots = layout_info
     h5py = h5py_module()
     with h5py.File(fileobj, "r") as f:
         group = _lookup(f, "optimizer/vars", where)
@@ -266,14 +309,11 @@ def read_keras_optimizer(model, fileobj, where: str):
             )
         plan, i = [], 2
         for p in params:
-            layout = model._layout_of(p) if hasattr(model, "_layout_of") else None
+            layout = model._layout_of(p)
             for name in slots:
                 ds = _hard_child(group, str(i), where)
                 if ds is None or tuple(ds.shape) != _keras_shape(p, layout):
-                    return (
-                        None,
-                        f"optimizer variable {i} does not match parameter shape {tuple(p.shape)}",
-                    )
+                    return None, f"optimizer variable {i} does not match parameter {tuple(p.shape)}"
                 value = torch.as_tensor(np.ascontiguousarray(_read_dataset(ds, where)))
                 if layout is not None:
                     value = value.permute(*layout)
