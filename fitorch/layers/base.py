@@ -99,6 +99,10 @@ class Layer(nn.Module):
         self._name = name or to_snake_case(type(self).__name__)
         self._trainable = bool(trainable)
         self._dtype = _as_dtype(dtype)
+        # Compute-dtype policy (given, else the global one now), read by the step's autocast.
+        from fitorch.mixed_precision import policy_for
+
+        self._dtype_policy = policy_for(dtype)
         self.built = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
         self._weight_info: dict[

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import torch
 
+from fitorch import distributed, mixed_precision
 from fitorch.layers.base import collect_losses
 from fitorch.layers.input import executing
+from fitorch.training import jit
 
 __all__ = ["train_step", "test_step", "predict_step", "flat_outputs", "batch_size_of"]
 
@@ -38,11 +40,18 @@ def batch_size_of(x) -> int:
     raise TypeError(f"Cannot find the batch size of an input of type {type(x).__name__}.")
 
 
-def forward_loss(model, state, x, y, sw, training: bool):
-    """Forward pass and total loss: compiled losses (weighted) + add_loss + regularizers."""
-    with collect_losses() as extra:
-        y_pred = model(x, training=training) if _accepts_training(model) else model(x)
-    y_list = flat_outputs(y_pred)
+def forward_loss(model, state, x, y, sw, training: bool, net=None):
+    """Forward pass and total loss: compiled losses (weighted) + add_loss + regularizers.
+
+    `net` is what runs the forward (the model's DDP wrapper in data-parallel training; default
+    the model). Under a mixed-precision policy the forward runs under autocast and its outputs
+    (and `add_loss` terms) are cast to float32 before any loss or metric sees them.
+    """
+    net = model if net is None else net
+    with collect_losses() as extra, mixed_precision.autocast(model, x):
+        y_pred = net(x, training=training) if _accepts_training(model) else net(x)
+    y_list = [mixed_precision.to_float32(o) for o in flat_outputs(y_pred)]
+    extra = [mixed_precision.to_float32(term) for term in extra]
     if not state.built:
         with torch.inference_mode(False):  # states built here must outlive evaluate()
             state.build(model, y, y_list)
@@ -76,13 +85,32 @@ def _record(state, y, y_list, sw, total, parts, n):
         state.metrics.update(y, [p.detach() for p in y_list], sw)
 
 
+def _forward(kind, model, state, x, y, sw, training, net=None):
+    # The first batch builds layers, losses and metrics: always eager (see training/jit.py).
+    if not state.built:
+        return forward_loss(model, state, x, y, sw, training, net)
+    return jit.run(model, kind, forward_loss, model, state, x, y, sw, training, net)
+
+
 def train_step(model, state, batch) -> None:
     x, y, sw = batch
     optimizer = state.optimizer
-    y_list, total, parts = forward_loss(model, state, x, y, sw, training=True)
+    n = batch_size_of(x)
+    # Data-parallel (fitorch.distributed): `batch` is this rank's Shard of a global batch.
+    global_rows = getattr(batch, "global_size", None)
+    net = distributed.ddp_model(model, x) if global_rows is not None else None
+    if net is not None and n == 0:
+        _empty_shard_step(model, net, x, optimizer)
+        return
+    y_list, total, parts = _forward("train", model, state, x, y, sw, True, net)
     optimizer.zero_grad(set_to_none=True)
+    loss = total
+    if net is not None and n * distributed.world_size() != global_rows:
+        # DDP averages gradients over ranks; n * W / m makes that mean the gradient of the
+        # global batch's mean loss when shards differ in size (the short last batch).
+        loss = total * distributed.loss_factor(n, global_rows)
     scale = getattr(optimizer, "scale_loss", None)
-    (scale(total) if scale is not None else total).backward()
+    (scale(loss) if scale is not None else loss).backward()
     optimizer.step()
     with torch.no_grad():
         for param, constraint in state.constrained:
@@ -90,11 +118,34 @@ def train_step(model, state, batch) -> None:
         _record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], batch_size_of(x))
 
 
+def _empty_shard_step(model, net, x, optimizer) -> None:
+    """A rank whose slice of the last global batch is empty still joins DDP's gradient
+    all-reduce (with zero gradients) and steps, so the ranks' weights stay identical."""
+    out = net(x, training=True) if _accepts_training(model) else net(x)
+    zero = sum(o.float().sum() for o in flat_outputs(out)) * 0.0
+    optimizer.zero_grad(set_to_none=True)
+    zero.backward()
+    optimizer.step()
+
+
 def test_step(model, state, batch) -> None:
     x, y, sw = batch
-    y_list, total, parts = forward_loss(model, state, x, y, sw, training=False)
-    _record(state, y, y_list, sw, total, parts, batch_size_of(x))
+    n = batch_size_of(x)
+    if n == 0 and getattr(batch, "global_size", None) is not None:
+        return  # this rank's slice of a short last batch is empty: nothing to count
+    y_list, total, parts = _forward("test", model, state, x, y, sw, False)
+    _record(state, y, y_list, sw, total, parts, n)
+
+
+def _predict(model, x):
+    with mixed_precision.autocast(model, x):
+        out = model(x, training=False) if _accepts_training(model) else model(x)
+    return mixed_precision.to_float32(out)
 
 
 def predict_step(model, x):
-    return model(x, training=False) if _accepts_training(model) else model(x)
+    """Model outputs for `x` (float32 under a mixed policy); compiled with jit_compile once
+    the model is built (a lazily built model's first call builds it eagerly)."""
+    if not getattr(model, "built", True):
+        return _predict(model, x)
+    return jit.run(model, "predict", _predict, model, x)

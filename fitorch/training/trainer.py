@@ -14,11 +14,20 @@ import warnings
 import numpy as np
 import torch
 
+from fitorch import distributed, mixed_precision
 from fitorch.callbacks.base import CallbackList
 from fitorch.registry import suggest
 from fitorch.training import data as data_mod
+from fitorch.training import jit
 from fitorch.training.compile_utils import CompiledState
-from fitorch.training.step import flat_outputs, predict_step, test_step, train_step
+from fitorch.training.step import (
+    _predict,
+    flat_outputs,
+    forward_loss,
+    predict_step,
+    test_step,
+    train_step,
+)
 
 __all__ = [
     "compile",
@@ -114,6 +123,7 @@ def compile(
             f"sample_weight_mode must be None or 'temporal'; got {sample_weight_mode!r}."
         )
     model._call_takes_training = _call_takes_training(model)
+    _default_device(model)
     if not hasattr(model, "_graph_layers") and not hasattr(model, "_stack"):
         # A subclassed model shows its output count only when called; a list of losses tells.
         if isinstance(loss, (list, tuple)) and len(loss) > 1:
@@ -139,7 +149,37 @@ def compile(
         config,
     )
     model._jit_compile = jit_compile
+    jit.enabled(model)  # a bad jit_compile value fails here
+    # Mixed precision (fitorch/mixed_precision.py): sub-layers with their own policy get their
+    # autocast hooks; a float16 policy wraps the optimizer for dynamic loss scaling (Keras).
+    mixed_precision.prepare(model)
+    model._compiled.optimizer = mixed_precision.wrap_optimizer(
+        model._compiled.optimizer, model, auto_scale_loss
+    )
     model.stop_training = False
+
+
+def _default_device(model) -> None:
+    """Keras uses the GPU when there is one: a model whose weights are all on the CPU moves
+    to CUDA (this rank's GPU under torchrun) at compile. Without CUDA nothing happens; a model
+    the user placed on an accelerator stays there (the model's device is the truth)."""
+    if not torch.cuda.is_available():
+        return
+    params = list(model.parameters())
+    if params and all(p.device.type == "cpu" for p in params):
+        model.to(distributed.device())
+
+
+def _synced_results(state: CompiledState) -> dict:
+    """Metric results over every process (one collective; see fitorch.distributed)."""
+    with distributed.sync_metric_states(state.metric_objects()):
+        return state.results()
+
+
+def _setup_distributed(verbose: int) -> int:
+    """Join the torchrun process group if there is one; only rank 0 prints progress."""
+    distributed.setup()
+    return verbose if distributed.is_main_process() else 0
 
 
 def _output_names(model) -> list[str]:
@@ -275,7 +315,9 @@ def fit(
     _check_kwargs("fit", kwargs, _FIT_KWARGS)
     state = _require_compiled(model, "fit")
     _validate_fit_args(batch_size, epochs, initial_epoch, validation_split)
-    verbose = _verbose(verbose)
+    verbose = _setup_distributed(_verbose(verbose))
+    distributed.check_global_batch(batch_size)
+    distributed.sync_rng_from_main()  # e.g. DataLoader shuffles agree across ranks
     device = _device_of(model)
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = data_mod.split_validation(
@@ -325,6 +367,8 @@ def fit(
             metrics=model.metrics_names,
         )
     )
+    jit.begin(model, "train", forward_loss)
+    jit.begin(model, "test", forward_loss)
     try:
         model.stop_training = False
         cbs.on_train_begin()
@@ -364,7 +408,7 @@ def fit(
                 raise ValueError("fit: the training data produced no batches (is it empty?).")
             if feed.exhausted and step < 0:
                 break
-            logs = results_to_logs(state.results())
+            logs = results_to_logs(_synced_results(state))
             if val_feed is not None and _should_validate(epoch, validation_freq):
                 val_logs = _run_evaluation(model, state, val_feed, cbs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -379,6 +423,8 @@ def fit(
             finalize()
         cbs.on_train_end(logs)
     finally:  # stop Sequence workers and prefetch threads, also on errors and Ctrl-C
+        jit.end(model, "train")
+        jit.end(model, "test")
         source.close()
         if val_feed is not None:
             val_feed.source.close()
@@ -421,7 +467,7 @@ def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
             cbs.on_test_batch_end(step, lambda s=state: results_to_logs(s.results()))
     if step < 0:
         raise ValueError("evaluate: the data produced no batches (is it empty?).")
-    logs = results_to_logs(state.results())
+    logs = results_to_logs(_synced_results(state))
     cbs.on_test_end(logs)
     return logs
 
@@ -450,7 +496,7 @@ def evaluate(
     state = _require_compiled(model, "evaluate")
     if batch_size is not None and batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    verbose = _verbose(verbose)
+    verbose = _setup_distributed(_verbose(verbose))
     device = _device_of(model)
     source = data_mod.adapt(
         x,
@@ -478,9 +524,11 @@ def evaluate(
             steps=feed.num_steps,
         )
     )
+    jit.begin(model, "test", forward_loss)
     try:
         logs = _run_evaluation(model, state, feed, cbs)
     finally:
+        jit.end(model, "test")
         source.close()
     if return_dict:
         return logs
@@ -496,7 +544,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         if k in kwargs
     }
     _check_kwargs("predict", kwargs, set())
-    verbose = _verbose(verbose)
+    verbose = _setup_distributed(_verbose(verbose))
     device = _device_of(model)
     if not hasattr(model, "_call_takes_training"):
         model._call_takes_training = _call_takes_training(model)
@@ -528,22 +576,29 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     )
     model.eval()
     cbs.on_predict_begin()
-    chunks, structure = [], None
+    chunks, structure, global_rows = [], None, []
+    jit.begin(model, "predict", _predict)
     try:
         with torch.inference_mode():
-            for step, (bx, _, _) in enumerate(feed.epoch()):
+            for step, batch in enumerate(feed.epoch()):
+                bx = batch[0]
+                # Data-parallel: this rank predicts its rows of each global batch.
+                global_rows.append(getattr(batch, "global_size", None))
                 cbs.on_predict_batch_begin(step)
                 out = predict_step(model, bx)
                 structure = out
                 chunks.append(flat_outputs(out))
                 cbs.on_predict_batch_end(step, {"outputs": out})
     finally:
+        jit.end(model, "predict")
         source.close()
     cbs.on_predict_end()
     if not chunks:
         raise ValueError("predict: the data produced no batches (is it empty?).")
-    arrays = [torch.cat([c[i] for c in chunks]).cpu().numpy() for i in range(len(chunks[0]))]
-    return _restructure(structure, arrays)
+    outputs = [torch.cat([c[i] for c in chunks]) for i in range(len(chunks[0]))]
+    if global_rows[0] is not None:  # every rank gets the whole array, in the original order
+        outputs = [distributed.gather_predictions(o, global_rows) for o in outputs]
+    return _restructure(structure, [o.cpu().numpy() for o in outputs])
 
 
 def _restructure(structure, arrays):
@@ -566,7 +621,7 @@ def _single_batch(model, x, y, sample_weight, class_weight=None):
 
 
 def _batch_result(model, state, return_dict):
-    logs = results_to_logs(state.results())
+    logs = results_to_logs(_synced_results(state))
     if return_dict:
         return logs
     values = [logs[k] for k in model.metrics_names if k in logs]
