@@ -47,17 +47,17 @@ def test_dict_record_builds_with_from_config():
 
 def test_register_serializable_and_scopes():
     @registry.register_serializable(package="pkg")
-    def my_loss(y_true, y_pred):
+    def registry_test_loss(y_true, y_pred):
         return y_pred
 
-    assert registry.get_registered_name(my_loss) == "pkg>my_loss"
-    assert registry.get_registered_object("pkg>my_loss") is my_loss
-    assert registry.get_registered_object("my_loss") is my_loss
+    assert registry.get_registered_name(registry_test_loss) == "pkg>registry_test_loss"
+    assert registry.get_registered_object("pkg>registry_test_loss") is registry_test_loss
+    assert registry.get_registered_object("registry_test_loss") is registry_test_loss
 
-    def other():
+    def registry_test_other():
         pass
 
-    assert registry.get_registered_object("other") is None
-    with registry.custom_object_scope({"other": other}):
-        assert registry.get_registered_object("other") is other
-    assert registry.get_registered_object("other") is None
+    assert registry.get_registered_object("registry_test_other") is None
+    with registry.custom_object_scope({"registry_test_other": registry_test_other}):
+        assert registry.get_registered_object("registry_test_other") is registry_test_other
+    assert registry.get_registered_object("registry_test_other") is None

@@ -195,6 +195,15 @@ def prepare(y_true, y_pred, squeeze: bool = False):
 
     With `squeeze`, their ranks are matched by `squeeze_or_expand_to_same_rank`.
     """
+    if (
+        isinstance(y_pred, torch.Tensor)
+        and isinstance(y_true, torch.Tensor)
+        and y_true.shape == y_pred.shape
+        and y_true.dtype == y_pred.dtype
+        and y_pred.is_floating_point()
+        and y_true.device == y_pred.device
+    ):
+        return y_true, y_pred  # the per-step case: nothing to cast or align
     y_pred = K._floating(K._t(y_pred))
     y_true = _as_tensor(y_true, y_pred.dtype, y_pred.device)
     if squeeze:
