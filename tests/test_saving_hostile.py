@@ -308,6 +308,16 @@ def _cases(flag):
             "Unknown optimizer 'EvilOpt'",
         ),
         (
+            "impossible_weights",
+            lambda m: (with_config(m, _huge_dense), []),
+            "building the model the file describes failed",
+        ),
+        (
+            "json_depth_bomb",
+            lambda m: ({**m, "config.json": b"[" * 100_000 + b"]" * 100_000}, []),
+            "config.json is not valid JSON",
+        ),
+        (
             "optimizer_slot_shape",
             lambda m: ({**m, "optimizer.safetensors": _bad_slots(m)}, []),
             r"optimizer slot 'momentum' of parameter 0 has shape \(4, 3\)",
@@ -317,6 +327,11 @@ def _cases(flag):
 
 def _widen_first_dense(config):
     config["config"]["layers"][2]["config"]["units"] = 2
+
+
+def _huge_dense(config):
+    # 2**62 floats cannot be allocated: refused as a bad file, not a crash.
+    config["config"]["layers"][2]["config"]["units"] = 2**62
 
 
 def _torch_op(op):

@@ -191,6 +191,16 @@ def _read_members(path: str) -> dict[str, bytes]:
     return members
 
 
+def _build_model(config: dict, custom_objects: dict, path: str):
+    """The model the config describes; resource failures become a ValueError about the file."""
+    try:
+        return deserialize_object(config, "layer", custom_objects, f"the model in {path!r}")
+    except RecursionError as err:
+        raise ValueError(f"{path!r}: the config nests too deeply to be a model.") from err
+    except (MemoryError, RuntimeError) as err:
+        raise ValueError(f"{path!r}: building the model the file describes failed: {err}") from err
+
+
 def _ensure_built(model, build_config) -> None:
     """Create lazily built weights of a subclassed model by calling it on zeros."""
     layers = [m for m in model.modules() if hasattr(m, "built")]
@@ -230,7 +240,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         config = sanitize_keras(config)
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
-        model = deserialize_object(config, "layer", custom_objects, f"the model in {path!r}")
+        model = _build_model(config, custom_objects, path)
         if not isinstance(model, torch.nn.Module):
             raise ValueError(f"{path!r}: config.json does not describe a model.")
         _ensure_built(model, config.get("build_config"))
@@ -353,7 +363,7 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
                 inner[key] = spec[0]
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
-        model = deserialize_object(config, "layer", custom_objects, f"the model in {path!r}")
+        model = _build_model(config, custom_objects, path)
         plan, problems = _h5_plan(model, path, path)
         _assign(plan, problems, False, path)
         if compile and training:
