@@ -1,6 +1,7 @@
 """Layers: the `Layer` base and the Keras layer catalogue (one module per family)."""
 
 from fitorch.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from fitorch.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from fitorch.layers.base import Layer
 from fitorch.layers.conv import Conv1D, Conv2D, Conv3D
 from fitorch.layers.conv_variants import (
@@ -121,4 +122,5 @@ __all__ = [
     "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
     "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D",
     "SeparableConv1D", "SeparableConv2D",
+    "AdditiveAttention", "Attention", "MultiHeadAttention",
 ]  # fmt: skip

@@ -1,0 +1,368 @@
+"""Attention layers: MultiHeadAttention, Attention (Luong), AdditiveAttention (Bahdanau).
+
+Masks: `True` = attend. Masked scores enter the softmax as -1e9 and a fully masked row
+gives zeros (Keras' Softmax), except in MultiHeadAttention's fused path (no scores returned,
+no dropout), which like Keras on torch runs `scaled_dot_product_attention` with an additive
+-1e9 mask (a fully masked row attends uniformly). Query/value masks attached to the input
+tensors by `Embedding(mask_zero=True)` or `Masking` are picked up.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from fitorch import constraints as constraints_mod
+from fitorch import initializers as initializers_mod
+from fitorch import regularizers as regularizers_mod
+from fitorch.layers._utils import check_choice, keras_name
+from fitorch.layers.base import Layer
+from fitorch.layers.embedding import get_mask, set_mask
+
+__all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
+
+
+def _masked_softmax(scores, mask):
+    """Softmax over the last axis; masked (False) cells -> -1e9 in, 0 out (Keras)."""
+    if mask is None:
+        return torch.softmax(scores, dim=-1)
+    scores = torch.where(mask, scores, torch.full_like(scores, -1e9))
+    return torch.where(mask, torch.softmax(scores, dim=-1), torch.zeros_like(scores))
+
+
+def _causal(tq, tk, device):
+    """Lower-triangular (Tq, Tk) mask: query i attends keys j <= i."""
+    return torch.ones(tq, tk, dtype=torch.bool, device=device).tril()
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head scaled dot-product attention on (batch, T, dim) query and (batch, S, dim) value.
+
+    q, k, v = query @ Wq + bq, key @ Wk + bk, value @ Wv + bv (kernels (dim, heads, key_dim)
+    in Keras layout); `scores = softmax(q k^T / sqrt(key_dim))` per head, with masks; output
+    = (scores v) @ Wo + bo, Wo (heads, value_dim, output_dim). Weights in Keras order: query,
+    key, value, attention_output (kernel then bias each).
+
+    Call: `layer(query, value, key=None, attention_mask=None, return_attention_scores=False,
+    training=None, use_causal_mask=False)`.
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        key_dim,
+        value_dim=None,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        attention_axes=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        seed=None,
+        **kwargs,
+    ):
+        for legacy in ("use_gate", "flash_attention"):
+            if kwargs.pop(legacy, None):
+                raise ValueError(f"MultiHeadAttention: {legacy}=True is not supported.")
+        if kwargs.pop("sliding_window", None) is not None:
+            raise ValueError("MultiHeadAttention: sliding_window is not supported.")
+        kwargs.setdefault("name", None)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if kwargs["name"] is None:
+            self.name = keras_name(type(self).__name__)
+        for arg, value in (("num_heads", num_heads), ("key_dim", key_dim)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f"MultiHeadAttention: {arg} must be a positive integer; got {value!r}."
+                )
+        axes = (
+            None
+            if attention_axes is None
+            else ([attention_axes] if isinstance(attention_axes, int) else list(attention_axes))
+        )
+        if axes not in (None, [1], [-2]):
+            raise ValueError(
+                f"MultiHeadAttention: attention_axes={attention_axes!r} is not "
+                f"supported; only the time axis of rank-3 inputs (None or (1,))."
+            )
+        self.num_heads, self.key_dim = num_heads, key_dim
+        self.value_dim = value_dim if value_dim else key_dim
+        self.dropout, self.use_bias, self.seed = float(dropout), bool(use_bias), seed
+        if isinstance(output_shape, (list, tuple)):
+            if len(output_shape) != 1:
+                raise ValueError(
+                    f"MultiHeadAttention: output_shape must be an int or a 1-tuple; "
+                    f"got {output_shape!r}."
+                )
+            output_shape = output_shape[0]
+        self.output_shape_arg = output_shape
+        self.attention_axes = axes
+        self.kernel_initializer = initializers_mod.get(kernel_initializer)
+        self.bias_initializer = initializers_mod.get(bias_initializer)
+        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
+        self.kernel_constraint = constraints_mod.get(kernel_constraint)
+        self.bias_constraint = constraints_mod.get(bias_constraint)
+        self._projections_built = False
+
+    def build(self, input_shape):
+        pass  # weights need the value's shape too: created on the first call
+
+    def _dense(self, prefix, kernel_shape, bias_shape):
+        self.add_weight(
+            f"{prefix}_kernel",
+            kernel_shape,
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if self.use_bias:
+            self.add_weight(
+                f"{prefix}_bias",
+                bias_shape,
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    def _build_projections(self, query, value, key):
+        for name, t in (("query", query), ("value", value), ("key", key)):
+            if t.ndim != 3:
+                raise ValueError(
+                    f"MultiHeadAttention {self.name!r}: {name} must have rank 3 "
+                    f"(batch, time, dim); got shape {tuple(t.shape)}."
+                )
+        if key.shape[1] != value.shape[1]:
+            raise ValueError(
+                f"MultiHeadAttention {self.name!r}: key and value must have the same "
+                f"length; got shapes {tuple(key.shape)} and {tuple(value.shape)}."
+            )
+        h, dk, dv = self.num_heads, self.key_dim, self.value_dim
+        out_dim = self.output_shape_arg or query.shape[-1]
+        self._dense("query", (query.shape[-1], h, dk), (h, dk))
+        self._dense("key", (key.shape[-1], h, dk), (h, dk))
+        self._dense("value", (value.shape[-1], h, dv), (h, dv))
+        self._dense("output", (h, dv, out_dim), (out_dim,))
+        device = query.device
+        if device != self.query_kernel.device:
+            self.to(device)
+        self._projections_built = True
+
+    def _project(self, x, prefix):
+        """(B, T, dim) -> (B, heads, T, d) through the (dim, heads, d) kernel."""
+        w = getattr(self, f"{prefix}_kernel")
+        y = x @ w.reshape(w.shape[0], -1)
+        y = y.reshape(*x.shape[:2], w.shape[1], w.shape[2])
+        if self.use_bias:
+            y = y + getattr(self, f"{prefix}_bias")
+        return y.transpose(1, 2)
+
+    def call(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        training=None,
+        use_causal_mask=False,
+    ):
+        training = self.training if training is None else bool(training)
+        key = value if key is None else key
+        query_mask = get_mask(query) if query_mask is None else query_mask
+        value_mask = get_mask(value) if value_mask is None else value_mask
+        if key is not value:
+            key_mask = get_mask(key) if key_mask is None else key_mask
+        if not self._projections_built:
+            self._build_projections(query, value, key)
+        q, k, v = (
+            self._project(query, "query"),
+            self._project(key, "key"),
+            self._project(value, "value"),
+        )
+        mask = _combine_masks(
+            query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
+        )
+        scale = 1.0 / math.sqrt(self.key_dim)
+        use_drop = training and self.dropout > 0
+        if not return_attention_scores and not use_drop:
+            # Fused kernel (flash/memory-efficient on CUDA), as Keras' torch backend runs it.
+            # A boolean mask becomes an additive -1e9 bias (as Keras does): a fully masked
+            # row then attends uniformly instead of producing NaN.
+            attn_mask = None
+            if mask is not None:
+                attn_mask = torch.zeros(mask.shape, dtype=q.dtype, device=q.device)
+                attn_mask = attn_mask.masked_fill(~mask, -1e9)[:, None]
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=scale)
+            scores = None
+        else:
+            logits = (q * scale) @ k.transpose(-1, -2)
+            scores = _masked_softmax(logits, None if mask is None else mask[:, None])
+            probs = F.dropout(scores, self.dropout, True) if use_drop else scores
+            out = probs @ v  # (B, H, T, dv)
+        w = self.output_kernel
+        y = out.transpose(1, 2).reshape(out.shape[0], out.shape[2], -1) @ w.reshape(-1, w.shape[-1])
+        if self.use_bias:
+            y = y + self.output_bias
+        return (y, scores) if return_attention_scores else y
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "key_dim": self.key_dim,
+            "value_dim": self.value_dim,
+            "dropout": self.dropout,
+            "use_bias": self.use_bias,
+            "output_shape": self.output_shape_arg,
+            "attention_axes": self.attention_axes,
+            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers_mod.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
+            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+            "seed": self.seed,
+        }
+
+
+def _combine_masks(query, value, query_mask, value_mask, key_mask, attention_mask, causal):
+    """AND of every given mask as a (B, T, S) boolean tensor (None when there is none)."""
+    mask = None
+
+    def both(a, b):
+        return b if a is None else a & b
+
+    if query_mask is not None:
+        mask = both(mask, query_mask.bool()[:, :, None])
+    if value_mask is not None:
+        mask = both(mask, value_mask.bool()[:, None, :])
+    if key_mask is not None:
+        mask = both(mask, key_mask.bool()[:, None, :])
+    if causal:
+        mask = both(mask, _causal(query.shape[1], value.shape[1], query.device)[None])
+    if attention_mask is not None:
+        mask = both(mask, attention_mask.bool())
+    if mask is not None:
+        mask = mask.expand(query.shape[0], query.shape[1], value.shape[1])
+    return mask
+
+
+class _BaseAttention(Layer):
+    """Shared call of Attention and AdditiveAttention: `inputs = [query, value(, key)]`."""
+
+    def __init__(self, use_scale=False, dropout=0.0, seed=None, **kwargs):
+        kwargs.setdefault("name", None)
+        super().__init__(**kwargs)
+        if kwargs["name"] is None:
+            self.name = keras_name(type(self).__name__)
+        self.use_scale, self.dropout, self.seed = bool(use_scale), float(dropout), seed
+
+    def build(self, input_shape):
+        kind = type(self).__name__
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or len(input_shape) not in (2, 3)
+            or not all(isinstance(s, (list, tuple)) for s in input_shape)
+        ):
+            raise ValueError(
+                f"{kind} {self.name!r} expects inputs [query, value] or [query, value, "
+                f"key]; got input shape {input_shape}."
+            )
+        q, v = tuple(input_shape[0]), tuple(input_shape[1])
+        k = tuple(input_shape[2]) if len(input_shape) == 3 else v
+        if q[-1] != k[-1] or (len(input_shape) == 3 and k[1] != v[1] and None not in (k[1], v[1])):
+            raise ValueError(
+                f"{kind} {self.name!r}: query and key must share the last dimension "
+                f"and key and value the length; got shapes {q}, {v}, {k}."
+            )
+        self._build_weights(q[-1])
+
+    def _build_weights(self, dim):
+        pass
+
+    def call(
+        self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False
+    ):
+        training = self.training if training is None else bool(training)
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        q_mask, v_mask = (mask[0], mask[1]) if mask is not None else (get_mask(q), get_mask(v))
+        scores = self._scores(q, k)  # (B, Tq, Tv)
+        score_mask = None if v_mask is None else v_mask.bool()[:, None, :]
+        if use_causal_mask:
+            causal = _causal(scores.shape[-2], scores.shape[-1], scores.device)[None]
+            score_mask = causal if score_mask is None else score_mask & causal
+        if score_mask is not None:
+            scores = torch.where(score_mask, scores, scores - 1e9)
+        weights = torch.softmax(scores, dim=-1)
+        if training and self.dropout > 0:
+            weights = F.dropout(weights, self.dropout, True)
+        out = weights @ v
+        if q_mask is not None:
+            out = torch.where(q_mask.bool()[..., None], out, torch.zeros_like(out))
+            set_mask(out, q_mask)
+        return (out, weights) if return_attention_scores else out
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "use_scale": self.use_scale,
+            "dropout": self.dropout,
+            "seed": self.seed,
+        }
+
+
+class Attention(_BaseAttention):
+    """Dot-product (Luong) attention: `scores = q k^T` (times a learned scalar `scale` when
+    `use_scale`), or with `score_mode="concat"`: `concat_score_weight * sum(tanh(scale *
+    (q_i + k_j)))`; output = softmax(scores) v."""
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(use_scale, dropout, seed, **kwargs)
+        self.score_mode = check_choice(score_mode, ("dot", "concat"), "score_mode", "Attention")
+
+    def _build_weights(self, dim):
+        if self.use_scale:
+            self.add_weight("scale", (), "ones")
+        if self.score_mode == "concat":
+            self.add_weight("concat_score_weight", (), "ones")
+
+    def _scores(self, q, k):
+        if self.score_mode == "dot":
+            scores = q @ k.transpose(-1, -2)
+            return scores * self.scale if self.use_scale else scores
+        summed = q[:, :, None, :] + k[:, None, :, :]
+        if self.use_scale:
+            summed = self.scale * summed
+        return self.concat_score_weight * torch.tanh(summed).sum(-1)
+
+    def get_config(self):
+        return {**super().get_config(), "score_mode": self.score_mode}
+
+
+class AdditiveAttention(_BaseAttention):
+    """Additive (Bahdanau) attention: `scores_ij = sum(scale * tanh(q_i + k_j))` with a learned
+    `scale` vector (dim,) when `use_scale` (default True); output = softmax(scores) v."""
+
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
+        super().__init__(use_scale, dropout, seed, **kwargs)
+
+    def _build_weights(self, dim):
+        if self.use_scale:
+            self.add_weight("scale", (dim,), "glorot_uniform")
+
+    def _scores(self, q, k):
+        summed = torch.tanh(q[:, :, None, :] + k[:, None, :, :])
+        return (summed * self.scale).sum(-1) if self.use_scale else summed.sum(-1)
