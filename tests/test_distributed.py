@@ -1,0 +1,220 @@
+"""fitorch.distributed: sharding math in-process, and real 2-process runs under torchrun.
+
+The torchrun tests launch `python -m torch.distributed.run --nproc_per_node=2` on the CPU
+(gloo, one thread per process) on a script written to tmp_path, run the same script in one
+plain process, and compare: History, evaluate, predict and final weights to 1e-6.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fitorch import distributed
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- in-process: the arithmetic every rank relies on ---------------------------------------------
+@pytest.mark.parametrize("m", [0, 1, 2, 3, 5, 8, 37])
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_shard_bounds_partition_the_batch_in_rank_order(m, n):
+    bounds = [distributed.shard_bounds(m, n, r) for r in range(n)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == m
+    assert all(bounds[r][1] == bounds[r + 1][0] for r in range(n - 1))  # contiguous
+    sizes = [hi - lo for lo, hi in bounds]
+    assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
+
+
+def test_loss_factor_makes_the_mean_of_rank_gradients_the_global_gradient():
+    # Per-sample losses l, global batch of 5 split 3 / 2 over 2 ranks: DDP averages
+    # factor_r * mean_r, which must equal mean(l) (the 1-process sum_over_batch_size loss).
+    l = torch.tensor([0.3, 1.7, 2.2, 0.9, 4.1], dtype=torch.float64)
+    n = 2
+    ranks = [distributed.shard_bounds(5, n, r) for r in range(n)]
+    old = os.environ.get("WORLD_SIZE")
+    os.environ["WORLD_SIZE"] = str(n)
+    try:
+        scaled = [distributed.loss_factor(hi - lo, 5) * l[lo:hi].mean() for lo, hi in ranks]
+    finally:
+        os.environ.pop("WORLD_SIZE") if old is None else os.environ.update(WORLD_SIZE=old)
+    assert torch.allclose(sum(scaled) / n, l.mean(), atol=1e-15)
+
+
+def test_global_batch_must_divide_among_processes(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    with pytest.raises(ValueError, match=r"batch_size=6 .*number of processes \(4\)"):
+        distributed.check_global_batch(6)
+    distributed.check_global_batch(8)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    distributed.check_global_batch(7)
+
+
+def test_single_process_is_main_and_shards_nothing(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    assert distributed.is_main_process() and distributed.world_size() == 1
+    assert distributed.rank() == 0 and not distributed.setup()
+    batch = (torch.ones(3, 2), None, None)
+    assert distributed.shard_batch(batch) == (batch, None)
+    assert distributed.shared_order(torch.arange(3)).tolist() == [0, 1, 2]
+    with distributed.sync_metric_states([]) as synced:
+        assert synced == []
+
+
+def test_shard_unpacks_as_a_batch_and_carries_the_global_size():
+    shard = distributed.Shard((torch.zeros(2, 1), [torch.ones(2)], None), 5)
+    x, y, sw = shard
+    assert shard.global_size == 5 and x.shape == (2, 1) and sw is None
+
+
+def test_files_gate_follows_the_rank(monkeypatch):
+    from fitorch.callbacks import files
+
+    monkeypatch.setenv("RANK", "1")
+    assert not files.is_main_process()
+    monkeypatch.setenv("RANK", "0")
+    assert files.is_main_process()
+
+
+# -- torchrun ----------------------------------------------------------------------------------
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np, torch
+    import fitorch
+    from fitorch import callbacks, distributed, layers, metrics
+
+    out = os.path.abspath(sys.argv[1])
+    r = distributed.rank()
+    work = os.path.join(out, f"cwd{r}")
+    os.makedirs(work, exist_ok=True)
+    os.chdir(work)  # relative callback paths: files land in this rank's directory, if any
+    fitorch.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(37, 5)).astype("float32")  # 37: divides neither 2 nor the batches
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
+    sw = rng.uniform(0.5, 2.0, size=37).astype("float32")
+    model = fitorch.Sequential([layers.Input((5,)), layers.Dense(8, activation="tanh"),
+                                layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy",
+                  metrics=["acc", metrics.Precision(), metrics.AUC()], weighted_metrics=["mse"])
+    # batch 8: the last global batch of 5 splits 3 / 2 (loss scaling)
+    h1 = model.fit(x, y, sample_weight=sw, batch_size=8, epochs=2, verbose=1,
+                   validation_data=(x[:13], y[:13]),
+                   callbacks=[callbacks.CSVLogger("log.csv"),
+                              callbacks.ModelCheckpoint("ckpt.weights.h5")])
+    before = distributed.collective_count()
+    # batch 4: the last global batch of 1 leaves rank 1 with nothing (empty shard step)
+    h2 = model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    fit_collectives = distributed.collective_count() - before
+    ev = model.evaluate(x, y, batch_size=6, return_dict=True, verbose=0)  # last batch: 1 row
+    pred = model.predict(x, batch_size=6, verbose=0)
+    weights = [w.tolist() for w in model.get_weights()]
+    try:
+        model.fit(x, y, batch_size=7, epochs=1, verbose=0)
+        error = ""
+    except ValueError as e:
+        error = str(e)
+    with open(os.path.join(out, f"rank{r}.json"), "w") as f:
+        json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "eval": ev,
+                   "pred": pred.tolist(), "weights": weights,
+                   "world": distributed.world_size(), "fit_collectives": fit_collectives,
+                   "error": error}, f)
+    """
+)
+
+
+def _env():
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(tmp_path: Path, nproc: int) -> list[dict]:
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / f"out{nproc}"
+    out.mkdir()
+    if nproc == 1:
+        cmd = [sys.executable, str(script), str(out)]
+    else:
+        launcher = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}"]
+        port = f"--master_port={_free_port()}"
+        cmd = [*launcher, "--master_addr=127.0.0.1", port, str(script), str(out)]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = [json.loads((out / f"rank{r}.json").read_text()) for r in range(nproc)]
+    return results, out, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ddp")
+    return _run(tmp, 1), _run(tmp, 2)
+
+
+def _close(a, b, atol=1e-6):
+    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
+                               atol=atol, rtol=0)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_two_processes_train_exactly_as_one(runs):
+    (one, _, _), (two, _, _) = runs
+    assert two[0]["world"] == 2 and one[0]["world"] == 1
+    for key in ("h1", "h2"):
+        assert list(two[0][key]) == list(one[0][key])
+        for metric in one[0][key]:  # loss, acc, precision, auc, weighted mse and val_ keys
+            _close(two[0][key][metric], one[0][key][metric])
+            assert two[1][key][metric] == two[0][key][metric]  # every rank: same History
+    for w1, w2, w2b in zip(one[0]["weights"], two[0]["weights"], two[1]["weights"]):
+        _close(w2, w1)
+        assert w2 == w2b  # DDP keeps the replicas identical
+
+
+@pytest.mark.slow
+def test_evaluate_and_predict_count_each_sample_once(runs):
+    (one, _, _), (two, _, _) = runs
+    for rank in two:
+        assert set(rank["eval"]) == set(one[0]["eval"])
+        for k in one[0]["eval"]:
+            _close(rank["eval"][k], one[0]["eval"][k])
+        assert np.asarray(rank["pred"]).shape == (37, 1)  # whole array, original order
+        _close(rank["pred"], one[0]["pred"])
+
+
+@pytest.mark.slow
+def test_only_rank_zero_writes_files_and_prints(runs):
+    (_, out1, _), (_, out2, stdout) = runs
+    assert sorted(os.listdir(out2 / "cwd0")) == ["ckpt.weights.h5", "log.csv"]
+    assert os.listdir(out2 / "cwd1") == []
+    rows1, rows2 = (np.genfromtxt(d / "cwd0" / "log.csv", delimiter=",", names=True)
+                    for d in (out1, out2))  # fmt: skip
+    assert rows2.dtype.names == rows1.dtype.names and rows2.shape == (2,)
+    for name in rows1.dtype.names:  # rank 0 logs the exact all-rank values
+        _close(rows2[name], rows1[name])
+    assert stdout.count("Epoch 1/2") == 1  # one progress output (rank 0's), not two
+
+
+@pytest.mark.slow
+def test_batch_size_must_divide_and_metrics_sync_once_per_read(runs):
+    _, (two, _, _) = runs
+    assert "batch_size=7" in two[0]["error"] and "(2)" in two[0]["error"]
+    # 2 epochs without validation: per epoch one shared shuffle order and one metric sync,
+    # plus one RNG-state broadcast at the start of fit.
+    assert two[0]["fit_collectives"] == 1 + 2 * 2
