@@ -215,3 +215,19 @@ def test_default_names_follow_keras():
     assert fl.Conv2D(2, 3).name == "conv2d"
     assert fl.GlobalAveragePooling1D().name == "global_average_pooling1d"
     assert fl.MaxPool2D().name == "max_pooling2d"
+
+
+@pytest.mark.parametrize("pool", ["GlobalAveragePooling1D", "GlobalMaxPooling1D"])
+def test_global_pooling_uses_embedding_mask_like_keras(pool):
+    ids = np.array([[3, 5, 0, 0], [1, 2, 3, 4], [7, 0, 0, 0]])
+
+    def build(lib):
+        return lib.Sequential([lib.Input(shape=(4,), dtype="int64"),
+                               lib.layers.Embedding(10, 3, mask_zero=True),
+                               getattr(lib.layers, pool)()])  # fmt: skip
+
+    ours, theirs = build(fitorch), build(keras)
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(
+        ours.predict(ids, verbose=0), theirs.predict(ids, verbose=0), rtol=1e-6
+    )

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from fitorch.layers._utils import check_choice, keras_name, normalize_tuple, same_padding
 from fitorch.layers.base import Layer
 from fitorch.layers.conv import to_channels_first, to_channels_last
+from fitorch.layers.embedding import get_mask
 
 __all__ = [
     "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
@@ -177,6 +178,8 @@ class _GlobalPooling(_Named):
             )
 
     def call(self, inputs, mask=None):
+        if mask is None and self.mode == "avg":  # Keras' max pooling ignores carried masks
+            mask = get_mask(inputs)
         first = 1 if self.data_format == "channels_last" else 2
         axes = tuple(range(first, first + self.rank))
         if mask is not None and self.rank == 1:
@@ -199,7 +202,8 @@ class _GlobalPooling(_Named):
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """Max over steps: (B, steps, C) -> (B, C); a `mask` (B, steps) skips masked steps."""
+    """Max over steps: (B, steps, C) -> (B, C). An explicit `mask=` (B, steps) skips masked
+    steps; a mask carried by the input (Embedding mask_zero) is ignored, as in Keras."""
 
     rank, mode = 1, "max"
 
