@@ -6,10 +6,11 @@ A record is `{"module", "class_name", "config", "registered_name"}` (layers add
 an object with `get_config` is its class name plus its config.
 
 Loading is safe by construction: `module` is informational only and is never imported. A name
-resolves, in order, to an object passed in (`custom_objects=`, `custom_object_scope`), a
-registered one (`register_serializable`), one this process used in `compile`, or a fitorch
-built-in of the expected kind; anything else is a `ValueError` naming the object, where the
-file uses it, and the line to add. A Python lambda stored as bytecode (`__lambda__`) is only
+resolves, in order, to an object passed in (`custom_objects=`, then open
+`custom_object_scope`s), a fitorch built-in of the expected kind (for a plain name), a
+registered one (`register_serializable`, `"package>name"` or its short name), or one this
+process used in `compile`; anything else is a `ValueError` naming the object, where the file
+uses it, and the line to add. A Python lambda stored as bytecode (`__lambda__`) is only
 rebuilt when safe mode is off (`load_model(..., safe_mode=False)`).
 """
 
@@ -284,13 +285,13 @@ def _is_module_instance(obj) -> bool:
 
 
 def find_object(name: str, kind: str | None, custom_objects=None, where: str | None = None):
-    """Resolve `name`: passed-in, registered, compile-seen, then built-in (never imports)."""
+    """Resolve `name` without importing anything (see the module docstring for the order)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"Invalid object name {name!r} in the file (used as {where or kind}).")
     short = name.split(">")[-1]
-    if custom_objects:
+    for table in [custom_objects or {}, *reversed(custom_registry._SCOPES)]:
         for key in (name, short):
-            hit = custom_objects.get(key)
+            hit = table.get(key)
             # A torch module instance passed in is for a wrapper record, never a layer class.
             if hit is not None and not (kind == "layer" and _is_module_instance(hit)):
                 return hit
