@@ -495,3 +495,28 @@ def test_keras2_functional_h5_file_loads(tmp_path):
     )
     assert model.get_compile_config()["loss"] == "mae"
     assert isinstance(model.optimizer, optimizers.SGD) and model.optimizer.learning_rate == 0.1
+
+
+class Unregistered(layers.Layer):
+    def call(self, x):
+        return x * 2.0
+
+
+def test_missing_custom_layer_error_names_the_layer_and_the_fix(tmp_path):
+    model = Sequential([layers.Dense(2, input_shape=(3,)), Unregistered(name="doubler")])
+    model.save(tmp_path / "u.keras")
+    with pytest.raises(ValueError) as err:
+        load_model(tmp_path / "u.keras")
+    msg = str(err.value)
+    assert "Unknown layer 'Unregistered'" in msg and "layer 'doubler'" in msg
+    assert "custom_objects={'Unregistered': Unregistered}" in msg and "class Unregistered" in msg
+    loaded = load_model(tmp_path / "u.keras", custom_objects={"Unregistered": Unregistered})
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_keras_spellings_of_the_saving_api():
+    assert saving.register_keras_serializable is saving.register_serializable
+    assert saving.CustomObjectScope is saving.custom_object_scope
+    record = saving.serialize_keras_object(losses.Huber(delta=2.0))
+    assert record["class_name"] == "Huber" and record["config"]["delta"] == 2.0
+    assert saving.deserialize_keras_object(record, "loss").get_config()["delta"] == 2.0

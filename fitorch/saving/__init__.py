@@ -14,12 +14,19 @@ from fitorch.registry import (
     get_registered_object,
     register_serializable,
 )
+from fitorch.registry import custom_objects as get_custom_objects
 from fitorch.saving.api import load_model, load_weights, save_model, save_weights
 from fitorch.saving.serialization import (
     deserialize_object,
     enable_unsafe_deserialization,
     serialize_object,
 )
+
+# Keras spellings (`keras.saving.register_keras_serializable`, ...).
+register_keras_serializable = register_serializable
+CustomObjectScope = custom_object_scope
+serialize_keras_object = serialize_object
+deserialize_keras_object = deserialize_object
 
 __all__ = [
     "save_model",
@@ -33,4 +40,9 @@ __all__ = [
     "serialize_object",
     "deserialize_object",
     "enable_unsafe_deserialization",
+    "get_custom_objects",
+    "register_keras_serializable",
+    "CustomObjectScope",
+    "serialize_keras_object",
+    "deserialize_keras_object",
 ]
