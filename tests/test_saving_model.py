@@ -520,3 +520,14 @@ def test_keras_spellings_of_the_saving_api():
     record = saving.serialize_keras_object(losses.Huber(delta=2.0))
     assert record["class_name"] == "Huber" and record["config"]["delta"] == 2.0
     assert saving.deserialize_keras_object(record, "loss").get_config()["delta"] == 2.0
+
+
+def test_h5_with_weights_for_layers_the_model_lacks_is_refused(tmp_path):
+    bigger = Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(4), layers.Dense(1)])
+    bigger.save_weights(tmp_path / "big.weights.h5")
+    smaller = Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(4)])
+    before = smaller.get_weights()
+    with pytest.raises(ValueError, match="layers/dense_2/vars: weights in the file for no layer"):
+        smaller.load_weights(tmp_path / "big.weights.h5")
+    for a, b in zip(smaller.get_weights(), before):
+        np.testing.assert_array_equal(a, b)

@@ -160,7 +160,10 @@ def read_h5(model, fileobj, where: str, by_name: bool = False):
         if "layer_names" in f.attrs or "model_weights" in f:
             return _read_keras2(model, f, where, by_name)
         plan, problems = [], []
-        for path, (name, items) in keras_variables(model).items():
+        expected = keras_variables(model)
+        problems += [f"{path}: weights in the file for no layer of the model"
+                     for path in _weight_groups(f) if path not in expected]  # fmt: skip
+        for path, (name, items) in expected.items():
             group = _lookup(f, path, where)
             if group is None:
                 if items:
@@ -179,6 +182,20 @@ def read_h5(model, fileobj, where: str, by_name: bool = False):
                     continue
                 plan.append((t, ds, layout, f"{path}/{key} (layer {name!r})"))
         return _materialize(plan, problems)
+
+
+def _weight_groups(f) -> list[str]:
+    """Paths of the non-empty `vars` groups of a Keras 3 file (optimizer excluded)."""
+    h5py = h5py_module()
+    found = []
+
+    def visit(name, obj):
+        if name.endswith("vars") and isinstance(obj, h5py.Group) and len(obj):
+            if not name.startswith("optimizer"):
+                found.append(name)
+
+    f.visititems(visit)
+    return found
 
 
 def _materialize(plan, problems):
