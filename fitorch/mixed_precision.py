@@ -11,7 +11,8 @@ policy). The train/test/predict steps run the model's forward under
 outputs to float32, and compute the losses and metrics outside autocast, in float32 (Keras
 casts the last layer's outputs to float32 for the loss). A sub-layer whose policy differs from
 the model's (typically `dtype='float32'` for a final softmax) gets forward hooks that switch
-autocast for its call; under `'float32'` it receives float32 inputs. With `'mixed_float16'`,
+autocast for its call; under `'float32'` it receives float32 inputs, and a mixed layer inside
+a float32 region hands float32 outputs to its consumers. With `'mixed_float16'`,
 `compile` wraps a fitorch optimizer in `LossScaleOptimizer` (dynamic loss scaling: a step with
 inf/NaN gradients is skipped and the scale halved), as Keras' `auto_scale_loss=True`.
 
@@ -190,6 +191,11 @@ def _pre_hook(module, args, kwargs):
 
 def _post_hook(module, args, kwargs, output):
     module._autocast_stack.pop().__exit__(None, None, None)
+    if not torch.is_autocast_enabled(_device_type(output) or "cpu"):
+        # A low-precision layer inside a float32 region: its consumers expect float32
+        # (Keras casts each layer's inputs; here the producer casts its outputs).
+        return to_float32(output)
+    return None
 
 
 def prepare(model) -> None:
