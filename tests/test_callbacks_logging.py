@@ -227,3 +227,16 @@ def test_remote_monitor_unreachable_warns():
     monitor.set_model(types.SimpleNamespace(stop_training=False))
     with pytest.warns(UserWarning, match="Could not reach RemoteMonitor root server at http"):
         monitor.on_epoch_end(0, {"loss": 1.0})
+
+
+def test_tensorboard_graph_of_a_functional_model():
+    from fitorch.callbacks.tensorboard import _layer_graph
+
+    a, b = fitorch.Input((3,), name="a"), fitorch.Input((2,), name="b")
+    h = layers.Dense(4, name="d1")(a)
+    out = layers.Dense(1, name="out")(layers.Concatenate(name="cat")([h, b]))
+    graph, _ = _layer_graph(fitorch.Model([a, b], out, name="f"))
+    edges = {n.name: (n.op, list(n.input)) for n in graph.node}
+    assert edges == {"f/a": ("InputLayer", []), "f/b": ("InputLayer", []),
+                     "f/d1": ("Dense", ["f/a"]), "f/cat": ("Concatenate", ["f/d1", "f/b"]),
+                     "f/out": ("Dense", ["f/cat"])}  # fmt: skip
