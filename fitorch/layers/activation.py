@@ -16,6 +16,8 @@ __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax"]
 
 
 class _Named(Layer):
+    supports_masking = True
+
     def __init__(self, **kwargs):
         kwargs.setdefault("name", None)
         super().__init__(**kwargs)

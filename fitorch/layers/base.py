@@ -84,6 +84,10 @@ class Layer(nn.Module):
         activity_regularizer: penalty on the layer's output, added to the loss.
     """
 
+    # Keras' mask passing: a layer that declares it hands its input's mask (the
+    # `_keras_mask` attribute set by Embedding(mask_zero)/Masking) on to its output.
+    supports_masking = False
+
     def __init__(
         self, *, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs
     ):
@@ -158,6 +162,8 @@ class Layer(nn.Module):
         if self._last_losses:
             self._last_losses = []
         outputs = super().__call__(*args, **kwargs)
+        if self.supports_masking and isinstance(first, torch.Tensor):
+            _carry_mask(first, outputs)
         if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
             penalty = self.activity_regularizer(outputs)
             self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
@@ -409,6 +415,13 @@ class Layer(nn.Module):
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _carry_mask(inputs: torch.Tensor, outputs) -> None:
+    mask = getattr(inputs, "_keras_mask", None)
+    if mask is not None and isinstance(outputs, torch.Tensor):
+        if getattr(outputs, "_keras_mask", None) is None:
+            outputs._keras_mask = mask
+
+
 def _has_symbolic(x) -> bool:
     from fitorch.layers.input import KerasTensor
 

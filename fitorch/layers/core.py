@@ -25,6 +25,8 @@ class Dense(Layer):
     Applies to the last axis of inputs of any rank >= 2.
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         units,
@@ -109,6 +111,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function by name or callable."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -125,6 +129,8 @@ class Dropout(Layer):
 
     `noise_shape` broadcasts one mask over axes of size 1 (None entries take the input's).
     """
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from fitorch.layers._utils import keras_name
 from fitorch.layers.base import Layer
+from fitorch.layers.embedding import get_mask, set_mask
 
 __all__ = [
     "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot",
@@ -61,8 +62,7 @@ class _Merge(Layer):
             out = _broadcast_shape(out, shape, self, shapes)
 
     def call(self, inputs):
-        inputs = _align_ranks(list(inputs))
-        return self._merge(inputs)
+        return _merged_mask(inputs, self._merge(_align_ranks(list(inputs))))
 
     def _merge(self, inputs):
         raise NotImplementedError
@@ -85,6 +85,37 @@ def _broadcast_shape(a, b, layer, shapes):
                 f"shapes {shapes} (sizes must match or be 1 on every axis)."
             )
     return tuple(out)
+
+
+def _merged_mask(inputs, output):
+    """Keras' element-wise merge mask: the OR of the inputs' carried masks, or none unless
+    every input carries one."""
+    masks = [get_mask(x) for x in inputs]
+    if masks and all(m is not None for m in masks):
+        mask = masks[0]
+        for m in masks[1:]:
+            mask = mask | m
+        set_mask(output, mask)
+    return output
+
+
+def _concat_mask(inputs, output, axis):
+    """Keras' Concatenate mask: inputs without one count as unmasked; masks are joined along
+    the time axis, or OR-ed when features are joined."""
+    masks = [get_mask(x) for x in inputs]
+    if all(m is None for m in masks) or output.ndim < 3:
+        return output
+    full = [torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if m is None else m.bool()
+            for x, m in zip(inputs, masks)]  # fmt: skip
+    axis = axis % output.ndim
+    if axis == output.ndim - 1:
+        mask = full[0]
+        for m in full[1:]:
+            mask = mask | m
+        set_mask(output, mask)
+    elif axis == 1:
+        set_mask(output, torch.cat(full, dim=1))
+    return output
 
 
 def _align_ranks(inputs):
@@ -184,7 +215,7 @@ class Concatenate(_Merge):
                 )
 
     def call(self, inputs):
-        return torch.cat(list(inputs), dim=self.axis)
+        return _concat_mask(inputs, torch.cat(list(inputs), dim=self.axis), self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

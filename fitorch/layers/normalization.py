@@ -55,6 +55,8 @@ def _broadcast(w: torch.Tensor, axes, rank: int) -> torch.Tensor:
 class _Norm(Layer):
     """Shared arguments: gamma/beta with their initializers, regularizers and constraints."""
 
+    supports_masking = True
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
@@ -287,6 +289,8 @@ class GroupNormalization(_Norm):
 
 class UnitNormalization(Layer):
     """`y = x / sqrt(max(sum(x^2, axis), 1e-12))`: each sample scaled to unit L2 norm."""
+
+    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         kwargs.setdefault("name", None)

@@ -21,7 +21,7 @@ from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
 from fitorch.layers.base import Layer, symbolic_tracing
-from fitorch.layers.embedding import get_mask
+from fitorch.layers.embedding import get_mask, set_mask
 
 __all__ = ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"]
 
@@ -438,6 +438,8 @@ class RNN(Layer):
             outputs, last, states = self._loop(x, states, mask, rec_drop, training)
         if self.stateful and not symbolic_tracing():
             self._states = [s.detach() for s in states]
+        if self.return_sequences and mask is not None:  # the sequence keeps its input's mask
+            set_mask(outputs, mask.flip(1) if self.go_backwards else mask)
         out = outputs if self.return_sequences else last
         return [out, *states] if self.return_state else out
 

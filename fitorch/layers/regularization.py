@@ -28,6 +28,8 @@ def _check_rate(rate, kind):
 
 
 class _Noise(Layer):
+    supports_masking = True
+
     def __init__(self, **kwargs):
         kwargs.setdefault("name", None)
         super().__init__(**kwargs)

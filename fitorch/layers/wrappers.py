@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from fitorch.layers.base import Layer
-from fitorch.layers.embedding import get_mask
+from fitorch.layers.embedding import get_mask, set_mask
 from fitorch.layers.recurrent import RNN
 
 __all__ = ["Bidirectional", "TimeDistributed"]
@@ -99,6 +99,8 @@ class Bidirectional(Layer):
             out = (fwd + bwd) / 2
         else:
             out = [fwd, bwd]
+        if self.return_sequences and isinstance(out, torch.Tensor):
+            set_mask(out, mask)
         if self.return_state:
             return (out if isinstance(out, list) else [out]) + states
         return out
@@ -119,6 +121,8 @@ class Bidirectional(Layer):
 class TimeDistributed(Layer):
     """Applies `layer` to every step of (batch, timesteps, ...) inputs: the time axis is
     folded into the batch axis, `layer` runs once, and the result is unfolded."""
+
+    supports_masking = True
 
     def __init__(self, layer, **kwargs):
         layer = _deserialize(layer)

@@ -1,0 +1,72 @@
+"""Mask passing as Keras does it: Embedding(mask_zero)/Masking -> mask-passing layers ->
+RNNs, Bidirectional, merges and GlobalAveragePooling1D; outputs vs Keras 3 (torch backend)."""
+
+import numpy as np
+import pytest
+
+import fitorch
+from tests._layer_oracle import keras
+
+IDS = np.array([[3, 5, 0, 0, 0], [1, 2, 3, 4, 5], [7, 2, 9, 0, 0]])
+
+
+def _stack(lib, *layers):
+    return lib.Sequential([lib.Input(shape=(5,), dtype="int64"),
+                           lib.layers.Embedding(10, 4, mask_zero=True), *layers])  # fmt: skip
+
+
+STACKS = {
+    "dropout_dense_lstm": lambda L: [L.Dropout(0.5), L.Dense(3, activation="tanh"), L.LSTM(2)],
+    "stacked_gru": lambda L: [L.GRU(3, return_sequences=True), L.GRU(2)],
+    "lstm_backwards_seq_pool": lambda L: [
+        L.LSTM(3, return_sequences=True, go_backwards=True),
+        L.GlobalAveragePooling1D(),
+    ],
+    "bidirectional_seq_pool": lambda L: [
+        L.Bidirectional(L.LSTM(3, return_sequences=True)),
+        L.GlobalAveragePooling1D(),
+    ],
+    "layernorm_activation_lstm": lambda L: [
+        L.LayerNormalization(),
+        L.Activation("relu"),
+        L.SimpleRNN(2),
+    ],
+    "time_distributed_lstm": lambda L: [L.TimeDistributed(L.Dense(3)), L.LSTM(2)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_mask_reaches_the_consumer_like_keras(name):
+    ours = _stack(fitorch, *STACKS[name](fitorch.layers))
+    theirs = _stack(keras, *STACKS[name](keras.layers))
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(IDS, verbose=0), theirs.predict(IDS, verbose=0),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_merge_ors_the_masks_like_keras():
+    def build(lib):
+        a = lib.Input(shape=(5,), dtype="int64")
+        b = lib.Input(shape=(5,), dtype="int64")
+        ea = lib.layers.Embedding(10, 3, mask_zero=True)(a)
+        eb = lib.layers.Embedding(10, 3, mask_zero=True)(b)
+        added = lib.layers.Add()([ea, eb])
+        joined = lib.layers.Concatenate()([ea, eb])
+        return lib.Model([a, b], [lib.layers.LSTM(2)(added), lib.layers.GRU(2)(joined)])
+
+    ours, theirs = build(fitorch), build(keras)
+    ours.set_weights(theirs.get_weights())
+    other = np.array([[1, 1, 1, 1, 0], [1, 1, 0, 1, 1], [1, 1, 1, 1, 1]])
+    for got, expected in zip(ours.predict([IDS, other], verbose=0),
+                             theirs.predict([IDS, other], verbose=0)):  # fmt: skip
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_layers_that_do_not_pass_masks_drop_them():
+    import torch
+
+    emb = fitorch.layers.Embedding(10, 4, mask_zero=True)
+    out = emb(torch.as_tensor(IDS))
+    assert out._keras_mask.tolist() == (IDS != 0).tolist()
+    assert getattr(fitorch.layers.Flatten()(out), "_keras_mask", None) is None
+    assert fitorch.layers.Dense(2)(out)._keras_mask is out._keras_mask
