@@ -59,6 +59,22 @@ def test_terminate_on_nan_raise_error():
                      callbacks=[TerminateOnNaN(raise_error=True)])  # fmt: skip
 
 
+@pytest.mark.parametrize("nan_row, expected_batches", [(10, [0, 1, 2]), (30, [0, 1, 2, 3])])
+def test_terminate_on_nan_deferred_check_on_accelerators(capsys, nan_row, expected_batches):
+    # The accelerator path (no per-step read) run on CPU: batch b is judged after batch b+1,
+    # or at epoch end for the last batch; the message names the batch with the bad loss.
+    x, y = _data()
+    x[nan_row] = np.nan
+    batches = []
+    count = LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
+    cb = TerminateOnNaN()
+    cb._defer_on = ("cpu",)
+    history = _model().fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+                           callbacks=[count, cb])  # fmt: skip
+    assert batches == expected_batches and len(history.epoch) == 1
+    assert f"Batch {nan_row // 8}: Invalid loss, terminating training" in capsys.readouterr().out
+
+
 def test_terminate_on_nan_with_plain_logs():
     cb = TerminateOnNaN()
     holder = type("M", (), {"stop_training": False})()
