@@ -8,9 +8,10 @@ __all__ = ["to_snake_case", "unique_name"]
 
 
 def to_snake_case(name: str) -> str:
-    """`"MeanSquaredError"` -> `"mean_squared_error"`, `"myMetric"` -> `"my_metric"`."""
+    """Keras' rule: `"MeanSquaredError"` -> `"mean_squared_error"`, `"Conv2D"` -> `"conv2d"`."""
+    name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
     return name.lstrip("_") or "object"
 
 
