@@ -114,3 +114,25 @@ def test_bad_axes_raise_at_build(make, shape, match):
 def test_bad_momentum():
     with pytest.raises(ValueError, match="momentum must be in"):
         fl.BatchNormalization(momentum=1.5)
+
+
+def test_batchnorm_masked_moments_match_keras():
+    ids = np.array([[3, 5, 0, 0], [1, 2, 3, 4], [7, 0, 0, 0]])
+    ours_emb, theirs_emb = (
+        fl.Embedding(10, 3, mask_zero=True),
+        keras.layers.Embedding(10, 3, mask_zero=True),
+    )
+    theirs_emb(ids)
+    ours_emb(torch.as_tensor(ids))
+    ours_emb.set_weights(theirs_emb.get_weights())
+    ours, theirs = (
+        fl.BatchNormalization(momentum=0.5),
+        keras.layers.BatchNormalization(momentum=0.5),
+    )
+    expected = theirs(theirs_emb(ids), training=True)
+    got = ours(ours_emb(torch.as_tensor(ids)), training=True)
+    np.testing.assert_allclose(
+        got.detach().numpy(), keras.ops.convert_to_numpy(expected), rtol=1e-4, atol=1e-5
+    )
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

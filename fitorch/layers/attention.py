@@ -115,22 +115,26 @@ class MultiHeadAttention(Layer):
     def build(self, input_shape):
         pass  # weights need the value's shape too: created on the first call
 
-    def _dense(self, prefix, kernel_shape, bias_shape):
-        self.add_weight(
-            f"{prefix}_kernel",
+    def _dense(self, attr, name, kernel_shape, bias_shape):
+        """A child layer holding one projection's kernel and bias (Keras' EinsumDense)."""
+        dense = Layer(name=name, dtype=self.dtype)
+        dense.add_weight(
+            "kernel",
             kernel_shape,
             self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
         if self.use_bias:
-            self.add_weight(
-                f"{prefix}_bias",
+            dense.add_weight(
+                "bias",
                 bias_shape,
                 self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
+        dense.built = True
+        setattr(self, attr, dense)
 
     def _build_projections(self, query, value, key):
         for name, t in (("query", query), ("value", value), ("key", key)):
@@ -146,22 +150,22 @@ class MultiHeadAttention(Layer):
             )
         h, dk, dv = self.num_heads, self.key_dim, self.value_dim
         out_dim = self.output_shape_arg or query.shape[-1]
-        self._dense("query", (query.shape[-1], h, dk), (h, dk))
-        self._dense("key", (key.shape[-1], h, dk), (h, dk))
-        self._dense("value", (value.shape[-1], h, dv), (h, dv))
-        self._dense("output", (h, dv, out_dim), (out_dim,))
-        device = query.device
-        if device != self.query_kernel.device:
-            self.to(device)
+        # Child names as Keras' (its weight files key them `query_dense/vars`, ...).
+        self._dense("query_dense", "query", (query.shape[-1], h, dk), (h, dk))
+        self._dense("key_dense", "key", (key.shape[-1], h, dk), (h, dk))
+        self._dense("value_dense", "value", (value.shape[-1], h, dv), (h, dv))
+        self._dense("output_dense", "attention_output", (h, dv, out_dim), (out_dim,))
+        if query.device != self.query_dense.kernel.device:
+            self.to(query.device)
         self._projections_built = True
 
-    def _project(self, x, prefix):
+    def _project(self, x, dense):
         """(B, T, dim) -> (B, heads, T, d) through the (dim, heads, d) kernel."""
-        w = getattr(self, f"{prefix}_kernel")
+        w = dense.kernel
         y = x @ w.reshape(w.shape[0], -1)
         y = y.reshape(*x.shape[:2], w.shape[1], w.shape[2])
         if self.use_bias:
-            y = y + getattr(self, f"{prefix}_bias")
+            y = y + dense.bias
         return y.transpose(1, 2)
 
     def call(
@@ -186,9 +190,9 @@ class MultiHeadAttention(Layer):
         if not self._projections_built:
             self._build_projections(query, value, key)
         q, k, v = (
-            self._project(query, "query"),
-            self._project(key, "key"),
-            self._project(value, "value"),
+            self._project(query, self.query_dense),
+            self._project(key, self.key_dense),
+            self._project(value, self.value_dense),
         )
         mask = _combine_masks(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
@@ -210,10 +214,10 @@ class MultiHeadAttention(Layer):
             scores = _masked_softmax(logits, None if mask is None else mask[:, None])
             probs = F.dropout(scores, self.dropout, True) if use_drop else scores
             out = probs @ v  # (B, H, T, dv)
-        w = self.output_kernel
+        w = self.output_dense.kernel
         y = out.transpose(1, 2).reshape(out.shape[0], out.shape[2], -1) @ w.reshape(-1, w.shape[-1])
         if self.use_bias:
-            y = y + self.output_bias
+            y = y + self.output_dense.bias
         return (y, scores) if return_attention_scores else y
 
     def get_config(self):

@@ -14,6 +14,7 @@ from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
 from fitorch.layers._utils import keras_name
 from fitorch.layers.base import Layer
+from fitorch.layers.embedding import get_mask
 
 __all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"]
 
@@ -50,6 +51,16 @@ def _broadcast(w: torch.Tensor, axes, rank: int) -> torch.Tensor:
     for a, n in zip(axes, w.shape):
         shape[a] = n
     return w.reshape(shape)
+
+
+def _masked_moments(inputs, mask, reduce):
+    """Mean and biased variance over `reduce` counting only the unmasked steps (Keras)."""
+    w = mask.to(inputs.dtype).reshape(*mask.shape, *([1] * (inputs.ndim - mask.ndim)))
+    count = w.expand_as(inputs).sum(dim=reduce) + 1e-7
+    mean = (w * inputs).sum(dim=reduce) / count
+    shape = [1 if a in reduce else n for a, n in enumerate(inputs.shape)]
+    var = (w * (w * inputs - mean.reshape(shape)).square()).sum(dim=reduce) / count
+    return mean, var
 
 
 class _Norm(Layer):
@@ -152,8 +163,9 @@ class BatchNormalization(_Norm):
         self.add_weight("moving_variance", shape, self.moving_variance_initializer, trainable=False)
         self._rank = rank
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         training = self.training if training is None else bool(training)
+        mask = get_mask(inputs) if mask is None else mask
         if inputs.ndim != self._rank:
             raise ValueError(
                 f"BatchNormalization {self.name!r} was built for inputs of rank {self._rank}; "
@@ -163,7 +175,10 @@ class BatchNormalization(_Norm):
         axes, rank = self._norm_axes, inputs.ndim
         if training and self.trainable:
             reduce = [a for a in range(rank) if a not in axes]
-            var, mean = torch.var_mean(inputs, dim=reduce, unbiased=False)
+            if mask is None:
+                var, mean = torch.var_mean(inputs, dim=reduce, unbiased=False)
+            else:
+                mean, var = _masked_moments(inputs, mask, reduce)
             with torch.no_grad():
                 m = self.momentum
                 self.moving_mean.mul_(m).add_(mean.detach().to(self.moving_mean.dtype), alpha=1 - m)

@@ -141,7 +141,7 @@ class TimeDistributed(Layer):
         if isinstance(self.layer, Layer):
             self.layer._maybe_build((None,) + shape[2:])
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         b, t = inputs.shape[:2]
         folded = inputs.reshape(b * t, *inputs.shape[2:])
         if training is not None and isinstance(self.layer, Layer) and _takes_training(self.layer):
