@@ -210,3 +210,35 @@ def test_embedding_lstm_model_params_match_keras():
 
     assert build(fitorch).count_params() == build(keras).count_params() == 738_945
     assert isinstance(fl.LSTM(2).cell, _Cell)
+
+
+def test_rnn_with_builtin_and_registered_cells_round_trips_config():
+    layer = fl.RNN(fl.GRUCell(3, reset_after=False), return_sequences=True)
+    x = torch.randn(2, 4, 5)
+    layer(x)
+    clone = fl.RNN.from_config(layer.get_config())
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    torch.testing.assert_close(clone(x, training=False), layer(x, training=False))
+
+    @fitorch.saving.register_serializable("layers_test")
+    class Doubler(fl.Layer):
+        state_size = 2
+
+        def call(self, inputs, states):
+            return states[0] * 2 + inputs, [states[0] * 2 + inputs]
+
+    rnn = fl.RNN(Doubler())
+    again = fl.RNN.from_config(rnn.get_config())
+    assert isinstance(again.cell, Doubler)
+    torch.testing.assert_close(again(torch.ones(1, 3, 2)), torch.full((1, 2), 7.0))
+
+
+def test_rnn_matches_keras_with_keras_cell_weights():
+    x = np.random.default_rng(7).normal(size=(2, 5, 3)).astype("float32")
+    theirs = keras.layers.RNN(keras.layers.LSTMCell(4), return_sequences=True)
+    ours = fl.RNN(fl.LSTMCell(4), return_sequences=True)
+    expected = theirs(x)
+    ours(torch.as_tensor(x))
+    ours.set_weights(theirs.get_weights())
+    assert_close(ours(torch.as_tensor(x), training=False), expected)

@@ -483,13 +483,19 @@ class RNN(Layer):
         for arg in _RNN_ARGS:
             config[arg] = getattr(self, arg)
         if type(self) is RNN:
-            from fitorch.registry import get_registered_name
+            from fitorch.saving.serialization import serialize_object
 
-            config["cell"] = {
-                "class_name": get_registered_name(type(self.cell)),
-                "config": self.cell.get_config(),
-            }
+            config["cell"] = serialize_object(self.cell, "layer")
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("cell"), dict):
+            from fitorch.saving.serialization import deserialize_object
+
+            config["cell"] = deserialize_object(config["cell"], "layer")
+        return cls(**config)
 
 
 class _CellRNN(RNN):
