@@ -215,6 +215,86 @@ def test_only_rank_zero_writes_files_and_prints(runs):
 def test_batch_size_must_divide_and_metrics_sync_once_per_read(runs):
     _, (two, _, _) = runs
     assert "batch_size=7" in two[0]["error"] and "(2)" in two[0]["error"]
-    # 2 epochs without validation: per epoch one shared shuffle order and one metric sync,
-    # plus one RNG-state broadcast at the start of fit.
-    assert two[0]["fit_collectives"] == 1 + 2 * 2
+    # 2 epochs without validation; per epoch: one RNG-state broadcast, one shared shuffle
+    # order and one metric sync (none per step: DDP's gradient all-reduce aside).
+    assert two[0]["fit_collectives"] == 2 * 3
+
+
+LOADER_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np, torch
+    import fitorch
+    from fitorch import distributed, layers
+
+    fitorch.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(size=(37, 5)).astype("float32"))
+    y = (x[:, :1] > 0).float()
+    data = torch.utils.data.TensorDataset(x, y)
+    model = fitorch.Sequential([layers.Input((5,)), layers.Dense(8, activation="tanh"),
+                                layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acc"])
+    # a shuffling DataLoader: its batch_size is the global batch
+    h1 = model.fit(torch.utils.data.DataLoader(data, batch_size=8, shuffle=True), epochs=3,
+                   verbose=0)
+
+    def batches():  # a generator: every rank yields the same batches and keeps its slice
+        while True:
+            for i in range(0, 37, 6):
+                yield x[i : i + 6], y[i : i + 6]
+
+    h2 = model.fit(batches(), steps_per_epoch=7, epochs=2, verbose=0)
+    ev = model.evaluate(torch.utils.data.DataLoader(data, batch_size=6), return_dict=True,
+                        verbose=0)
+    with open(os.path.join(sys.argv[1], f"rank{distributed.rank()}.json"), "w") as f:
+        json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "eval": ev,
+                   "weights": [w.tolist() for w in model.get_weights()]}, f)
+    """
+)
+
+
+@pytest.mark.slow
+def test_two_nodes_with_dataloader_and_generator_equal_one_process(tmp_path):
+    script = tmp_path / "loader.py"
+    script.write_text(LOADER_SCRIPT)
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    subprocess.run([sys.executable, str(script), str(tmp_path / "one")], env=_env(), check=True,
+                   timeout=60)  # fmt: skip
+    # two launchers, one process each, meeting through a c10d rendezvous on 127.0.0.1
+    endpoint = f"127.0.0.1:{_free_port()}"
+    launchers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes=2",
+                "--nproc_per_node=1",
+                f"--node_rank={node}",
+                "--rdzv_backend=c10d",
+                f"--rdzv_endpoint={endpoint}",
+                "--rdzv_id=fitorch-test",
+                str(script),
+                str(tmp_path / "two"),
+            ],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for node in (0, 1)
+    ]
+    outputs = [p.communicate(timeout=90)[0] for p in launchers]
+    assert [p.returncode for p in launchers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    one = json.loads((tmp_path / "one" / "rank0.json").read_text())
+    two = [json.loads((tmp_path / "two" / f"rank{r}.json").read_text()) for r in (0, 1)]
+    for key in ("h1", "h2"):
+        for metric in one[key]:
+            _close(two[0][key][metric], one[key][metric])
+            assert two[1][key][metric] == two[0][key][metric]
+    for k in one["eval"]:
+        _close(two[1]["eval"][k], one["eval"][k])
+    for w1, w2 in zip(one["weights"], two[1]["weights"]):
+        _close(w2, w1)

@@ -317,7 +317,6 @@ def fit(
     _validate_fit_args(batch_size, epochs, initial_epoch, validation_split)
     verbose = _setup_distributed(_verbose(verbose))
     distributed.check_global_batch(batch_size)
-    distributed.sync_rng_from_main()  # e.g. DataLoader shuffles agree across ranks
     device = _device_of(model)
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = data_mod.split_validation(
@@ -385,6 +384,9 @@ def fit(
         # or an epoch once every callback has seen it.
         backup = getattr(model, "_training_backup", None)
         while epoch < epochs and not model.stop_training:
+            # Data-parallel: every rank starts the epoch with rank 0's random state, so
+            # DataLoader/Sequence shuffles agree even if the ranks drew differently before.
+            distributed.sync_rng_from_main()
             state.reset()
             model.train()
             if backup is not None:
