@@ -131,3 +131,17 @@ def test_bad_shapes():
         fl.MultiHeadAttention(2, 3)(
             torch.zeros(1, 4, 5), torch.zeros(1, 6, 5), torch.zeros(1, 5, 5)
         )
+
+
+def test_attention_gradcheck_float64():
+    q = torch.randn(1, 3, 2, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(1, 4, 2, dtype=torch.float64, requires_grad=True)
+    for layer in (
+        fl.AdditiveAttention(dtype="float64"),
+        fl.Attention(use_scale=True, score_mode="concat", dtype="float64"),
+    ):
+        layer([q, v])
+        assert torch.autograd.gradcheck(lambda a, b: layer([a, b]), (q, v))
+    mha = fl.MultiHeadAttention(2, 2, dtype="float64")
+    mha(q, v)
+    assert torch.autograd.gradcheck(lambda a, b: mha(a, b, use_causal_mask=False), (q, v))

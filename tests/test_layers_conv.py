@@ -231,3 +231,15 @@ def test_global_pooling_uses_embedding_mask_like_keras(pool):
     np.testing.assert_allclose(
         ours.predict(ids, verbose=0), theirs.predict(ids, verbose=0), rtol=1e-6
     )
+
+
+def test_average_pooling_uneven_same_gradcheck_float64():
+    layer = fl.AveragePooling2D(pool_size=3, strides=2, padding="same")
+    x = torch.randn(1, 4, 5, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: layer(v), (x,))
+
+
+def test_compute_output_shape():
+    assert fl.Conv2D(4, 3, strides=2).compute_output_shape((None, 28, 28, 1)) == (None, 13, 13, 4)
+    assert fl.Conv1D(4, 3).compute_output_shape((None, None, 8)) == (None, None, 4)
+    assert fl.MaxPooling2D().compute_output_shape((None, 7, 6, 3)) == (None, 3, 3, 3)

@@ -242,3 +242,13 @@ def test_rnn_matches_keras_with_keras_cell_weights():
     ours(torch.as_tensor(x))
     ours.set_weights(theirs.get_weights())
     assert_close(ours(torch.as_tensor(x), training=False), expected)
+
+
+def test_bidirectional_merge_mode_none_returns_both_directions_like_keras():
+    x = np.random.default_rng(8).normal(size=(2, 5, 3)).astype("float32")
+    theirs = keras.layers.Bidirectional(keras.layers.GRU(2, return_sequences=True), merge_mode=None)
+    ours = fl.Bidirectional(fl.GRU(2, return_sequences=True), merge_mode=None)
+    expected = theirs(x)
+    ours(torch.as_tensor(x))
+    ours.set_weights(theirs.get_weights())
+    assert_close(ours(torch.as_tensor(x), training=False), expected)
