@@ -141,7 +141,7 @@ def test_attention_gradcheck_float64():
         fl.Attention(use_scale=True, score_mode="concat", dtype="float64"),
     ):
         layer([q, v])
-        assert torch.autograd.gradcheck(lambda a, b: layer([a, b]), (q, v))
+        assert torch.autograd.gradcheck(lambda a, b, f=layer: f([a, b]), (q, v))
     mha = fl.MultiHeadAttention(2, 2, dtype="float64")
     mha(q, v)
     assert torch.autograd.gradcheck(lambda a, b: mha(a, b, use_causal_mask=False), (q, v))
