@@ -252,3 +252,17 @@ def test_bidirectional_merge_mode_none_returns_both_directions_like_keras():
     ours(torch.as_tensor(x))
     ours.set_weights(theirs.get_weights())
     assert_close(ours(torch.as_tensor(x), training=False), expected)
+
+
+def test_stateful_lstm_in_sequential_and_model_reset_states():
+    model = fitorch.Sequential(
+        [fl.LSTM(3, batch_input_shape=(2, 4, 1), stateful=True), fl.Dense(1)]
+    )
+    model.compile("adam", "mse")
+    x = np.random.default_rng(9).normal(size=(2, 4, 1)).astype("float32")
+    first = model.predict(x, batch_size=2, verbose=0)
+    second = model.predict(x, batch_size=2, verbose=0)
+    assert not np.allclose(first, second)  # the states carried over
+    model.reset_states()
+    np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), first, rtol=1e-6)
+    model.fit(x, x[:, -1], batch_size=2, epochs=2, shuffle=False, verbose=0)

@@ -401,6 +401,8 @@ class RNN(Layer):
             )
             return [s.to(x.dtype) for s in states]
         if self.stateful and self._states is not None and self._states[0].shape[0] == batch:
+            if not torch.is_inference_mode_enabled():  # states left by predict (inference mode)
+                return [s.clone() if s.is_inference() else s for s in self._states]
             return self._states
         if hasattr(self.cell, "initial_states"):
             return self.cell.initial_states(batch, x)

@@ -143,6 +143,13 @@ class Model(Layer):
         if self._compiled is not None:
             self._compiled.reset()
 
+    def reset_states(self) -> None:
+        """Zero the carried states of every stateful layer (Keras 2 `model.reset_states()`)."""
+        for module in self.modules():
+            nested_model = isinstance(module, Model)
+            if module is not self and hasattr(module, "reset_states") and not nested_model:
+                module.reset_states()
+
     @property
     def optimizer(self):
         return None if self._compiled is None else self._compiled.optimizer
