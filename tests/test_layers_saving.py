@@ -73,3 +73,26 @@ def test_keras_archive_loads_and_predicts_the_same(case, tmp_path):
     np.testing.assert_allclose(
         ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-5
     )
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_summary_rows_match_keras(case):
+    """Per layer: output shape (the summary's column) and parameter count equal Keras'."""
+    from fitorch.models.summary import _output_shape
+
+    build = CASES[case][0]
+    ours, theirs = build(fitorch), build(keras, mask_zero=False) if case == "rnn" else build(keras)
+    rows = []
+    for model in (ours, theirs):
+        table = []
+        for layer in model.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            if model is ours:
+                shape = _output_shape(layer)
+                shapes = [tuple(s) for s in shape] if isinstance(shape, list) else [tuple(shape)]
+            else:
+                shapes = [tuple(t.shape) for t in layer._inbound_nodes[-1].output_tensors]
+            table.append((type(layer).__name__, str(shapes), layer.count_params()))
+        rows.append(sorted(table))  # the two graphs may list independent branches apart
+    assert rows[0] == rows[1]
