@@ -142,3 +142,42 @@ def test_bad_shapes_raise_at_build(make, shape, match):
 def test_bad_arguments_raise(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+EXTRA_CASES = [
+    ("Identity", {}, [(3, 5)]),
+    ("Rescaling", {"scale": 1 / 255.0, "offset": -0.5}, [(3, 4, 4, 2)]),
+    ("Normalization", {"mean": [1.0, 2.0], "variance": [4.0, 9.0]}, [(3, 2)]),
+    ("Normalization", {"mean": 0.5, "variance": 2.0, "invert": True}, [(3, 4)]),
+    ("RMSNormalization", {}, [(3, 5)]),
+    ("RMSNormalization", {"axis": [1, 2], "epsilon": 1e-3}, [(3, 4, 5)]),
+]
+
+
+@pytest.mark.parametrize("cls_name,kwargs,shapes", EXTRA_CASES)
+def test_extra_layers_match_keras(cls_name, kwargs, shapes):
+    check_layer(cls_name, kwargs, shapes)
+
+
+def test_normalization_adapt_matches_keras():
+    data = np.random.default_rng(3).normal(2.0, 3.0, size=(50, 4, 3)).astype("float32")
+    theirs, ours = keras.layers.Normalization(), fl.Normalization()
+    theirs.adapt(data)
+    ours.adapt(data)
+    for a, b in zip(ours.get_weights()[:2], theirs.get_weights()[:2]):  # mean, variance
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+    assert ours.get_weights()[2] == 200  # samples seen (Keras 3.15 leaves its count at 0)
+    x = data[:5]
+    np.testing.assert_allclose(
+        ours(torch.as_tensor(x)).numpy(), theirs(x).numpy(), rtol=1e-5, atol=1e-6
+    )
+    batches = [data[i : i + 7] for i in range(0, 50, 7)]
+    again = fl.Normalization(axis=(1, 2))
+    again.adapt(iter(batches))
+    np.testing.assert_allclose(again.get_weights()[0], data.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(again.get_weights()[1], data.var(0), rtol=1e-4)
+
+
+def test_keras_long_spellings():
+    assert fl.Convolution2D is fl.Conv2D and fl.SeparableConvolution2D is fl.SeparableConv2D
+    assert fl.Convolution3DTranspose is fl.Conv3DTranspose

@@ -1,17 +1,29 @@
 """Layers: the `Layer` base and the Keras layer catalogue (one module per family)."""
 
-from fitorch.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from fitorch.layers.activation import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
 from fitorch.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from fitorch.layers.base import Layer
-from fitorch.layers.conv import Conv1D, Conv2D, Conv3D
+from fitorch.layers.conv import (
+    Conv1D,
+    Conv2D,
+    Conv3D,
+    Convolution1D,
+    Convolution2D,
+    Convolution3D,
+)
 from fitorch.layers.conv_variants import (
     Conv1DTranspose,
     Conv2DTranspose,
     Conv3DTranspose,
+    Convolution1DTranspose,
+    Convolution2DTranspose,
+    Convolution3DTranspose,
     DepthwiseConv1D,
     DepthwiseConv2D,
     SeparableConv1D,
     SeparableConv2D,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
 )
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
 from fitorch.layers.embedding import Embedding, Masking
@@ -38,6 +50,7 @@ from fitorch.layers.normalization import (
     BatchNormalization,
     GroupNormalization,
     LayerNormalization,
+    RMSNormalization,
     UnitNormalization,
 )
 from fitorch.layers.pooling import (
@@ -66,6 +79,7 @@ from fitorch.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from fitorch.layers.preprocessing import Normalization, Rescaling
 from fitorch.layers.recurrent import (
     GRU,
     LSTM,
@@ -123,4 +137,7 @@ __all__ = [
     "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D",
     "SeparableConv1D", "SeparableConv2D",
     "AdditiveAttention", "Attention", "MultiHeadAttention",
+    "Identity", "Convolution1D", "Convolution2D", "Convolution3D", "Convolution1DTranspose",
+    "Convolution2DTranspose", "Convolution3DTranspose", "SeparableConvolution1D",
+    "SeparableConvolution2D", "RMSNormalization", "Normalization", "Rescaling",
 ]  # fmt: skip

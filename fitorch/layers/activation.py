@@ -12,7 +12,7 @@ from fitorch.layers._utils import keras_name
 from fitorch.layers.base import Layer
 from fitorch.layers.embedding import get_mask
 
-__all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax"]
+__all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Identity"]
 
 
 class _Named(Layer):
@@ -171,3 +171,10 @@ class Softmax(_Named):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class Identity(_Named):
+    """Returns its input unchanged (a placeholder layer; masks pass through)."""
+
+    def call(self, inputs):
+        return inputs

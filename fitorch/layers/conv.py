@@ -28,7 +28,10 @@ from fitorch.layers._utils import (
 )
 from fitorch.layers.base import Layer
 
-__all__ = ["Conv1D", "Conv2D", "Conv3D", "to_channels_first", "to_channels_last", "BaseConv"]
+__all__ = [
+    "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
+    "to_channels_first", "to_channels_last", "BaseConv",
+]  # fmt: skip
 
 _CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -247,3 +250,7 @@ class Conv3D(BaseConv):
     """3D convolution over (batch, d1, d2, d3, channels) (channels_last, the default)."""
 
     rank = 3
+
+
+# Keras' long spellings name the same classes.
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D

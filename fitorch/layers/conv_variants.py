@@ -21,7 +21,8 @@ from fitorch.layers.conv import _CONV_FN, BaseConv, to_channels_first, to_channe
 __all__ = [
     "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv1D",
     "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
-    "Convolution2DTranspose", "SeparableConvolution2D",
+    "Convolution1DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
+    "SeparableConvolution1D", "SeparableConvolution2D",
 ]  # fmt: skip
 
 _TRANSPOSE_FN = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -368,5 +369,7 @@ class SeparableConv2D(_Separable):
     rank = 2
 
 
-Convolution2DTranspose = Conv2DTranspose
-SeparableConvolution2D = SeparableConv2D
+# Keras' long spellings name the same classes.
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D

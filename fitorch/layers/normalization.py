@@ -16,7 +16,10 @@ from fitorch.layers._utils import keras_name
 from fitorch.layers.base import Layer
 from fitorch.layers.embedding import get_mask
 
-__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"]
+__all__ = [
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+    "RMSNormalization",
+]  # fmt: skip
 
 
 def _axes(axis, rank: int, layer) -> list[int]:
@@ -68,10 +71,20 @@ class _Norm(Layer):
 
     supports_masking = True
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
         kwargs.setdefault("name", None)
         super().__init__(**kwargs)
         if kwargs["name"] is None:
@@ -134,19 +147,42 @@ class BatchNormalization(_Norm):
     Weights (Keras order): gamma, beta, moving_mean, moving_variance.
     """
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, synchronized=False, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        synchronized=False,
+        **kwargs,
+    ):
         for legacy in ("fused", "renorm", "virtual_batch_size", "adjustment"):
             if kwargs.pop(legacy, None) not in (None, False):
                 raise ValueError(f"BatchNormalization: {legacy}= is not supported.")
         kwargs.pop("renorm_clipping", None)
         kwargs.pop("renorm_momentum", None)
-        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
-                         **kwargs)  # fmt: skip
+        super().__init__(
+            axis,
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
+            beta_constraint,
+            gamma_constraint,
+            **kwargs,
+        )
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNormalization: momentum must be in [0, 1]; got {momentum!r}.")
         self.momentum = float(momentum)
@@ -182,8 +218,9 @@ class BatchNormalization(_Norm):
             with torch.no_grad():
                 m = self.momentum
                 self.moving_mean.mul_(m).add_(mean.detach().to(self.moving_mean.dtype), alpha=1 - m)
-                self.moving_variance.mul_(m).add_(var.detach().to(self.moving_variance.dtype),
-                                                  alpha=1 - m)  # fmt: skip
+                self.moving_variance.mul_(m).add_(
+                    var.detach().to(self.moving_variance.dtype), alpha=1 - m
+                )
         else:
             mean, var = self.moving_mean, self.moving_variance
             if axes == [1] or axes == [rank - 1]:
@@ -216,13 +253,34 @@ class LayerNormalization(_Norm):
     sqrt(var(x) + epsilon) * gamma`, no centering and no beta, exactly as Keras computes it.
     """
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 **kwargs):  # fmt: skip
-        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
-                         **kwargs)  # fmt: skip
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        rms_scaling=False,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            axis,
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
+            beta_constraint,
+            gamma_constraint,
+            **kwargs,
+        )
         self.rms_scaling = bool(rms_scaling)
 
     def build(self, input_shape):
@@ -267,15 +325,36 @@ class GroupNormalization(_Norm):
     """Splits the channels (`axis`) into `groups` and normalizes each group of each sample
     over its channels and every spatial position (`groups=-1`: one group per channel)."""
 
-    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        groups=32,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
         if not isinstance(axis, int):
             raise ValueError(f"GroupNormalization: axis must be an int; got {axis!r}.")
-        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
-                         **kwargs)  # fmt: skip
+        super().__init__(
+            axis,
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
+            beta_constraint,
+            gamma_constraint,
+            **kwargs,
+        )
         self.groups = int(groups)
 
     def build(self, input_shape):
@@ -323,3 +402,31 @@ class UnitNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class RMSNormalization(Layer):
+    """`y = x / sqrt(mean(x^2, axis) + epsilon) * scale` with a learned `scale` over `axis`."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        kwargs.setdefault("name", None)
+        super().__init__(**kwargs)
+        if kwargs["name"] is None:
+            self.name = keras_name(type(self).__name__)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        self._norm_axes = _axes(self.axis, len(input_shape), self)
+        self.add_weight("scale", _param_shape(self._norm_axes, input_shape, self), "ones")
+
+    def call(self, inputs):
+        axes, rank = self._norm_axes, inputs.ndim
+        if axes == list(range(rank - len(axes), rank)):
+            return F.rms_norm(inputs, inputs.shape[rank - len(axes) :], self.scale, self.epsilon)
+        rrms = torch.rsqrt(inputs.square().mean(dim=axes, keepdim=True) + self.epsilon)
+        return inputs * rrms * _broadcast(self.scale, axes, rank)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
