@@ -56,26 +56,29 @@ _HOOKS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_test_begin", "
           "on_train_end")  # fmt: skip
 
 
-def _timed_hooks(callbacks: list, spent: list) -> None:
-    """Wrap each callback's epoch-level hooks to add their time to spent[0] (measured
-    directly, so the cost is visible even when the machine's load makes fit times noisy)."""
+def _timed_hooks(callbacks: list, spent: dict) -> None:
+    """Wrap each callback's epoch-level hooks to add their time to spent[class name]
+    (measured directly, so the cost shows even when the machine's load makes fit times
+    noisy)."""
     for cb in callbacks:
+        name = type(cb).__name__
+        spent.setdefault(name, 0.0)
         for hook in _HOOKS:
             if not cb.implements(hook):
                 continue
             fn = getattr(cb, hook)
 
-            def wrapped(*args, _fn=fn):
+            def wrapped(*args, _fn=fn, _name=name):
                 t0 = time.perf_counter()
                 try:
                     return _fn(*args)
                 finally:
-                    spent[0] += time.perf_counter() - t0
+                    spent[_name] += time.perf_counter() - t0
 
             setattr(cb, hook, wrapped)
 
 
-def timed_fit(data, device: str, with_callbacks: bool, spent: list | None = None) -> float:
+def timed_fit(data, device: str, with_callbacks: bool, spent: dict | None = None) -> float:
     x, y, xv, yv = data
     model = make_model(device)
     with tempfile.TemporaryDirectory() as directory:
@@ -108,19 +111,22 @@ def main() -> None:
     plain, with_cb, hooks = [], [], []
     for _ in range(args.repeats):
         plain.append(timed_fit(data, args.device, False))
-        spent = [0.0]
+        spent: dict = {}
         with_cb.append(timed_fit(data, args.device, True, spent))
-        hooks.append(spent[0])
+        hooks.append(spent)
     med_p, med_c = statistics.median(plain), statistics.median(with_cb)
     print(f"device={args.device} samples={args.samples} batch=128 epochs=1 repeats={args.repeats}")
     print(f"no callbacks   : median {med_p:.3f}s  min {min(plain):.3f}s")
     print(f"with callbacks : median {med_c:.3f}s  min {min(with_cb):.3f}s")
     print(f"ratio (median) : {med_c / med_p:.3f}")
     print(f"ratio (min)    : {min(with_cb) / min(plain):.3f}")
-    med_h = statistics.median(hooks)
-    share = med_h / med_p
-    print(f"callback hooks : median {med_h * 1e3:.1f}ms per fit = {share:.2%} of a plain fit "
-          f"(ratio {1 + share:.3f} from the hook time alone)")  # fmt: skip
+    med_h = statistics.median(sum(h.values()) for h in hooks)
+    share, share_min = med_h / med_p, med_h / min(plain)
+    print(f"callback hooks : median {med_h * 1e3:.1f}ms per fit = {share:.2%} of the median "
+          f"plain fit, {share_min:.2%} of the fastest "
+          f"(hook-time ratio {1 + share_min:.3f})")  # fmt: skip
+    for name in hooks[0]:
+        print(f"  {name:18s} {statistics.median(h[name] for h in hooks) * 1e3:7.1f}ms")
 
 
 if __name__ == "__main__":
