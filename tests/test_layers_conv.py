@@ -243,3 +243,24 @@ def test_compute_output_shape():
     assert fl.Conv2D(4, 3, strides=2).compute_output_shape((None, 28, 28, 1)) == (None, 13, 13, 4)
     assert fl.Conv1D(4, 3).compute_output_shape((None, None, 8)) == (None, None, 4)
     assert fl.MaxPooling2D().compute_output_shape((None, 7, 6, 3)) == (None, 3, 3, 3)
+
+
+def test_text_cnn_on_variable_length_input_matches_keras():
+    # Keras' text-classification example: windows longer than the 3-step placeholders.
+    def build(lib):
+        x = lib.Input(shape=(None,), dtype="int64")
+        h = lib.layers.Embedding(50, 8)(x)
+        h = lib.layers.Conv1D(6, 7, strides=3, activation="relu")(h)
+        h = lib.layers.Conv1D(6, 7, strides=3, activation="relu")(h)
+        return lib.Model(x, lib.layers.Dense(1)(lib.layers.GlobalMaxPooling1D()(h)))
+
+    ours, theirs = build(fitorch), build(keras)
+    conv = [layer for layer in ours.layers if isinstance(layer, fl.Conv1D)][0]
+    assert conv._inbound_nodes[-1].outputs[0].shape == (None, None, 6)
+    ours.set_weights(theirs.get_weights())
+    ids = np.random.default_rng(0).integers(0, 50, size=(4, 40))
+    np.testing.assert_allclose(
+        ours.predict(ids, verbose=0), theirs.predict(ids, verbose=0), rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="larger than the input"):
+        fl.Conv1D(2, 7)(fitorch.Input(shape=(5, 3)))

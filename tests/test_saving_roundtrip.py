@@ -117,6 +117,10 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "Attention": ({"use_scale": True}, "list:[(3, 4), (5, 4)]"),
     "AdditiveAttention": ({"use_scale": True}, "list:[(3, 4), (5, 4)]"),
     "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3}, "args:[(4, 6), (5, 6)]"),
+    "Identity": ({}, (4,)),
+    "Normalization": ({"mean": [1.0, 2.0], "variance": [4.0, 9.0]}, (2,)),
+    "RMSNormalization": ({"epsilon": 1e-4}, (5,)),
+    "Rescaling": ({"scale": 0.5, "offset": 1.0}, (4,)),
 }
 # Aliases, abstract bases and layers needing a Python object are covered elsewhere.
 LAYER_EXEMPT = {
