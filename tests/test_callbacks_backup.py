@@ -219,3 +219,14 @@ def test_interrupted_lazy_model_resumes_exactly_in_process(tmp_path):
     assert history.history["learning_rate"] == [0.005, 0.0025, 0.00125]  # halved once each
     for (name, a), b in zip(ref_model.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_a_crashed_fit_leaves_no_active_backup_behind(tmp_path):
+    x, y = np.ones((8, 2), "float32"), np.zeros((8, 1), "float32")
+    model = _model()
+    callbacks = [BackupAndRestore(tmp_path / "b", save_freq=1), _Interrupt(3)]
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=callbacks)
+    before = (tmp_path / "b" / "backup.pt").read_bytes()
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0)  # no BackupAndRestore this time
+    assert (tmp_path / "b" / "backup.pt").read_bytes() == before

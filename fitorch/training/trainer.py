@@ -382,7 +382,8 @@ def fit(
         # it records (or, resuming, restores) the RNG states before each epoch draws its shuffle
         # order, skips the batches an interrupted run already trained, and backs up after a batch
         # or an epoch once every callback has seen it.
-        backup = getattr(model, "_training_backup", None)
+        # Taken once per fit, so one left by a fit that crashed cannot act in the next.
+        backup = model.__dict__.pop("_training_backup", None)
         while epoch < epochs and not model.stop_training:
             # Data-parallel: every rank starts the epoch with rank 0's random state, so
             # DataLoader/Sequence shuffles agree even if the ranks drew differently before.
