@@ -266,3 +266,12 @@ def test_stateful_lstm_in_sequential_and_model_reset_states():
     model.reset_states()
     np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), first, rtol=1e-6)
     model.fit(x, x[:, -1], batch_size=2, epochs=2, shuffle=False, verbose=0)
+
+
+def test_initial_state_positional_as_keras():
+    layer = fl.GRU(3)
+    x, h0 = torch.randn(2, 4, 5), torch.randn(2, 3)
+    layer(x)
+    torch.testing.assert_close(
+        layer(x, [h0], training=False), layer(x, initial_state=[h0], training=False)
+    )

@@ -414,7 +414,7 @@ class RNN(Layer):
         return [torch.zeros(batch, n, dtype=x.dtype, device=x.device) for n in sizes]
 
     # -- compute ---------------------------------------------------------------------------
-    def call(self, inputs, mask=None, training=None, initial_state=None):
+    def call(self, inputs, initial_state=None, mask=None, training=None):
         training = self.training if training is None else bool(training)
         mask = get_mask(inputs) if mask is None else mask
         x = inputs if inputs.is_floating_point() else inputs.float()

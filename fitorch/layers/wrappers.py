@@ -75,7 +75,7 @@ class Bidirectional(Layer):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
-    def call(self, inputs, mask=None, training=None, initial_state=None):
+    def call(self, inputs, initial_state=None, mask=None, training=None):
         mask = get_mask(inputs) if mask is None else mask
         fwd_state = bwd_state = None
         if initial_state is not None:
