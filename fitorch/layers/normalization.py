@@ -209,7 +209,11 @@ class BatchNormalization(_Norm):
             )
         gamma, beta = self._gamma_beta()
         axes, rank = self._norm_axes, inputs.ndim
+        channel_axis = axes == [1] or axes == [rank - 1]
         if training and self.trainable:
+            n = inputs.numel() // max(inputs.shape[axes[0]], 1) if len(axes) == 1 else 0
+            if mask is None and channel_axis and n > 1:
+                return self._fused_training(inputs, gamma, beta, n)
             reduce = [a for a in range(rank) if a not in axes]
             if mask is None:
                 var, mean = torch.var_mean(inputs, dim=reduce, unbiased=False)
@@ -223,7 +227,7 @@ class BatchNormalization(_Norm):
                 )
         else:
             mean, var = self.moving_mean, self.moving_variance
-            if axes == [1] or axes == [rank - 1]:
+            if channel_axis:
                 # Fused inference kernel; a channels_last input goes in as a permuted view.
                 x = inputs if axes == [1] else inputs.movedim(-1, 1)
                 y = F.batch_norm(x, mean, var, gamma, beta, False, 0.0, self.epsilon)
@@ -233,6 +237,19 @@ class BatchNormalization(_Norm):
             inv = inv * _broadcast(gamma, axes, rank)
         y = (inputs - _broadcast(mean, axes, rank)) * inv
         return y + _broadcast(beta, axes, rank) if beta is not None else y
+
+    def _fused_training(self, inputs, gamma, beta, n):
+        """torch's fused kernel, then the moving variance moved from torch's unbiased batch
+        variance to Keras' biased one: `new -= (new - momentum * old) / n`."""
+        m, last = self.momentum, inputs.ndim - 1
+        x = inputs if self._norm_axes == [1] else inputs.movedim(-1, 1)  # channels_last view
+        with torch.no_grad():
+            running_var = self.moving_variance.clone()  # torch updates this copy in place
+        y = F.batch_norm(x, self.moving_mean, running_var, gamma, beta, True, 1.0 - m, self.epsilon)
+        with torch.no_grad():
+            old = self.moving_variance
+            old.copy_(running_var - (running_var - m * old) / n)
+        return y if self._norm_axes == [1] or last == 1 else y.movedim(1, -1)
 
     def get_config(self):
         return {
