@@ -124,11 +124,33 @@ def setup(backend: str | None = None) -> bool:
             backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl":
             torch.cuda.set_device(local_rank())
-        dist.init_process_group(backend=backend)
+        dist.init_process_group(backend=backend, **_restart_store())
         if not _teardown_registered:
             atexit.register(teardown)
             _teardown_registered = True
     return is_active()
+
+
+def _restart_store() -> dict:
+    """After a torchrun restart (`--max-restarts`), a fresh key namespace in the store.
+
+    The store outlives the workers; in its default namespace a restarted rank can read the
+    gloo address a killed rank published in the previous round, and fail to connect
+    ("connectFullMesh ... Connection refused"). The first round uses the default (env://).
+    """
+    restart = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+    if restart == 0 or "MASTER_ADDR" not in os.environ:
+        return {}
+    n, r = int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"])
+    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() == "true"
+    store = dist.TCPStore(
+        os.environ["MASTER_ADDR"],
+        int(os.environ["MASTER_PORT"]),
+        n,
+        is_master=not agent_store and r == 0,
+    )
+    return {"store": dist.PrefixStore(f"fitorch/restart{restart}", store), "rank": r,
+            "world_size": n}  # fmt: skip
 
 
 def teardown() -> None:

@@ -156,7 +156,7 @@ def _run(tmp_path: Path, nproc: int) -> list[dict]:
         launcher = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}"]
         port = f"--master_port={_free_port()}"
         cmd = [*launcher, "--master_addr=127.0.0.1", port, str(script), str(out)]
-    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = [json.loads((out / f"rank{r}.json").read_text()) for r in range(nproc)]
     return results, out, proc.stdout
@@ -261,7 +261,7 @@ def test_two_nodes_with_dataloader_and_generator_equal_one_process(tmp_path):
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
     subprocess.run([sys.executable, str(script), str(tmp_path / "one")], env=_env(), check=True,
-                   timeout=60)  # fmt: skip
+                   timeout=120)  # fmt: skip
     # two launchers, one process each, meeting through a c10d rendezvous on 127.0.0.1
     endpoint = f"127.0.0.1:{_free_port()}"
     launchers = [
@@ -296,5 +296,64 @@ def test_two_nodes_with_dataloader_and_generator_equal_one_process(tmp_path):
             assert two[1][key][metric] == two[0][key][metric]
     for k in one["eval"]:
         _close(two[1]["eval"][k], one["eval"][k])
+    for w1, w2 in zip(one["weights"], two[1]["weights"]):
+        _close(w2, w1)
+
+
+RESTART_SCRIPT = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    import numpy as np
+    import fitorch
+    from fitorch import callbacks, distributed, layers
+
+    out = os.path.abspath(sys.argv[1])
+    fitorch.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(37, 5)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
+    model = fitorch.Sequential([layers.Input((5,)), layers.Dense(8, activation="tanh"),
+                                layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acc"])
+
+    class KillRankOne(callbacks.Callback):  # first attempt only: rank 1 dies mid-epoch 3
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            first = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0"
+            if first and self.epoch == 2 and batch == 2 and distributed.rank() == 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    backup = callbacks.BackupAndRestore(os.path.join(out, "backup"))
+    h = model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[KillRankOne(), backup])
+    with open(os.path.join(out, f"rank{distributed.rank()}.json"), "w") as f:
+        json.dump({"h": dict(h.history), "weights": [w.tolist() for w in model.get_weights()],
+                   "restarts": os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")}, f)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_killed_rank_restarts_the_group_and_resumes_exactly(tmp_path):
+    script = tmp_path / "restart.py"
+    script.write_text(RESTART_SCRIPT)
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    subprocess.run([sys.executable, str(script), str(tmp_path / "one")], env=_env(), check=True,
+                   timeout=120)  # fmt: skip
+    # a c10d rendezvous (torchrun's fault-tolerant setup): each restart is a new round
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           "--max-restarts=1", "--rdzv_backend=c10d", f"--rdzv_endpoint=127.0.0.1:{_free_port()}",
+           str(script), str(tmp_path / "two")]  # fmt: skip
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one = json.loads((tmp_path / "one" / "rank0.json").read_text())
+    two = [json.loads((tmp_path / "two" / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert two[0]["restarts"] == "1"  # the group did restart
+    for metric in one["h"]:
+        assert len(two[0]["h"][metric]) == 4  # epochs before the kill included
+        _close(two[0]["h"][metric], one["h"][metric])
+        assert two[1]["h"][metric] == two[0]["h"][metric]
     for w1, w2 in zip(one["weights"], two[1]["weights"]):
         _close(w2, w1)
