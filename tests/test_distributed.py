@@ -118,6 +118,7 @@ SCRIPT = textwrap.dedent(
     ev = model.evaluate(x, y, batch_size=6, return_dict=True, verbose=0)  # last batch: 1 row
     pred = model.predict(x, batch_size=6, verbose=0)
     weights = [w.tolist() for w in model.get_weights()]
+    model.save("model.keras")
     try:
         model.fit(x, y, batch_size=7, epochs=1, verbose=0)
         error = ""
@@ -201,7 +202,7 @@ def test_evaluate_and_predict_count_each_sample_once(runs):
 @pytest.mark.slow
 def test_only_rank_zero_writes_files_and_prints(runs):
     (_, out1, _), (_, out2, stdout) = runs
-    assert sorted(os.listdir(out2 / "cwd0")) == ["ckpt.weights.h5", "log.csv"]
+    assert sorted(os.listdir(out2 / "cwd0")) == ["ckpt.weights.h5", "log.csv", "model.keras"]
     assert os.listdir(out2 / "cwd1") == []
     rows1, rows2 = (np.genfromtxt(d / "cwd0" / "log.csv", delimiter=",", names=True)
                     for d in (out1, out2))  # fmt: skip

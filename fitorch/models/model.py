@@ -160,13 +160,17 @@ class Model(Layer):
 
     # -- saving (see fitorch.saving) ----------------------------------------------------
     def save(self, filepath, overwrite=True, **kwargs) -> None:
-        from fitorch import saving
+        from fitorch import distributed, saving
 
+        if not distributed.is_main_process():  # data-parallel: rank 0 writes (no barrier)
+            return
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs) -> None:
-        from fitorch import saving
+        from fitorch import distributed, saving
 
+        if not distributed.is_main_process():
+            return
         saving.save_weights(self, filepath, overwrite=overwrite, **kwargs)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
