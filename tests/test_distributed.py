@@ -358,3 +358,36 @@ def test_a_killed_rank_restarts_the_group_and_resumes_exactly(tmp_path):
         assert two[1]["h"][metric] == two[0]["h"][metric]
     for w1, w2 in zip(one["weights"], two[1]["weights"]):
         _close(w2, w1)
+
+
+# -- device defaults --------------------------------------------------------------------------
+def _dense_model():
+    import fitorch
+    from fitorch import layers
+
+    return fitorch.Sequential([layers.Input((3,)), layers.Dense(2)])
+
+
+def test_compile_moves_a_cpu_model_to_cuda_when_there_is_one(monkeypatch):
+    # No GPU here: "meta" stands in for the CUDA device, which the guard would pick.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(distributed, "device", lambda: torch.device("meta"))
+    model = _dense_model()
+    model.compile("sgd", "mse")
+    assert {p.device.type for p in model.parameters()} == {"meta"}
+
+
+def test_compile_keeps_a_model_the_user_placed(monkeypatch):
+    model = _dense_model().to("meta")  # the user's choice (any non-CPU device)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(distributed, "device", lambda: pytest.fail("must not pick a device"))
+    model.compile("sgd", "mse")
+    assert {p.device.type for p in model.parameters()} == {"meta"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only path")
+def test_without_cuda_the_model_stays_on_the_cpu():
+    model = _dense_model()
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
