@@ -70,3 +70,18 @@ def test_layers_that_do_not_pass_masks_drop_them():
     assert out._keras_mask.tolist() == (IDS != 0).tolist()
     assert getattr(fitorch.layers.Flatten()(out), "_keras_mask", None) is None
     assert fitorch.layers.Dense(2)(out)._keras_mask is out._keras_mask
+
+
+def test_masked_steps_are_ignored_by_the_loss_and_metrics_like_keras():
+    def build(lib):
+        model = _stack(lib, lib.layers.LSTM(4, return_sequences=True),
+                       lib.layers.Dense(3, activation="softmax"))  # fmt: skip
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    ours, theirs = build(fitorch), build(keras)
+    ours.set_weights(theirs.get_weights())
+    y = np.random.default_rng(1).integers(0, 3, size=IDS.shape)
+    got = ours.evaluate(IDS, y, verbose=0)
+    expected = theirs.evaluate(IDS, y, verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -82,7 +82,16 @@ def _record(state, y, y_list, sw, total, parts, n):
     for (_, tracker), part in zip(state.output_trackers, parts):
         tracker.update(part, n)
     if y is not None and state.metrics.entries:
-        state.metrics.update(y, [p.detach() for p in y_list], sw)
+        state.metrics.update(y, [_detach_keep_mask(p) for p in y_list], sw)
+
+
+def _detach_keep_mask(p: torch.Tensor) -> torch.Tensor:
+    """`p.detach()` keeping the Keras mask attached to `p` (metrics skip masked steps)."""
+    out = p.detach()
+    mask = getattr(p, "_keras_mask", None)
+    if mask is not None:
+        out._keras_mask = mask
+    return out
 
 
 def _forward(kind, model, state, x, y, sw, training, net=None):
