@@ -85,3 +85,19 @@ def test_masked_steps_are_ignored_by_the_loss_and_metrics_like_keras():
     got = ours.evaluate(IDS, y, verbose=0)
     expected = theirs.evaluate(IDS, y, verbose=0)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_masked_fit_step_updates_weights_like_keras():
+    def build(lib):
+        model = _stack(lib, lib.layers.GRU(3, return_sequences=True), lib.layers.Dense(2))
+        model.compile(optimizer=lib.optimizers.SGD(0.5), loss="mse")
+        return model
+
+    ours, theirs = build(fitorch), build(keras)
+    ours.set_weights(theirs.get_weights())
+    y = np.random.default_rng(2).normal(size=IDS.shape + (2,)).astype("float32")
+    h_ours = ours.fit(IDS, y, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    h_theirs = theirs.fit(IDS, y, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
