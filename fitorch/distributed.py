@@ -52,11 +52,13 @@ __all__ = [
     "gather_predictions",
     "is_active",
     "is_main_process",
+    "is_sharded",
     "local_rank",
     "loss_factor",
     "rank",
     "setup",
     "shard_batch",
+    "shard_model",
     "shard_bounds",
     "shared_order",
     "sync_metric_states",
@@ -66,6 +68,7 @@ __all__ = [
 ]
 
 _WRAPPERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> DDP
+_FSDP: weakref.WeakSet = weakref.WeakSet()  # models sharded with fully_shard
 _COUNT = {"collectives": 0}  # fitorch's own collectives (metric syncs, orders, gathers)
 _teardown_registered = False
 
@@ -156,6 +159,7 @@ def _restart_store() -> dict:
 def teardown() -> None:
     """Drop the DDP wrappers, then destroy the process group (safe to call twice)."""
     _WRAPPERS.clear()
+    _FSDP.clear()
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -167,6 +171,59 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
+def shard_model(model, state) -> None:
+    """`fit(..., distribute='fsdp')`: shard the model's parameters over the ranks (FSDP2).
+
+    Each sub-layer holding parameters, then the model, goes through torch's `fully_shard`
+    (parameters become DTensors sharded on dim 0; the forward all-gathers them layer by layer
+    and the backward reduce-scatters the mean gradient). The optimizer is rebuilt from its
+    config on the sharded parameters, so this must happen before the model's first training
+    step. Calling the model, `evaluate`, `predict` and `get_weights` (which gathers full
+    values) work as before, on every rank together. Not supported with FSDP: callbacks that
+    read weights on rank 0 alone (ModelCheckpoint, BackupAndRestore, model.save), which would
+    wait forever for the other ranks' shards.
+    """
+    if not is_active() or model in _FSDP:
+        return
+    from torch.distributed.fsdp import fully_shard
+
+    from fitorch import optimizers
+
+    if state.built:
+        raise ValueError(
+            "distribute='fsdp' must be given from the model's first fit: this model has already "
+            "trained unsharded (its optimizer state would not carry over)."
+        )
+    if not any(True for _ in model.parameters()):
+        raise ValueError("distribute='fsdp' needs a built model (give the Input shape).")
+    regularized = [
+        f"{m.name}.{name}"
+        for m in model.modules()
+        for name, info in getattr(m, "_weight_info", {}).items()
+        if info.get("regularizer") is not None
+    ]
+    if regularized:  # a penalty on a sharded weight would need its own gradient reduction
+        raise NotImplementedError(
+            f"distribute='fsdp' does not support weight regularizers yet; found on {regularized}."
+        )
+    for module in getattr(model, "layers", None) or list(model.children()):
+        if any(True for _ in module.parameters()):
+            fully_shard(module)
+    fully_shard(model)
+    _FSDP.add(model)
+    opt = state.optimizer
+    params = [p for p in model.parameters() if p.requires_grad]
+    if isinstance(opt, optimizers.Optimizer):
+        state.optimizer = optimizers.bind(type(opt).from_config(opt.get_config()), params)
+    else:
+        state.optimizer = type(opt)(params, **opt.defaults)
+
+
+def is_sharded(model) -> bool:
+    """Whether `fit(..., distribute='fsdp')` sharded this model."""
+    return model in _FSDP
+
+
 def ddp_model(model, example_input=None):
     """The model's DDP wrapper (built on first use; None outside data-parallel mode).
 
@@ -176,6 +233,8 @@ def ddp_model(model, example_input=None):
     """
     if not is_active():
         return None
+    if model in _FSDP:  # FSDP2 hooks live on the model itself: it is its own wrapper
+        return model
     wrapper = _WRAPPERS.get(model)
     if wrapper is None:
         if not any(True for _ in model.parameters()) and example_input is not None:

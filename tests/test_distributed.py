@@ -391,3 +391,70 @@ def test_without_cuda_the_model_stays_on_the_cpu():
     model.compile("sgd", "mse")
     model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
     assert {p.device.type for p in model.parameters()} == {"cpu"}
+
+
+FSDP_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np
+    import fitorch
+    from fitorch import distributed, layers, metrics
+
+    mode = sys.argv[2] if len(sys.argv) > 2 else None
+    fitorch.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(37, 5)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
+    model = fitorch.Sequential([layers.Input((5,)), layers.Dense(8, activation="tanh"),
+                                layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acc", metrics.AUC()])
+    h1 = model.fit(x, y, batch_size=8, epochs=3, verbose=0, validation_data=(x[:13], y[:13]),
+                   distribute=mode)
+    h2 = model.fit(x, y, batch_size=4, epochs=1, verbose=0, distribute=mode)  # empty shard
+    local = sum(getattr(p, "to_local", lambda: p)().numel() for p in model.parameters())
+    ev = model.evaluate(x, y, batch_size=6, return_dict=True, verbose=0)
+    pred = model.predict(x, batch_size=6, verbose=0)
+    weights = [w.tolist() for w in model.get_weights()]
+    regularized = fitorch.Sequential([layers.Input((5,)), layers.Dense(1, kernel_regularizer="l2")])
+    regularized.compile("sgd", "mse")
+    try:
+        regularized.fit(x, y, batch_size=8, verbose=0, distribute=mode)
+        refused = ""
+    except NotImplementedError as e:
+        refused = str(e)
+    with open(os.path.join(sys.argv[1], f"rank{distributed.rank()}.json"), "w") as f:
+        json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "eval": ev, "local": local,
+                   "pred": pred.tolist(), "weights": weights, "refused": refused}, f)
+    """
+)
+
+
+@pytest.mark.slow
+def test_fsdp_shards_the_parameters_and_trains_exactly_as_one_process(tmp_path):
+    script = tmp_path / "fsdp.py"
+    script.write_text(FSDP_SCRIPT)
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    subprocess.run([sys.executable, str(script), str(tmp_path / "one")], env=_env(), check=True,
+                   timeout=120)  # fmt: skip
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           "--master_addr=127.0.0.1", f"--master_port={_free_port()}", str(script),
+           str(tmp_path / "two"), "fsdp"]  # fmt: skip
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one = json.loads((tmp_path / "one" / "rank0.json").read_text())
+    two = [json.loads((tmp_path / "two" / f"rank{r}.json").read_text()) for r in (0, 1)]
+    total = 5 * 8 + 8 + 8 * 1 + 1
+    assert one["local"] == total and two[0]["local"] + two[1]["local"] == total  # sharded
+    assert two[0]["local"] < total and two[1]["local"] < total
+    for key in ("h1", "h2"):
+        for metric in one[key]:
+            _close(two[0][key][metric], one[key][metric])
+            assert two[1][key][metric] == two[0][key][metric]
+    for rank in two:
+        for k in one["eval"]:
+            _close(rank["eval"][k], one["eval"][k])
+        _close(rank["pred"], one["pred"])
+        for w1, w2 in zip(one["weights"], rank["weights"]):
+            _close(w2, w1)
+    assert one["refused"] == "" and "weight regularizers" in two[0]["refused"]

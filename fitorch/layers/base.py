@@ -215,8 +215,8 @@ class Layer(nn.Module):
         self._weight_info[name] = {
             "trainable": bool(trainable),
             "layout": layout,
-            "regularizer": regularizers_mod.get(regularizer),
-            "constraint": constraints_mod.get(constraint),
+            "regularizer": _in_keras_layout(regularizers_mod.get(regularizer), layout),
+            "constraint": _in_keras_layout(constraints_mod.get(constraint), layout),
         }
         self._apply_trainable()
         return param
@@ -323,6 +323,8 @@ class Layer(nn.Module):
         out = []
         for w in self.weights:
             value = w.detach()
+            if hasattr(value, "full_tensor"):  # a DTensor shard (FSDP): gather every rank's
+                value = value.full_tensor()
             layout = self._layout_of(w)
             if layout is not None:
                 value = value.permute(*np.argsort(layout).tolist())
@@ -415,6 +417,22 @@ class Layer(nn.Module):
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _in_keras_layout(fn, layout):
+    """`fn` (a regularizer or constraint) applied to a weight stored as `keras.permute(layout)`
+    sees the Keras-layout view, so axis arguments (MaxNorm(axis=0), ...) mean what they do in
+    Keras; a constraint's result is stored back in the torch layout."""
+    if fn is None or layout is None:
+        return fn
+    inverse = np.argsort(layout).tolist()
+
+    def apply(weight):
+        out = fn(weight.permute(*inverse))
+        return out.permute(*layout) if out.ndim == weight.ndim else out
+
+    apply.__wrapped__ = fn
+    return apply
+
+
 def _carry_mask(inputs: torch.Tensor, outputs) -> None:
     mask = getattr(inputs, "_keras_mask", None)
     if mask is not None and isinstance(outputs, torch.Tensor):

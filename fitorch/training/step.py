@@ -141,7 +141,11 @@ def test_step(model, state, batch) -> None:
     x, y, sw = batch
     n = batch_size_of(x)
     if n == 0 and getattr(batch, "global_size", None) is not None:
-        return  # this rank's slice of a short last batch is empty: nothing to count
+        # This rank's slice of a short last batch is empty: nothing to count. An FSDP model
+        # still runs the forward, whose parameter all-gathers every rank must join.
+        if distributed.is_sharded(model):
+            predict_step(model, x)
+        return
     y_list, total, parts = _forward("test", model, state, x, y, sw, False)
     _record(state, y, y_list, sw, total, parts, n)
 

@@ -53,6 +53,7 @@ _FIT_KWARGS = {
     "max_queue_size",
     "workers",
     "use_multiprocessing",
+    "distribute",
 }
 
 
@@ -313,10 +314,15 @@ def fit(
         if k in kwargs
     }
     _check_kwargs("fit", kwargs, _FIT_KWARGS)
+    distribute = kwargs.pop("distribute", None)
     state = _require_compiled(model, "fit")
     _validate_fit_args(batch_size, epochs, initial_epoch, validation_split)
     verbose = _setup_distributed(_verbose(verbose))
     distributed.check_global_batch(batch_size)
+    if distribute not in (None, "ddp", "fsdp"):
+        raise ValueError(f"fit(distribute=...) must be None, 'ddp' or 'fsdp'; got {distribute!r}.")
+    if distribute == "fsdp":  # shard the parameters with torch's FSDP2 (fitorch.distributed)
+        distributed.shard_model(model, state)
     device = _device_of(model)
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = data_mod.split_validation(
