@@ -264,3 +264,26 @@ def test_text_cnn_on_variable_length_input_matches_keras():
     )
     with pytest.raises(ValueError, match="larger than the input"):
         fl.Conv1D(2, 7)(fitorch.Input(shape=(5, 3)))
+
+
+def test_kernel_constraint_and_regularizer_act_in_keras_layout():
+    # MaxNorm(axis=[0, 1, 2]) caps each filter's norm over (kh, kw, in) in Keras' layout.
+    layer = fl.Conv2D(3, 2, kernel_constraint=fitorch.constraints.MaxNorm(1.0, axis=[0, 1, 2]))
+    layer(torch.zeros(1, 4, 4, 2))
+    kernel = np.random.default_rng(0).normal(size=(2, 2, 2, 3)).astype("float32") * 3
+    layer.set_weights([kernel, np.zeros(3, "float32")])
+    (param, constraint) = layer._constrained_weights()[0]
+    with torch.no_grad():
+        param.copy_(constraint(param))
+    theirs = keras.constraints.MaxNorm(1.0, axis=[0, 1, 2])(kernel)
+    np.testing.assert_allclose(
+        layer.get_weights()[0], keras.ops.convert_to_numpy(theirs), rtol=1e-5
+    )
+    # OrthogonalRegularizer(mode="columns") on an LSTM kernel stored transposed.
+    reg = fitorch.regularizers.OrthogonalRegularizer(0.1, mode="columns")
+    lstm = fl.LSTM(2, kernel_regularizer=reg)
+    lstm(torch.zeros(1, 3, 5))
+    k = lstm.get_weights()[0]
+    penalty = keras.regularizers.OrthogonalRegularizer(0.1, mode="columns")(torch.as_tensor(k))
+    (ours,) = lstm.regularization_losses()
+    np.testing.assert_allclose(ours.item(), float(keras.ops.convert_to_numpy(penalty)), rtol=1e-5)
