@@ -36,8 +36,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import random
 import weakref
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -347,9 +349,31 @@ def shared_order(order: torch.Tensor | None) -> torch.Tensor | None:
 
 
 def sync_rng_from_main() -> None:
-    """Copy rank 0's torch CPU random state to every rank (e.g. for DataLoader shuffling)."""
-    if is_active():
-        torch.set_rng_state(_broadcast(torch.get_rng_state()).cpu())
+    """Copy rank 0's torch CPU, NumPy (global) and Python `random` states to every rank.
+
+    One broadcast of one int64 buffer: torch's state bytes, NumPy's MT19937 key and position,
+    Python's MT state. DataLoader shuffles (torch) and `Sequence.on_epoch_end` shuffles
+    (usually NumPy) then agree across ranks, and rank 0's streams are untouched.
+    """
+    if not is_active():
+        return
+    torch_state = torch.get_rng_state()
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    py_version, py_state, py_gauss = random.getstate()
+    parts = [
+        torch_state.to(torch.int64),
+        torch.from_numpy(key.astype(np.int64)),
+        torch.tensor([pos, has_gauss], dtype=torch.int64),
+        torch.tensor([gauss], dtype=torch.float64).view(torch.int64),
+        torch.tensor(py_state, dtype=torch.int64),
+    ]
+    sizes = [len(p) for p in parts]
+    flat = _broadcast(torch.cat(parts)).cpu()
+    t, k, pg, g, py = torch.split(flat, sizes)
+    torch.set_rng_state(t.to(torch.uint8))
+    gauss = float(g.view(torch.float64)[0])
+    np.random.set_state((kind, k.numpy().astype(np.uint32), int(pg[0]), int(pg[1]), gauss))
+    random.setstate((py_version, tuple(int(v) for v in py.tolist()), py_gauss))
 
 
 # -- metrics --------------------------------------------------------------------------------------

@@ -246,17 +246,35 @@ LOADER_SCRIPT = textwrap.dedent(
                 yield x[i : i + 6], y[i : i + 6]
 
     h2 = model.fit(batches(), steps_per_epoch=7, epochs=2, verbose=0)
+
+    class Shuffled(fitorch.utils.Sequence):  # reshuffles with NumPy's global RNG
+        def __init__(self):
+            super().__init__()
+            self.order = np.arange(37)
+
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            idx = self.order[i * 8 : (i + 1) * 8]
+            return x[idx], y[idx]
+
+        def on_epoch_end(self):
+            self.order = np.random.permutation(37)
+
+    np.random.seed(distributed.rank())  # ranks disagree; fit starts each epoch from rank 0's
+    h3 = model.fit(Shuffled(), epochs=3, verbose=0)
     ev = model.evaluate(torch.utils.data.DataLoader(data, batch_size=6), return_dict=True,
                         verbose=0)
     with open(os.path.join(sys.argv[1], f"rank{distributed.rank()}.json"), "w") as f:
-        json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "eval": ev,
-                   "weights": [w.tolist() for w in model.get_weights()]}, f)
+        json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "h3": dict(h3.history),
+                   "eval": ev, "weights": [w.tolist() for w in model.get_weights()]}, f)
     """
 )
 
 
 @pytest.mark.slow
-def test_two_nodes_with_dataloader_and_generator_equal_one_process(tmp_path):
+def test_two_nodes_with_dataloader_generator_and_sequence_equal_one_process(tmp_path):
     script = tmp_path / "loader.py"
     script.write_text(LOADER_SCRIPT)
     for name in ("one", "two"):
@@ -291,7 +309,7 @@ def test_two_nodes_with_dataloader_and_generator_equal_one_process(tmp_path):
     assert [p.returncode for p in launchers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     one = json.loads((tmp_path / "one" / "rank0.json").read_text())
     two = [json.loads((tmp_path / "two" / f"rank{r}.json").read_text()) for r in (0, 1)]
-    for key in ("h1", "h2"):
+    for key in ("h1", "h2", "h3"):
         for metric in one[key]:
             _close(two[0][key][metric], one[key][metric])
             assert two[1][key][metric] == two[0][key][metric]
