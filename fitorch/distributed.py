@@ -15,9 +15,13 @@ The same script runs unchanged under `torchrun --nproc_per_node=N train.py`:
   yields the same global batches on every rank (arrays: the shuffle order is drawn on rank 0
   and broadcast, `shared_order`); `DataSource.to_device` calls `shard_batch`, which keeps this
   rank's contiguous slice (`shard_bounds`, sizes differing by at most one; a short last batch
-  may leave a rank with nothing). So the union of the ranks' rows in a step is the 1-process
-  batch. Generators and Sequences must yield the same batches on every rank (seed them);
-  a DataLoader is iterated whole on every rank and each keeps its slice of each batch.
+  may leave a rank with nothing: it still joins the gradient all-reduce with zero gradients).
+  So the union of the ranks' rows in a step is the 1-process batch. Each epoch starts from
+  rank 0's torch/NumPy/Python random states (`sync_rng_from_main`), so shuffling DataLoaders
+  and Sequences agree; generators must yield the same batches on every rank. A DataLoader
+  or Sequence is iterated whole on every rank and each keeps its slice of each batch (simple
+  and exact; the loading work is repeated per rank). `evaluate`/`predict` shard the same way:
+  every sample counted once, `predict` gathers the whole array in order on every rank.
 - **Loss.** With `loss_factor(n, m) = n * W / m` (n local rows, m global rows, W ranks) the
   rank's loss is multiplied before backward, so DDP's mean of gradients equals the gradient of
   the 1-process `sum_over_batch_size` loss: (1/W) sum_r (n_r W / m) grad mean_r = grad mean.
@@ -28,7 +32,15 @@ The same script runs unchanged under `torchrun --nproc_per_node=N train.py`:
   batch-level hooks are this rank's running values (the progress bar reads them on rank 0 at
   its own pace, which other ranks cannot mirror without a hang).
 - **Files and output.** `is_main_process()` (rank 0) gates every callback file write
-  (`fitorch.callbacks.files`) and the progress bar.
+  (`fitorch.callbacks.files`), `Model.save`/`save_weights` and the progress bar. Every rank
+  holds the same History, so EarlyStopping/ReduceLROnPlateau decide alike.
+- **Restarts.** Under `torchrun --max-restarts=K`, BackupAndRestore resumes the restarted
+  group; the group is then initialised in a fresh store namespace (`_restart_store`).
+- **FSDP.** `fit(..., distribute='fsdp')` shards parameters with torch's FSDP2 `fully_shard`
+  instead of DDP (`shard_model`; limits in its docstring).
+- Per step, fitorch issues no collective of its own: only DDP's bucketed gradient
+  all-reduce. Per epoch: one RNG broadcast, one shuffle-order broadcast, one metric sync.
+- Dropout masks are drawn per rank, so a model with dropout is not bit-equal to 1 process.
 """
 
 from __future__ import annotations
