@@ -115,7 +115,6 @@ def test_attention_matches_keras(cls_name, kwargs, call, with_key):
     "make,match",
     [
         (lambda: fl.MultiHeadAttention(0, 3), "num_heads must be a positive integer"),
-        (lambda: fl.MultiHeadAttention(2, 3, attention_axes=(1, 2)), "attention_axes"),
         (lambda: fl.Attention(score_mode="cosine"), "score_mode must be one of"),
     ],
 )
@@ -145,3 +144,40 @@ def test_attention_gradcheck_float64():
     mha = fl.MultiHeadAttention(2, 2, dtype="float64")
     mha(q, v)
     assert torch.autograd.gradcheck(lambda a, b: mha(a, b, use_causal_mask=False), (q, v))
+
+
+@pytest.mark.parametrize(
+    "kwargs,shapes,call",
+    [
+        ({"num_heads": 2, "key_dim": 3}, [(2, 3, 4, 5), (2, 3, 4, 5)], {}),
+        (
+            {"num_heads": 2, "key_dim": 3, "attention_axes": (1, 2)},
+            [(2, 3, 4, 5), (2, 2, 5, 6)],
+            {},
+        ),
+        (
+            {"num_heads": 2, "key_dim": 3, "attention_axes": (2,)},
+            [(2, 3, 4, 5), (2, 3, 6, 5)],
+            {"return_attention_scores": True},
+        ),
+        (
+            {"num_heads": 2, "key_dim": 2, "attention_axes": 1, "value_dim": 3},
+            [(2, 3, 4, 2, 5), (2, 5, 4, 2, 5)],
+            {},
+        ),
+    ],
+)
+def test_multi_head_attention_attention_axes_match_keras(kwargs, shapes, call):
+    rng = np.random.default_rng(5)
+    q, v = (rng.normal(size=s).astype("float32") for s in shapes)
+    ours, theirs, t, expected = _pair(kwargs, q, v, **call)
+    assert_close(ours(*t, training=False, **call), expected)
+
+
+def test_multi_head_attention_bad_axes_raise():
+    with pytest.raises(ValueError, match="attention_axes"):
+        fl.MultiHeadAttention(2, 3, attention_axes=(0,))(torch.zeros(1, 3, 4), torch.zeros(1, 3, 4))
+    with pytest.raises(ValueError, match="masks are supported for rank-3"):
+        fl.MultiHeadAttention(2, 3)(
+            torch.zeros(1, 3, 4, 5), torch.zeros(1, 3, 4, 5), use_causal_mask=True
+        )

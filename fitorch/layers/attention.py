@@ -32,18 +32,28 @@ def _masked_softmax(scores, mask):
     return torch.where(mask, torch.softmax(scores, dim=-1), torch.zeros_like(scores))
 
 
+def _inverse(perm):
+    out = [0] * len(perm)
+    for i, p in enumerate(perm):
+        out[p] = i
+    return out
+
+
 def _causal(tq, tk, device):
     """Lower-triangular (Tq, Tk) mask: query i attends keys j <= i."""
     return torch.ones(tq, tk, dtype=torch.bool, device=device).tril()
 
 
 class MultiHeadAttention(Layer):
-    """Multi-head scaled dot-product attention on (batch, T, dim) query and (batch, S, dim) value.
+    """Multi-head scaled dot-product attention of (batch, T, dim) queries over (batch, S, dim) values.
 
     q, k, v = query @ Wq + bq, key @ Wk + bk, value @ Wv + bv (kernels (dim, heads, key_dim)
     in Keras layout); `scores = softmax(q k^T / sqrt(key_dim))` per head, with masks; output
     = (scores v) @ Wo + bo, Wo (heads, value_dim, output_dim). Weights in Keras order: query,
     key, value, attention_output (kernel then bias each).
+
+    `attention_axes` (default: every axis between batch and features) are the axes attended
+    over; inputs of rank > 3 attend over those and treat the others as batch (masks: rank 3).
 
     Call: `layer(query, value, key=None, attention_mask=None, return_attention_scores=False,
     training=None, use_causal_mask=False)`.
@@ -82,15 +92,9 @@ class MultiHeadAttention(Layer):
                 raise ValueError(
                     f"MultiHeadAttention: {arg} must be a positive integer; got {value!r}."
                 )
-        axes = (
-            None
-            if attention_axes is None
-            else ([attention_axes] if isinstance(attention_axes, int) else list(attention_axes))
-        )
-        if axes not in (None, [1], [-2]):
-            raise ValueError(
-                f"MultiHeadAttention: attention_axes={attention_axes!r} is not "
-                f"supported; only the time axis of rank-3 inputs (None or (1,))."
+        if attention_axes is not None:
+            attention_axes = (
+                [attention_axes] if isinstance(attention_axes, int) else list(attention_axes)
             )
         self.num_heads, self.key_dim = num_heads, key_dim
         self.value_dim = value_dim if value_dim else key_dim
@@ -103,7 +107,7 @@ class MultiHeadAttention(Layer):
                 )
             output_shape = output_shape[0]
         self.output_shape_arg = output_shape
-        self.attention_axes = axes
+        self.attention_axes = attention_axes
         self.kernel_initializer = initializers_mod.get(kernel_initializer)
         self.bias_initializer = initializers_mod.get(bias_initializer)
         self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
@@ -136,18 +140,33 @@ class MultiHeadAttention(Layer):
         dense.built = True
         setattr(self, attr, dense)
 
+    def _axes(self, rank):
+        """The attention axes of a rank-`rank` input (default: all but batch and features)."""
+        if self.attention_axes is None:
+            return list(range(1, rank - 1))
+        axes = sorted({a % rank for a in self.attention_axes})
+        if any(a in (0, rank - 1) for a in axes) or any(
+            not -rank <= a < rank for a in self.attention_axes
+        ):
+            raise ValueError(
+                f"MultiHeadAttention {self.name!r}: attention_axes={self.attention_axes} must "
+                f"name axes between the batch and the feature axis of rank-{rank} inputs."
+            )
+        return axes
+
     def _build_projections(self, query, value, key):
-        for name, t in (("query", query), ("value", value), ("key", key)):
-            if t.ndim != 3:
+        for name, t in (("value", value), ("key", key)):
+            if t.ndim != query.ndim or query.ndim < 3:
                 raise ValueError(
-                    f"MultiHeadAttention {self.name!r}: {name} must have rank 3 "
-                    f"(batch, time, dim); got shape {tuple(t.shape)}."
+                    f"MultiHeadAttention {self.name!r}: query, value and key must have one rank "
+                    f">= 3; got shapes {tuple(query.shape)} and {tuple(t.shape)} ({name})."
                 )
-        if key.shape[1] != value.shape[1]:
+        if key.shape[:-1] != value.shape[:-1]:
             raise ValueError(
                 f"MultiHeadAttention {self.name!r}: key and value must have the same "
                 f"length; got shapes {tuple(key.shape)} and {tuple(value.shape)}."
             )
+        self._axes(query.ndim)  # validates attention_axes
         h, dk, dv = self.num_heads, self.key_dim, self.value_dim
         out_dim = self.output_shape_arg or query.shape[-1]
         # Child names as Keras' (its weight files key them `query_dense/vars`, ...).
@@ -159,14 +178,18 @@ class MultiHeadAttention(Layer):
             self.to(query.device)
         self._projections_built = True
 
-    def _project(self, x, dense):
-        """(B, T, dim) -> (B, heads, T, d) through the (dim, heads, d) kernel."""
+    def _project(self, x, dense, axes):
+        """(B, *D, dim) -> (N, heads, T, d) through the (dim, heads, d) kernel, where T runs
+        over the attention axes and N over the batch and every other axis."""
         w = dense.kernel
-        y = x @ w.reshape(w.shape[0], -1)
-        y = y.reshape(*x.shape[:2], w.shape[1], w.shape[2])
+        y = (x @ w.reshape(w.shape[0], -1)).reshape(*x.shape[:-1], w.shape[1], w.shape[2])
         if self.use_bias:
             y = y + dense.bias
-        return y.transpose(1, 2)
+        r = x.ndim
+        other = [a for a in range(1, r - 1) if a not in axes]
+        y = y.permute(0, *other, r - 1, *axes, r)  # (B, *other, H, *attention, d)
+        lead = tuple(y.shape[: 1 + len(other)])
+        return y.reshape(math.prod(lead), w.shape[1], -1, w.shape[2]), lead
 
     def call(
         self,
@@ -189,11 +212,21 @@ class MultiHeadAttention(Layer):
             key_mask = get_mask(key) if key_mask is None else key_mask
         if not self._projections_built:
             self._build_projections(query, value, key)
-        q, k, v = (
-            self._project(query, self.query_dense),
-            self._project(key, self.key_dense),
-            self._project(value, self.value_dense),
+        axes = self._axes(query.ndim)
+        (q, lead), (k, _), (v, _) = (
+            self._project(query, self.query_dense, axes),
+            self._project(key, self.key_dense, axes),
+            self._project(value, self.value_dense, axes),
         )
+        if (
+            query.ndim > 3
+            and any(m is not None for m in (query_mask, value_mask, key_mask, attention_mask))
+            or (query.ndim > 3 and use_causal_mask)
+        ):
+            raise ValueError(
+                f"MultiHeadAttention {self.name!r}: masks are supported for rank-3 inputs only; "
+                f"got query shape {tuple(query.shape)}."
+            )
         mask = _combine_masks(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
         )
@@ -214,10 +247,19 @@ class MultiHeadAttention(Layer):
             scores = _masked_softmax(logits, None if mask is None else mask[:, None])
             probs = F.dropout(scores, self.dropout, True) if use_drop else scores
             out = probs @ v  # (B, H, T, dv)
+        # (N, H, Tq, dv) -> (B, *D, H, dv): undo the permutation made in _project.
+        r, h = query.ndim, self.num_heads
+        other = [a for a in range(1, r - 1) if a not in axes]
+        q_sizes = [query.shape[a] for a in axes]
+        perm = [0, *other, r - 1, *axes, r]
+        out = out.reshape(*lead, h, *q_sizes, out.shape[-1]).permute(*_inverse(perm))
         w = self.output_dense.kernel
-        y = out.transpose(1, 2).reshape(out.shape[0], out.shape[2], -1) @ w.reshape(-1, w.shape[-1])
+        y = out.reshape(*out.shape[:-2], -1) @ w.reshape(-1, w.shape[-1])
         if self.use_bias:
             y = y + self.output_dense.bias
+        if scores is not None and r > 3:
+            k_sizes = [key.shape[a] for a in axes]
+            scores = scores.reshape(*lead, h, *q_sizes, *k_sizes)
         return (y, scores) if return_attention_scores else y
 
     def get_config(self):
