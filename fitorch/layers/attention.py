@@ -45,7 +45,7 @@ def _causal(tq, tk, device):
 
 
 class MultiHeadAttention(Layer):
-    """Multi-head scaled dot-product attention of (batch, T, dim) queries over (batch, S, dim) values.
+    """Multi-head scaled dot-product attention: (batch, T, dim) queries, (batch, S, dim) values.
 
     q, k, v = query @ Wq + bq, key @ Wk + bk, value @ Wv + bv (kernels (dim, heads, key_dim)
     in Keras layout); `scores = softmax(q k^T / sqrt(key_dim))` per head, with masks; output
