@@ -10,8 +10,8 @@ policy). The train/test/predict steps run the model's forward under
 `torch.autocast(device, compute_dtype)` when the model's compute dtype is not float32, cast the
 outputs to float32, and compute the losses and metrics outside autocast, in float32 (Keras
 casts the last layer's outputs to float32 for the loss). A sub-layer whose policy differs from
-the model's (typically `dtype='float32'` for a final softmax) gets forward hooks that switch
-autocast for its call; under `'float32'` it receives float32 inputs, and a mixed layer inside
+the model's (typically `dtype='float32'` for a final softmax) runs its forward under its own
+autocast setting; under `'float32'` it receives float32 inputs, and a mixed layer inside
 a float32 region hands float32 outputs to its consumers. With `'mixed_float16'`,
 `compile` wraps a fitorch optimizer in `LossScaleOptimizer` (dynamic loss scaling: a step with
 inf/NaN gradients is skipped and the scale halved), as Keras' `auto_scale_loss=True`.
@@ -25,6 +25,7 @@ float16 is slow on CPU); bfloat16 runs everywhere.
 from __future__ import annotations
 
 import contextlib
+import types
 import warnings
 
 import torch
@@ -176,42 +177,40 @@ def to_float32(value):
     return value
 
 
-def _pre_hook(module, args, kwargs):
-    policy = module._dtype_policy
+def _policy_forward(self, *args, **kwargs):
+    """`forward` of a layer whose policy differs from the enclosing model's: runs the class's
+    forward under the layer's own autocast setting (bound to the layer in `prepare`; a plain
+    `with` block, so torch.compile traces it)."""
+    policy = self._dtype_policy
     device_type = _device_type((args, kwargs)) or "cpu"
     if policy.compute_dtype in (torch.float32, torch.float64):
-        ctx = torch.autocast(device_type, enabled=False)
-        args, kwargs = to_float32(args), to_float32(kwargs)
+        with torch.autocast(device_type, enabled=False):
+            out = type(self).forward(self, *to_float32(args), **to_float32(kwargs))
     else:
-        ctx = torch.autocast(device_type, dtype=policy.compute_dtype)
-    ctx.__enter__()
-    module._autocast_stack.append(ctx)
-    return args, kwargs
-
-
-def _post_hook(module, args, kwargs, output):
-    module._autocast_stack.pop().__exit__(None, None, None)
-    if not torch.is_autocast_enabled(_device_type(output) or "cpu"):
+        with torch.autocast(device_type, dtype=policy.compute_dtype):
+            out = type(self).forward(self, *args, **kwargs)
+    if not torch.is_autocast_enabled(device_type):
         # A low-precision layer inside a float32 region: its consumers expect float32
         # (Keras casts each layer's inputs; here the producer casts its outputs).
-        return to_float32(output)
-    return None
+        out = to_float32(out)
+    return out
 
 
 def prepare(model) -> None:
-    """Give each sub-layer whose policy differs from the model's its own autocast (once)."""
+    """Give each sub-layer whose policy differs from the model's its own autocast (once).
+
+    The layer's `forward` becomes `_policy_forward` bound to it (a bound method, so copies of
+    the model rebind it to the copied layer)."""
     outer = policy_of(model).compute_dtype
     for module in model.modules():
-        if module is model or getattr(module, "_autocast_stack", None) is not None:
+        if module is model or "forward" in module.__dict__:
             continue
         policy = getattr(module, "_dtype_policy", None)
         if policy is None or policy.compute_dtype == outer:
             continue
         if outer not in _LOW and policy.compute_dtype not in _LOW:
             continue  # float32 vs float64: no autocast involved
-        module._autocast_stack = []
-        module.register_forward_pre_hook(_pre_hook, with_kwargs=True)
-        module.register_forward_hook(_post_hook, with_kwargs=True, always_call=True)
+        module.forward = types.MethodType(_policy_forward, module)
 
 
 def wrap_optimizer(optimizer, model, auto_scale_loss: bool = True):

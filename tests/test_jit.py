@@ -105,3 +105,25 @@ def test_inductor_step_equals_eager():
     h = compiled.fit(X, Y, batch_size=8, epochs=2, verbose=0)
     he = _model(False).fit(X, Y, batch_size=8, epochs=2, verbose=0)
     np.testing.assert_allclose(h.history["loss"], he.history["loss"], atol=1e-5)
+
+
+def test_compiled_step_under_a_mixed_policy_with_a_float32_layer():
+    from fitorch import mixed_precision
+
+    def run(flag):
+        mixed_precision.set_global_policy("mixed_bfloat16")
+        try:
+            fitorch.utils.set_random_seed(0)
+            model = fitorch.Sequential(
+                [layers.Input((4,)), layers.Dense(8, "tanh"), layers.Dense(1, dtype="float32")]
+            )
+            model.compile("sgd", "mse", jit_compile=flag)
+            return model.fit(X, Y, batch_size=8, epochs=2, verbose=0).history["loss"]
+        finally:
+            mixed_precision.set_global_policy("float32")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback to eager
+        compiled = run(True)
+    assert _compiled() == 1
+    np.testing.assert_allclose(compiled, run(False), rtol=1e-3)

@@ -95,11 +95,18 @@ def test_a_mixed_layer_inside_a_float32_model():
     model = fitorch.Sequential(
         [layers.Input((6,)), layers.Dense(4, dtype="mixed_bfloat16"), layers.Dense(1)]
     )
-    seen = _dtypes_seen(model)  # registered first: sees the layer's own output
     model.compile("sgd", "mse")
+    seen = _dtypes_seen(model)
     model.fit(X, Y, batch_size=32, epochs=1, verbose=0)
-    assert seen[:2] == [torch.bfloat16, torch.float32]
+    assert seen[:2] == [torch.float32, torch.float32]  # it hands float32 to its consumer
     assert model.predict(X, verbose=0).dtype == np.float32
+    dense, x = model.layers[0], torch.from_numpy(X)
+    with torch.no_grad():
+        out = dense(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            expected = torch.addmm(dense.bias, x, dense.kernel)  # computed in bfloat16
+        assert expected.dtype == torch.bfloat16 and torch.equal(out, expected.float())
+        assert not torch.allclose(out, x @ dense.kernel + dense.bias, atol=1e-4)
 
 
 def test_predict_and_evaluate_under_bfloat16_return_float32():
