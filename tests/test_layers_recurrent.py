@@ -275,3 +275,23 @@ def test_initial_state_positional_as_keras():
     torch.testing.assert_close(
         layer(x, [h0], training=False), layer(x, initial_state=[h0], training=False)
     )
+
+
+@pytest.mark.parametrize("return_state", [False, True])
+def test_rnn_over_a_list_of_cells_matches_keras(return_state):
+    x = np.random.default_rng(10).normal(size=(2, 5, 3)).astype("float32")
+
+    def build(lib):
+        cells = [lib.layers.LSTMCell(4), lib.layers.GRUCell(3), lib.layers.SimpleRNNCell(2)]
+        return lib.layers.RNN(cells, return_sequences=True, return_state=return_state)
+
+    ours, theirs = build(fitorch), build(keras)
+    expected = theirs(x)
+    ours(torch.as_tensor(x))
+    ours.set_weights(theirs.get_weights())
+    assert ours.count_params() == theirs.count_params()
+    assert_close(ours(torch.as_tensor(x), training=False), expected)
+    clone = fl.RNN.from_config(ours.get_config())
+    clone(torch.as_tensor(x))
+    clone.set_weights(ours.get_weights())
+    assert_close(clone(torch.as_tensor(x), training=False), expected)

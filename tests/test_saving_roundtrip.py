@@ -132,6 +132,7 @@ LAYER_EXEMPT = {
     "RNN",
     "SimpleRNNCell",
     "LSTMCell",
+    "StackedRNNCells",
     "GRUCell",
 }
 

@@ -88,6 +88,7 @@ from fitorch.layers.recurrent import (
     LSTMCell,
     SimpleRNN,
     SimpleRNNCell,
+    StackedRNNCells,
 )
 from fitorch.layers.regularization import (
     ActivityRegularization,
@@ -140,4 +141,5 @@ __all__ = [
     "Identity", "Convolution1D", "Convolution2D", "Convolution3D", "Convolution1DTranspose",
     "Convolution2DTranspose", "Convolution3DTranspose", "SeparableConvolution1D",
     "SeparableConvolution2D", "RMSNormalization", "Normalization", "Rescaling",
+    "StackedRNNCells",
 ]  # fmt: skip

@@ -23,7 +23,9 @@ from fitorch import regularizers as regularizers_mod
 from fitorch.layers.base import Layer, symbolic_tracing
 from fitorch.layers.embedding import get_mask, set_mask
 
-__all__ = ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"]
+__all__ = [
+    "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
+]  # fmt: skip
 
 _CELL_ARGS = (
     "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
@@ -328,6 +330,74 @@ class GRUCell(_Cell):
         return out, [h[0]]
 
 
+class StackedRNNCells(Layer):
+    """Several cells run as one: each step feeds cell i's output to cell i + 1. States are
+    the cells' states in order, flattened (`[h1, c1, h2, c2]` for two LSTM cells)."""
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        if not cells or not all(hasattr(c, "state_size") for c in cells):
+            raise ValueError(f"StackedRNNCells: cells must be RNN cells; got {cells!r}.")
+        self.cells = torch.nn.ModuleList(cells)
+
+    @staticmethod
+    def _sizes(cell):
+        size = cell.state_size
+        return list(size) if isinstance(size, (list, tuple)) else [size]
+
+    @property
+    def state_size(self):
+        return [n for c in self.cells for n in self._sizes(c)]
+
+    @property
+    def output_size(self):
+        last = self.cells[-1]
+        return getattr(last, "output_size", self._sizes(last)[0])
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        for cell in self.cells:
+            if isinstance(cell, Layer) and not cell.built:
+                cell._maybe_build((None, features))
+            features = getattr(cell, "output_size", self._sizes(cell)[0])
+
+    def initial_states(self, batch, like):
+        out = []
+        for cell in self.cells:
+            if hasattr(cell, "initial_states"):
+                out += cell.initial_states(batch, like)
+            else:
+                out += [
+                    torch.zeros(batch, n, dtype=like.dtype, device=like.device)
+                    for n in self._sizes(cell)
+                ]
+        return out
+
+    def call(self, inputs, states, training=None):
+        new_states, i = [], 0
+        for cell in self.cells:
+            n = len(self._sizes(cell))
+            inputs, cell_states = cell(inputs, list(states[i : i + n]))
+            new_states += (
+                list(cell_states) if isinstance(cell_states, (list, tuple)) else [cell_states]
+            )
+            i += n
+        return inputs, new_states
+
+    def get_config(self):
+        from fitorch.saving.serialization import serialize_object
+
+        return {**super().get_config(), "cells": [serialize_object(c, "layer") for c in self.cells]}
+
+    @classmethod
+    def from_config(cls, config):
+        from fitorch.saving.serialization import deserialize_object
+
+        config = dict(config)
+        config["cells"] = [deserialize_object(c, "layer") for c in config["cells"]]
+        return cls(**config)
+
+
 class RNN(Layer):
     """Runs `cell` over the time axis of (batch, timesteps, features) inputs.
 
@@ -355,9 +425,7 @@ class RNN(Layer):
     ):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
-            raise ValueError(
-                "RNN: a list of cells (StackedRNNCells) is not supported; stack RNN layers."
-            )
+            cell = StackedRNNCells(cell)
         if not hasattr(cell, "state_size"):
             raise ValueError(
                 f"RNN: cell must define state_size and call(inputs, states); got {cell!r}."
