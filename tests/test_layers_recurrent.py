@@ -6,7 +6,7 @@ import torch
 
 import fitorch
 import fitorch.layers as fl
-from fitorch.layers.recurrent import _Cell
+from fitorch.layers.rnn_cells import _Cell
 from tests._layer_oracle import assert_close, check_layer, keras
 
 SEQ = [(3, 6, 4)]
