@@ -287,3 +287,17 @@ def test_kernel_constraint_and_regularizer_act_in_keras_layout():
     penalty = keras.regularizers.OrthogonalRegularizer(0.1, mode="columns")(torch.as_tensor(k))
     (ours,) = lstm.regularization_losses()
     np.testing.assert_allclose(ours.item(), float(keras.ops.convert_to_numpy(penalty)), rtol=1e-5)
+
+
+def test_default_data_format_follows_backend_setting():
+    from fitorch import backend as K
+
+    K.set_image_data_format("channels_first")
+    try:
+        layer = fl.Conv2D(4, 3)
+        pool = fl.MaxPooling2D()
+    finally:
+        K.set_image_data_format("channels_last")
+    assert layer.data_format == pool.data_format == "channels_first"
+    assert layer(torch.zeros(1, 2, 6, 6)).shape == (1, 4, 4, 4)
+    assert fl.Conv2D(4, 3).data_format == "channels_last"

@@ -6,7 +6,7 @@ import re
 
 __all__ = [
     "keras_name", "normalize_tuple", "check_choice", "conv_output_length", "same_padding",
-    "shape_str",
+    "shape_str", "default_format",
 ]  # fmt: skip
 
 
@@ -62,3 +62,12 @@ def same_padding(length: int, kernel: int, stride: int, dilation: int = 1) -> tu
 
 def shape_str(shape) -> str:
     return str(tuple(shape)) if shape is not None else "None"
+
+
+def default_format(data_format):
+    """`data_format`, or the global `backend.image_data_format()` (Keras) when None."""
+    if data_format is not None:
+        return data_format
+    from fitorch import backend
+
+    return backend.image_data_format()

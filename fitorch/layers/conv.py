@@ -22,6 +22,7 @@ from fitorch import regularizers as regularizers_mod
 from fitorch.layers._utils import (
     check_choice,
     conv_output_length,
+    default_format,
     keras_name,
     normalize_tuple,
     same_padding,
@@ -84,7 +85,7 @@ class BaseConv(Layer):
         self.strides = normalize_tuple(strides, self.rank, "strides", kind)
         self.padding = check_choice(padding, self.paddings, "padding", kind)
         self.data_format = check_choice(
-            data_format or "channels_last", ("channels_last", "channels_first"), "data_format", kind
+            default_format(data_format), ("channels_last", "channels_first"), "data_format", kind
         )
         self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:

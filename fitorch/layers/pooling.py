@@ -11,7 +11,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers._utils import check_choice, keras_name, normalize_tuple, same_padding
+from fitorch.layers._utils import (
+    check_choice,
+    default_format,
+    keras_name,
+    normalize_tuple,
+    same_padding,
+)
 from fitorch.layers.base import Layer
 from fitorch.layers.conv import to_channels_first, to_channels_last
 from fitorch.layers.embedding import get_mask
@@ -40,7 +46,7 @@ class _Named(Layer):
 
 def _check_format(data_format, kind):
     return check_choice(
-        data_format or "channels_last", ("channels_last", "channels_first"), "data_format", kind
+        default_format(data_format), ("channels_last", "channels_first"), "data_format", kind
     )
 
 

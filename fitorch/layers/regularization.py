@@ -8,7 +8,7 @@ import math
 import torch
 
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers._utils import check_choice, keras_name
+from fitorch.layers._utils import check_choice, default_format, keras_name
 from fitorch.layers.base import Layer
 from fitorch.layers.core import Dropout
 
@@ -50,7 +50,7 @@ class _SpatialDropout(Dropout):
             self.name = keras_name(type(self).__name__)
         kind = type(self).__name__
         self.data_format = check_choice(
-            data_format or "channels_last", ("channels_last", "channels_first"), "data_format", kind
+            default_format(data_format), ("channels_last", "channels_first"), "data_format", kind
         )
 
     def call(self, inputs, training=None):

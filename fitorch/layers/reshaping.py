@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from fitorch.layers._utils import check_choice, keras_name
+from fitorch.layers._utils import check_choice, default_format, keras_name
 from fitorch.layers.base import Layer
 
 __all__ = [
@@ -31,7 +31,7 @@ class _Named(Layer):
 
 def _format(data_format, kind):
     return check_choice(
-        data_format or "channels_last", ("channels_last", "channels_first"), "data_format", kind
+        default_format(data_format), ("channels_last", "channels_first"), "data_format", kind
     )
 
 
