@@ -295,3 +295,19 @@ def test_rnn_over_a_list_of_cells_matches_keras(return_state):
     clone(torch.as_tensor(x))
     clone.set_weights(ours.get_weights())
     assert_close(clone(torch.as_tensor(x), training=False), expected)
+
+
+def test_bidirectional_with_backward_layer_matches_keras():
+    x = np.random.default_rng(11).normal(size=(2, 5, 3)).astype("float32")
+
+    def build(lib):
+        L = lib.layers
+        return L.Bidirectional(L.LSTM(3, return_sequences=True),
+                               backward_layer=L.GRU(3, return_sequences=True, go_backwards=True))  # fmt: skip
+
+    theirs = build(keras)
+    ours = build(fitorch)
+    expected = theirs(x)
+    ours(torch.as_tensor(x))
+    ours.set_weights(theirs.get_weights())
+    assert_close(ours(torch.as_tensor(x), training=False), expected)
