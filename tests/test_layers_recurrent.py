@@ -302,8 +302,8 @@ def test_bidirectional_with_backward_layer_matches_keras():
 
     def build(lib):
         L = lib.layers
-        return L.Bidirectional(L.LSTM(3, return_sequences=True),
-                               backward_layer=L.GRU(3, return_sequences=True, go_backwards=True))  # fmt: skip
+        backward = L.GRU(3, return_sequences=True, go_backwards=True)
+        return L.Bidirectional(L.LSTM(3, return_sequences=True), backward_layer=backward)
 
     theirs = build(keras)
     ours = build(fitorch)
