@@ -36,6 +36,10 @@ class TorchMetric(Metric):
     def __init__(self, metric, name: str | None = None):
         super().__init__(name=name or to_snake_case(type(metric).__name__))
         self.metric = metric
+        # fitorch.distributed reduces the declared states (one collective per read); a
+        # torchmetrics sync in compute() on top of that would count every rank twice.
+        metric.sync_on_compute = False
+        metric._to_sync = False
         better = getattr(metric, "higher_is_better", None)
         self.direction = None if better is None else ("up" if better else "down")
         self._updates = 0
