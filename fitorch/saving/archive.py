@@ -12,13 +12,13 @@ bounded), and reads each member with a limit of its declared size.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import stat
-import tempfile
 import zipfile
+
+from fitorch.callbacks import files
 
 __all__ = [
     "atomic_write",
@@ -57,28 +57,20 @@ def sniff(path) -> str:
 
 
 def atomic_write(path, write) -> None:
-    """Call `write(fileobj)` on a temp file next to `path`, fsync, then `os.replace` it."""
+    """Call `write(fileobj)` on a temp file next to `path`, fsync, then `os.replace` it.
+
+    The one atomic-write routine of fitorch (`fitorch.callbacks.files.atomic_path`) does the
+    publishing; under data-parallel training only the main process writes.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w+b") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # persist the rename itself (POSIX)
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    if not files.is_main_process():
+        return
+    with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
+        f.flush()
 
 
 def _write_member(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
