@@ -1,7 +1,8 @@
 """Callbacks: Keras' hooks, History, progress output and the Keras callback catalogue."""
 
 from fitorch.callbacks.backup_and_restore import BackupAndRestore
-from fitorch.callbacks.base import Callback, CallbackList
+from fitorch.callbacks.base import Callback
+from fitorch.callbacks.callback_list import CallbackList
 from fitorch.callbacks.csv_logger import CSVLogger
 from fitorch.callbacks.early_stopping import EarlyStopping
 from fitorch.callbacks.history import History

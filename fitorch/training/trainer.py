@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from fitorch import distributed, mixed_precision
-from fitorch.callbacks.base import CallbackList
+from fitorch.callbacks.callback_list import CallbackList
 from fitorch.registry import suggest
 from fitorch.training import data as data_mod
 from fitorch.training import jit

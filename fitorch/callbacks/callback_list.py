@@ -1,0 +1,127 @@
+"""`CallbackList`: dispatch of Keras' hooks that skips what nobody overrides.
+
+It orders user callbacks first, then `History`, then `ProgbarLogger`, so values a user
+callback writes into `logs` reach both. For each hook it keeps only the callbacks that
+implement it, so an un-overridden batch hook costs nothing per batch. Batch hooks may
+receive `logs` as a zero-argument callable (computed once, on first use) so nothing reads
+metric values from the device unless a callback asks for them.
+"""
+
+from __future__ import annotations
+
+from fitorch.callbacks.base import HOOKS, Callback
+from fitorch.callbacks.history import History
+from fitorch.callbacks.progbar import ProgbarLogger
+
+__all__ = ["CallbackList"]
+
+
+class CallbackList:
+    """Calls each hook on the callbacks that implement it, in order."""
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
+        callbacks = list(callbacks or [])
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    f"callbacks must be fitorch.callbacks.Callback instances; "
+                    f"got {type(cb).__name__}."
+                )
+        user = [cb for cb in callbacks if not isinstance(cb, (History, ProgbarLogger))]
+        history = [cb for cb in callbacks if isinstance(cb, History)]
+        progbar = [cb for cb in callbacks if isinstance(cb, ProgbarLogger)]
+        if add_history and not history:
+            history = [History()]
+        if add_progbar and not progbar:
+            progbar = [ProgbarLogger()]
+        self.callbacks = user + history + progbar
+        self.history = history[0] if history else None
+        self.model = model
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_model(model)
+            cb.set_params(params)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._by_hook = {h: [cb for cb in self.callbacks if cb.implements(h)] for h in HOOKS}
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_params(params)
+        self._refresh()
+
+    def wants(self, hook: str) -> bool:
+        return bool(self._by_hook[hook])
+
+    def _call(self, hook, *args):
+        for cb in self._by_hook[hook]:
+            getattr(cb, hook)(*args)
+
+    def _call_batch(self, hook, batch, logs):
+        targets = self._by_hook[hook]
+        if not targets:
+            return
+        if callable(logs):
+            logs = _Memo(logs)
+        for cb in targets:
+            lazy = getattr(cb, "accepts_lazy_logs", False)
+            getattr(cb, hook)(batch, logs if lazy or not isinstance(logs, _Memo) else logs())
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs or {})  # noqa: E704
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs or {})  # noqa: E704
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs or {})  # noqa: E704
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)  # noqa: E704
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs or {})  # noqa: E704
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs or {})  # noqa: E704
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs or {})  # noqa: E704
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs or {})  # noqa: E704
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call_batch("on_train_batch_begin", batch, logs or {})
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call_batch("on_train_batch_end", batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call_batch("on_test_batch_begin", batch, logs or {})
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call_batch("on_test_batch_end", batch, logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call_batch("on_predict_batch_begin", batch, logs or {})
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call_batch("on_predict_batch_end", batch, logs)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+
+class _Memo:
+    """A zero-argument logs provider evaluated at most once."""
+
+    def __init__(self, fn):
+        self.fn, self.value = fn, None
+
+    def __call__(self):
+        if self.value is None:
+            self.value = self.fn()
+        return self.value
