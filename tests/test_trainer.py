@@ -282,3 +282,23 @@ def test_target_of_shape_n_is_aligned_to_n_1_for_custom_metric():
     model.compile(optimizers.SGD(learning_rate=0.0), loss="mse", metrics=[mean_abs])
     logs = model.evaluate(X, Y, verbose=0, return_dict=True)
     np.testing.assert_allclose(logs["mean_abs"], np.mean(np.abs(2 * X + 0.5 - Y)), rtol=1e-6)
+
+
+def test_verbose_1_on_a_terminal_redraws_in_place_and_pads_shorter_lines():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    bar = callbacks.ProgbarLogger(stream=stream)
+    bar.set_params({"verbose": 1, "epochs": 1, "steps": 2})
+    bar.on_train_begin()
+    bar.on_epoch_begin(0)
+    bar.on_train_batch_end(0, lambda: {"loss": 123456.0, "mae": 2.5})
+    bar.on_train_batch_end(1, lambda: {"loss": 1.0})  # within 0.1 s: no redraw
+    bar.on_epoch_end(0, {"loss": 1.0})
+    text = stream.getvalue()
+    first, final = text.split("\r")[1], text.split("\r")[2]
+    assert first.startswith("1/2 ━━━━━━━━━━────────── ") and "loss: 123456.0000" in first
+    assert final.startswith("2/2 ━━━━━━━━━━━━━━━━━━━━ ") and final.endswith(" \n")
+    assert len(final.rstrip("\n")) == len(first)

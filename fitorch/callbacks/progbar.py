@@ -139,7 +139,7 @@ class ProgbarLogger(Callback):
         self._t0 = time.perf_counter()
         self._last_draw = 0.0
         self._seen = 0
-        self._drawn = False
+        self._drawn = 0  # width of the line on screen (a redraw pads over a longer one)
 
     def _update(self, step: int, logs) -> None:
         self._seen = step
@@ -148,14 +148,15 @@ class ProgbarLogger(Callback):
             return
         self._last_draw = now
         values = logs() if callable(logs) else (logs or {})
-        self._write("\r" + self._line(step, values, final=False))
-        self._drawn = True
+        line = self._line(step, values, final=False)
+        self._write("\r" + line.ljust(self._drawn))
+        self._drawn = len(line)
 
     def _finish(self, step: int, logs: dict) -> None:
         steps = step or self._target or 0
         line = self._line(steps, logs, final=True)
-        self._write(("\r" if self._drawn else "") + line + "\n")
-        self._drawn = False
+        self._write(("\r" + line.ljust(self._drawn) if self._drawn else line) + "\n")
+        self._drawn = 0
 
     def _line(self, step: int, logs: dict, final: bool) -> str:
         elapsed = time.perf_counter() - self._t0
