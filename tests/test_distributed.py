@@ -104,7 +104,7 @@ SCRIPT = textwrap.dedent(
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
     sw = rng.uniform(0.5, 2.0, size=37).astype("float32")
     model = fitorch.Sequential([layers.Input((5,)), layers.Dense(8, activation="tanh"),
-                                layers.Dense(1, activation="sigmoid")])
+                                layers.Dense(1, activation="sigmoid", kernel_constraint="non_neg")])
     model.compile(optimizer="adam", loss="binary_crossentropy",
                   metrics=["acc", metrics.Precision(), metrics.AUC(),
                            metrics.TorchMetric(torchmetrics.classification.BinaryStatScores())],

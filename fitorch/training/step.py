@@ -109,32 +109,27 @@ def train_step(model, state, batch) -> None:
     global_rows = getattr(batch, "global_size", None)
     net = distributed.ddp_model(model, x) if global_rows is not None else None
     if net is not None and n == 0:
-        _empty_shard_step(model, net, x, optimizer)
-        return
-    y_list, total, parts = _forward("train", model, state, x, y, sw, True, net)
+        # This rank's slice of a short last global batch is empty: it still joins DDP's
+        # gradient all-reduce (zero gradients) and steps, so the replicas stay identical.
+        out = net(x, training=True) if _accepts_training(model) else net(x)
+        loss = total = sum(o.float().sum() for o in flat_outputs(out)) * 0.0
+        y_list = None
+    else:
+        y_list, total, parts = _forward("train", model, state, x, y, sw, True, net)
+        loss = total
+        if net is not None and n * distributed.world_size() != global_rows:
+            # DDP averages gradients over ranks; n * W / m makes that mean the gradient of
+            # the global batch's mean loss when shards differ in size (the short last batch).
+            loss = total * distributed.loss_factor(n, global_rows)
     optimizer.zero_grad(set_to_none=True)
-    loss = total
-    if net is not None and n * distributed.world_size() != global_rows:
-        # DDP averages gradients over ranks; n * W / m makes that mean the gradient of the
-        # global batch's mean loss when shards differ in size (the short last batch).
-        loss = total * distributed.loss_factor(n, global_rows)
     scale = getattr(optimizer, "scale_loss", None)
     (scale(loss) if scale is not None else loss).backward()
     optimizer.step()
     with torch.no_grad():
         for param, constraint in state.constrained:
             param.copy_(constraint(param))
-        _record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], batch_size_of(x))
-
-
-def _empty_shard_step(model, net, x, optimizer) -> None:
-    """A rank whose slice of the last global batch is empty still joins DDP's gradient
-    all-reduce (with zero gradients) and steps, so the ranks' weights stay identical."""
-    out = net(x, training=True) if _accepts_training(model) else net(x)
-    zero = sum(o.float().sum() for o in flat_outputs(out)) * 0.0
-    optimizer.zero_grad(set_to_none=True)
-    zero.backward()
-    optimizer.step()
+        if y_list is not None:
+            _record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], n)
 
 
 def test_step(model, state, batch) -> None:
