@@ -1,6 +1,9 @@
 """Data-parallel training on torch's own engine: torchrun, `torch.distributed`, DDP.
 
-The same script runs unchanged under `torchrun --nproc_per_node=N train.py`:
+The same script runs unchanged under `torchrun --nproc_per_node=N train.py`. Every rank runs
+the whole script: `fit`, `evaluate`, `predict` and `*_on_batch` issue collectives, so all ranks
+must call them together (calling `evaluate` on rank 0 alone, e.g. inside an
+`if is_main_process():` block, waits forever).
 
 - **Process group.** `fit`/`evaluate`/`predict` call `setup()`, which reads the torchrun
   environment (`WORLD_SIZE`, `RANK`, `LOCAL_RANK`, `MASTER_ADDR`...) and, when WORLD_SIZE > 1,
