@@ -114,6 +114,15 @@ SCRIPT = textwrap.dedent(
                    validation_data=(x[:13], y[:13]),
                    callbacks=[callbacks.CSVLogger("log.csv"),
                               callbacks.ModelCheckpoint("ckpt.weights.h5")])
+    grad_reduces = [0]
+    if distributed.is_active():  # count DDP's gradient all-reduces (one bucket per step here)
+        from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
+
+        def counting(state, bucket):
+            grad_reduces[0] += 1
+            return allreduce_hook(state, bucket)
+
+        distributed.ddp_model(model).register_comm_hook(None, counting)
     before = distributed.collective_count()
     # batch 4: the last global batch of 1 leaves rank 1 with nothing (empty shard step)
     h2 = model.fit(x, y, batch_size=4, epochs=2, verbose=0)
@@ -131,6 +140,7 @@ SCRIPT = textwrap.dedent(
         json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "eval": ev,
                    "pred": pred.tolist(), "weights": weights,
                    "world": distributed.world_size(), "fit_collectives": fit_collectives,
+                   "grad_reduces": grad_reduces[0],
                    "error": error}, f)
     """
 )
@@ -220,12 +230,14 @@ def test_only_rank_zero_writes_files_and_prints(runs):
 
 
 @pytest.mark.slow
-def test_batch_size_must_divide_and_metrics_sync_once_per_read(runs):
+def test_batch_size_must_divide_and_collectives_per_step_and_epoch(runs):
     _, (two, _, _) = runs
     assert "batch_size=7" in two[0]["error"] and "(2)" in two[0]["error"]
     # 2 epochs without validation; per epoch: one RNG-state broadcast, one shared shuffle
     # order and one metric sync (none per step: DDP's gradient all-reduce aside).
     assert two[0]["fit_collectives"] == 2 * 3
+    # one gradient all-reduce per step (10 steps of 4 rows per epoch), the empty shard included
+    assert two[0]["grad_reduces"] == two[1]["grad_reduces"] == 2 * 10
 
 
 LOADER_SCRIPT = textwrap.dedent(
