@@ -151,8 +151,8 @@ def compile(
     )
     model._jit_compile = jit_compile
     jit.enabled(model)  # a bad jit_compile value fails here
-    # Mixed precision (fitorch/mixed_precision.py): sub-layers with their own policy get their
-    # autocast hooks; a float16 policy wraps the optimizer for dynamic loss scaling (Keras).
+    # Mixed precision (fitorch/mixed_precision.py): sub-layers with their own policy run under
+    # their own autocast; a float16 policy wraps the optimizer for dynamic loss scaling (Keras).
     mixed_precision.prepare(model)
     model._compiled.optimizer = mixed_precision.wrap_optimizer(
         model._compiled.optimizer, model, auto_scale_loss
