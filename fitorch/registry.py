@@ -155,7 +155,7 @@ def register_serializable(package: str = "Custom", name: str | None = None):
 def remember(obj) -> None:
     """Note an object used in compile so this process can load it back without registration."""
     name = getattr(obj, "__name__", None) or type(obj).__name__
-    _SEEN_OBJECTS.setdefault(name, obj)
+    _SEEN_OBJECTS[name] = obj  # the latest definition wins, as when a notebook cell reruns
 
 
 def get_registered_name(obj) -> str:

@@ -166,13 +166,10 @@ def test_failed_write_keeps_previous_file(tmp_path):
     assert os.listdir(tmp_path) == ["w.weight"]  # no temporary file left
 
 
-def test_only_main_process_writes(tmp_path):
-    files.set_main_process_fn(lambda: False)
-    try:
-        ckpt = ModelCheckpoint(str(tmp_path / "w{epoch}.weight"), save_weights_only=True)
-        _fit(_model(), [ckpt], epochs=2)
-    finally:
-        files.set_main_process_fn(None)
+def test_only_main_process_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "_main_process_fn", lambda: False)  # restored after the test
+    ckpt = ModelCheckpoint(str(tmp_path / "w{epoch}.weight"), save_weights_only=True)
+    _fit(_model(), [ckpt], epochs=2)
     assert os.listdir(tmp_path) == []
 
 
