@@ -308,11 +308,7 @@ def fit(
     """Train the model (Keras `Model.fit`); returns the `History` callback."""
     if "nb_epoch" in kwargs:
         epochs = kwargs.pop("nb_epoch")
-    iterable_options = {
-        k: kwargs.pop(k)
-        for k in ("max_queue_size", "workers", "use_multiprocessing")
-        if k in kwargs
-    }
+    options = _pop_iterable_options(kwargs)
     _check_kwargs("fit", kwargs, _FIT_KWARGS)
     distribute = kwargs.pop("distribute", None)
     state = _require_compiled(model, "fit")
@@ -323,114 +319,28 @@ def fit(
         raise ValueError(f"fit(distribute=...) must be None, 'ddp' or 'fsdp'; got {distribute!r}.")
     if distribute == "fsdp":  # shard the parameters with torch's FSDP2 (fitorch.distributed)
         distributed.shard_model(model, state)
-    device = _device_of(model)
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = data_mod.split_validation(
             x, y, sample_weight, validation_split
         )
-    source = data_mod.adapt(
-        x,
-        y,
-        sample_weight,
-        batch_size,
-        steps_per_epoch,
-        shuffle,
-        class_weight,
-        device,
-        _output_names(model),
-        input_names=data_mod.model_input_names(model),
-        **iterable_options,
-    )
+    source = _source(model, x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
+                     class_weight, options)  # fmt: skip
     feed = StepFeed(source, steps_per_epoch)
     val_feed = None
     if validation_data is not None:
-        val_feed = StepFeed(
-            _validation_source(
-                model,
-                validation_data,
-                validation_batch_size or batch_size,
-                validation_steps,
-                device,
-                iterable_options,
-            ),
-            validation_steps,
+        val_source = _validation_source(
+            model, validation_data, validation_batch_size or batch_size, validation_steps, options
         )
-    cbs = (
-        callbacks
-        if isinstance(callbacks, CallbackList)
-        else CallbackList(
-            callbacks,
-            add_history=True,
-            add_progbar=verbose != 0,
-            model=model,
-            verbose=verbose,
-            epochs=epochs,
-            steps=feed.num_steps,
-            batch_size=source.batch_size,
-            samples=source.num_samples,
-            do_validation=val_feed is not None,
-            metrics=model.metrics_names,
-        )
-    )
+        val_feed = StepFeed(val_source, validation_steps)
+    cbs = _callback_list(
+        callbacks, model, verbose, epochs, feed.num_steps, add_history=True,
+        batch_size=source.batch_size, samples=source.num_samples,
+        do_validation=val_feed is not None, metrics=model.metrics_names,
+    )  # fmt: skip
     jit.begin(model, "train", forward_loss)
     jit.begin(model, "test", forward_loss)
     try:
-        model.stop_training = False
-        cbs.on_train_begin()
-        logs: dict = {}
-        epoch = initial_epoch
-        start_epoch = getattr(model, "_initial_epoch", None)
-        if start_epoch is not None:  # set by BackupAndRestore on resume
-            epoch = start_epoch
-            model._initial_epoch = None
-        history_set = False
-        # BackupAndRestore (callbacks/backup_and_restore.py) registers itself in on_train_begin:
-        # it records (or, resuming, restores) the RNG states before each epoch draws its shuffle
-        # order, skips the batches an interrupted run already trained, and backs up after a batch
-        # or an epoch once every callback has seen it.
-        # Taken once per fit, so one left by a fit that crashed cannot act in the next.
-        backup = model.__dict__.pop("_training_backup", None)
-        while epoch < epochs and not model.stop_training:
-            # Data-parallel: every rank starts the epoch with rank 0's random state, so
-            # DataLoader/Sequence shuffles agree even if the ranks drew differently before.
-            distributed.sync_rng_from_main()
-            state.reset()
-            model.train()
-            if backup is not None:
-                backup.epoch_start(epoch, cbs, state)
-            cbs.on_epoch_begin(epoch)
-            step = -1
-            for step, batch in enumerate(feed.epoch()):
-                if backup is not None and backup.skip_batch(epoch, step, state, batch):
-                    continue
-                cbs.on_train_batch_begin(step)
-                train_step(model, state, batch)
-                if not history_set and cbs.history is not None:
-                    cbs.history.history.aliases.update(_aliases(state))
-                    history_set = True
-                cbs.on_train_batch_end(step, lambda s=state: results_to_logs(s.results()))
-                if backup is not None:
-                    backup.batch_done(epoch, step, state, cbs)
-                if model.stop_training:
-                    break
-            if step < 0 and not feed.exhausted:
-                raise ValueError("fit: the training data produced no batches (is it empty?).")
-            if feed.exhausted and step < 0:
-                break
-            logs = results_to_logs(_synced_results(state))
-            if val_feed is not None and _should_validate(epoch, validation_freq):
-                val_logs = _run_evaluation(model, state, val_feed, cbs)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
-            if backup is not None:
-                backup.epoch_done(epoch, state, cbs)
-            if feed.exhausted:
-                break
-            epoch += 1
-        finalize = getattr(state.optimizer, "finalize_variable_values", None)
-        if callable(finalize):
-            finalize()
-        cbs.on_train_end(logs)
+        _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq)
     finally:  # stop Sequence workers and prefetch threads, also on errors and Ctrl-C
         jit.end(model, "train")
         jit.end(model, "test")
@@ -440,11 +350,100 @@ def fit(
     return cbs.history if cbs.history is not None else model.history
 
 
+def _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq):
+    """The epochs of `fit`: train, validate, epoch-end hooks; then finalize (EMA)."""
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs: dict = {}
+    epoch = initial_epoch
+    start_epoch = getattr(model, "_initial_epoch", None)
+    if start_epoch is not None:  # set by BackupAndRestore on resume
+        epoch = start_epoch
+        model._initial_epoch = None
+    # BackupAndRestore (callbacks/backup_and_restore.py) registers itself in on_train_begin:
+    # it records (or, resuming, restores) the RNG states before each epoch draws its shuffle
+    # order, skips the batches an interrupted run already trained, and backs up after a batch
+    # or an epoch once every callback has seen it.
+    # Taken once per fit, so one left by a fit that crashed cannot act in the next.
+    backup = model.__dict__.pop("_training_backup", None)
+    while epoch < epochs and not model.stop_training:
+        trained = _train_epoch(model, state, feed, cbs, epoch, backup)
+        if not trained:
+            break
+        logs = results_to_logs(_synced_results(state))
+        if val_feed is not None and _should_validate(epoch, validation_freq):
+            val_logs = _run_evaluation(model, state, val_feed, cbs)
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        cbs.on_epoch_end(epoch, logs)
+        if backup is not None:
+            backup.epoch_done(epoch, state, cbs)
+        if feed.exhausted:
+            break
+        epoch += 1
+    finalize = getattr(state.optimizer, "finalize_variable_values", None)
+    if callable(finalize):
+        finalize()
+    cbs.on_train_end(logs)
+
+
+def _train_epoch(model, state, feed, cbs, epoch: int, backup) -> bool:
+    """One epoch of training steps; False when the data ran out before its first step."""
+    # Data-parallel: every rank starts the epoch with rank 0's random state, so
+    # DataLoader/Sequence shuffles agree even if the ranks drew differently before.
+    distributed.sync_rng_from_main()
+    state.reset()
+    model.train()
+    if backup is not None:
+        backup.epoch_start(epoch, cbs, state)
+    cbs.on_epoch_begin(epoch)
+    step = -1
+    for step, batch in enumerate(feed.epoch()):
+        if backup is not None and backup.skip_batch(epoch, step, state, batch):
+            continue
+        cbs.on_train_batch_begin(step)
+        train_step(model, state, batch)
+        if cbs.history is not None and not cbs.history.history.aliases:
+            cbs.history.history.aliases.update(_aliases(state))
+        cbs.on_train_batch_end(step, lambda s=state: results_to_logs(s.results()))
+        if backup is not None:
+            backup.batch_done(epoch, step, state, cbs)
+        if model.stop_training:
+            break
+    if step < 0 and not feed.exhausted:
+        raise ValueError("fit: the training data produced no batches (is it empty?).")
+    return step >= 0 or not feed.exhausted
+
+
 def _aliases(state: CompiledState) -> dict:
     return {**state.history_aliases(), "lr": "learning_rate", "val_lr": "val_learning_rate"}
 
 
-def _validation_source(model, validation_data, batch_size, steps, device, options=None):
+def _pop_iterable_options(kwargs: dict) -> dict:
+    """The Keras 2 loader options (`workers`, ...) taken out of `kwargs`."""
+    names = ("max_queue_size", "workers", "use_multiprocessing")
+    return {k: kwargs.pop(k) for k in names if k in kwargs}
+
+
+def _source(model, x, y, sample_weight, batch_size, steps, shuffle=False, class_weight=None,
+            options=None):  # fmt: skip
+    """`data.adapt` for this model: its device, output and input names."""
+    return data_mod.adapt(
+        x, y, sample_weight, batch_size, steps, shuffle, class_weight, _device_of(model),
+        _output_names(model), input_names=data_mod.model_input_names(model), **(options or {}),
+    )  # fmt: skip
+
+
+def _callback_list(callbacks, model, verbose, epochs, steps, add_history=False, **params):
+    """The given CallbackList, or one around the user's callbacks (+ History, progress)."""
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    return CallbackList(
+        callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
+        verbose=verbose, epochs=epochs, steps=steps, **params,
+    )  # fmt: skip
+
+
+def _validation_source(model, validation_data, batch_size, steps, options=None):
     if isinstance(validation_data, (tuple, list)) and all(
         v is None or data_mod.is_array_like(v) for v in validation_data
     ):
@@ -454,14 +453,8 @@ def _validation_source(model, validation_data, batch_size, steps, device, option
                 f"got a {type(validation_data).__name__} of {len(validation_data)} items."
             )
         vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
-        return data_mod.adapt(
-            vx, vy, vsw, batch_size or 32, steps, False, None, device, _output_names(model),
-            input_names=data_mod.model_input_names(model),
-        )  # fmt: skip
-    return data_mod.adapt(
-        validation_data, None, None, batch_size, steps, False, None, device, _output_names(model),
-        input_names=data_mod.model_input_names(model), **(options or {}),
-    )  # fmt: skip
+        return _source(model, vx, vy, vsw, batch_size or 32, steps)
+    return _source(model, validation_data, None, None, batch_size, steps, options=options)
 
 
 def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
@@ -496,49 +489,26 @@ def evaluate(
 ):
     """Loss and metrics on the data (Keras `Model.evaluate`): a scalar when there is only the
     loss, else a list in `model.metrics_names` order, or a dict with `return_dict=True`."""
-    iterable_options = {
-        k: kwargs.pop(k)
-        for k in ("max_queue_size", "workers", "use_multiprocessing")
-        if k in kwargs
-    }
+    options = _pop_iterable_options(kwargs)
     _check_kwargs("evaluate", kwargs, set())
     state = _require_compiled(model, "evaluate")
     if batch_size is not None and batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
     verbose = _setup_distributed(_verbose(verbose))
-    device = _device_of(model)
-    source = data_mod.adapt(
-        x,
-        y,
-        sample_weight,
-        batch_size,
-        steps,
-        False,
-        None,
-        device,
-        _output_names(model),
-        input_names=data_mod.model_input_names(model),
-        **iterable_options,
-    )
+    source = _source(model, x, y, sample_weight, batch_size, steps, options=options)
     feed = StepFeed(source, steps)
-    cbs = (
-        callbacks
-        if isinstance(callbacks, CallbackList)
-        else CallbackList(
-            callbacks,
-            add_progbar=verbose != 0,
-            model=model,
-            verbose=verbose,
-            epochs=1,
-            steps=feed.num_steps,
-        )
-    )
+    cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
     jit.begin(model, "test", forward_loss)
     try:
         logs = _run_evaluation(model, state, feed, cbs)
     finally:
         jit.end(model, "test")
         source.close()
+    return _as_result(model, logs, return_dict)
+
+
+def _as_result(model, logs: dict, return_dict: bool):
+    """Keras' return value: the dict, or values in `metrics_names` order (a scalar if one)."""
     if return_dict:
         return logs
     values = [logs[k] for k in model.metrics_names if k in logs]
@@ -547,42 +517,14 @@ def evaluate(
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
     """Model outputs as NumPy, concatenated over batches (a list or dict for several)."""
-    iterable_options = {
-        k: kwargs.pop(k)
-        for k in ("max_queue_size", "workers", "use_multiprocessing")
-        if k in kwargs
-    }
+    options = _pop_iterable_options(kwargs)
     _check_kwargs("predict", kwargs, set())
     verbose = _setup_distributed(_verbose(verbose))
-    device = _device_of(model)
     if not hasattr(model, "_call_takes_training"):
         model._call_takes_training = _call_takes_training(model)
-    source = data_mod.adapt(
-        x,
-        None,
-        None,
-        batch_size,
-        steps,
-        False,
-        None,
-        device,
-        getattr(model, "output_names", ["output_1"]),
-        input_names=data_mod.model_input_names(model),
-        **iterable_options,
-    )
+    source = _source(model, x, None, None, batch_size, steps, options=options)
     feed = StepFeed(source, steps)
-    cbs = (
-        callbacks
-        if isinstance(callbacks, CallbackList)
-        else CallbackList(
-            callbacks,
-            add_progbar=verbose != 0,
-            model=model,
-            verbose=verbose,
-            epochs=1,
-            steps=feed.num_steps,
-        )
-    )
+    cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
     model.eval()
     cbs.on_predict_begin()
     chunks, structure, global_rows = [], None, []
@@ -620,21 +562,13 @@ def _restructure(structure, arrays):
 
 # -- on_batch ------------------------------------------------------------------------------------
 def _single_batch(model, x, y, sample_weight, class_weight=None):
-    device = _device_of(model)
     n = len(data_mod._leaves(data_mod._tree_map(x, data_mod._to_tensor))[0])
-    source = data_mod.adapt(
-        x, y, sample_weight, max(n, 1), None, False, class_weight, device, _output_names(model),
-        input_names=data_mod.model_input_names(model),
-    )  # fmt: skip
+    source = _source(model, x, y, sample_weight, max(n, 1), None, class_weight=class_weight)
     return next(iter(source.epoch_batches()))
 
 
 def _batch_result(model, state, return_dict):
-    logs = results_to_logs(_synced_results(state))
-    if return_dict:
-        return logs
-    values = [logs[k] for k in model.metrics_names if k in logs]
-    return values[0] if len(values) == 1 else values
+    return _as_result(model, results_to_logs(_synced_results(state)), return_dict)
 
 
 def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
