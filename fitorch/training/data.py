@@ -362,20 +362,39 @@ class ArraySource(DataSource):
 
     def epoch_batches(self):
         order = self._order()
-        data = (self.x, self.y, self.sw)
+        # Flatten the (x, y, sw) structure once per epoch; per batch only slice and rebuild.
+        arrays, rebuild = _flatten((self.x, self.y, self.sw))
         if order is not None:
-            order = order.to(_first_device(data))
+            order = order.to(arrays[0].device)
         for i in range(self.num_batches):
             lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, self.num_samples)
-            yield self.to_device(_take(data, lo, hi, order, self._pinned))
+            if order is None:  # rows lo:hi of every array (views)
+                rows = [t[lo:hi] for t in arrays]
+            else:  # rows order[lo:hi]: one gather per array
+                idx = order[lo:hi]
+                rows = [_gather(t, idx, self._pinned) for t in arrays]
+            yield self.to_device(rebuild(rows))
 
 
-def _take(data, lo: int, hi: int, order: torch.Tensor | None, pinned: bool = False):
-    """Rows lo:hi of every array (a view), or rows `order[lo:hi]` (one gather per array)."""
-    if order is None:
-        return _tree_map(data, lambda t, _: t[lo:hi])
-    idx = order[lo:hi]
-    return _tree_map(data, lambda t, _: _gather(t, idx, pinned))
+def _flatten(data):
+    """The tensors of a nested list/tuple/dict (Nones skipped) and a function that rebuilds
+    the same structure from a list of replacements, in the same order."""
+    leaves = []
+
+    def spec(x):
+        if x is None:
+            return lambda it: None
+        if isinstance(x, Mapping):
+            parts = {k: spec(v) for k, v in x.items()}
+            return lambda it: {k: part(it) for k, part in parts.items()}
+        if isinstance(x, (list, tuple)):
+            parts, kind = [spec(v) for v in x], type(x)
+            return lambda it: kind([part(it) for part in parts])
+        leaves.append(x)
+        return next
+
+    build = spec(data)
+    return leaves, lambda values: build(iter(values))
 
 
 def _gather(t: torch.Tensor, idx: torch.Tensor, pinned: bool) -> torch.Tensor:
@@ -404,12 +423,6 @@ def _first_length(x) -> int:
     if shape is not None:
         return int(shape[0]) if len(shape) else 1
     return len(x) if isinstance(x, (list, tuple)) else 1
-
-
-def _first_device(data):
-    for t in _leaves(data):
-        return t.device
-    return torch.device("cpu")
 
 
 def _common_length(x, y, sw) -> int:
