@@ -257,7 +257,7 @@ def test_fit_rejects_length_mismatch_and_unknown_kwarg_with_suggestion():
 
 def test_fit_before_compile_and_unknown_names_at_compile():
     model = linear_model()
-    with pytest.raises(RuntimeError, match="compile"):
+    with pytest.raises(ValueError, match="compile"):
         model.fit(X, Y, verbose=0)
     with pytest.raises(ValueError, match="Did you mean 'mse'"):
         model.compile("sgd", loss="msee")

@@ -189,7 +189,7 @@ def _output_names(model) -> list[str]:
 
 def _require_compiled(model, what: str) -> CompiledState:
     if getattr(model, "_compiled", None) is None:
-        raise RuntimeError(f"You must call compile() before {what}().")
+        raise ValueError(f"You must call compile() before {what}() (as Keras requires).")
     return model._compiled
 
 
