@@ -135,3 +135,27 @@ def test_constraint_applied_after_each_step():
     model.compile(fitorch.optimizers.SGD(learning_rate=10.0), loss="mse")
     model.fit(np.ones((4, 1)), -np.ones((4, 1)), epochs=1, verbose=0)
     assert model.get_weights()[0][0, 0] == 0.0
+
+
+def test_operators_and_torch_functions_on_symbolic_tensors_become_graph_nodes():
+    a, b = fitorch.Input((3,)), fitorch.Input((3,))
+    out = torch.cat([a + b, a[:, :1] * 2.0, torch.square(b)], dim=1)
+    assert out.shape == (None, 7)
+    model = Model([a, b], out)
+    xa, xb = torch.randn(4, 3), torch.randn(4, 3)
+    torch.testing.assert_close(model([xa, xb]), torch.cat([xa + xb, xa[:, :1] * 2, xb**2], 1))
+
+
+def test_lambda_layer_and_compute_output_shape():
+    layer = layers.Lambda(lambda t, scale: t * scale, arguments={"scale": 3.0})
+    assert layer.compute_output_shape((None, 5)) == (None, 5)
+    torch.testing.assert_close(layer(torch.ones(2, 5)), torch.full((2, 5), 3.0))
+    assert layers.Dense(4).compute_output_shape((None, 7)) == (None, 4)
+
+
+def test_sequential_pop_rebuilds_the_output_shape():
+    model = Sequential([layers.Dense(3, input_dim=2), layers.Dense(1)])
+    popped = model.pop()
+    assert popped.units == 1 and model.output_shape == (None, 3)
+    with pytest.raises(ValueError, match="no layers"):
+        Sequential().pop()
