@@ -11,7 +11,7 @@ import torch
 import fitorch
 from fitorch import layers, optimizers
 from fitorch.models import Model, Sequential
-from fitorch.training.data import ClassWeights, class_weight_to_sample_weight
+from fitorch.training.batches import ClassWeights, class_weight_to_sample_weight
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(8, 2)).astype("float32")

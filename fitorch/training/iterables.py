@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 
 import torch
 
-from fitorch.training.data import (
+from fitorch.training.batches import (
     ClassWeights,
     DataSource,
     _leaves,

@@ -17,8 +17,8 @@ import torch
 from fitorch import distributed, mixed_precision
 from fitorch.callbacks.callback_list import CallbackList
 from fitorch.registry import suggest
+from fitorch.training import batches, jit
 from fitorch.training import data as data_mod
-from fitorch.training import jit
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import (
     _predict,
@@ -247,7 +247,7 @@ class StepFeed:
     """Takes a fixed number of batches per epoch from a source, continuing across epochs
     (Keras semantics with `steps_per_epoch`); without steps, one full pass per epoch."""
 
-    def __init__(self, source: data_mod.DataSource, steps: int | None):
+    def __init__(self, source: batches.DataSource, steps: int | None):
         self.source = source
         self.steps = steps
         self._it = None
@@ -429,7 +429,7 @@ def _source(model, x, y, sample_weight, batch_size, steps, shuffle=False, class_
     """`data.adapt` for this model: its device, output and input names."""
     return data_mod.adapt(
         x, y, sample_weight, batch_size, steps, shuffle, class_weight, _device_of(model),
-        _output_names(model), input_names=data_mod.model_input_names(model), **(options or {}),
+        _output_names(model), input_names=batches.model_input_names(model), **(options or {}),
     )  # fmt: skip
 
 
@@ -445,7 +445,7 @@ def _callback_list(callbacks, model, verbose, epochs, steps, add_history=False, 
 
 def _validation_source(model, validation_data, batch_size, steps, options=None):
     if isinstance(validation_data, (tuple, list)) and all(
-        v is None or data_mod.is_array_like(v) for v in validation_data
+        v is None or batches.is_array_like(v) for v in validation_data
     ):
         if len(validation_data) not in (2, 3):
             raise ValueError(
@@ -562,7 +562,7 @@ def _restructure(structure, arrays):
 
 # -- on_batch ------------------------------------------------------------------------------------
 def _single_batch(model, x, y, sample_weight, class_weight=None):
-    n = len(data_mod._leaves(data_mod._tree_map(x, data_mod._to_tensor))[0])
+    n = len(batches._leaves(batches._tree_map(x, batches._to_tensor))[0])
     source = _source(model, x, y, sample_weight, max(n, 1), None, class_weight=class_weight)
     return next(iter(source.epoch_batches()))
 
