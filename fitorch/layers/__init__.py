@@ -1,5 +1,6 @@
 """Layers: the `Layer` base and the Keras layer catalogue (one module per family)."""
 
+from fitorch import serialization as _serialization
 from fitorch.layers.activation import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
 from fitorch.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from fitorch.layers.base import Layer
@@ -143,3 +144,8 @@ __all__ = [
     "SeparableConvolution2D", "RMSNormalization", "Normalization", "Rescaling",
     "StackedRNNCells",
 ]  # fmt: skip
+
+# Loading a file finds these classes by name (fitorch.serialization never imports this module).
+_serialization.register_builtin_layers(
+    v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer)
+)

@@ -236,7 +236,7 @@ class Lambda(Layer):
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
         """Rebuild; a lambda's bytecode is refused unless safe mode is off (see saving)."""
-        from fitorch.saving.serialization import deserialize_function
+        from fitorch.serialization import deserialize_function
 
         config = dict(config)
         where = f"the function of Lambda layer {config.get('name')!r}"

@@ -196,7 +196,7 @@ class RNN(Layer):
         for arg in _RNN_ARGS:
             config[arg] = getattr(self, arg)
         if type(self) is RNN:
-            from fitorch.saving.serialization import serialize_object
+            from fitorch.serialization import serialize_object
 
             config["cell"] = serialize_object(self.cell, "layer")
         return config
@@ -205,7 +205,7 @@ class RNN(Layer):
     def from_config(cls, config):
         config = dict(config)
         if isinstance(config.get("cell"), dict):
-            from fitorch.saving.serialization import deserialize_object
+            from fitorch.serialization import deserialize_object
 
             config["cell"] = deserialize_object(config["cell"], "layer")
         return cls(**config)

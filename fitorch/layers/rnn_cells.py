@@ -370,13 +370,13 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self):
-        from fitorch.saving.serialization import serialize_object
+        from fitorch.serialization import serialize_object
 
         return {**super().get_config(), "cells": [serialize_object(c, "layer") for c in self.cells]}
 
     @classmethod
     def from_config(cls, config):
-        from fitorch.saving.serialization import deserialize_object
+        from fitorch.serialization import deserialize_object
 
         config = dict(config)
         config["cells"] = [deserialize_object(c, "layer") for c in config["cells"]]

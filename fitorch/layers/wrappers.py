@@ -14,13 +14,13 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 def _serialize(layer):
-    from fitorch.saving.serialization import serialize_object
+    from fitorch.serialization import serialize_object
 
     return serialize_object(layer, "layer")
 
 
 def _deserialize(record):
-    from fitorch.saving.serialization import deserialize_object
+    from fitorch.serialization import deserialize_object
 
     return record if isinstance(record, Layer) else deserialize_object(record, "layer")
 

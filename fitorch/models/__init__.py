@@ -1,10 +1,16 @@
 """Models: `Model` (functional and subclassed), `Sequential`, `load_model`."""
 
+from fitorch import serialization as _serialization
 from fitorch.models.functional import Functional
-from fitorch.models.model import Model
+from fitorch.models.model import Model, _WrappedModule
 from fitorch.models.sequential import Sequential
 
 __all__ = ["Functional", "Model", "Sequential", "load_model"]
+
+# Loading a file finds these classes by name (fitorch.serialization never imports this module).
+_serialization.register_builtin_layers(
+    [Functional, Model, Sequential], WrappedModule=_WrappedModule
+)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

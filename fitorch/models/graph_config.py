@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from fitorch.layers.input import InputLayer, KerasTensor, _flatten, _OpLayer
-from fitorch.saving.serialization import deserialize_object, serialize_object
+from fitorch.serialization import deserialize_object, serialize_object
 
 __all__ = [
     "sequential_config",

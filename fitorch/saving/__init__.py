@@ -16,7 +16,7 @@ from fitorch.registry import (
 )
 from fitorch.registry import custom_objects as get_custom_objects
 from fitorch.saving.api import load_model, load_weights, save_model, save_weights
-from fitorch.saving.serialization import (
+from fitorch.serialization import (
     deserialize_object,
     enable_unsafe_deserialization,
     serialize_object,

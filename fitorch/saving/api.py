@@ -36,7 +36,7 @@ from fitorch.saving.optimizer_state import (
     load_optimizer_state,
     optimizer_members,
 )
-from fitorch.saving.serialization import (
+from fitorch.serialization import (
     deserialize_object,
     safe_mode_scope,
     sanitize_keras,

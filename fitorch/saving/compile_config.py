@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from fitorch.saving.serialization import (
+from fitorch.serialization import (
     build_from_record,
     deserialize_object,
     find_object,

@@ -94,19 +94,22 @@ def enable_unsafe_deserialization() -> None:
 
 
 # -- built-in tables ----------------------------------------------------------------------
+# Layer and model classes by name, filled by `fitorch.layers` and `fitorch.models` when they
+# load (this module sits below them and never imports them).
+_LAYER_CLASSES: dict[str, type] = {}
+
+
+def register_builtin_layers(classes, **named) -> None:
+    """Make fitorch's own layer/model classes loadable by class name (or by `named` keys)."""
+    for cls in classes:
+        _LAYER_CLASSES[cls.__name__] = cls
+    _LAYER_CLASSES.update(named)
+
+
 def builtin_table(kind: str) -> dict:
     """name -> fitorch built-in object of `kind` (layers by class name, others by alias)."""
     if kind == "layer":
-        from torch import nn
-
-        from fitorch import layers, models
-
-        table = {}
-        for module in (layers, models):
-            for value in vars(module).values():
-                if isinstance(value, type) and issubclass(value, nn.Module):
-                    table[value.__name__] = value
-        return table
+        return dict(_LAYER_CLASSES)
     registry = _registry(kind)
     return dict(registry._by_name) if registry is not None else {}
 
@@ -202,9 +205,7 @@ def serialize_object(obj, kind: str | None = None):
 
 def _wrapped_module_record(obj) -> dict | None:
     """`Model.wrap(module)`: the record names the module's class; loading needs the module."""
-    from fitorch.models.model import _WrappedModule
-
-    if not isinstance(obj, _WrappedModule):
+    if not isinstance(obj, _LAYER_CLASSES["WrappedModule"]):
         return None
     config = {
         "name": obj.name,
@@ -241,14 +242,8 @@ def _torch_module(config: dict, custom_objects, where: str | None):
 
 
 def _build_wrapper(class_name: str, config: dict, custom_objects, where):
-    from fitorch.layers.torch_module import TorchModuleWrapper
-    from fitorch.models.model import Model
-
     module = _torch_module(config, custom_objects, where or class_name)
-    if class_name == "WrappedModule":
-        model = Model.wrap(module, name=config.get("name"))
-    else:
-        model = TorchModuleWrapper(module, name=config.get("name"))
+    model = _LAYER_CLASSES[class_name](module, name=config.get("name"))
     if config.get("trainable") is False:
         model.trainable = False
     return model
