@@ -199,11 +199,8 @@ def results_to_logs(results: dict, prefix: str = "") -> dict:
     if not results:
         return {}
     values = [v.detach().reshape(-1).to(torch.float64) for v in results.values()]
-    flat = (
-        torch.cat([v.cpu() for v in values]).tolist()
-        if len(values) > 1
-        else values[0].cpu().tolist()
-    )
+    device = values[0].device
+    flat = torch.cat([v.to(device) for v in values]).tolist()  # the one transfer to the host
     logs, i = {}, 0
     for key, v in zip(results, values):
         n = v.numel()
