@@ -157,10 +157,14 @@ class BaseConv(Layer):
             constraint=self.kernel_constraint,
             layout=(r + 1, r, *range(r)),
         )
+        self._add_bias(self.filters)
+
+    def _add_bias(self, units: int) -> None:
+        """The `(units,)` bias weight, when `use_bias`, with its initializer/regularizer."""
         if self.use_bias:
             self.add_weight(
                 "bias",
-                (self.filters,),
+                (units,),
                 self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,

@@ -88,14 +88,7 @@ class _ConvTranspose(BaseConv):
             constraint=self.kernel_constraint,
             layout=(r + 1, r, *range(r)),
         )
-        if self.use_bias:
-            self.add_weight(
-                "bias",
-                (self.filters,),
-                self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self._add_bias(self.filters)
 
     def call(self, inputs):
         self._check_input(inputs)
@@ -212,14 +205,7 @@ class _Depthwise(BaseConv):
         self._check_spatial(spatial, input_shape)
         self.input_channels = channels
         self._add_depthwise(channels)
-        if self.use_bias:
-            self.add_weight(
-                "bias",
-                (channels * self.depth_multiplier,),
-                self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self._add_bias(channels * self.depth_multiplier)
 
     def _depthwise(self, x, bias):
         w = self.depthwise_kernel
@@ -331,14 +317,7 @@ class _Separable(_Depthwise):
             constraint=self.pointwise_constraint,
             layout=(r + 1, r, *range(r)),
         )
-        if self.use_bias:
-            self.add_weight(
-                "bias",
-                (self.filters,),
-                self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self._add_bias(self.filters)
 
     def call(self, inputs):
         self._check_input(inputs)
