@@ -23,6 +23,7 @@ from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
 from fitorch.registry import suggest
 from fitorch.utils.naming import to_snake_case
+from fitorch.variables import Variable
 
 __all__ = ["Layer", "collect_losses", "symbolic_tracing"]
 
@@ -116,6 +117,8 @@ class Layer(nn.Module):
         self._batch_input_shape = _declared_input_shape(kwargs)
         self._inbound_nodes: list = []
         self._build_shapes = None
+        # Outside fit a layer runs in inference (Keras); fit/evaluate set torch's flag.
+        self.training = False
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -157,17 +160,52 @@ class Layer(nn.Module):
             from fitorch.layers.input import symbolic_call
 
             return symbolic_call(self, args, kwargs)
+        if args and _is_host_array(first):
+            args = (_host_to_tensor(first, self), *args[1:])
+            first = args[0]
         if not self.built:
             self._maybe_build(_shape_of(first))
         if self._last_losses:
             self._last_losses = []
-        outputs = super().__call__(*args, **kwargs)
+        signature = _call_signature(type(self))
+        training = self._resolve_training(kwargs.pop("training", None), signature)
+        if signature.takes_training:
+            kwargs["training"] = training
+        if not signature.takes_mask:
+            kwargs.pop("mask", None)
+        outputs = self._call_in_mode(training, args, kwargs)
         if self.supports_masking and isinstance(first, torch.Tensor):
             _carry_mask(first, outputs)
         if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
             penalty = self.activity_regularizer(outputs)
             self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
         return outputs
+
+    def _resolve_training(self, explicit, signature: _CallSignature) -> bool:
+        """Keras' rule: explicit > enclosing call > `call`'s default > torch's flag."""
+        if explicit is not None:
+            return bool(explicit)
+        enclosing = getattr(_STATE, "training", None)
+        if enclosing is not None:
+            return enclosing
+        if signature.training_default is not None:
+            return bool(signature.training_default)
+        return self.training
+
+    def _call_in_mode(self, training: bool, args, kwargs):
+        """Run `nn.Module.__call__` with `training` visible to nested calls and torch's flag
+        in step with it (restored afterwards; fit/evaluate set the flag, so no flip there)."""
+        enclosing = getattr(_STATE, "training", None)
+        flip = self.training != training
+        if flip:
+            self.train(training)
+        _STATE.training = training
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            _STATE.training = enclosing
+            if flip:
+                self.train(not training)
 
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (None = any), found by running the layer on zeros."""
@@ -210,7 +248,8 @@ class Layer(nn.Module):
         value = init(tuple(int(s) for s in shape), dtype=_as_dtype(dtype) if dtype else self._dtype)
         if layout is not None:
             value = value.permute(*layout).contiguous()
-        param = nn.Parameter(value, requires_grad=bool(trainable))
+        param = Variable(value, requires_grad=bool(trainable))
+        param._keras_path = f"{self.name}/{name}"
         self.register_parameter(name, param)
         self._weight_info[name] = {
             "trainable": bool(trainable),
@@ -526,3 +565,45 @@ def _init_params(cls) -> list[str]:
                 pass
         _PARAMS_CACHE[cls] = [n for n in names if n not in ("self", "args", "kwargs")]
     return _PARAMS_CACHE[cls]
+
+
+class _CallSignature:
+    """What a layer class's `call` accepts: `training` (and its default) and `mask`."""
+
+    def __init__(self, call):
+        params = inspect.signature(call).parameters  # named only (as Keras; not **kwargs)
+        self.takes_training = "training" in params
+        self.takes_mask = "mask" in params
+        default = params["training"].default if "training" in params else None
+        self.training_default = None if default is inspect.Parameter.empty else default
+
+
+_SIGNATURES: dict[type, _CallSignature] = {}
+
+
+def _call_signature(cls: type) -> _CallSignature:
+    signature = _SIGNATURES.get(cls)
+    if signature is None:
+        signature = _SIGNATURES[cls] = _CallSignature(cls.call)
+    return signature
+
+
+def _is_host_array(x) -> bool:
+    """A NumPy array, or a nested list of numbers (a list of arrays is several inputs)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return True
+    return isinstance(x, list) and bool(x) and isinstance(x[0], (bool, int, float, list))
+
+
+def _host_to_tensor(x, layer: Layer) -> torch.Tensor:
+    """A NumPy array or nested list as a tensor on the layer's device (floats in floatx)."""
+    from fitorch import backend
+
+    array = np.asarray(x)
+    if array.dtype.kind not in "biuf":
+        return x
+    tensor = torch.as_tensor(array)
+    if tensor.is_floating_point():
+        tensor = tensor.to(_as_dtype(backend.floatx()))
+    param = next(layer.parameters(), None)
+    return tensor if param is None else tensor.to(param.device)

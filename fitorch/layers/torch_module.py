@@ -22,6 +22,7 @@ class TorchModuleWrapper(Layer):
             )
         super().__init__(name=name or _snake(type(module).__name__), **kwargs)
         self.module = module
+        self.train(False)  # inference outside fit, as every layer (see layers/base.py)
         self.built = True
 
     def call(self, *args, **kwargs):

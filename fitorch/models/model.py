@@ -14,6 +14,7 @@ from __future__ import annotations
 from torch import nn
 
 from fitorch.layers.base import Layer
+from fitorch.metrics.base import Metric
 
 __all__ = ["Model"]
 
@@ -22,10 +23,15 @@ class Model(Layer):
     """A layer that can be compiled and trained."""
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+        if _is_symbolic_structure(outputs):
             from fitorch.models.functional import Functional
 
-            return super().__new__(Functional)
+            if not issubclass(cls, Functional):
+                # `Model(inputs, outputs)`, or a subclass built the functional way (Keras's
+                # pattern for overriding train_step on a functional model): a Functional
+                # that keeps the subclass's methods.
+                cls = Functional if cls is Model else _functional_subclass(cls)
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
@@ -129,10 +135,90 @@ class Model(Layer):
         """Keras 2: `predict` on a generator or Sequence."""
         return self.predict(generator, steps=steps, verbose=verbose, **kwargs)
 
+    # -- the steps (fit/evaluate/predict call these; override them as in Keras) ----------
+    def train_step(self, data):
+        """One training step on `data` (`(x,)`, `(x, y)` or `(x, y, sample_weight)`).
+
+        Default: forward, `compute_loss`, backward, optimizer update, weight constraints and
+        metric updates (fitorch.training.step). Returns a dict of logs, or None: then the
+        results of `model.metrics` are the logs.
+        """
+        from fitorch.training import step
+
+        step.train_step(self, self._compiled, data)
+
+    def test_step(self, data):
+        """One evaluation step on `data`: forward, loss and metric updates, no update."""
+        from fitorch.training import step
+
+        step.test_step(self, self._compiled, data)
+
+    def predict_step(self, data):
+        """The model's outputs for one batch `data` (`x`, or a tuple whose first item is x)."""
+        from fitorch.training import step
+
+        return step.predict_step(self, data)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Total loss of one batch: compiled losses (weighted by `sample_weight` and
+        `loss_weights`) + the `add_loss` terms of the last call + weight regularizers."""
+        from fitorch.training import batches, step
+
+        state = self._require_trainer("compute_loss")
+        y_list = step.flat_outputs(y_pred)
+        names = state.output_names
+        y_flat = None if y is None else batches.flatten_targets(_as_tensors(y), names)
+        sw_flat = (
+            None
+            if sample_weight is None
+            else batches.flatten_weights(_as_tensors(sample_weight), names)
+        )
+        # `self.losses` already holds the regularization penalties (Keras's compute_loss adds
+        # `model.losses`), so total_loss must not add them again: training=False there.
+        total, _ = step.total_loss(self, state, x, y_flat, y_list, sw_flat, self.losses, False)
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics with one batch; returns every metric's result."""
+        from fitorch.training import batches, step
+
+        state = self._require_trainer("compute_metrics")
+        names = state.output_names
+        y_list = [p.detach() for p in step.flat_outputs(y_pred)]
+        y_flat = batches.flatten_targets(_as_tensors(y), names)
+        if not state.built:
+            state.build(self, y_flat, y_list)
+        sw_flat = (
+            None
+            if sample_weight is None
+            else batches.flatten_weights(_as_tensors(sample_weight), names)
+        )
+        state.metrics.update(y_flat, y_list, sw_flat)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """`{name: result}` of every metric in `model.metrics` (dict results flattened)."""
+        logs = {}
+        for metric in self.metrics:
+            value = metric.result()
+            if isinstance(value, dict):
+                logs.update(value)
+            else:
+                logs[metric.name] = value
+        return logs
+
+    def _require_trainer(self, what: str):
+        if self._compiled is None:
+            raise ValueError(f"{what}: compile the model first (`model.compile(...)`).")
+        return self._compiled
+
     @property
     def metrics(self) -> list:
-        """The loss tracker(s) and compiled metrics (after the first batch)."""
-        return [] if self._compiled is None else self._compiled.metric_objects()
+        """The loss tracker(s) and compiled metrics (after the first batch), then the
+        `Metric` objects a subclass holds as attributes (`self.loss_tracker = Mean()`)."""
+        compiled = [] if self._compiled is None else self._compiled.metric_objects()
+        own = [m for m in vars(self).values() if isinstance(m, Metric) and m not in compiled]
+        return compiled + own
 
     @property
     def metrics_names(self) -> list[str]:
@@ -140,8 +226,9 @@ class Model(Layer):
         return ["loss"] if self._compiled is None else self._compiled.log_keys()
 
     def reset_metrics(self) -> None:
-        if self._compiled is not None:
-            self._compiled.reset()
+        """Reset every metric in `model.metrics` (fit does at each epoch start)."""
+        for metric in self.metrics:
+            metric.reset_state()
 
     def reset_states(self) -> None:
         """Zero the carried states of every stateful layer (Keras 2 `model.reset_states()`)."""
@@ -149,6 +236,12 @@ class Model(Layer):
             nested_model = isinstance(module, Model)
             if module is not self and hasattr(module, "reset_states") and not nested_model:
                 module.reset_states()
+
+    @property
+    def trainer(self):
+        """What `compile` set up and `fit` runs with (`fitorch.training.compile_utils.
+        CompiledState`: optimizer, loss and metric containers), or None before compile."""
+        return self._compiled
 
     @property
     def optimizer(self):
@@ -185,6 +278,45 @@ class Model(Layer):
         self.compile(**config)
 
 
+def _functional_subclass(cls: type) -> type:
+    """`cls` mixed with Functional (cached), so `cls(inputs, outputs)` builds a graph."""
+    from fitorch.models.functional import Functional
+
+    mixed = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if mixed is None:
+        mixed = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__})
+        _FUNCTIONAL_SUBCLASSES[cls] = mixed
+    return mixed
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _is_symbolic_structure(value) -> bool:
+    """A KerasTensor, or a list/tuple/dict holding one (a functional model's inputs)."""
+    from fitorch.layers.input import KerasTensor
+
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_is_symbolic_structure(v) for v in value)
+    return isinstance(value, KerasTensor)
+
+
+def _as_tensors(value):
+    """Arrays in a target/weight structure as tensors (what the step's containers take)."""
+    import numpy as np
+    import torch
+
+    if isinstance(value, np.ndarray):
+        return torch.as_tensor(value)
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_tensors(v) for v in value)
+    return value
+
+
 class _Tracked(nn.Module):
     """Marker base for helper modules a model holds that are not layers."""
 
@@ -199,6 +331,7 @@ class _WrappedModule(Model):
 
         super().__init__(name=name or to_snake_case(type(module).__name__))
         self.module = module
+        self.train(False)  # inference outside fit, as every layer (see layers/base.py)
         self.built = True
 
     def call(self, *args, **kwargs):

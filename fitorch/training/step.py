@@ -14,7 +14,15 @@ from fitorch.layers.base import collect_losses
 from fitorch.layers.input import executing
 from fitorch.training import jit
 
-__all__ = ["train_step", "test_step", "predict_step", "flat_outputs", "batch_size_of"]
+__all__ = [
+    "train_step",
+    "test_step",
+    "predict_step",
+    "flat_outputs",
+    "batch_size_of",
+    "total_loss",
+    "record",
+]
 
 
 def flat_outputs(y_pred) -> list[torch.Tensor]:
@@ -52,6 +60,15 @@ def forward_loss(model, state, x, y, sw, training: bool, net=None):
         y_pred = net(x, training=training) if _accepts_training(model) else net(x)
     y_list = [mixed_precision.to_float32(o) for o in flat_outputs(y_pred)]
     extra = [mixed_precision.to_float32(term) for term in extra]
+    total, parts = total_loss(model, state, x, y, y_list, sw, extra, training)
+    return y_list, total, parts
+
+
+def total_loss(model, state, x, y, y_list, sw, extra, training: bool):
+    """Compiled losses (weighted) + `add_loss` terms `extra` + regularizers (when training).
+
+    Returns `(total, per_output_parts)`; builds the losses and metrics on the first call.
+    """
     if not state.built:
         with torch.inference_mode(False):  # states built here must outlive evaluate()
             state.build(model, y, y_list)
@@ -70,14 +87,15 @@ def forward_loss(model, state, x, y, sw, training: bool, net=None):
             "No loss to compute. Provide a `loss` argument in `compile()`, or add losses in the "
             "model with `add_loss()`" + ("" if y is not None else ", or pass targets y") + "."
         )
-    return y_list, total, parts
+    return total, parts
 
 
 def _accepts_training(model) -> bool:
     return getattr(model, "_call_takes_training", True)
 
 
-def _record(state, y, y_list, sw, total, parts, n):
+def record(state, y, y_list, sw, total, parts, n) -> None:
+    """Update the loss trackers and the compiled metrics with one batch's results."""
     state.loss_tracker.update(total, n)
     for (_, tracker), part in zip(state.output_trackers, parts):
         tracker.update(part, n)
@@ -129,7 +147,7 @@ def train_step(model, state, batch) -> None:
         for param, constraint in state.constrained:
             param.copy_(constraint(param))
         if y_list is not None:
-            _record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], n)
+            record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], n)
 
 
 def test_step(model, state, batch) -> None:
@@ -142,7 +160,7 @@ def test_step(model, state, batch) -> None:
             predict_step(model, x)
         return
     y_list, total, parts = _forward("test", model, state, x, y, sw, False)
-    _record(state, y, y_list, sw, total, parts, n)
+    record(state, y, y_list, sw, total, parts, n)
 
 
 def _predict(model, x):

@@ -20,14 +20,7 @@ from fitorch.registry import suggest
 from fitorch.training import batches, jit
 from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
-from fitorch.training.step import (
-    _predict,
-    flat_outputs,
-    forward_loss,
-    predict_step,
-    test_step,
-    train_step,
-)
+from fitorch.training.step import _predict, flat_outputs, forward_loss
 
 __all__ = [
     "compile",
@@ -194,6 +187,58 @@ def _require_compiled(model, what: str) -> CompiledState:
 
 
 # -- reading values -----------------------------------------------------------------------
+def run_step(model, kind: str, batch):
+    """Run `model.train_step` or `model.test_step` (`kind`) on one batch.
+
+    Returns a function giving that step's results as tensors (read only when a callback or
+    the epoch end asks): the dict an overridden step returned, else the metrics' results.
+    The default steps take the data layer's batch as it is; an override gets Keras's tuple.
+    """
+    if _is_default_step(model, kind):
+        getattr(model, kind)(batch)
+        return model.trainer.results
+    returned = getattr(model, kind)(keras_data(batch))
+    if returned is None:
+        return lambda: _tensor_logs(model.get_metrics_result())
+    logs = _tensor_logs(returned)
+    return lambda: logs
+
+
+def _is_default_step(model, kind: str) -> bool:
+    from fitorch.models.model import Model
+
+    return getattr(type(model), kind) is getattr(Model, kind)
+
+
+def keras_data(batch) -> tuple:
+    """The data layer's `(x, y_list, sw_list)` as Keras yields it to a step: `(x,)`,
+    `(x, y)` or `(x, y, sample_weight)`, a single output's target not in a list."""
+    x, y, sw = batch
+    one = lambda v: v[0] if isinstance(v, list) and len(v) == 1 else v  # noqa: E731
+    if sw is not None:
+        return x, one(y), one(sw)
+    return (x,) if y is None else (x, one(y))
+
+
+def _tensor_logs(logs: dict) -> dict:
+    """A step's logs as flat `{name: tensor}` (nested dicts flattened, as Keras)."""
+    out = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            out.update(_tensor_logs(value))
+        else:
+            out[key] = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    return out
+
+
+def _epoch_results(model, state: CompiledState, feed: StepFeed, kind: str) -> dict:
+    """An epoch's results: the compiled state's (reduced over processes) for the default
+    step, the last step's logs for an overridden one (Keras)."""
+    if _is_default_step(model, kind):
+        return _synced_results(state)
+    return feed.last_results()
+
+
 def results_to_logs(results: dict, prefix: str = "") -> dict:
     """Tensor results -> Python floats (lists for vector results), one device read."""
     if not results:
@@ -249,6 +294,7 @@ class StepFeed:
         self.steps = steps
         self._it = None
         self.exhausted = False
+        self.last_results = None  # the last step's results function (see run_step)
 
     @property
     def num_steps(self) -> int | None:
@@ -336,9 +382,11 @@ def fit(
     )  # fmt: skip
     jit.begin(model, "train", forward_loss)
     jit.begin(model, "test", forward_loss)
+    was_training = model.training  # after fit, calls are inference again (Keras)
     try:
         _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq)
     finally:  # stop Sequence workers and prefetch threads, also on errors and Ctrl-C
+        model.train(was_training)
         jit.end(model, "train")
         jit.end(model, "test")
         source.close()
@@ -367,7 +415,7 @@ def _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validati
         trained = _train_epoch(model, state, feed, cbs, epoch, backup)
         if not trained:
             break
-        logs = results_to_logs(_synced_results(state))
+        logs = results_to_logs(_epoch_results(model, state, feed, "train_step"))
         if val_feed is not None and _should_validate(epoch, validation_freq):
             val_logs = _run_evaluation(model, state, val_feed, cbs)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -388,7 +436,7 @@ def _train_epoch(model, state, feed, cbs, epoch: int, backup) -> bool:
     # Data-parallel: every rank starts the epoch with rank 0's random state, so
     # DataLoader/Sequence shuffles agree even if the ranks drew differently before.
     distributed.sync_rng_from_main()
-    state.reset()
+    model.reset_metrics()
     model.train()
     if backup is not None:
         backup.epoch_start(epoch, cbs, state)
@@ -398,10 +446,10 @@ def _train_epoch(model, state, feed, cbs, epoch: int, backup) -> bool:
         if backup is not None and backup.skip_batch(epoch, step, state, batch):
             continue
         cbs.on_train_batch_begin(step)
-        train_step(model, state, batch)
+        feed.last_results = run_step(model, "train_step", batch)
         if cbs.history is not None and not cbs.history.history.aliases:
             cbs.history.history.aliases.update(_aliases(state))
-        cbs.on_train_batch_end(step, lambda s=state: results_to_logs(s.results()))
+        cbs.on_train_batch_end(step, lambda r=feed.last_results: results_to_logs(r()))
         if backup is not None:
             backup.batch_done(epoch, step, state, cbs)
         if model.stop_training:
@@ -455,18 +503,18 @@ def _validation_source(model, validation_data, batch_size, steps, options=None):
 
 
 def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
-    state.reset()
+    model.reset_metrics()
     model.eval()
     cbs.on_test_begin()
     step = -1
     with torch.inference_mode():
         for step, batch in enumerate(feed.epoch()):
             cbs.on_test_batch_begin(step)
-            test_step(model, state, batch)
-            cbs.on_test_batch_end(step, lambda s=state: results_to_logs(s.results()))
+            feed.last_results = run_step(model, "test_step", batch)
+            cbs.on_test_batch_end(step, lambda r=feed.last_results: results_to_logs(r()))
     if step < 0:
         raise ValueError("evaluate: the data produced no batches (is it empty?).")
-    logs = results_to_logs(_synced_results(state))
+    logs = results_to_logs(_epoch_results(model, state, feed, "test_step"))
     cbs.on_test_end(logs)
     return logs
 
@@ -533,7 +581,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                 # Data-parallel: this rank predicts its rows of each global batch.
                 global_rows.append(getattr(batch, "global_size", None))
                 cbs.on_predict_batch_begin(step)
-                out = predict_step(model, bx)
+                out = model.predict_step(bx)
                 structure = out
                 chunks.append(flat_outputs(out))
                 cbs.on_predict_batch_end(step, {"outputs": out})
@@ -564,8 +612,10 @@ def _single_batch(model, x, y, sample_weight, class_weight=None):
     return next(iter(source.epoch_batches()))
 
 
-def _batch_result(model, state, return_dict):
-    return _as_result(model, results_to_logs(_synced_results(state)), return_dict)
+def _batch_result(model, state, results, kind: str, return_dict: bool):
+    """A one-batch step's Keras return value (reduced over processes for the default step)."""
+    values = _synced_results(state) if _is_default_step(model, kind) else results()
+    return _as_result(model, results_to_logs(values), return_dict)
 
 
 def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -573,20 +623,20 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
     update). `class_weight` may be a list of dicts for several outputs (seed 003)."""
     state = _require_compiled(model, "train_on_batch")
     batch = _single_batch(model, x, y, sample_weight, class_weight)
-    state.reset()
+    model.reset_metrics()
     model.train()
-    train_step(model, state, batch)
-    return _batch_result(model, state, return_dict)
+    results = run_step(model, "train_step", batch)
+    return _batch_result(model, state, results, "train_step", return_dict)
 
 
 def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
     state = _require_compiled(model, "test_on_batch")
     batch = _single_batch(model, x, y, sample_weight)
-    state.reset()
+    model.reset_metrics()
     model.eval()
     with torch.inference_mode():
-        test_step(model, state, batch)
-    return _batch_result(model, state, return_dict)
+        results = run_step(model, "test_step", batch)
+    return _batch_result(model, state, results, "test_step", return_dict)
 
 
 def predict_on_batch(model, x):
@@ -595,5 +645,5 @@ def predict_on_batch(model, x):
     bx = _single_batch(model, x, None, None)[0]
     model.eval()
     with torch.inference_mode():
-        out = predict_step(model, bx)
+        out = model.predict_step(bx)
     return _restructure(out, [t.cpu().numpy() for t in flat_outputs(out)])
