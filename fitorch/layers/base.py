@@ -6,6 +6,22 @@ shape (a concrete tensor or a symbolic `KerasTensor`), and computes in
 `state_dict()`, `.to(device)` and `torch.optim` see them as usual; `get_weights()` /
 `set_weights()` exchange NumPy arrays in Keras layouts (a weight stored in another layout
 declares the permutation with `add_weight(..., layout=...)`).
+
+Call semantics (as Keras 3): `layer(x, training=..., mask=...)` is accepted by every layer;
+each argument reaches `call` only where `call` takes it. `training` resolves as
+1. the explicit argument, else
+2. the enclosing call's value (a model called with `training=True` passes it to every nested
+   layer and submodel: functional, Sequential or subclassed), else
+3. the default of `call`'s `training` parameter, else
+4. inference (`False`).
+So `model(x)` / `layer(x)` outside fit is inference; fit's step passes `training=True`. Code
+that drives a training loop without passing the argument wraps it in
+`training_scope(True)`. torch's `train()/eval()` flag follows the resolved value: every call
+sets the layer's (and, recursively, its submodules') flag to it when it differs and leaves it
+so; `model.train()` / `model.eval()` by hand therefore do not choose the mode of the next
+call (the rule above does), they only matter to code that reads `module.training` outside
+a call. NumPy arrays and Python lists given to a layer become tensors on the layer's device
+(floating values in `floatx()`).
 """
 
 from __future__ import annotations
@@ -24,7 +40,7 @@ from fitorch import regularizers as regularizers_mod
 from fitorch.registry import suggest
 from fitorch.utils.naming import to_snake_case
 
-__all__ = ["Layer", "collect_losses", "symbolic_tracing"]
+__all__ = ["Layer", "collect_losses", "symbolic_tracing", "training_scope"]
 
 _STATE = threading.local()
 _BASE_KWARGS = {
@@ -70,6 +86,43 @@ def _tracing():
         yield
     finally:
         _STATE.tracing -= 1
+
+
+def _scope_training() -> bool | None:
+    return getattr(_STATE, "training", None)
+
+
+@contextlib.contextmanager
+def training_scope(training: bool | None):
+    """Calls made inside the block resolve `training` to this value unless given explicitly.
+
+    `with training_scope(True): model(x)` trains (the enclosing-call rule); None restores
+    the plain rule (signature default, else inference).
+    """
+    previous = _scope_training()
+    _STATE.training = None if training is None else bool(training)
+    try:
+        yield
+    finally:
+        _STATE.training = previous
+
+
+_CALL_SPEC: dict[type, tuple[bool, bool, bool | None]] = {}
+
+
+def _call_spec(cls) -> tuple[bool, bool, bool | None]:
+    """(call takes training, call takes mask, default of call's training) for a class."""
+    if cls not in _CALL_SPEC:
+        try:
+            params = inspect.signature(cls.call).parameters
+        except (TypeError, ValueError):
+            params = {}
+        default = None
+        if "training" in params:
+            value = params["training"].default
+            default = value if isinstance(value, bool) else None
+        _CALL_SPEC[cls] = ("training" in params, "mask" in params, default)
+    return _CALL_SPEC[cls]
 
 
 class Layer(nn.Module):
@@ -130,6 +183,28 @@ class Layer(nn.Module):
     def dtype(self) -> torch.dtype:
         return self._dtype
 
+    def _device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    @property
+    def dtype_policy(self):
+        """The layer's `DTypePolicy` (its `dtype=` argument, else the global policy then)."""
+        return self._dtype_policy
+
+    @property
+    def compute_dtype(self) -> str:
+        """Name of the dtype the layer computes in (Keras: `layer.compute_dtype`)."""
+        return _dtype_name(self._dtype_policy.compute_dtype)
+
+    @property
+    def variable_dtype(self) -> str:
+        """Name of the dtype of the layer's weights (Keras: `layer.variable_dtype`)."""
+        return _dtype_name(self._dtype)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
@@ -157,11 +232,32 @@ class Layer(nn.Module):
             from fitorch.layers.input import symbolic_call
 
             return symbolic_call(self, args, kwargs)
+        if args and not isinstance(first, torch.Tensor) and _has_host_array(first):
+            first = _to_tensor(first, self._device())
+            args = (first,) + tuple(args[1:])
+        takes_training, takes_mask, default = _call_spec(type(self))
+        explicit = kwargs.pop("training", None)
+        mask = kwargs.pop("mask", None)
+        context = explicit if explicit is not None else _scope_training()
+        if context is None:
+            context = default
+        training = bool(context) if context is not None else False
+        if takes_training:
+            kwargs["training"] = training
+        if takes_mask and mask is not None:
+            kwargs["mask"] = mask
+        if self.training != training and not symbolic_tracing():
+            self.train(training)
         if not self.built:
             self._maybe_build(_shape_of(first))
         if self._last_losses:
             self._last_losses = []
-        outputs = super().__call__(*args, **kwargs)
+        previous = _scope_training()
+        _STATE.training = context if context is None else bool(context)
+        try:
+            outputs = super().__call__(*args, **kwargs)
+        finally:
+            _STATE.training = previous
         if self.supports_masking and isinstance(first, torch.Tensor):
             _carry_mask(first, outputs)
         if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
@@ -431,6 +527,43 @@ def _in_keras_layout(fn, layout):
 
     apply.__wrapped__ = fn
     return apply
+
+
+def _has_host_array(x) -> bool:
+    if isinstance(x, np.ndarray):
+        return True
+    if isinstance(x, (list, tuple)):
+        return (
+            len(x) > 0
+            and all(
+                isinstance(v, (np.ndarray, list, tuple, int, float, bool, torch.Tensor)) for v in x
+            )
+            and not all(isinstance(v, torch.Tensor) for v in x)
+        )
+    if isinstance(x, dict):
+        return any(_has_host_array(v) for v in x.values())
+    return False
+
+
+def _to_tensor(x, device: torch.device):
+    """NumPy arrays / nested Python numbers -> tensors on `device` (floats in floatx)."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device)
+    if isinstance(x, dict):
+        return {k: _to_tensor(v, device) for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and any(
+        isinstance(v, (np.ndarray, torch.Tensor, dict)) for v in x
+    ):
+        return [_to_tensor(v, device) for v in x]  # one array per input of a model
+    if not isinstance(x, (np.ndarray, list, tuple, int, float, bool)):
+        return x
+    array = np.asarray(x)
+    tensor = torch.as_tensor(array, device=device)
+    if tensor.is_floating_point():
+        from fitorch.backend import floatx
+
+        tensor = tensor.to(getattr(torch, floatx()))
+    return tensor
 
 
 def _carry_mask(inputs: torch.Tensor, outputs) -> None:
