@@ -114,10 +114,11 @@ def test_torch_module_inside_sequential():
 def test_dropout_only_in_training():
     layer = layers.Dropout(0.5)
     x = torch.ones(1000)
-    layer.eval()
-    assert torch.equal(layer(x), x)
+    assert torch.equal(layer(x), x)  # a call outside fit is inference (Keras 3)
     layer.train()
-    y = layer(x)
+    assert torch.equal(layer(x), x)  # the torch flag does not choose the mode; the call does
+    y = layer(x, training=True)
+    assert layer.training
     assert set(y.unique().tolist()) <= {0.0, 2.0} and 400 < int((y == 0).sum()) < 600
 
 

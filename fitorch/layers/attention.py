@@ -191,6 +191,19 @@ class MultiHeadAttention(Layer):
         lead = tuple(y.shape[: 1 + len(other)])
         return y.reshape(math.prod(lead), w.shape[1], -1, w.shape[2]), lead
 
+    def compute_output_shape(self, query_shape, value_shape, key_shape=None):
+        """Keras' signature: the output is `query_shape` with its last axis `output_shape`
+        (default: the query's last axis); `value_shape`/`key_shape` must share their
+        non-feature axes."""
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if key_shape[:-1] != value_shape[:-1]:
+            raise ValueError(
+                f"MultiHeadAttention {self.name!r}: key_shape and value_shape must match in "
+                f"all but the last axis; got key_shape={key_shape}, value_shape={value_shape}."
+            )
+        return query_shape[:-1] + (self.output_shape_arg or query_shape[-1],)
+
     def call(
         self,
         query,

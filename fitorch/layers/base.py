@@ -6,6 +6,22 @@ shape (a concrete tensor or a symbolic `KerasTensor`), and computes in
 `state_dict()`, `.to(device)` and `torch.optim` see them as usual; `get_weights()` /
 `set_weights()` exchange NumPy arrays in Keras layouts (a weight stored in another layout
 declares the permutation with `add_weight(..., layout=...)`).
+
+Call semantics (as Keras 3): `layer(x, training=..., mask=...)` is accepted by every layer;
+each argument reaches `call` only where `call` takes it. `training` resolves as
+1. the explicit argument, else
+2. the enclosing call's value (a model called with `training=True` passes it to every nested
+   layer and submodel: functional, Sequential or subclassed), else
+3. the default of `call`'s `training` parameter, else
+4. inference (`False`).
+So `model(x)` / `layer(x)` outside fit is inference; fit's step passes `training=True`. Code
+that drives a training loop without passing the argument wraps it in
+`training_scope(True)`. torch's `train()/eval()` flag follows the resolved value: every call
+sets the layer's (and, recursively, its submodules') flag to it when it differs and leaves it
+so; `model.train()` / `model.eval()` by hand therefore do not choose the mode of the next
+call (the rule above does), they only matter to code that reads `module.training` outside
+a call. NumPy arrays and Python lists given to a layer become tensors on the layer's device
+(floating values in `floatx()`).
 """
 
 from __future__ import annotations
@@ -25,7 +41,7 @@ from fitorch.registry import suggest
 from fitorch.utils.naming import to_snake_case
 from fitorch.variables import Variable
 
-__all__ = ["Layer", "collect_losses", "symbolic_tracing"]
+__all__ = ["Layer", "collect_losses", "symbolic_tracing", "training_scope"]
 
 _STATE = threading.local()
 _BASE_KWARGS = {
@@ -73,6 +89,43 @@ def _tracing():
         _STATE.tracing -= 1
 
 
+def _scope_training() -> bool | None:
+    return getattr(_STATE, "training", None)
+
+
+@contextlib.contextmanager
+def training_scope(training: bool | None):
+    """Calls made inside the block resolve `training` to this value unless given explicitly.
+
+    `with training_scope(True): model(x)` trains (the enclosing-call rule); None restores
+    the plain rule (signature default, else inference).
+    """
+    previous = _scope_training()
+    _STATE.training = None if training is None else bool(training)
+    try:
+        yield
+    finally:
+        _STATE.training = previous
+
+
+_CALL_SPEC: dict[type, tuple[bool, bool, bool | None]] = {}
+
+
+def _call_spec(cls) -> tuple[bool, bool, bool | None]:
+    """(call takes training, call takes mask, default of call's training) for a class."""
+    if cls not in _CALL_SPEC:
+        try:
+            params = inspect.signature(cls.call).parameters
+        except (TypeError, ValueError):
+            params = {}
+        default = None
+        if "training" in params:
+            value = params["training"].default
+            default = value if isinstance(value, bool) else None
+        _CALL_SPEC[cls] = ("training" in params, "mask" in params, default)
+    return _CALL_SPEC[cls]
+
+
 class Layer(nn.Module):
     """Base class of every fitorch layer.
 
@@ -117,8 +170,6 @@ class Layer(nn.Module):
         self._batch_input_shape = _declared_input_shape(kwargs)
         self._inbound_nodes: list = []
         self._build_shapes = None
-        # Outside fit a layer runs in inference (Keras); fit/evaluate set torch's flag.
-        self.training = False
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -132,6 +183,28 @@ class Layer(nn.Module):
     @property
     def dtype(self) -> torch.dtype:
         return self._dtype
+
+    def _device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    @property
+    def dtype_policy(self):
+        """The layer's `DTypePolicy` (its `dtype=` argument, else the global policy then)."""
+        return self._dtype_policy
+
+    @property
+    def compute_dtype(self) -> str:
+        """Name of the dtype the layer computes in (Keras: `layer.compute_dtype`)."""
+        return _dtype_name(self._dtype_policy.compute_dtype)
+
+    @property
+    def variable_dtype(self) -> str:
+        """Name of the dtype of the layer's weights (Keras: `layer.variable_dtype`)."""
+        return _dtype_name(self._dtype)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
@@ -160,52 +233,38 @@ class Layer(nn.Module):
             from fitorch.layers.input import symbolic_call
 
             return symbolic_call(self, args, kwargs)
-        if args and _is_host_array(first):
-            args = (_host_to_tensor(first, self), *args[1:])
-            first = args[0]
+        if args and not isinstance(first, torch.Tensor) and _has_host_array(first):
+            first = _to_tensor(first, self._device())
+            args = (first,) + tuple(args[1:])
+        takes_training, takes_mask, default = _call_spec(type(self))
+        explicit = kwargs.pop("training", None)
+        mask = kwargs.pop("mask", None)
+        context = explicit if explicit is not None else _scope_training()
+        if context is None:
+            context = default
+        training = bool(context) if context is not None else False
+        if takes_training:
+            kwargs["training"] = training
+        if takes_mask and mask is not None:
+            kwargs["mask"] = mask
+        if self.training != training and not symbolic_tracing():
+            self.train(training)
         if not self.built:
             self._maybe_build(_shape_of(first))
         if self._last_losses:
             self._last_losses = []
-        signature = _call_signature(type(self))
-        training = self._resolve_training(kwargs.pop("training", None), signature)
-        if signature.takes_training:
-            kwargs["training"] = training
-        if not signature.takes_mask:
-            kwargs.pop("mask", None)
-        outputs = self._call_in_mode(training, args, kwargs)
+        previous = _scope_training()
+        _STATE.training = context if context is None else bool(context)
+        try:
+            outputs = super().__call__(*args, **kwargs)
+        finally:
+            _STATE.training = previous
         if self.supports_masking and isinstance(first, torch.Tensor):
             _carry_mask(first, outputs)
         if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
             penalty = self.activity_regularizer(outputs)
             self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
         return outputs
-
-    def _resolve_training(self, explicit, signature: _CallSignature) -> bool:
-        """Keras' rule: explicit > enclosing call > `call`'s default > torch's flag."""
-        if explicit is not None:
-            return bool(explicit)
-        enclosing = getattr(_STATE, "training", None)
-        if enclosing is not None:
-            return enclosing
-        if signature.training_default is not None:
-            return bool(signature.training_default)
-        return self.training
-
-    def _call_in_mode(self, training: bool, args, kwargs):
-        """Run `nn.Module.__call__` with `training` visible to nested calls and torch's flag
-        in step with it (restored afterwards; fit/evaluate set the flag, so no flip there)."""
-        enclosing = getattr(_STATE, "training", None)
-        flip = self.training != training
-        if flip:
-            self.train(training)
-        _STATE.training = training
-        try:
-            return super().__call__(*args, **kwargs)
-        finally:
-            _STATE.training = enclosing
-            if flip:
-                self.train(not training)
 
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (None = any), found by running the layer on zeros."""
@@ -472,6 +531,43 @@ def _in_keras_layout(fn, layout):
     return apply
 
 
+def _has_host_array(x) -> bool:
+    if isinstance(x, np.ndarray):
+        return True
+    if isinstance(x, (list, tuple)):
+        return (
+            len(x) > 0
+            and all(
+                isinstance(v, (np.ndarray, list, tuple, int, float, bool, torch.Tensor)) for v in x
+            )
+            and not all(isinstance(v, torch.Tensor) for v in x)
+        )
+    if isinstance(x, dict):
+        return any(_has_host_array(v) for v in x.values())
+    return False
+
+
+def _to_tensor(x, device: torch.device):
+    """NumPy arrays / nested Python numbers -> tensors on `device` (floats in floatx)."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device)
+    if isinstance(x, dict):
+        return {k: _to_tensor(v, device) for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and any(
+        isinstance(v, (np.ndarray, torch.Tensor, dict)) for v in x
+    ):
+        return [_to_tensor(v, device) for v in x]  # one array per input of a model
+    if not isinstance(x, (np.ndarray, list, tuple, int, float, bool)):
+        return x
+    array = np.asarray(x)
+    tensor = torch.as_tensor(array, device=device)
+    if tensor.is_floating_point():
+        from fitorch.backend import floatx
+
+        tensor = tensor.to(getattr(torch, floatx()))
+    return tensor
+
+
 def _carry_mask(inputs: torch.Tensor, outputs) -> None:
     mask = getattr(inputs, "_keras_mask", None)
     if mask is not None and isinstance(outputs, torch.Tensor):
@@ -565,45 +661,3 @@ def _init_params(cls) -> list[str]:
                 pass
         _PARAMS_CACHE[cls] = [n for n in names if n not in ("self", "args", "kwargs")]
     return _PARAMS_CACHE[cls]
-
-
-class _CallSignature:
-    """What a layer class's `call` accepts: `training` (and its default) and `mask`."""
-
-    def __init__(self, call):
-        params = inspect.signature(call).parameters  # named only (as Keras; not **kwargs)
-        self.takes_training = "training" in params
-        self.takes_mask = "mask" in params
-        default = params["training"].default if "training" in params else None
-        self.training_default = None if default is inspect.Parameter.empty else default
-
-
-_SIGNATURES: dict[type, _CallSignature] = {}
-
-
-def _call_signature(cls: type) -> _CallSignature:
-    signature = _SIGNATURES.get(cls)
-    if signature is None:
-        signature = _SIGNATURES[cls] = _CallSignature(cls.call)
-    return signature
-
-
-def _is_host_array(x) -> bool:
-    """A NumPy array, or a nested list of numbers (a list of arrays is several inputs)."""
-    if isinstance(x, (np.ndarray, np.generic)):
-        return True
-    return isinstance(x, list) and bool(x) and isinstance(x[0], (bool, int, float, list))
-
-
-def _host_to_tensor(x, layer: Layer) -> torch.Tensor:
-    """A NumPy array or nested list as a tensor on the layer's device (floats in floatx)."""
-    from fitorch import backend
-
-    array = np.asarray(x)
-    if array.dtype.kind not in "biuf":
-        return x
-    tensor = torch.as_tensor(array)
-    if tensor.is_floating_point():
-        tensor = tensor.to(_as_dtype(backend.floatx()))
-    param = next(layer.parameters(), None)
-    return tensor if param is None else tensor.to(param.device)

@@ -1,0 +1,185 @@
+"""Keras 3 call semantics of layers and models: `training`/`mask` accepted by every layer,
+training resolution (explicit > enclosing call > call default > inference), host arrays,
+dtype attributes, MultiHeadAttention.compute_output_shape; Keras 3 (torch) is the oracle."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import fitorch  # noqa: E402
+from fitorch import layers  # noqa: E402
+from fitorch.layers.base import training_scope  # noqa: E402
+
+keras = pytest.importorskip("keras")
+
+MODES = [{}, {"training": True}, {"training": False}]
+X = np.random.default_rng(0).standard_normal((6, 4)).astype("float32")
+
+
+def _np(x):
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _pair(kind):
+    """The same BatchNormalization net in Keras and fitorch (weights copied), as `kind`."""
+    moving = [np.full(4, 0.5, "float32"), np.full(4, 2.0, "float32")]
+
+    def build(lib):
+        bn = lib.layers.BatchNormalization(momentum=0.9)
+        dense = lib.layers.Dense(4)
+        if kind == "direct":
+            return bn, [bn]
+        if kind == "sequential":
+            return lib.Sequential([lib.Input((4,)), dense, bn]), [dense, bn]
+        inp = lib.Input((4,))
+        return lib.Model(inp, bn(dense(inp))), [dense, bn]
+
+    ours, our_layers = build(fitorch)
+    theirs, their_layers = build(keras)
+    if kind == "direct":
+        ours(torch.as_tensor(X))
+        theirs(X)
+    for a, b in zip(our_layers, their_layers):
+        weights = b.get_weights()
+        if isinstance(b, keras.layers.BatchNormalization):
+            weights = weights[:2] + moving
+            b.set_weights(weights)
+        a.set_weights(weights)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("kind", ["direct", "sequential", "functional"])
+@pytest.mark.parametrize("mode", MODES, ids=["no-arg", "training", "inference"])
+def test_batchnorm_nets_match_keras_in_every_mode(kind, mode):
+    ours, theirs = _pair(kind)
+    got = _np(ours(X, **mode))
+    want = _np(theirs(X, **mode))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # training updates the moving statistics exactly as Keras does; inference leaves them
+    bn_ours = ours if kind == "direct" else ours.layers[-1]
+    bn_theirs = theirs if kind == "direct" else theirs.layers[-1]
+    for a, b in zip(bn_ours.get_weights(), bn_theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    trained = mode.get("training", False)
+    assert np.allclose(bn_ours.get_weights()[2], 0.5) != trained
+
+
+DROPOUTS = [
+    lambda: layers.Dropout(0.5),
+    lambda: layers.GaussianNoise(1.0),
+    lambda: layers.GaussianDropout(0.5),
+    lambda: layers.AlphaDropout(0.5),
+]
+
+
+@pytest.mark.parametrize("make", DROPOUTS, ids=["Dropout", "GaussianNoise", "GDrop", "ADrop"])
+@pytest.mark.parametrize("kind", ["direct", "sequential", "functional", "nested"])
+def test_dropout_like_identity_at_inference_not_in_training(make, kind):
+    layer = make()
+    if kind == "direct":
+        net = layer
+    elif kind == "sequential":
+        net = fitorch.Sequential([fitorch.Input((64,)), layer])
+    else:
+        inp = fitorch.Input((64,))
+        net = fitorch.Model(inp, layer(inp))
+        if kind == "nested":  # a submodel inside a Sequential inside a functional model
+            outer_in = fitorch.Input((64,))
+            net = fitorch.Model(outer_in, fitorch.Sequential([net])(outer_in))
+    x = torch.ones(8, 64)
+    assert torch.equal(net(x), x)
+    assert torch.equal(net(x, training=False), x)
+    assert not torch.equal(net(x, training=True), x)
+    assert layer.training  # the torch flag follows the resolved value ...
+    assert torch.equal(net(x), x)
+    assert not layer.training  # ... and back to inference on a plain call
+    with training_scope(True):
+        assert not torch.equal(net(x), x)
+        assert torch.equal(net(x, training=False), x)  # explicit wins over the scope
+
+
+def test_every_layer_accepts_training_and_mask():
+    x = torch.as_tensor(X)
+    dense = layers.Dense(3)
+    ref = dense(x)
+    mask = torch.ones(6, dtype=torch.bool)
+    for kwargs in ({"training": True}, {"training": False}, {"mask": mask}, {"mask": None}):
+        assert torch.equal(dense(x, **kwargs), ref)
+    assert torch.equal(layers.Flatten()(x, training=True, mask=mask), x)
+    with pytest.raises(TypeError):
+        dense(x, unknown=1)
+
+
+class _DefaultTrue(layers.Layer):
+    def call(self, inputs, training=True):
+        return inputs + (1.0 if training else 0.0)
+
+
+class _Seen(layers.Layer):
+    def call(self, inputs, training=None):
+        self.seen = training
+        return inputs
+
+
+def test_resolution_order_matches_keras():
+    class KDefaultTrue(keras.layers.Layer):
+        def call(self, inputs, training=True):
+            return inputs + (1.0 if training else 0.0)
+
+    x = np.zeros((2, 3), "float32")
+    for mode in MODES:
+        ours = _DefaultTrue()(x, **mode)
+        theirs = KDefaultTrue()(x, **mode)
+        np.testing.assert_allclose(_np(ours), _np(theirs))
+    # an enclosing call's value reaches the nested layer; its own default applies otherwise
+    for mode in MODES:
+        inp, kinp = fitorch.Input((3,)), keras.Input((3,))
+        ours = fitorch.Sequential([inp, layers.Dense(3), _DefaultTrue()])
+        theirs = keras.Sequential([kinp, keras.layers.Dense(3), KDefaultTrue()])
+        ours.layers[0].set_weights(theirs.layers[0].get_weights())
+        np.testing.assert_allclose(_np(ours(x, **mode)), _np(theirs(x, **mode)), atol=1e-6)
+    seen = _Seen()
+    model = fitorch.Sequential([fitorch.Input((3,)), seen])
+    model(x)
+    assert seen.seen is False
+    model(x, training=True)
+    assert seen.seen is True
+
+
+def test_host_arrays_become_tensors_in_floatx():
+    out = layers.Dense(2)(np.ones((3, 4), "float64"))
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+    out = layers.Dense(2)([[1.0, 2.0], [3.0, 4.0]])
+    assert out.shape == (2, 2)
+    norm = layers.Normalization(mean=2.0, variance=4.0)
+    np.testing.assert_allclose(_np(norm(np.array([[4.0], [0.0]]))), [[1.0], [-1.0]])
+    model = fitorch.Sequential([fitorch.Input((4,)), layers.Dense(1)])
+    assert model(X).shape == (6, 1)
+    a, b = fitorch.Input((4,)), fitorch.Input((4,))
+    two = fitorch.Model([a, b], layers.Add()([a, b]))
+    np.testing.assert_allclose(_np(two([X, X])), 2 * X)
+    assert layers.Embedding(5, 2)(np.array([[1, 2]])).shape == (1, 2, 2)
+
+
+@pytest.mark.parametrize("dtype", [None, "float32", "float64", "mixed_bfloat16", "bfloat16"])
+def test_dtype_attributes_match_keras(dtype):
+    ours, theirs = layers.Dense(2, dtype=dtype), keras.layers.Dense(2, dtype=dtype)
+    assert ours.compute_dtype == theirs.compute_dtype
+    assert ours.variable_dtype == theirs.variable_dtype
+    assert ours.dtype_policy.name == theirs.dtype_policy.name
+
+
+def test_multi_head_attention_compute_output_shape_matches_keras():
+    for kwargs in ({}, {"output_shape": 9}):
+        ours = layers.MultiHeadAttention(2, 4, **kwargs)
+        theirs = keras.layers.MultiHeadAttention(2, 4, **kwargs)
+        for args in [((None, 5, 8), (None, 7, 6)), ((None, 5, 8), (None, 7, 6), (None, 7, 3))]:
+            assert ours.compute_output_shape(*args) == theirs.compute_output_shape(*args)
+    with pytest.raises(ValueError, match="key_shape"):
+        ours.compute_output_shape((None, 5, 8), (None, 7, 6), (None, 6, 3))
