@@ -183,3 +183,66 @@ def test_multi_head_attention_compute_output_shape_matches_keras():
             assert ours.compute_output_shape(*args) == theirs.compute_output_shape(*args)
     with pytest.raises(ValueError, match="key_shape"):
         ours.compute_output_shape((None, 5, 8), (None, 7, 6), (None, 6, 3))
+
+
+SEQ = np.random.default_rng(1).standard_normal((2, 4, 3)).astype("float32")
+SEQ_MASK = np.array([[1, 1, 0, 0], [1, 0, 1, 1]], bool)
+
+
+def _flat(out):
+    if isinstance(out, (list, tuple)):
+        return [v for o in out for v in _flat(o)]
+    return [_np(out)]
+
+
+def _same_structure(a, b):
+    if isinstance(a, (list, tuple)):
+        return (
+            isinstance(b, (list, tuple))
+            and len(a) == len(b)
+            and all(_same_structure(x, y) for x, y in zip(a, b))
+        )
+    return not isinstance(b, (list, tuple)) and tuple(a.shape) == tuple(b.shape)
+
+
+def _rnn_pair(make):
+    ours, theirs = make(fitorch), make(keras)
+    theirs(SEQ)
+    ours(torch.as_tensor(SEQ))
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+@pytest.mark.parametrize("merge_mode", [None, "concat", "sum", "mul", "ave", "plain"])
+@pytest.mark.parametrize("rnn", ["SimpleRNN", "LSTM", "GRU"])
+def test_masked_sequence_outputs_match_keras(rnn, merge_mode):
+    def make(lib):
+        layer = getattr(lib.layers, rnn)(2, return_sequences=True)
+        if merge_mode == "plain":
+            return layer
+        return lib.layers.Bidirectional(layer, merge_mode=merge_mode)
+
+    ours, theirs = _rnn_pair(make)
+    got = ours(torch.as_tensor(SEQ), mask=torch.as_tensor(SEQ_MASK))
+    want = theirs(SEQ, mask=SEQ_MASK)
+    for a, b in zip(_flat(got), _flat(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+        if merge_mode != "plain":  # Bidirectional: masked steps are zeros
+            assert np.all(a[~SEQ_MASK] == 0.0)
+
+
+def test_stacked_cells_return_states_nested_per_cell_as_keras():
+    def make(lib):
+        cells = [lib.layers.LSTMCell(2), lib.layers.GRUCell(3), lib.layers.SimpleRNNCell(4)]
+        return lib.layers.RNN(cells, return_state=True)
+
+    ours, theirs = _rnn_pair(make)
+    got, want = ours(torch.as_tensor(SEQ)), theirs(SEQ)
+    assert _same_structure(got, want)
+    for a, b in zip(_flat(got), _flat(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    # the nested final states feed back as initial states (flat works too)
+    again = ours(torch.as_tensor(SEQ), initial_state=got[1:])
+    flat = ours(torch.as_tensor(SEQ), initial_state=[t for s in got[1:] for t in s])
+    for a, b in zip(_flat(again), _flat(flat), strict=True):
+        np.testing.assert_allclose(a, b)
