@@ -246,3 +246,37 @@ def test_stacked_cells_return_states_nested_per_cell_as_keras():
     flat = ours(torch.as_tensor(SEQ), initial_state=[t for s in got[1:] for t in s])
     for a, b in zip(_flat(again), _flat(flat), strict=True):
         np.testing.assert_allclose(a, b)
+
+
+CATALOGUE = [
+    ("Dense", dict(units=3), (4,)),
+    ("Conv1D", dict(filters=2, kernel_size=2), (5, 3)),
+    ("LayerNormalization", dict(), (4,)),
+    ("LSTM", dict(units=2, dropout=0.0), (5, 3)),
+    ("GRU", dict(units=2, return_sequences=True), (5, 3)),
+    ("MaxPooling1D", dict(pool_size=2), (6, 3)),
+    ("Flatten", dict(), (3, 2)),
+]
+
+
+@pytest.mark.parametrize("kind", ["direct", "sequential", "functional"])
+@pytest.mark.parametrize("name,kwargs,shape", CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_deterministic_layers_match_keras_in_every_mode(name, kwargs, shape, kind):
+    x = np.random.default_rng(2).standard_normal((3, *shape)).astype("float32")
+
+    def make(lib):
+        layer = getattr(lib.layers, name)(**kwargs)
+        if kind == "direct":
+            return layer, layer
+        if kind == "sequential":
+            return lib.Sequential([lib.Input(shape), layer]), layer
+        inp = lib.Input(shape)
+        return lib.Model(inp, layer(inp)), layer
+
+    (ours, our_layer), (theirs, their_layer) = make(fitorch), make(keras)
+    theirs(x)
+    ours(torch.as_tensor(x))
+    our_layer.set_weights(their_layer.get_weights())
+    for mode in MODES:
+        got, want = _np(ours(x, **mode)), _np(theirs(x, **mode))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=str(mode))
