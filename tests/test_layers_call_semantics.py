@@ -183,3 +183,100 @@ def test_multi_head_attention_compute_output_shape_matches_keras():
             assert ours.compute_output_shape(*args) == theirs.compute_output_shape(*args)
     with pytest.raises(ValueError, match="key_shape"):
         ours.compute_output_shape((None, 5, 8), (None, 7, 6), (None, 6, 3))
+
+
+SEQ = np.random.default_rng(1).standard_normal((2, 4, 3)).astype("float32")
+SEQ_MASK = np.array([[1, 1, 0, 0], [1, 0, 1, 1]], bool)
+
+
+def _flat(out):
+    if isinstance(out, (list, tuple)):
+        return [v for o in out for v in _flat(o)]
+    return [_np(out)]
+
+
+def _same_structure(a, b):
+    if isinstance(a, (list, tuple)):
+        return (
+            isinstance(b, (list, tuple))
+            and len(a) == len(b)
+            and all(_same_structure(x, y) for x, y in zip(a, b))
+        )
+    return not isinstance(b, (list, tuple)) and tuple(a.shape) == tuple(b.shape)
+
+
+def _rnn_pair(make):
+    ours, theirs = make(fitorch), make(keras)
+    theirs(SEQ)
+    ours(torch.as_tensor(SEQ))
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+@pytest.mark.parametrize("merge_mode", [None, "concat", "sum", "mul", "ave", "plain"])
+@pytest.mark.parametrize("rnn", ["SimpleRNN", "LSTM", "GRU"])
+def test_masked_sequence_outputs_match_keras(rnn, merge_mode):
+    def make(lib):
+        layer = getattr(lib.layers, rnn)(2, return_sequences=True)
+        if merge_mode == "plain":
+            return layer
+        return lib.layers.Bidirectional(layer, merge_mode=merge_mode)
+
+    ours, theirs = _rnn_pair(make)
+    got = ours(torch.as_tensor(SEQ), mask=torch.as_tensor(SEQ_MASK))
+    want = theirs(SEQ, mask=SEQ_MASK)
+    for a, b in zip(_flat(got), _flat(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+        if merge_mode != "plain":  # Bidirectional: masked steps are zeros
+            assert np.all(a[~SEQ_MASK] == 0.0)
+
+
+def test_stacked_cells_return_states_nested_per_cell_as_keras():
+    def make(lib):
+        cells = [lib.layers.LSTMCell(2), lib.layers.GRUCell(3), lib.layers.SimpleRNNCell(4)]
+        return lib.layers.RNN(cells, return_state=True)
+
+    ours, theirs = _rnn_pair(make)
+    got, want = ours(torch.as_tensor(SEQ)), theirs(SEQ)
+    assert _same_structure(got, want)
+    for a, b in zip(_flat(got), _flat(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    # the nested final states feed back as initial states (flat works too)
+    again = ours(torch.as_tensor(SEQ), initial_state=got[1:])
+    flat = ours(torch.as_tensor(SEQ), initial_state=[t for s in got[1:] for t in s])
+    for a, b in zip(_flat(again), _flat(flat), strict=True):
+        np.testing.assert_allclose(a, b)
+
+
+CATALOGUE = [
+    ("Dense", dict(units=3), (4,)),
+    ("Conv1D", dict(filters=2, kernel_size=2), (5, 3)),
+    ("LayerNormalization", dict(), (4,)),
+    ("LSTM", dict(units=2, dropout=0.0), (5, 3)),
+    ("GRU", dict(units=2, return_sequences=True), (5, 3)),
+    ("MaxPooling1D", dict(pool_size=2), (6, 3)),
+    ("Flatten", dict(), (3, 2)),
+]
+
+
+@pytest.mark.parametrize("kind", ["direct", "sequential", "functional"])
+@pytest.mark.parametrize("name,kwargs,shape", CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_deterministic_layers_match_keras_in_every_mode(name, kwargs, shape, kind):
+    x = np.random.default_rng(2).standard_normal((3, *shape)).astype("float32")
+
+    def make(lib):
+        layer = getattr(lib.layers, name)(**kwargs)
+        if kind == "direct":
+            return layer, layer
+        if kind == "sequential":
+            return lib.Sequential([lib.Input(shape), layer]), layer
+        inp = lib.Input(shape)
+        return lib.Model(inp, layer(inp)), layer
+
+    (ours, our_layer), (theirs, their_layer) = make(fitorch), make(keras)
+    theirs(x)
+    ours(torch.as_tensor(x))
+    our_layer.set_weights(their_layer.get_weights())
+    for mode in MODES:
+        got, want = _np(ours(x, **mode)), _np(theirs(x, **mode))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=str(mode))

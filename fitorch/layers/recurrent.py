@@ -107,9 +107,7 @@ class RNN(Layer):
     def _initial(self, x, initial_state):
         batch = x.shape[0]
         if initial_state is not None:
-            states = (
-                list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            )
+            states = _flatten_states(initial_state)
             return [s.to(x.dtype) for s in states]
         if self.stateful and self._states is not None and self._states[0].shape[0] == batch:
             if not torch.is_inference_mode_enabled():  # states left by predict (inference mode)
@@ -154,7 +152,9 @@ class RNN(Layer):
         if self.return_sequences and mask is not None:  # the sequence keeps its input's mask
             set_mask(outputs, mask.flip(1) if self.go_backwards else mask)
         out = outputs if self.return_sequences else last
-        return [out, *states] if self.return_state else out
+        if not self.return_state:
+            return out
+        return [out, *_per_cell(self.cell, list(states))]
 
     def _loop(self, x, states, mask, rec_drop, training):
         cell = self.cell
@@ -267,3 +267,22 @@ class GRU(_CellRNN):
     """Gated recurrent unit over time (`GRUCell`); fused `torch.gru` when reset_after=True."""
 
     cell_class = GRUCell
+
+
+def _flatten_states(states) -> list:
+    """Initial states given flat (`[h1, c1, h2]`) or nested per cell (`[[h1, c1], [h2]]`)."""
+    if not isinstance(states, (list, tuple)):
+        return [states]
+    return [t for s in states for t in _flatten_states(s)]
+
+
+def _per_cell(cell, states: list) -> list:
+    """Final states as Keras returns them: flat for one cell, one list per cell for a stack."""
+    if not isinstance(cell, StackedRNNCells):
+        return states
+    nested, start = [], 0
+    for sub in cell.cells:
+        n = len(StackedRNNCells._sizes(sub))
+        nested.append(states[start : start + n])
+        start += n
+    return nested

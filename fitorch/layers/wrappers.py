@@ -89,6 +89,9 @@ class Bidirectional(Layer):
             fwd, bwd = fwd[0], bwd[0]
         if self.return_sequences:
             bwd = bwd.flip(1)
+            if mask is not None:  # Keras zeroes both directions at masked steps
+                keep = torch.as_tensor(mask, device=fwd.device).to(fwd.dtype).unsqueeze(-1)
+                fwd, bwd = fwd * keep, bwd * keep
         if self.merge_mode == "concat":
             out = torch.cat([fwd, bwd], dim=-1)
         elif self.merge_mode == "sum":
