@@ -57,7 +57,7 @@ def forward_loss(model, state, x, y, sw, training: bool, net=None):
     """
     net = model if net is None else net
     with collect_losses() as extra, mixed_precision.autocast(model, x):
-        y_pred = net(x, training=training) if _accepts_training(model) else net(x)
+        y_pred = net(x, training=training)
     y_list = [mixed_precision.to_float32(o) for o in flat_outputs(y_pred)]
     extra = [mixed_precision.to_float32(term) for term in extra]
     total, parts = total_loss(model, state, x, y, y_list, sw, extra, training)
@@ -88,10 +88,6 @@ def total_loss(model, state, x, y, y_list, sw, extra, training: bool):
             "model with `add_loss()`" + ("" if y is not None else ", or pass targets y") + "."
         )
     return total, parts
-
-
-def _accepts_training(model) -> bool:
-    return getattr(model, "_call_takes_training", True)
 
 
 def record(state, y, y_list, sw, total, parts, n) -> None:
@@ -129,7 +125,7 @@ def train_step(model, state, batch) -> None:
     if net is not None and n == 0:
         # This rank's slice of a short last global batch is empty: it still joins DDP's
         # gradient all-reduce (zero gradients) and steps, so the replicas stay identical.
-        out = net(x, training=True) if _accepts_training(model) else net(x)
+        out = net(x, training=True)
         loss = total = sum(o.float().sum() for o in flat_outputs(out)) * 0.0
         y_list = None
     else:
@@ -165,7 +161,7 @@ def test_step(model, state, batch) -> None:
 
 def _predict(model, x):
     with mixed_precision.autocast(model, x):
-        out = model(x, training=False) if _accepts_training(model) else model(x)
+        out = model(x, training=False)
     return mixed_precision.to_float32(out)
 
 

@@ -8,7 +8,6 @@ callbacks that implement them, and `evaluate`/`predict` run under `torch.inferen
 
 from __future__ import annotations
 
-import inspect
 import warnings
 
 import numpy as np
@@ -79,11 +78,6 @@ def _device_of(model) -> torch.device:
     return torch.device("cpu")
 
 
-def _call_takes_training(model) -> bool:
-    params = inspect.signature(model.call).parameters
-    return "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
 # -- compile --------------------------------------------------------------------------------
 def compile(
     model,
@@ -116,7 +110,6 @@ def compile(
         raise ValueError(
             f"sample_weight_mode must be None or 'temporal'; got {sample_weight_mode!r}."
         )
-    model._call_takes_training = _call_takes_training(model)
     _default_device(model)
     if not hasattr(model, "_graph_layers") and not hasattr(model, "_stack"):
         # A subclassed model shows its output count only when called; a list of losses tells.
@@ -565,8 +558,6 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     options = _pop_iterable_options(kwargs)
     _check_kwargs("predict", kwargs, set())
     verbose = _setup_distributed(_verbose(verbose))
-    if not hasattr(model, "_call_takes_training"):
-        model._call_takes_training = _call_takes_training(model)
     source = _source(model, x, None, None, batch_size, steps, options=options)
     feed = StepFeed(source, steps)
     cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
@@ -640,8 +631,6 @@ def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
 
 
 def predict_on_batch(model, x):
-    if not hasattr(model, "_call_takes_training"):
-        model._call_takes_training = _call_takes_training(model)
     bx = _single_batch(model, x, None, None)[0]
     model.eval()
     with torch.inference_mode():
