@@ -1,6 +1,7 @@
 """Utilities: Sequence/PyDataset, to_categorical, set_random_seed, plot_history."""
 
 from fitorch.utils.numerical import normalize, to_categorical
+from fitorch.utils.padding import pad_sequences
 from fitorch.utils.plotting import plot_history
 from fitorch.utils.random import set_random_seed
 from fitorch.utils.sequence import PyDataset, Sequence
@@ -9,6 +10,7 @@ __all__ = [
     "PyDataset",
     "Sequence",
     "normalize",
+    "pad_sequences",
     "plot_history",
     "set_random_seed",
     "to_categorical",
