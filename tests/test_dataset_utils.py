@@ -7,6 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras
 import numpy as np
 import pytest
+import torch
 
 from fitorch.preprocessing.sequence import pad_sequences as pad_v2
 from fitorch.utils import pad_sequences
@@ -59,3 +60,64 @@ def test_pad_sequences_bad_arguments_name_the_argument():
         pad_sequences([[1]], value="x")
     with pytest.raises(ValueError, match="shape"):
         pad_sequences([np.ones((2, 2)), np.ones((2, 3))])
+
+
+# timeseries_dataset_from_array: tensorflow is not installed, so Keras's tf.data function can't
+# run; windows are compared with hand-computed index lists (Keras docstring example 1).
+
+
+def test_timeseries_windows_match_keras_docstring_example():
+    from fitorch.utils import timeseries_dataset_from_array
+
+    data = np.arange(99)
+    ds = timeseries_dataset_from_array(
+        data, None, sequence_length=10, sampling_rate=2, sequence_stride=3, batch_size=7
+    )
+    windows = torch.cat(list(ds)).numpy()
+    assert windows[0].tolist() == list(range(0, 20, 2))
+    assert windows[1].tolist() == list(range(3, 23, 2))
+    assert windows[-1].tolist() == list(range(78, 98, 2))
+    assert len(windows) == 27 and [len(b) for b in ds] == [7, 7, 7, 6]
+    assert len(list(ds)) == 4  # re-iterable
+
+
+def test_timeseries_targets_start_end_index_and_shuffle_seed():
+    from fitorch.utils import timeseries_dataset_from_array
+
+    data = np.arange(20.0)[:, None] * np.array([1.0, -1.0])
+    targets = np.arange(100, 120)
+    ds = timeseries_dataset_from_array(
+        data, targets, sequence_length=3, batch_size=4, start_index=2, end_index=12
+    )
+    xs, ys = zip(*ds)
+    x, y = torch.cat(xs).numpy(), torch.cat(ys).numpy()
+    starts = np.arange(0, 8)  # 12 - 2 - 2 windows
+    np.testing.assert_array_equal(x, np.stack([data[2 + s : 5 + s] for s in starts]))
+    np.testing.assert_array_equal(y, targets[2 + starts])
+    order = np.arange(8)
+    np.random.RandomState(5).shuffle(order)
+    sh = timeseries_dataset_from_array(
+        data, targets, 3, batch_size=None, shuffle=True, seed=5, start_index=2, end_index=12
+    )
+    ys = [int(t) for _, t in sh]
+    assert ys == (targets[2 + order]).tolist()
+    with pytest.raises(ValueError, match="sequence_length"):
+        timeseries_dataset_from_array(data, None, 0)
+
+
+def test_timeseries_forecaster_fit_learns_next_step():
+    import fitorch
+    from fitorch.utils import timeseries_dataset_from_array
+
+    t = np.arange(400, dtype="float32")
+    series = np.sin(0.3 * t)
+    ds = timeseries_dataset_from_array(
+        series[:-8, None], series[8:], sequence_length=8, batch_size=32
+    )
+    fitorch.utils.set_random_seed(0)
+    model = fitorch.Sequential(
+        [fitorch.Input((8, 1)), fitorch.layers.Flatten(), fitorch.layers.Dense(1)]
+    )
+    model.compile(optimizer=fitorch.optimizers.Adam(0.05), loss="mse")
+    hist = model.fit(ds, epochs=30, verbose=0).history["loss"]
+    assert hist[-1] < 1e-3 < hist[0]

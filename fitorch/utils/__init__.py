@@ -5,6 +5,7 @@ from fitorch.utils.padding import pad_sequences
 from fitorch.utils.plotting import plot_history
 from fitorch.utils.random import set_random_seed
 from fitorch.utils.sequence import PyDataset, Sequence
+from fitorch.utils.timeseries import timeseries_dataset_from_array
 
 __all__ = [
     "PyDataset",
@@ -13,5 +14,6 @@ __all__ = [
     "pad_sequences",
     "plot_history",
     "set_random_seed",
+    "timeseries_dataset_from_array",
     "to_categorical",
 ]
