@@ -1,5 +1,6 @@
 """Utilities: Sequence/PyDataset, to_categorical, set_random_seed, plot_history."""
 
+from fitorch.utils.file_utils import get_file
 from fitorch.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from fitorch.utils.numerical import normalize, to_categorical
 from fitorch.utils.padding import pad_sequences
@@ -10,6 +11,7 @@ from fitorch.utils.timeseries import timeseries_dataset_from_array
 
 __all__ = [
     "array_to_img",
+    "get_file",
     "img_to_array",
     "load_img",
     "save_img",
