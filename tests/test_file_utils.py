@@ -44,3 +44,28 @@ def test_download_hash_cache_hit_and_bad_hash(server, tmp_path, monkeypatch):
         get_file("missing.bin", f"{url}/missing.bin")
     with pytest.raises(ValueError, match="fname"):
         get_file("../x", f"{url}/a.bin")
+
+
+def test_mnist_load_data_from_local_server(server, tmp_path, monkeypatch):
+    import numpy as np
+
+    import fitorch
+    from fitorch.datasets import mnist
+
+    root, url = server
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
+    arrays = {
+        "x_train": np.arange(2 * 28 * 28, dtype="uint8").reshape(2, 28, 28),
+        "y_train": np.array([3, 1], "uint8"),
+        "x_test": np.zeros((1, 28, 28), "uint8"),
+        "y_test": np.array([7], "uint8"),
+    }
+    np.savez(root / "mnist.npz", **arrays)
+    monkeypatch.setattr(mnist, "ORIGIN", f"{url}/mnist.npz")
+    digest = hashlib.sha256((root / "mnist.npz").read_bytes()).hexdigest()
+    monkeypatch.setattr(mnist, "FILE_HASH", digest)
+    (x, y), (xt, yt) = fitorch.datasets.mnist.load_data()
+    for got, name in [(x, "x_train"), (y, "y_train"), (xt, "x_test"), (yt, "y_test")]:
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, arrays[name])
+    assert (tmp_path / "home" / "datasets" / "mnist.npz").exists()
