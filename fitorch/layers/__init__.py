@@ -81,6 +81,7 @@ from fitorch.layers.pooling import (
     MaxPooling3D,
 )
 from fitorch.layers.preprocessing import Normalization, Rescaling
+from fitorch.layers.preprocessing_text import CategoryEncoding
 from fitorch.layers.recurrent import (
     GRU,
     LSTM,
@@ -143,6 +144,7 @@ __all__ = [
     "Convolution2DTranspose", "Convolution3DTranspose", "SeparableConvolution1D",
     "SeparableConvolution2D", "RMSNormalization", "Normalization", "Rescaling",
     "StackedRNNCells",
+    "CategoryEncoding",
 ]  # fmt: skip
 
 # Loading a file finds these classes by name (fitorch.serialization never imports this module).
