@@ -81,6 +81,7 @@ from fitorch.layers.pooling import (
     MaxPooling3D,
 )
 from fitorch.layers.preprocessing import Normalization, Rescaling
+from fitorch.layers.preprocessing_numeric import Discretization
 from fitorch.layers.preprocessing_text import CategoryEncoding
 from fitorch.layers.recurrent import (
     GRU,
@@ -145,6 +146,7 @@ __all__ = [
     "SeparableConvolution2D", "RMSNormalization", "Normalization", "Rescaling",
     "StackedRNNCells",
     "CategoryEncoding",
+    "Discretization",
 ]  # fmt: skip
 
 # Loading a file finds these classes by name (fitorch.serialization never imports this module).
