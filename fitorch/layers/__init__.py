@@ -81,6 +81,8 @@ from fitorch.layers.pooling import (
     MaxPooling3D,
 )
 from fitorch.layers.preprocessing import Normalization, Rescaling
+from fitorch.layers.preprocessing_numeric import Discretization
+from fitorch.layers.preprocessing_text import CategoryEncoding
 from fitorch.layers.recurrent import (
     GRU,
     LSTM,
@@ -143,6 +145,8 @@ __all__ = [
     "Convolution2DTranspose", "Convolution3DTranspose", "SeparableConvolution1D",
     "SeparableConvolution2D", "RMSNormalization", "Normalization", "Rescaling",
     "StackedRNNCells",
+    "CategoryEncoding",
+    "Discretization",
 ]  # fmt: skip
 
 # Loading a file finds these classes by name (fitorch.serialization never imports this module).
