@@ -36,7 +36,7 @@ class TerminateOnNaN(Callback):
             if loss is not None and not math.isfinite(float(loss)):
                 self._invalid(batch, loss)
             return
-        value = self.model._compiled.loss_tracker.result().detach()
+        value = self.model.trainer.loss_tracker.result().detach()
         if value.device.type not in self._defer_on:
             if not bool(torch.isfinite(value)):
                 self._invalid(batch, float(value))
