@@ -121,6 +121,8 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "Normalization": ({"mean": [1.0, 2.0], "variance": [4.0, 9.0]}, (2,)),
     "RMSNormalization": ({"epsilon": 1e-4}, (5,)),
     "Rescaling": ({"scale": 0.5, "offset": 1.0}, (4,)),
+    "CategoryEncoding": ({"num_tokens": 10, "output_mode": "multi_hot"}, "int:(4,)"),
+    "Discretization": ({"bin_boundaries": [-0.5, 0.0, 0.5]}, (4,)),
 }
 # Aliases, abstract bases and layers needing a Python object are covered elsewhere.
 LAYER_EXEMPT = {
