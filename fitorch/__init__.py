@@ -8,6 +8,7 @@ Keras code runs with one import changed:
 
 from fitorch import (
     activations,
+    applications,
     backend,
     callbacks,
     constraints,
@@ -33,6 +34,7 @@ __all__ = [
     "Model",
     "Sequential",
     "activations",
+    "applications",
     "backend",
     "callbacks",
     "constraints",

@@ -1,0 +1,37 @@
+"""Keras applications: the ImageNet model zoo, layer for layer as Keras 3 builds them.
+
+    base = fitorch.applications.MobileNetV2(include_top=False, weights="imagenet",
+                                            input_shape=(160, 160, 3))
+    base.trainable = False   # freezes every layer; BatchNormalization then runs in inference
+
+Each family module (`vgg16`, `resnet`, `resnet_v2`, `mobilenet_v2`, ...) also has
+`preprocess_input` and `decode_predictions`, as in Keras.
+"""
+
+from fitorch.applications import imagenet_utils, resnet, resnet50, resnet_v2, vgg16, vgg19
+from fitorch.applications.resnet import (
+    ResNet50,
+    ResNet50V2,
+    ResNet101,
+    ResNet101V2,
+    ResNet152,
+    ResNet152V2,
+)
+from fitorch.applications.vgg import VGG16, VGG19
+
+__all__ = [
+    "ResNet50",
+    "ResNet50V2",
+    "ResNet101",
+    "ResNet101V2",
+    "ResNet152",
+    "ResNet152V2",
+    "VGG16",
+    "VGG19",
+    "imagenet_utils",
+    "resnet",
+    "resnet50",
+    "resnet_v2",
+    "vgg16",
+    "vgg19",
+]
