@@ -113,3 +113,45 @@ def test_deep_resnets_layer_names_and_params_equal_keras(name, params):
     assert fit_notop.count_params() == ker_model.count_params()
     assert len(fit_model.layers) == len(ker_model.layers) + 1  # + predictions
     assert [w.shape for w in fit_notop.get_weights()] == [w.shape for w in ker_model.get_weights()]
+
+
+# -- MobileNets ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(input_shape=(32, 32, 3), classes=5, alpha=0.35),
+        dict(input_shape=(35, 35, 3), include_top=False, pooling="avg", alpha=1.3),  # odd pad
+    ],
+)
+def test_mobilenet_v2_equals_keras(kw):
+    fit_model = applications.MobileNetV2(weights=None, **kw)
+    ker_model = keras.applications.MobileNetV2(weights=None, **kw)
+    _compare(
+        fit_model, ker_model, _images(kw["input_shape"]), auto_named=("GlobalAveragePooling2D",)
+    )
+
+
+def test_mobilenet_v2_default_is_keras_size():
+    model = applications.MobileNetV2(weights=None)
+    assert model.name == "mobilenetv2_1.00_224"
+    assert model.count_params() == 3_538_984
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(input_shape=(32, 32, 3), classes=5, alpha=0.25),
+        dict(input_shape=(35, 35, 3), include_top=False, depth_multiplier=2, alpha=0.5),
+    ],
+)
+def test_mobilenet_equals_keras(kw):
+    fit_model = applications.MobileNet(weights=None, **kw)
+    ker_model = keras.applications.MobileNet(weights=None, **kw)
+    _compare(
+        fit_model, ker_model, _images(kw["input_shape"]), auto_named=("GlobalAveragePooling2D",)
+    )
+
+
+def test_mobilenet_default_params():
+    model = applications.MobileNet(weights=None)
+    assert (model.name, model.count_params()) == ("mobilenet_1.00_224", 4_253_864)

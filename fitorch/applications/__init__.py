@@ -8,7 +8,18 @@ Each family module (`vgg16`, `resnet`, `resnet_v2`, `mobilenet_v2`, ...) also ha
 `preprocess_input` and `decode_predictions`, as in Keras.
 """
 
-from fitorch.applications import imagenet_utils, resnet, resnet50, resnet_v2, vgg16, vgg19
+from fitorch.applications import (
+    imagenet_utils,
+    mobilenet,
+    mobilenet_v2,
+    resnet,
+    resnet50,
+    resnet_v2,
+    vgg16,
+    vgg19,
+)
+from fitorch.applications.mobilenet import MobileNet
+from fitorch.applications.mobilenet_v2 import MobileNetV2
 from fitorch.applications.resnet import (
     ResNet50,
     ResNet50V2,
@@ -20,6 +31,8 @@ from fitorch.applications.resnet import (
 from fitorch.applications.vgg import VGG16, VGG19
 
 __all__ = [
+    "MobileNet",
+    "MobileNetV2",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -29,6 +42,8 @@ __all__ = [
     "VGG16",
     "VGG19",
     "imagenet_utils",
+    "mobilenet",
+    "mobilenet_v2",
     "resnet",
     "resnet50",
     "resnet_v2",
