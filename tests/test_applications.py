@@ -9,6 +9,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from fitorch import applications  # noqa: E402
 
@@ -155,3 +156,170 @@ def test_mobilenet_equals_keras(kw):
 def test_mobilenet_default_params():
     model = applications.MobileNet(weights=None)
     assert (model.name, model.count_params()) == ("mobilenet_1.00_224", 4_253_864)
+
+
+# -- weights="imagenet": Keras's files, cache folder and download -------------------------
+_V2_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
+
+
+def _keras2_weights_file(path):
+    """A stand-in for Keras's published file: the same architecture's weights in the Keras 2
+    HDF5 layout (`layer_names`/`weight_names`) that the ImageNet files use."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    ker_model = keras.applications.MobileNetV2(
+        weights=None, include_top=False, alpha=0.35, input_shape=(96, 96, 3)
+    )
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, ker_model)
+    return ker_model
+
+
+def test_imagenet_weights_come_from_the_keras_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    ker_model = _keras2_weights_file(tmp_path / "models" / _V2_FILE)
+    model = applications.MobileNetV2(
+        weights="imagenet", include_top=False, alpha=0.35, input_shape=(96, 96, 3)
+    )
+    x = _images((96, 96, 3), seed=3)
+    want = np.asarray(ker_model(x, training=False).detach())
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, atol=1e-4, rtol=1e-4)
+    # weights=<path> loads the same file.
+    again = applications.MobileNetV2(
+        weights=str(tmp_path / "models" / _V2_FILE),
+        include_top=False,
+        alpha=0.35,
+        input_shape=(96, 96, 3),
+    )
+    np.testing.assert_allclose(again.predict(x, verbose=0), want, atol=1e-4, rtol=1e-4)
+
+
+def test_imagenet_weights_offline_error_names_url_and_cache_path(tmp_path, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(OSError) as info:
+        applications.VGG16(weights="imagenet", include_top=False, input_shape=(32, 32, 3))
+    msg = str(info.value)
+    assert (
+        "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    ) in msg
+    assert str(tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") in msg
+    assert not list((tmp_path / "models").iterdir())  # no partial file left
+
+
+def test_imagenet_weights_download_from_a_local_server(tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    from fitorch.applications import imagenet_utils, mobilenet_v2
+
+    served = tmp_path / "served"
+    served.mkdir()
+    ker_model = _keras2_weights_file(served / _V2_FILE)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
+        monkeypatch.setattr(mobilenet_v2, "_BASE", base)
+        model = applications.MobileNetV2(
+            weights="imagenet", include_top=False, alpha=0.35, input_shape=(96, 96, 3)
+        )
+        cached = tmp_path / "home" / "models" / _V2_FILE
+        assert cached.read_bytes() == (served / _V2_FILE).read_bytes()
+        x = _images((96, 96, 3), seed=4)
+        np.testing.assert_allclose(
+            model.predict(x, verbose=0),
+            np.asarray(ker_model(x, training=False).detach()),
+            atol=1e-4,
+            rtol=1e-4,
+        )
+        # A hash is checked: md5 for 32 hex digits, sha256 for 64.
+        md5 = imagenet_utils.file_hash(str(served / _V2_FILE), "md5")
+        sha = imagenet_utils.file_hash(str(served / _V2_FILE), "sha256")
+        cached.unlink()
+        assert imagenet_utils.get_weights_file(_V2_FILE, base + _V2_FILE, md5) == str(cached)
+        assert imagenet_utils.get_weights_file(_V2_FILE, base + _V2_FILE, sha) == str(cached)
+        cached.unlink()
+        with pytest.raises(ValueError, match="does not match hash"):
+            imagenet_utils.get_weights_file(_V2_FILE, base + _V2_FILE, "0" * 32)
+        assert not cached.exists()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- preprocess_input / decode_predictions ------------------------------------------------
+@pytest.mark.parametrize(
+    "module", ["vgg16", "vgg19", "resnet50", "resnet", "resnet_v2", "mobilenet", "mobilenet_v2"]
+)
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_preprocess_input_equals_keras(module, data_format):
+    x = np.random.default_rng(5).uniform(0, 255, (2, 3, 4, 3)).astype("float32")
+    if data_format == "channels_first":
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    ours = getattr(applications, module).preprocess_input
+    theirs = getattr(keras.applications, module).preprocess_input
+    want = theirs(x.copy(), data_format=data_format)
+    np.testing.assert_allclose(ours(x.copy(), data_format=data_format), want, rtol=1e-6, atol=1e-5)
+    got_t = ours(torch.as_tensor(x), data_format=data_format)
+    np.testing.assert_allclose(got_t.numpy(), want, rtol=1e-6, atol=1e-5)
+
+
+def test_preprocess_input_modes_by_hand():
+    from fitorch.applications.imagenet_utils import preprocess_input
+
+    px = np.array([[[[255.0, 0.0, 127.5]]]])
+    np.testing.assert_allclose(preprocess_input(px.copy(), mode="tf"), [[[[1.0, -1.0, 0.0]]]])
+    np.testing.assert_allclose(
+        preprocess_input(px.copy(), mode="caffe"),
+        [[[[127.5 - 103.939, 0.0 - 116.779, 255.0 - 123.68]]]],  # BGR order
+    )
+    np.testing.assert_allclose(
+        preprocess_input(px.copy(), mode="torch"),
+        [[[[(1 - 0.485) / 0.229, -0.456 / 0.224, (0.5 - 0.406) / 0.225]]]],
+    )
+    ints = preprocess_input(np.full((1, 1, 1, 3), 255, dtype="uint8"), mode="tf")
+    assert ints.dtype == np.float32 and np.all(ints == 1.0)
+    with pytest.raises(ValueError, match="mode"):
+        preprocess_input(px, mode="pytorch")
+    with pytest.raises(ValueError, match="data_format"):
+        preprocess_input(px, data_format="NHWC")
+
+
+def test_decode_predictions_reads_the_cached_class_index(tmp_path, monkeypatch):
+    import json
+
+    from fitorch.applications import imagenet_utils
+
+    index = {str(i): [f"n{i:08d}", f"label_{i}"] for i in range(1000)}
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "imagenet_class_index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX_HASH", None)
+    monkeypatch.setattr(imagenet_utils, "_CLASS_INDEX", None)
+    preds = np.zeros((2, 1000), dtype="float32")
+    preds[0, [7, 3, 999]] = [0.5, 0.3, 0.2]
+    preds[1, 42] = 1.0
+    out = applications.vgg16.decode_predictions(preds, top=3)
+    assert [t[:2] for t in out[0]] == [
+        ("n00000007", "label_7"),
+        ("n00000003", "label_3"),
+        ("n00000999", "label_999"),
+    ]
+    np.testing.assert_allclose([t[2] for t in out[0]], [0.5, 0.3, 0.2])
+    assert out[1][0][:2] == ("n00000042", "label_42") and len(out[1]) == 3
+    with pytest.raises(ValueError, match=r"\(samples, 1000\)"):
+        applications.vgg16.decode_predictions(np.zeros((2, 10)))
