@@ -159,6 +159,28 @@ def test_mobilenet_default_params():
     assert (model.name, model.count_params()) == ("mobilenet_1.00_224", 4_253_864)
 
 
+# -- DenseNet -----------------------------------------------------------------------------
+def test_densenet121_equals_keras():
+    kw = dict(weights=None, input_shape=(32, 32, 3), classes=5)
+    fit_model, ker_model = applications.DenseNet121(**kw), keras.applications.DenseNet121(**kw)
+    _compare(fit_model, ker_model, _images((32, 32, 3)), auto_named=("ZeroPadding2D",))
+
+
+@pytest.mark.parametrize("name, params", [("DenseNet169", 14_307_880), ("DenseNet201", 20_242_984)])
+def test_deeper_densenets_layer_names_and_params_equal_keras(name, params):
+    assert getattr(applications, name)(weights=None).count_params() == params  # Keras's counts
+    kw = dict(weights=None, include_top=False, input_shape=(32, 32, 3), pooling="max")
+    fit_model, ker_model = (
+        getattr(applications, name)(**kw),
+        getattr(keras.applications, name)(**kw),
+    )
+    skip = ("InputLayer", "ZeroPadding2D")
+    assert [x.name for x in fit_model.layers if type(x).__name__ not in skip] == [
+        x.name for x in ker_model.layers if type(x).__name__ not in skip
+    ]
+    assert [w.shape for w in fit_model.get_weights()] == [w.shape for w in ker_model.get_weights()]
+
+
 # -- weights="imagenet": Keras's files, cache folder and download -------------------------
 _V2_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
 
@@ -264,7 +286,8 @@ def test_imagenet_weights_download_from_a_local_server(tmp_path, monkeypatch):
 
 # -- preprocess_input / decode_predictions ------------------------------------------------
 @pytest.mark.parametrize(
-    "module", ["vgg16", "vgg19", "resnet50", "resnet", "resnet_v2", "mobilenet", "mobilenet_v2"]
+    "module",
+    ["vgg16", "vgg19", "resnet50", "resnet", "resnet_v2", "mobilenet", "mobilenet_v2", "densenet"],
 )
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_preprocess_input_equals_keras(module, data_format):

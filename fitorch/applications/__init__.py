@@ -9,6 +9,7 @@ Each family module (`vgg16`, `resnet`, `resnet_v2`, `mobilenet_v2`, ...) also ha
 """
 
 from fitorch.applications import (
+    densenet,
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
@@ -18,6 +19,7 @@ from fitorch.applications import (
     vgg16,
     vgg19,
 )
+from fitorch.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from fitorch.applications.mobilenet import MobileNet
 from fitorch.applications.mobilenet_v2 import MobileNetV2
 from fitorch.applications.resnet import (
@@ -31,6 +33,9 @@ from fitorch.applications.resnet import (
 from fitorch.applications.vgg import VGG16, VGG19
 
 __all__ = [
+    "DenseNet121",
+    "DenseNet169",
+    "DenseNet201",
     "MobileNet",
     "MobileNetV2",
     "ResNet50",
@@ -41,6 +46,7 @@ __all__ = [
     "ResNet152V2",
     "VGG16",
     "VGG19",
+    "densenet",
     "imagenet_utils",
     "mobilenet",
     "mobilenet_v2",
