@@ -181,6 +181,54 @@ def test_deeper_densenets_layer_names_and_params_equal_keras(name, params):
     assert [w.shape for w in fit_model.get_weights()] == [w.shape for w in ker_model.get_weights()]
 
 
+# -- EfficientNet -------------------------------------------------------------------------
+def test_efficientnet_b0_equals_keras_with_normalization_statistics():
+    kw = dict(weights=None, input_shape=(32, 32, 3), classes=5)
+    fit_model = applications.EfficientNetB0(**kw)
+    ker_model = keras.applications.EfficientNetB0(**kw)
+    norm = ker_model.layers[2]
+    assert type(norm).__name__ == "Normalization"
+    mean, var, count = norm.get_weights()
+    norm.set_weights([mean + [0.4, 0.5, 0.6], var * [0.05, 0.06, 0.07], count])
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    _compare(fit_model, ker_model, x, auto_named=("Rescaling", "Normalization"))
+
+
+@pytest.mark.parametrize(
+    "variant, params",
+    [
+        (1, 7_856_239),
+        (2, 9_177_569),
+        (3, 12_320_535),
+        (4, 19_466_823),
+        (5, 30_562_527),
+        (6, 43_265_143),
+        (7, 66_658_687),
+    ],
+)
+def test_efficientnets_names_and_params_equal_keras(variant, params):
+    name = f"EfficientNetB{variant}"
+    kw = dict(weights=None, include_top=False, input_shape=(32, 32, 3))
+    fit_model, ker_model = (
+        getattr(applications, name)(**kw),
+        getattr(keras.applications, name)(**kw),
+    )
+    top = (
+        applications.efficientnet.round_filters(
+            1280, applications.efficientnet._SCALING[f"b{variant}"][0]
+        )
+        * 1000
+        + 1000
+    )
+    assert fit_model.count_params() + top == params  # Keras's counts with the top
+    assert fit_model.count_params() == ker_model.count_params()
+    skip = ("InputLayer", "Rescaling", "Normalization")
+    assert [x.name for x in fit_model.layers if type(x).__name__ not in skip] == [
+        x.name for x in ker_model.layers if type(x).__name__ not in skip
+    ]
+    assert [w.shape for w in fit_model.get_weights()] == [w.shape for w in ker_model.get_weights()]
+
+
 # -- weights="imagenet": Keras's files, cache folder and download -------------------------
 _V2_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
 

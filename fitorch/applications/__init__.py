@@ -10,6 +10,7 @@ Each family module (`vgg16`, `resnet`, `resnet_v2`, `mobilenet_v2`, ...) also ha
 
 from fitorch.applications import (
     densenet,
+    efficientnet,
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
@@ -20,6 +21,16 @@ from fitorch.applications import (
     vgg19,
 )
 from fitorch.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from fitorch.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
 from fitorch.applications.mobilenet import MobileNet
 from fitorch.applications.mobilenet_v2 import MobileNetV2
 from fitorch.applications.resnet import (
@@ -36,6 +47,14 @@ __all__ = [
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
     "MobileNet",
     "MobileNetV2",
     "ResNet50",
@@ -47,6 +66,7 @@ __all__ = [
     "VGG16",
     "VGG19",
     "densenet",
+    "efficientnet",
     "imagenet_utils",
     "mobilenet",
     "mobilenet_v2",
