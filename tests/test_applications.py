@@ -159,6 +159,39 @@ def test_mobilenet_default_params():
     assert (model.name, model.count_params()) == ("mobilenet_1.00_224", 4_253_864)
 
 
+_V3_AUTO = ("Rescaling", "ReLU", "Activation", "GlobalAveragePooling2D", "Dropout", "Flatten")
+
+
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("MobileNetV3Small", dict(input_shape=(32, 32, 3), classes=5)),
+        ("MobileNetV3Large", dict(input_shape=(33, 33, 3), classes=5, alpha=0.75)),
+        ("MobileNetV3Large", dict(input_shape=(32, 32, 3), classes=3, alpha=1.25)),
+        (
+            "MobileNetV3Small",
+            dict(
+                input_shape=(32, 32, 3),
+                include_top=False,
+                pooling="avg",
+                minimalistic=True,
+                include_preprocessing=False,
+            ),
+        ),
+    ],
+)
+def test_mobilenet_v3_equals_keras(name, kw):
+    fit_model = getattr(applications, name)(weights=None, **kw)
+    ker_model = getattr(keras.applications, name)(weights=None, **kw)
+    x = np.random.default_rng(0).uniform(0, 255, (2, *kw["input_shape"])).astype("float32")
+    _compare(fit_model, ker_model, x, auto_named=_V3_AUTO)
+
+
+def test_mobilenet_v3_default_params():
+    assert applications.MobileNetV3Small(weights=None).count_params() == 2_554_968
+    assert applications.MobileNetV3Large(weights=None).count_params() == 5_507_432
+
+
 # -- DenseNet -----------------------------------------------------------------------------
 def test_densenet121_equals_keras():
     kw = dict(weights=None, input_shape=(32, 32, 3), classes=5)

@@ -14,6 +14,7 @@ from fitorch.applications import (
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
+    mobilenet_v3,
     resnet,
     resnet50,
     resnet_v2,
@@ -33,6 +34,7 @@ from fitorch.applications.efficientnet import (
 )
 from fitorch.applications.mobilenet import MobileNet
 from fitorch.applications.mobilenet_v2 import MobileNetV2
+from fitorch.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from fitorch.applications.resnet import (
     ResNet50,
     ResNet50V2,
@@ -57,6 +59,8 @@ __all__ = [
     "EfficientNetB7",
     "MobileNet",
     "MobileNetV2",
+    "MobileNetV3Large",
+    "MobileNetV3Small",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -70,6 +74,7 @@ __all__ = [
     "imagenet_utils",
     "mobilenet",
     "mobilenet_v2",
+    "mobilenet_v3",
     "resnet",
     "resnet50",
     "resnet_v2",

@@ -293,6 +293,7 @@ def build_model(inputs, outputs, name: str):
     """A functional `Model(inputs, outputs, name)` whose `layers` follow Keras's order."""
     from torch import nn
 
+    from fitorch.layers.input import _OpLayer
     from fitorch.models import Model
 
     model = Model(inputs, outputs, name=name)
@@ -300,7 +301,9 @@ def build_model(inputs, outputs, name: str):
     order = keras_layer_order(flat_in, [outputs])
     if sorted(map(id, order)) != sorted(map(id, model.layers)):
         raise RuntimeError(f"{name}: the Keras layer order does not cover the graph's layers.")
-    model._graph_layers = nn.ModuleList(order)
+    # Arithmetic on symbolic tensors (`x + 3.0`) is a graph op in Keras, not a layer; such
+    # ops hold no weights and still run from the graph's nodes.
+    model._graph_layers = nn.ModuleList([x for x in order if not isinstance(x, _OpLayer)])
     return model
 
 
