@@ -20,6 +20,7 @@ from fitorch.applications import (
     resnet_v2,
     vgg16,
     vgg19,
+    xception,
 )
 from fitorch.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from fitorch.applications.efficientnet import (
@@ -44,6 +45,7 @@ from fitorch.applications.resnet import (
     ResNet152V2,
 )
 from fitorch.applications.vgg import VGG16, VGG19
+from fitorch.applications.xception import Xception
 
 __all__ = [
     "DenseNet121",
@@ -69,6 +71,7 @@ __all__ = [
     "ResNet152V2",
     "VGG16",
     "VGG19",
+    "Xception",
     "densenet",
     "efficientnet",
     "imagenet_utils",
@@ -80,4 +83,5 @@ __all__ = [
     "resnet_v2",
     "vgg16",
     "vgg19",
+    "xception",
 ]
