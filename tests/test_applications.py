@@ -273,6 +273,14 @@ def test_xception_equals_keras_at_its_minimum_size():
         applications.Xception(weights=None, include_top=False, input_shape=(70, 70, 3))
 
 
+# -- InceptionV3 --------------------------------------------------------------------------
+def test_inception_v3_equals_keras_at_its_minimum_size():
+    kw = dict(weights=None, input_shape=(75, 75, 3), classes=5)
+    fit_model, ker_model = applications.InceptionV3(**kw), keras.applications.InceptionV3(**kw)
+    _compare(fit_model, ker_model, _images((75, 75, 3)))  # automatic conv2d/batch_norm names
+    assert applications.InceptionV3(weights=None).count_params() == 23_851_784
+
+
 # -- weights="imagenet": Keras's files, cache folder and download -------------------------
 _V2_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
 
@@ -389,6 +397,7 @@ def test_imagenet_weights_download_from_a_local_server(tmp_path, monkeypatch):
         "mobilenet_v2",
         "densenet",
         "xception",
+        "inception_v3",
         "efficientnet",
         "mobilenet_v3",
     ],

@@ -12,6 +12,7 @@ from fitorch.applications import (
     densenet,
     efficientnet,
     imagenet_utils,
+    inception_v3,
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
@@ -33,6 +34,7 @@ from fitorch.applications.efficientnet import (
     EfficientNetB6,
     EfficientNetB7,
 )
+from fitorch.applications.inception_v3 import InceptionV3
 from fitorch.applications.mobilenet import MobileNet
 from fitorch.applications.mobilenet_v2 import MobileNetV2
 from fitorch.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
@@ -59,6 +61,7 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "InceptionV3",
     "MobileNet",
     "MobileNetV2",
     "MobileNetV3Large",
@@ -75,6 +78,7 @@ __all__ = [
     "densenet",
     "efficientnet",
     "imagenet_utils",
+    "inception_v3",
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
