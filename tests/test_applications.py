@@ -597,3 +597,41 @@ def test_fine_tuning_keeps_batchnorm_in_inference_under_training_false():
     moving_mean = base.get_layer("bn_Conv1").get_weights()[2]
     np.testing.assert_array_equal(moving_mean, base_w[3])  # base_w: Conv1 kernel, bn_Conv1 ...
     np.testing.assert_allclose(ours["loss"], theirs["loss"], rtol=1e-4)
+
+
+# -- arguments ----------------------------------------------------------------------------
+def test_input_tensor_after_other_layers_uses_the_source_input():
+    inputs = fitorch.Input(shape=(32, 32, 3))
+    scaled = fitorch.layers.Rescaling(2.0)(inputs)
+    model = applications.ResNet50(
+        weights=None, include_top=False, input_tensor=scaled, pooling="avg"
+    )
+    assert model.inputs == [inputs]
+    assert type(model.layers[1]).__name__ == "Rescaling"
+    x = _images((32, 32, 3), seed=9)
+    direct = applications.ResNet50(
+        weights=None, include_top=False, input_shape=(32, 32, 3), pooling="avg"
+    )
+    direct.set_weights(model.get_weights())
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), direct.predict(2.0 * x, verbose=0), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_argument_errors_name_the_argument():
+    with pytest.raises(ValueError, match="weights"):
+        applications.VGG16(weights="no/such/file.h5")
+    with pytest.raises(ValueError, match="classes must be 1000"):
+        applications.ResNet50(weights="imagenet", classes=10)
+    with pytest.raises(ValueError, match="input_shape must be"):
+        applications.VGG16(weights="imagenet", input_shape=(64, 64, 3))
+    with pytest.raises(ValueError, match="at least 32x32"):
+        applications.MobileNetV2(weights=None, include_top=False, input_shape=(31, 31, 3))
+    with pytest.raises(ValueError, match="pooling"):
+        applications.VGG19(weights=None, include_top=False, input_shape=(32, 32, 3), pooling="mean")
+    with pytest.raises(ValueError, match="alpha"):
+        applications.MobileNetV2(weights="imagenet", alpha=0.6)
+    with pytest.raises(ValueError, match="classifier_activation"):
+        applications.imagenet_utils.validate_activation("relu", "imagenet")
+    with pytest.raises(TypeError, match="input_tensor"):
+        applications.VGG16(weights=None, include_top=False, input_tensor=torch.zeros(1, 32, 32, 3))
