@@ -28,7 +28,12 @@ def _auto_name(name, layer):
 def _compare(fit_model, ker_model, x, atol=1e-4):
     """Same layer types and names in the same order (automatic names by pattern), weight
     shapes, parameter counts, and outputs for Keras's weights."""
-    fit_layers, ker_layers = fit_model.layers, ker_model.layers
+    from fitorch.layers.input import _OpLayer
+
+    # Arithmetic on symbolic tensors (MobileNetV3's `x + 3.0`) is a graph op in Keras but a
+    # weightless op layer in fitorch's list.
+    fit_layers = [x for x in fit_model.layers if not isinstance(x, _OpLayer)]
+    ker_layers = ker_model.layers
     assert len(fit_layers) == len(ker_layers)
     for f, k in zip(fit_layers, ker_layers, strict=True):
         assert type(f).__name__ == type(k).__name__, (f.name, k.name)
@@ -635,3 +640,26 @@ def test_argument_errors_name_the_argument():
         applications.imagenet_utils.validate_activation("relu", "imagenet")
     with pytest.raises(TypeError, match="input_tensor"):
         applications.VGG16(weights=None, include_top=False, input_tensor=torch.zeros(1, 32, 32, 3))
+
+
+# -- saving -------------------------------------------------------------------------------
+def test_save_and_load_model_round_trip(tmp_path):
+    model = applications.MobileNetV2(weights=None, alpha=0.35, input_shape=(32, 32, 3), classes=3)
+    x = _images((32, 32, 3), seed=11)
+    model.save(tmp_path / "m.keras")
+    loaded = fitorch.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a rebuilt Functional lists layers in execution order, not Keras's depth order that "
+    "build_model gives ResNet/Xception/InceptionV3/MobileNetV3 (fix: order layers with "
+    "keras_layer_order in Functional itself)",
+)
+def test_save_and_load_model_round_trip_of_a_branching_model(tmp_path):
+    model = applications.ResNet50(weights=None, input_shape=(32, 32, 3), classes=3)
+    x = _images((32, 32, 3), seed=12)
+    model.save(tmp_path / "m.keras")
+    loaded = fitorch.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
