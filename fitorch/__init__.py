@@ -8,6 +8,7 @@ Keras code runs with one import changed:
 
 from fitorch import (
     activations,
+    applications,
     backend,
     callbacks,
     constraints,
@@ -34,6 +35,7 @@ __all__ = [
     "Model",
     "Sequential",
     "activations",
+    "applications",
     "backend",
     "callbacks",
     "constraints",
