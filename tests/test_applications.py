@@ -591,8 +591,8 @@ def test_transfer_learning_fine_tuning_after_unfreezing():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="fitorch's Functional.call ignores training=False on a nested model "
-    "(layers/base.py call semantics, Wave 2), so BatchNorm in the unfrozen base trains",
+    reason="with the Wave 2 call semantics the base's BatchNorm statistics stay fixed under "
+    "training=False, but the fine-tuning losses still differ from Keras 3's (cause not found)",
 )
 def test_fine_tuning_keeps_batchnorm_in_inference_under_training_false():
     x, y = _guide_data()
