@@ -481,6 +481,7 @@ def _guide_data(seed=0):
 def _guide_weights(seed=1):
     """Base weights with non-trivial BatchNorm statistics, and a head, from Keras's layout."""
     rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)  # Keras's unseeded initializers draw from a global seed
     ker_base = keras.applications.MobileNetV2(
         weights=None, include_top=False, alpha=0.35, input_shape=(32, 32, 3)
     )
