@@ -232,8 +232,7 @@ def _efficientnet(
         )(x)
     else:
         x = iu.pool_features(x, pooling, layers, name_prefix="")
-    inputs = iu.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = iu.build_model(inputs, x, name)
+    model = iu.build_model(img_input, input_tensor, x, name)
     fname = name + (".h5" if include_top else "_notop.h5")  # Keras names the file after `name`
     iu.load_weights(model, weights, fname, _BASE + fname, _HASHES[variant][0 if include_top else 1])
     return model

@@ -242,6 +242,23 @@ def pool_features(x, pooling, layers_mod, name_prefix: str | None = None):
     raise ValueError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
 
 
+def average_pool_classifier(
+    x, include_top: bool, pooling, classes: int, classifier_activation, weights,
+    top_pool_name: str | None, name_prefix: str | None,
+):  # fmt: skip
+    """The head most families share: global average pooling + a `predictions` Dense layer
+    with `include_top`, else `pool_features` (`pooling=None|'avg'|'max'`). A None name lets
+    the layer take its automatic name, as Keras does for that family."""
+    from fitorch import layers
+
+    if not include_top:
+        return pool_features(x, pooling, layers, name_prefix=name_prefix)
+    pool_args = {} if top_pool_name is None else {"name": top_pool_name}
+    x = layers.GlobalAveragePooling2D(**pool_args)(x)
+    validate_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+
 # -- models in Keras's layer order -------------------------------------------------------
 def keras_layer_order(inputs, outputs) -> list:
     """The graph's layers in Keras 3's order: by depth (longest path to an output) from the
@@ -289,8 +306,10 @@ def keras_layer_order(inputs, outputs) -> list:
     return [layer_of[k] for k in ordered]
 
 
-def build_model(inputs, outputs, name: str):
-    """A functional `Model(inputs, outputs, name)` whose `layers` follow Keras's order."""
+def build_model(img_input, input_tensor, outputs, name: str):
+    """A functional model from `img_input` (or the source inputs of a given `input_tensor`)
+    to `outputs`, named `name`, whose `layers` follow Keras's order."""
+    inputs = source_inputs(input_tensor) if input_tensor is not None else img_input
     from torch import nn
 
     from fitorch.layers.input import _OpLayer

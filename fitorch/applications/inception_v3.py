@@ -123,14 +123,11 @@ def InceptionV3(  # noqa: N802
     x = layers.Concatenate(axis=axis, name="mixed8")([b3, b7, bp])
     x = _block_split(x, 0)
     x = _block_split(x, 1)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = iu.pool_features(x, pooling, layers)
-    inputs = iu.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = iu.build_model(inputs, x, name)
+    x = iu.average_pool_classifier(
+        x, include_top, pooling, classes, classifier_activation, weights,
+        top_pool_name="avg_pool", name_prefix=None,
+    )  # fmt: skip
+    model = iu.build_model(img_input, input_tensor, x, name)
     fname, file_hash = _FILES[bool(include_top)]
     iu.load_weights(model, weights, fname, _BASE + fname, file_hash)
     return model

@@ -106,8 +106,7 @@ def MobileNet(  # noqa: N802
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
         x = iu.pool_features(x, pooling, layers)
-    inputs = iu.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = iu.build_model(inputs, x, name or f"mobilenet_{alpha:0.2f}_{rows}")
+    model = iu.build_model(img_input, input_tensor, x, name or f"mobilenet_{alpha:0.2f}_{rows}")
     if weights == "imagenet":
         top = "" if include_top else "_no_top"
         fname = f"mobilenet_{_ALPHA_TEXT[alpha]}_{rows}_tf{top}.h5"

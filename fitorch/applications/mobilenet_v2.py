@@ -162,14 +162,11 @@ def MobileNetV2(  # noqa: N802
     x = layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
     x = _bn("Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = iu.pool_features(x, pooling, layers)
-    inputs = iu.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = iu.build_model(inputs, x, name or f"mobilenetv2_{alpha:0.2f}_{rows}")
+    x = iu.average_pool_classifier(
+        x, include_top, pooling, classes, classifier_activation, weights,
+        top_pool_name=None, name_prefix=None,
+    )  # fmt: skip
+    model = iu.build_model(img_input, input_tensor, x, name or f"mobilenetv2_{alpha:0.2f}_{rows}")
     top = "" if include_top else "_no_top"
     fname = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}{top}.h5"
     iu.load_weights(model, weights, fname, _BASE + fname)

@@ -231,8 +231,7 @@ def _mobilenet_v3(
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
         x = iu.pool_features(x, pooling, layers, name_prefix="")
-    inputs = iu.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = iu.build_model(inputs, x, name)
+    model = iu.build_model(img_input, input_tensor, x, name)
     if weights == "imagenet":
         key = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
         fname = f"weights_mobilenet_v3_{key}" + (".h5" if include_top else "_no_top_v2.h5")

@@ -132,14 +132,11 @@ def _resnet(
     if preact:
         x = _bn("post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        iu.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = iu.pool_features(x, pooling, layers, name_prefix="")
-    inputs = iu.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = iu.build_model(inputs, x, name)
+    x = iu.average_pool_classifier(
+        x, include_top, pooling, classes, classifier_activation, weights,
+        top_pool_name="avg_pool", name_prefix="",
+    )  # fmt: skip
+    model = iu.build_model(img_input, input_tensor, x, name)
     key = f"resnet{depth}" + ("v2" if preact else "")
     suffix = "" if include_top else "_notop"
     fname = f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"

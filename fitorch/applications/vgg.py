@@ -66,8 +66,7 @@ def _vgg(
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = iu.pool_features(x, pooling, layers)
-    inputs = iu.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = iu.build_model(inputs, x, name)
+    model = iu.build_model(img_input, input_tensor, x, name)
     fname, file_hash = _FILES[family][bool(include_top)]
     iu.load_weights(model, weights, fname, _BASE + f"{family}/{fname}", file_hash)
     return model
