@@ -80,7 +80,9 @@ def test_auto_and_false_stay_eager(flag):
 
 def test_bad_jit_compile_value_fails_at_compile():
     model = fitorch.Sequential([layers.Input((4,)), layers.Dense(1)])
-    with pytest.raises(ValueError, match="jit_compile must be True, False or 'auto'; got 'yes'"):
+    with pytest.raises(
+        ValueError, match=r"compile\(jit_compile=...\) must be True, False or 'auto'; got 'yes'"
+    ):
         model.compile("sgd", "mse", jit_compile="yes")
 
 

@@ -11,12 +11,15 @@ started again ends with the same weights and History, bit for bit on CPU:
 - the state of every callback that has one (`Callback.state()`: History, best values,
   wait and cooldown counters, the CSV written so far...).
 
-How the trainer uses it (`fitorch/training/trainer.py`): `on_train_begin` reads the backup
-and sets `model._initial_epoch`; before each epoch `epoch_start` records the RNG states (or,
-in the resumed epoch, restores callback states and the epoch-start RNG); `skip_batch` makes
-the loop pass over the batches already trained (they are still drawn, so the data stream
-advances as before) and, at the first new batch, restores weights, optimizer, metric
-states and the RNG; `batch_done`/`epoch_done` write backups after all callbacks ran.
+It works through Keras's hooks and the model's declared training state (`model.trainer`,
+see `fitorch.training.compile_utils.CompiledState`); `saves_training_state = True` makes
+its begin hooks run before, and its end hooks after, every other callback's.
+`on_train_begin` reads the backup and sets `model.trainer.initial_epoch`;
+`on_epoch_begin` records the RNG states (or, in the resumed epoch, restores callback
+states and the epoch-start RNG, and sets `model.trainer.skip_batches` so fit draws the
+batches already trained without training them); the first `on_train_batch_begin` after that
+restores weights, optimizer, metric states and the RNG; `on_train_batch_end` and
+`on_epoch_end` write backups once every other callback has seen the batch or epoch.
 
 The backup is one file `backup_dir/backup.pt` (torch format of plain containers and
 tensors, read back with `weights_only=True`), written atomically by the main process.
@@ -124,7 +127,10 @@ class BackupAndRestore(Callback):
         self._epoch_rng: dict | None = None
         self._batches_since_save = 0
 
-    # -- Callback hooks --------------------------------------------------------------------
+    # -- Callback hooks (saves_training_state: begin hooks first, end hooks last) ------------
+    saves_training_state = True
+    accepts_lazy_logs = True  # never reads the logs: no device read for them
+
     def on_train_begin(self, logs=None):
         self._pending, self._weights_loaded = None, False
         self._batches_since_save = 0
@@ -135,40 +141,41 @@ class BackupAndRestore(Callback):
             if backup.get("format") != _FORMAT:
                 raise ValueError(f"{self.path} is not a fitorch BackupAndRestore backup.")
             self._pending = backup
-            self.model._initial_epoch = backup["epoch"]
-        self.model._training_backup = self
+            self.model.trainer.initial_epoch = backup["epoch"]
 
     def on_train_end(self, logs=None):
-        self.model._training_backup = None
         if self.delete_checkpoint and files.is_main_process():
             files.remove_tree(self.path)
             files.remove_stale_temps(self.path)
             if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
                 os.rmdir(self.backup_dir)
 
-    # -- trainer hook points (see module docstring) ------------------------------------------
-    def epoch_start(self, epoch: int, cbs, state) -> None:
+    def on_epoch_begin(self, epoch, logs=None):
+        """Record the RNG states that draw this epoch's shuffle order; resuming, restore the
+        callbacks' states, the epoch-start RNG, and skip the batches already trained."""
         backup = self._pending
         if backup is None or backup["epoch"] != epoch:
             self._epoch_rng = capture_rng()
             return
-        # Resuming: callbacks first (on_train_begin has reset them), then the optimizer so
-        # that on_epoch_begin hooks (LearningRateScheduler) see the saved learning rate.
-        self._load_callbacks(cbs, backup["callbacks"])
-        if _is_built(self.model):
+        # Callbacks first (on_train_begin has reset them), then the optimizer so that the
+        # other on_epoch_begin hooks (LearningRateScheduler) see the saved learning rate.
+        state = self.model.trainer
+        self._load_callbacks(state.callbacks, backup["callbacks"])
+        if state.built:
             self._load_weights(backup)
-        else:  # weights come at the first batch (skip_batch); the rate is needed now
+        else:  # weights come at the first batch (fit builds them first); the rate is needed now
             _restore_learning_rate(self.model.optimizer, backup["optimizer"])
         self._epoch_rng = backup["epoch_rng"]
         restore_rng(self._epoch_rng)
+        state.skip_batches = backup["batch"]
 
-    def skip_batch(self, epoch: int, step: int, state, batch) -> bool:
+    def on_train_batch_begin(self, batch, logs=None):
+        """Resuming, at the first batch not trained before: weights, optimizer, the epoch's
+        running metric states and the RNG as they were after the last trained batch."""
         backup = self._pending
         if backup is None:
-            return False
-        if step < backup["batch"]:
-            return True  # trained before the interruption: drawn, not trained
-        _build(self.model, state, batch)  # metrics (and lazy weights) exist from here on
+            return
+        state = self.model.trainer
         if not self._weights_loaded:
             self._load_weights(backup)
         if backup["batch"] > 0:
@@ -178,32 +185,33 @@ class BackupAndRestore(Callback):
                     setattr(metric, name, value.to(device=current.device, dtype=current.dtype))
             restore_rng(backup["rng"])
         self._pending = None
-        return False
 
-    def batch_done(self, epoch: int, step: int, state, cbs) -> None:
+    def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
         self._batches_since_save += 1
         if self._batches_since_save < self.save_freq:
             return
         self._batches_since_save = 0
-        if step + 1 == self.params.get("steps"):
+        state = self.model.trainer
+        if state.step + 1 == self.params.get("steps"):
             return  # the epoch-end backup follows; an epoch-end position resumes cleanly
-        self._write(epoch, step + 1, state, cbs)
+        self._write(state.epoch, state.step + 1)
 
-    def epoch_done(self, epoch: int, state, cbs) -> None:
+    def on_epoch_end(self, epoch, logs=None):
         if self.save_freq != "epoch" or self.model.stop_training:
             return  # a stopping run ends here; resuming from the previous backup repeats it
         if epoch + 1 >= self.params.get("epochs", 0):
             return  # finished: on_train_end deletes the backup (or a rerun repeats the epoch)
         self._epoch_rng = capture_rng()
-        self._write(epoch + 1, 0, state, cbs)
+        self._write(epoch + 1, 0)
 
     # -- reading and writing ----------------------------------------------------------------
-    def _write(self, epoch: int, batch: int, state, cbs) -> None:
+    def _write(self, epoch: int, batch: int) -> None:
         if not files.is_main_process():
             return
         model = self.model
+        state = model.trainer
         optimizer = model.optimizer
         backup = {
             "format": _FORMAT,
@@ -216,7 +224,7 @@ class BackupAndRestore(Callback):
             "metrics": [_cpu(m.states()) for m in state.metric_objects()] if batch else [],
             "callbacks": [
                 {"class": type(cb).__name__, "state": _cpu(cb.state())}
-                for cb in cbs
+                for cb in state.callbacks
                 if cb is not self
             ],
         }
@@ -255,25 +263,3 @@ def _restore_learning_rate(optimizer, saved: dict | None) -> None:
 
     with contextlib.suppress(TypeError):  # a schedule: nothing to set
         set_learning_rate(optimizer, float(saved["param_groups"][0]["lr"]))
-
-
-def _is_built(model) -> bool:
-    compiled = getattr(model, "_compiled", None)
-    has_params = any(True for _ in model.parameters())
-    optimizer = getattr(compiled, "optimizer", None)
-    bound = not isinstance(optimizer, torch.optim.Optimizer) or bool(optimizer.param_groups)
-    return has_params and bound
-
-
-@torch.no_grad()
-def _build(model, state, batch) -> None:
-    """Create lazily built weights, metrics and optimizer slots with one inference pass."""
-    if state.built and _is_built(model):
-        return
-    from fitorch.training.step import forward_loss
-
-    x, y, sw = batch
-    was_training = model.training
-    model.eval()
-    forward_loss(model, state, x, y, sw, training=False)
-    model.train(was_training)

@@ -27,8 +27,16 @@ class Callback:
     """Base class: override any of Keras' hooks. `self.model` and `self.params` are set by fit.
 
     `params` holds `epochs`, `steps`, `verbose` and the Keras 2 keys `batch_size`,
-    `samples`, `do_validation`, `metrics`.
+    `samples`, `do_validation`, `metrics` (the training and validation log keys, filled in
+    once the compiled metrics are known: at the first batch of the first fit).
+
+    `saves_training_state = True` marks a callback that backs up or restores the whole
+    training state (BackupAndRestore): its `*_begin` hooks run before every other
+    callback's and its `*_end` hooks after them, and fit builds the model, the optimizer
+    binding and the metrics before the first `on_train_batch_begin`.
     """
+
+    saves_training_state = False
 
     def __init__(self):
         self.model = None

@@ -1,7 +1,9 @@
 """`CallbackList`: dispatch of Keras' hooks that skips what nobody overrides.
 
 It orders user callbacks first, then `History`, then `ProgbarLogger`, so values a user
-callback writes into `logs` reach both. For each hook it keeps only the callbacks that
+callback writes into `logs` reach both; a callback with `saves_training_state` sees the
+`*_begin` hooks first and the `*_end` hooks last (it records what all the others did).
+For each hook it keeps only the callbacks that
 implement it, so an un-overridden batch hook costs nothing per batch. Batch hooks may
 receive `logs` as a zero-argument callable (computed once, on first use) so nothing reads
 metric values from the device unless a callback asks for them.
@@ -44,7 +46,12 @@ class CallbackList:
         self._refresh()
 
     def _refresh(self) -> None:
-        self._by_hook = {h: [cb for cb in self.callbacks if cb.implements(h)] for h in HOOKS}
+        self._by_hook = {h: _hook_order(h, self.callbacks) for h in HOOKS}
+
+    @property
+    def needs_built_state(self) -> bool:
+        """Whether a callback saves or restores the training state (see `Callback`)."""
+        return any(cb.saves_training_state for cb in self.callbacks)
 
     def set_params(self, params: dict) -> None:
         self.params = params
@@ -113,6 +120,14 @@ class CallbackList:
 
     def __iter__(self):
         return iter(self.callbacks)
+
+
+def _hook_order(hook: str, callbacks: list) -> list:
+    """The callbacks implementing `hook`; state savers first for `*_begin`, last otherwise."""
+    implementing = [cb for cb in callbacks if cb.implements(hook)]
+    savers = [cb for cb in implementing if cb.saves_training_state]
+    others = [cb for cb in implementing if not cb.saves_training_state]
+    return savers + others if hook.endswith("_begin") else others + savers
 
 
 class _Memo:

@@ -32,7 +32,7 @@ def _strip_val(key: str) -> str:
 
 def _alias_table(model) -> dict[str, str]:
     """alias -> real log key, from the compiled metrics (History uses the same table)."""
-    state = getattr(model, "_compiled", None)
+    state = getattr(model, "trainer", None)
     table = {"lr": "learning_rate"}
     if state is not None and state.built:
         table.update(state.metrics.aliases)
@@ -44,7 +44,7 @@ def resolve_direction(model, monitor: str) -> str | None:
     key = _strip_val(monitor)
     if key == "loss" or key.endswith("_loss"):
         return "min"
-    state = getattr(model, "_compiled", None)
+    state = getattr(model, "trainer", None)
     if state is None:
         return None
     key = _alias_table(model).get(key, key)

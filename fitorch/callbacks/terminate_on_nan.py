@@ -31,7 +31,7 @@ class TerminateOnNaN(Callback):
         self._pending = None  # (batch, host flag, event) of a deferred check
 
     def on_batch_end(self, batch, logs=None):
-        if not callable(logs) or getattr(self.model, "_compiled", None) is None:
+        if not callable(logs) or getattr(self.model, "trainer", None) is None:
             loss = (logs() if callable(logs) else logs or {}).get("loss")
             if loss is not None and not math.isfinite(float(loss)):
                 self._invalid(batch, loss)

@@ -38,7 +38,9 @@ class Model(Layer):
         if args:
             raise TypeError(f"{type(self).__name__}() takes keyword arguments only; got {args!r}.")
         super().__init__(**kwargs)
-        self._compiled = None
+        # The declared training state (fitorch.training.compile_utils.CompiledState): what
+        # compile set up and fit runs with; None before compile.
+        self.trainer = None
         self.stop_training = False
         self.history = None
 
@@ -145,13 +147,13 @@ class Model(Layer):
         """
         from fitorch.training import step
 
-        step.train_step(self, self._compiled, data)
+        step.train_step(self, self.trainer, data)
 
     def test_step(self, data):
         """One evaluation step on `data`: forward, loss and metric updates, no update."""
         from fitorch.training import step
 
-        step.test_step(self, self._compiled, data)
+        step.test_step(self, self.trainer, data)
 
     def predict_step(self, data):
         """The model's outputs for one batch `data` (`x`, or a tuple whose first item is x)."""
@@ -208,22 +210,22 @@ class Model(Layer):
         return logs
 
     def _require_trainer(self, what: str):
-        if self._compiled is None:
+        if self.trainer is None:
             raise ValueError(f"{what}: compile the model first (`model.compile(...)`).")
-        return self._compiled
+        return self.trainer
 
     @property
     def metrics(self) -> list:
         """The loss tracker(s) and compiled metrics (after the first batch), then the
         `Metric` objects a subclass holds as attributes (`self.loss_tracker = Mean()`)."""
-        compiled = [] if self._compiled is None else self._compiled.metric_objects()
+        compiled = [] if self.trainer is None else self.trainer.metric_objects()
         own = [m for m in vars(self).values() if isinstance(m, Metric) and m not in compiled]
         return compiled + own
 
     @property
     def metrics_names(self) -> list[str]:
         """Flat list of log keys: `loss`, per-output losses, metrics in compile order."""
-        return ["loss"] if self._compiled is None else self._compiled.log_keys()
+        return ["loss"] if self.trainer is None else self.trainer.log_keys()
 
     def reset_metrics(self) -> None:
         """Reset every metric in `model.metrics` (fit does at each epoch start)."""
@@ -238,18 +240,12 @@ class Model(Layer):
                 module.reset_states()
 
     @property
-    def trainer(self):
-        """What `compile` set up and `fit` runs with (`fitorch.training.compile_utils.
-        CompiledState`: optimizer, loss and metric containers), or None before compile."""
-        return self._compiled
-
-    @property
     def optimizer(self):
-        return None if self._compiled is None else self._compiled.optimizer
+        return None if self.trainer is None else self.trainer.optimizer
 
     @property
     def compiled_loss(self):
-        return None if self._compiled is None else self._compiled.loss
+        return None if self.trainer is None else self.trainer.loss
 
     # -- saving (see fitorch.saving) ----------------------------------------------------
     def save(self, filepath, overwrite=True, **kwargs) -> None:
@@ -272,7 +268,7 @@ class Model(Layer):
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def get_compile_config(self) -> dict | None:
-        return None if self._compiled is None else self._compiled.config
+        return None if self.trainer is None else self.trainer.config
 
     def compile_from_config(self, config: dict) -> None:
         self.compile(**config)

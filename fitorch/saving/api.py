@@ -312,7 +312,7 @@ def load_weights(
     if kind == "hdf5":
         plan, problems = _h5_plan(model, path, path, by_name=by_name)
         _assign(plan, problems, skip_mismatch, path)
-        if getattr(model, "_compiled", None) is not None and _has_keras_optimizer(path):
+        if getattr(model, "trainer", None) is not None and _has_keras_optimizer(path):
             load_keras_optimizer_state(model, path, path)
         return
     with open(path, "rb") as f:

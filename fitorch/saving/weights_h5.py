@@ -111,7 +111,7 @@ def write_h5(model, fileobj) -> None:
             group.attrs["name"] = name
             for key, t, layout in items:
                 group.create_dataset(key, data=to_keras_layout(t, layout))
-        if getattr(model, "_compiled", None) is not None:
+        if getattr(model, "trainer", None) is not None:
             write_keras_optimizer(model, f)
 
 

@@ -191,7 +191,21 @@ def _as_list(value) -> list:
 
 
 class CompiledState:
-    """Everything `compile` configured, built on the model's first batch."""
+    """The model's training state (`model.trainer`): what `compile` configured, built on the
+    model's first batch, and the position of the run in progress.
+
+    Configured by `compile`: `optimizer`, `loss` (`CompileLoss`), `metrics`
+    (`CompileMetrics`), `loss_tracker`, `output_trackers`, `config`, and the execution
+    options `run_eagerly`, `steps_per_execution`, `jit_compile`.
+
+    Set by `fit` while it runs (callbacks may read them; the two marked *may be set*):
+    - `callbacks`: the run's `CallbackList` (None outside fit);
+    - `epoch`, `step`: the epoch and the batch index within it being trained;
+    - `initial_epoch` (*may be set* in `on_train_begin`): the epoch fit starts at
+      (`BackupAndRestore` sets it to resume);
+    - `skip_batches` (*may be set* in `on_epoch_begin`): how many batches of this epoch are
+      drawn from the data but not trained (reset to 0 before each epoch).
+    """
 
     def __init__(
         self, model, optimizer, loss, metrics, loss_weights, weighted_metrics, output_names, config
@@ -202,6 +216,14 @@ class CompiledState:
         self.loss = CompileLoss(loss, loss_weights, self.output_names)
         self.metrics = CompileMetrics(metrics, weighted_metrics, self.output_names)
         self.config = config
+        self.run_eagerly = bool(config.get("run_eagerly", False))
+        self.steps_per_execution = config.get("steps_per_execution", 1)
+        self.jit_compile = config.get("jit_compile", "auto")
+        self.callbacks = None
+        self.epoch = 0
+        self.step = 0
+        self.initial_epoch = 0
+        self.skip_batches = 0
         self.loss_tracker = LossTracker(name="loss")
         self.output_trackers: list[tuple[str, LossTracker]] = []
         self.built = False

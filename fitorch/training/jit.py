@@ -37,11 +37,10 @@ def set_backend(name: str) -> None:
 
 
 def enabled(model) -> bool:
-    """Whether `compile(jit_compile=...)` asked for a compiled step ('auto' -> False)."""
-    flag = getattr(model, "_jit_compile", False)
-    if flag not in (True, False, "auto", None):
-        raise ValueError(f"jit_compile must be True, False or 'auto'; got {flag!r}.")
-    return flag is True
+    """Whether `compile(jit_compile=...)` asked for a compiled step ('auto' -> False;
+    `run_eagerly=True` turned it off at compile)."""
+    state = model.trainer
+    return state is not None and state.jit_compile is True
 
 
 def begin(model, kind: str, fn) -> None:

@@ -125,7 +125,9 @@ def compile(
         "steps_per_execution": steps_per_execution,
         "jit_compile": jit_compile,
     }
-    model._compiled = CompiledState(
+    run_eagerly, jit_compile = _execution_mode(run_eagerly, jit_compile, steps_per_execution)
+    config["jit_compile"] = jit_compile
+    model.trainer = CompiledState(
         model,
         optimizer,
         loss,
@@ -135,15 +137,39 @@ def compile(
         _output_names(model),
         config,
     )
-    model._jit_compile = jit_compile
-    jit.enabled(model)  # a bad jit_compile value fails here
     # Mixed precision (fitorch/mixed_precision.py): sub-layers with their own policy run under
     # their own autocast; a float16 policy wraps the optimizer for dynamic loss scaling (Keras).
     mixed_precision.prepare(model)
-    model._compiled.optimizer = mixed_precision.wrap_optimizer(
-        model._compiled.optimizer, model, auto_scale_loss
+    model.trainer.optimizer = mixed_precision.wrap_optimizer(
+        model.trainer.optimizer, model, auto_scale_loss
     )
     model.stop_training = False
+
+
+def _execution_mode(run_eagerly, jit_compile, steps_per_execution) -> tuple[bool, object]:
+    """Checked `(run_eagerly, jit_compile)`; `run_eagerly=True` turns jit off (Keras)."""
+    if run_eagerly not in (True, False, None):
+        raise ValueError(f"compile(run_eagerly=...) must be True or False; got {run_eagerly!r}.")
+    if jit_compile not in (True, False, "auto", None):
+        raise ValueError(
+            f"compile(jit_compile=...) must be True, False or 'auto'; got {jit_compile!r}."
+        )
+    if (
+        isinstance(steps_per_execution, bool)
+        or not isinstance(steps_per_execution, (int, np.integer))
+        or steps_per_execution < 1
+    ):
+        raise ValueError(
+            "compile(steps_per_execution=...) must be a positive integer; got "
+            f"{steps_per_execution!r}."
+        )
+    if run_eagerly and jit_compile is True:
+        warnings.warn(
+            "compile(run_eagerly=True) runs the steps eagerly: jit_compile=True is ignored.",
+            stacklevel=3,
+        )
+        jit_compile = False
+    return bool(run_eagerly), jit_compile
 
 
 def _default_device(model) -> None:
@@ -174,9 +200,9 @@ def _output_names(model) -> list[str]:
 
 
 def _require_compiled(model, what: str) -> CompiledState:
-    if getattr(model, "_compiled", None) is None:
+    if model.trainer is None:
         raise ValueError(f"You must call compile() before {what}() (as Keras requires).")
-    return model._compiled
+    return model.trainer
 
 
 # -- reading values -----------------------------------------------------------------------
@@ -371,7 +397,7 @@ def fit(
     cbs = _callback_list(
         callbacks, model, verbose, epochs, feed.num_steps, add_history=True,
         batch_size=source.batch_size, samples=source.num_samples,
-        do_validation=val_feed is not None, metrics=model.metrics_names,
+        do_validation=val_feed is not None, metrics=[],
     )  # fmt: skip
     jit.begin(model, "train", forward_loss)
     jit.begin(model, "test", forward_loss)
@@ -389,67 +415,108 @@ def fit(
 
 
 def _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq):
-    """The epochs of `fit`: train, validate, epoch-end hooks; then finalize (EMA)."""
+    """The epochs of `fit`: train, validate, epoch-end hooks; then finalize (EMA).
+
+    The run's position lives on `state` (`model.trainer`, see `CompiledState`): a callback
+    may move `state.initial_epoch` in `on_train_begin` and set `state.skip_batches` in
+    `on_epoch_begin` (BackupAndRestore does both to resume).
+    """
     model.stop_training = False
-    cbs.on_train_begin()
+    state.callbacks, state.initial_epoch = cbs, initial_epoch
     logs: dict = {}
-    epoch = initial_epoch
-    start_epoch = getattr(model, "_initial_epoch", None)
-    if start_epoch is not None:  # set by BackupAndRestore on resume
-        epoch = start_epoch
-        model._initial_epoch = None
-    # BackupAndRestore (callbacks/backup_and_restore.py) registers itself in on_train_begin:
-    # it records (or, resuming, restores) the RNG states before each epoch draws its shuffle
-    # order, skips the batches an interrupted run already trained, and backs up after a batch
-    # or an epoch once every callback has seen it.
-    # Taken once per fit, so one left by a fit that crashed cannot act in the next.
-    backup = model.__dict__.pop("_training_backup", None)
-    while epoch < epochs and not model.stop_training:
-        trained = _train_epoch(model, state, feed, cbs, epoch, backup)
-        if not trained:
-            break
-        logs = results_to_logs(_epoch_results(model, state, feed, "train_step"))
-        if val_feed is not None and _should_validate(epoch, validation_freq):
-            val_logs = _run_evaluation(model, state, val_feed, cbs)
-            logs.update({f"val_{k}": v for k, v in val_logs.items()})
-        cbs.on_epoch_end(epoch, logs)
-        if backup is not None:
-            backup.epoch_done(epoch, state, cbs)
-        if feed.exhausted:
-            break
-        epoch += 1
-    finalize = getattr(state.optimizer, "finalize_variable_values", None)
-    if callable(finalize):
-        finalize()
-    cbs.on_train_end(logs)
+    try:
+        cbs.on_train_begin()
+        epoch = state.initial_epoch
+        while epoch < epochs and not model.stop_training:
+            state.epoch = epoch
+            trained = _train_epoch(model, state, feed, cbs, epoch)
+            if not trained:
+                break
+            logs = results_to_logs(_epoch_results(model, state, feed, "train_step"))
+            if val_feed is not None and _should_validate(epoch, validation_freq):
+                val_logs = _run_evaluation(model, state, val_feed, cbs)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if feed.exhausted:
+                break
+            epoch += 1
+        finalize = getattr(state.optimizer, "finalize_variable_values", None)
+        if callable(finalize):
+            finalize()
+        cbs.on_train_end(logs)
+    finally:
+        state.callbacks = None
 
 
-def _train_epoch(model, state, feed, cbs, epoch: int, backup) -> bool:
-    """One epoch of training steps; False when the data ran out before its first step."""
+def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
+    """One epoch of training steps; False when the data ran out before its first step.
+
+    Batches run in executions of `steps_per_execution` steps: the batch hooks see each
+    execution once, `on_train_batch_begin(first)` and `on_train_batch_end(first + N - 1)`
+    (Keras's indices, also for a short last execution).
+    """
     # Data-parallel: every rank starts the epoch with rank 0's random state, so
     # DataLoader/Sequence shuffles agree even if the ranks drew differently before.
     distributed.sync_rng_from_main()
     model.reset_metrics()
     model.train()
-    if backup is not None:
-        backup.epoch_start(epoch, cbs, state)
+    state.skip_batches = 0
     cbs.on_epoch_begin(epoch)
-    step = -1
+    per_execution = state.steps_per_execution
+    step, execution = -1, None  # execution: the first batch of the one in progress
     for step, batch in enumerate(feed.epoch()):
-        if backup is not None and backup.skip_batch(epoch, step, state, batch):
-            continue
-        cbs.on_train_batch_begin(step)
+        if step < state.skip_batches:
+            continue  # drawn (the data stream advances as before) but not trained
+        if not state.built and cbs.needs_built_state:
+            build_state(model, state, batch)
+        state.step = step
+        if execution is None:
+            execution = step
+            cbs.on_train_batch_begin(step)
         feed.last_results = run_step(model, "train_step", batch)
-        if cbs.history is not None and not cbs.history.history.aliases:
-            cbs.history.history.aliases.update(_aliases(state))
-        cbs.on_train_batch_end(step, lambda r=feed.last_results: results_to_logs(r()))
-        if backup is not None:
-            backup.batch_done(epoch, step, state, cbs)
-        if model.stop_training:
-            break
+        if epoch == state.initial_epoch and step == state.skip_batches:
+            _publish_log_keys(model, state, cbs, feed)
+        if step - execution == per_execution - 1:
+            _end_execution(cbs, feed, execution + per_execution - 1)
+            execution = None
+            if model.stop_training:
+                break
+    if execution is not None:  # a short last execution
+        _end_execution(cbs, feed, execution + per_execution - 1)
     if step < 0 and not feed.exhausted:
         raise ValueError("fit: the training data produced no batches (is it empty?).")
     return step >= 0 or not feed.exhausted
+
+
+def _publish_log_keys(model, state: CompiledState, cbs: CallbackList, feed: StepFeed) -> None:
+    """After the run's first step, when the log keys are known: `params['metrics']` (the
+    training keys, then `val_` ones with validation data: Keras 2) and History's aliases."""
+    if _is_default_step(model, "train_step"):
+        keys = state.log_keys()
+    else:
+        keys = list(feed.last_results())
+    listed = cbs.params.get("metrics")
+    if isinstance(listed, list) and not listed:
+        validation = [f"val_{k}" for k in keys] if cbs.params.get("do_validation") else []
+        listed.extend(keys + validation)
+    if cbs.history is not None:
+        cbs.history.history.aliases.update(_aliases(state))
+
+
+def _end_execution(cbs: CallbackList, feed: StepFeed, last_index: int) -> None:
+    cbs.on_train_batch_end(last_index, lambda r=feed.last_results: results_to_logs(r()))
+
+
+@torch.no_grad()
+def build_state(model, state: CompiledState, batch) -> None:
+    """Build lazily created weights, the loss and metric containers and the optimizer's
+    binding with one inference pass on `batch` (what Keras's symbolic build does before the
+    first step), so callbacks that save or restore training state see all of it."""
+    x, y, sw = batch
+    was_training = model.training
+    model.eval()
+    forward_loss(model, state, x, y, sw, training=False)
+    model.train(was_training)
 
 
 def _aliases(state: CompiledState) -> dict:
