@@ -15,6 +15,7 @@ from torch import nn
 
 from fitorch.layers.base import Layer
 from fitorch.metrics.base import Metric
+from fitorch.utils.keywords import checked_keywords
 
 __all__ = ["Model"]
 
@@ -88,37 +89,185 @@ class Model(Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn)
 
     # -- training API (see fitorch.training.trainer) -----------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+    @checked_keywords
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+        sample_weight_mode=None,
+        target_tensors=None,
+    ) -> None:
+        """Configure the model for training (Keras 3 signature; unknown names fail here).
+
+        Args:
+            optimizer: a name (`"adam"`), a fitorch optimizer, or a `torch.optim` optimizer
+                (or its class: bound to the model's trainable weights).
+            loss: a name, a `Loss`, a function `(y_true, y_pred)`, a torch loss module, or a
+                list/dict of them, one per output (None: the step's `add_loss` terms only).
+            loss_weights: a scalar, list or dict weighting each output's loss.
+            metrics: a list (or per-output list/dict) of metric names, objects or functions.
+            weighted_metrics: metrics that also receive `sample_weight`/`class_weight`.
+            run_eagerly: run the steps eagerly (turns `jit_compile` off).
+            steps_per_execution: batches per execution; the batch hooks of callbacks see
+                one call per execution (`on_train_batch_end` at the execution's last index).
+            jit_compile: True compiles the step with `torch.compile`; "auto"/False run eagerly.
+            auto_scale_loss: dynamic loss scaling under a float16 mixed-precision policy.
+            sample_weight_mode: Keras 2; None or "temporal" (weights of shape (N, T)).
+            target_tensors: Keras 2 / TensorFlow 1 only; refused with an explanation.
+        """
         from fitorch.training import trainer
 
-        return trainer.compile(self, optimizer, loss, metrics, loss_weights, **kwargs)
+        trainer.compile(
+            self, optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights,
+            weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution, jit_compile=jit_compile,
+            auto_scale_loss=auto_scale_loss, sample_weight_mode=sample_weight_mode,
+            target_tensors=target_tensors,
+        )  # fmt: skip
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **kw):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+        distribute=None,
+        **kwargs,
+    ):
+        """Train the model; returns the `History` callback (Keras 3 signature).
+
+        Args:
+            x: arrays/tensors (a list or dict for several inputs), a `DataLoader`, a
+                `Sequence`/`PyDataset`, a generator, or an iterable of `(x, y[, sw])` tuples.
+            y: targets (omit when `x` yields them).
+            batch_size: rows per step for array inputs (default 32).
+            epochs: index of the last epoch to train (from `initial_epoch`).
+            verbose: "auto" (1), 0 silent, 1 progress bar, 2 one line per epoch.
+            callbacks: a list of `fitorch.callbacks.Callback`.
+            validation_split: fraction of the array data (the last rows) kept for validation.
+            validation_data: `(x_val, y_val[, sample_weight_val])` or a dataset.
+            shuffle: shuffle the array rows before each epoch.
+            class_weight: `{class_index: weight}` applied to the loss (and weighted metrics).
+            sample_weight: per-row (or per-timestep) weights of the loss.
+            initial_epoch: epoch to start at (resuming a run).
+            steps_per_epoch: batches per epoch (required for endless generators).
+            validation_steps: validation batches per validation run.
+            validation_batch_size: rows per validation step (default `batch_size`).
+            validation_freq: validate every that many epochs, or at the epochs listed.
+            distribute: fitorch: None, "ddp" or "fsdp" under `torchrun`.
+            **kwargs: the Keras 2 loader options `max_queue_size`, `workers`,
+                `use_multiprocessing`, and `nb_epoch`; any other name is a TypeError.
+        """
         from fitorch.training import trainer
 
-        return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks, **kw)
+        return trainer.fit(
+            self, x, y, batch_size, epochs, verbose, callbacks,
+            validation_split=validation_split, validation_data=validation_data,
+            shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
+            initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps, validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq, distribute=distribute, **kwargs,
+        )  # fmt: skip
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", **kwargs):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        **kwargs,
+    ):
+        """Loss and metrics on the data: a scalar (loss only), a list in `metrics_names`
+        order, or a dict with `return_dict=True` (Keras 3 signature).
+
+        Args:
+            x, y, batch_size, sample_weight: as in `fit`.
+            verbose: "auto" (1), 0 or 1.
+            steps: batches to evaluate (default: the whole data).
+            callbacks: a list of callbacks (their test hooks run).
+            return_dict: return `{name: value}`.
+            **kwargs: the Keras 2 loader options `max_queue_size`, `workers`,
+                `use_multiprocessing`; any other name is a TypeError.
+        """
         from fitorch.training import trainer
 
-        return trainer.evaluate(self, x, y, batch_size, verbose, **kwargs)
+        return trainer.evaluate(
+            self, x, y, batch_size, verbose, sample_weight=sample_weight, steps=steps,
+            callbacks=callbacks, return_dict=return_dict, **kwargs,
+        )  # fmt: skip
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """The model's outputs as NumPy arrays, concatenated over batches (a list or dict
+        for several outputs; Keras 3 signature).
+
+        Args:
+            x: as in `fit` (targets in the data are ignored).
+            batch_size: rows per step for array inputs (default 32).
+            verbose: "auto" (1), 0 or 1.
+            steps: batches to predict (default: the whole data).
+            callbacks: a list of callbacks (their predict hooks run).
+            **kwargs: the Keras 2 loader options `max_queue_size`, `workers`,
+                `use_multiprocessing`; any other name is a TypeError.
+        """
         from fitorch.training import trainer
 
         return trainer.predict(self, x, batch_size, verbose, steps, callbacks, **kwargs)
 
+    @checked_keywords
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One update on one batch; returns its loss and metrics (before the update).
+
+        Args:
+            x, y, sample_weight: one batch (all rows are one step).
+            class_weight: `{class_index: weight}` (a list of dicts for several outputs).
+            return_dict: return `{name: value}` instead of a scalar or list.
+        """
         from fitorch.training import trainer
 
         return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
+    @checked_keywords
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics of one batch, no update.
+
+        Args:
+            x, y, sample_weight: one batch.
+            return_dict: return `{name: value}` instead of a scalar or list.
+        """
         from fitorch.training import trainer
 
         return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
 
+    @checked_keywords
     def predict_on_batch(self, x):
+        """The model's outputs for one batch `x`, as NumPy.
+
+        Args:
+            x: one batch of inputs.
+        """
         from fitorch.training import trainer
 
         return trainer.predict_on_batch(self, x)

@@ -15,11 +15,11 @@ import torch
 
 from fitorch import distributed, mixed_precision
 from fitorch.callbacks.callback_list import CallbackList
-from fitorch.registry import suggest
 from fitorch.training import batches, jit
 from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import _predict, flat_outputs, forward_loss
+from fitorch.utils.keywords import unexpected_keyword
 
 __all__ = [
     "compile",
@@ -65,9 +65,7 @@ _SIGNATURE_NAMES = {
 def _check_kwargs(fn_name: str, kwargs: dict, allowed) -> None:
     for key in kwargs:
         if key not in allowed:
-            close = suggest(key, set(allowed) | _SIGNATURE_NAMES)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(f"{fn_name}() got an unexpected keyword argument {key!r}.{hint}")
+            raise TypeError(unexpected_keyword(fn_name, key, set(allowed) | _SIGNATURE_NAMES))
 
 
 def _device_of(model) -> torch.device:

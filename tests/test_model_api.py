@@ -1,0 +1,161 @@
+"""The public training API: Keras 3 signatures, keyword checks, execution options, params.
+
+Signatures are compared with Keras 3's own `keras.Model` (the oracle); the execution options
+are tested for their effect: which batch hooks run, whether the step ran compiled.
+"""
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+import fitorch
+from fitorch import callbacks, layers
+
+keras = pytest.importorskip("keras")
+
+X = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")  # 5 batches of 8
+Y = (X[:, 0] > 0).astype("float32")
+
+
+def _model(**compile_args):
+    fitorch.utils.set_random_seed(0)
+    model = fitorch.Sequential(
+        [layers.Input((4,)), layers.Dense(6, activation="relu"), layers.Dense(1, "sigmoid")]
+    )
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"], **compile_args)
+    return model
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["compile", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch",
+     "predict_on_batch"],
+)  # fmt: skip
+def test_signatures_start_with_keras_parameters(method):
+    ours = list(inspect.signature(getattr(fitorch.Model, method)).parameters)
+    theirs = [p for p in inspect.signature(getattr(keras.Model, method)).parameters]
+    theirs = [p for p in theirs if p != "kwargs"]
+    assert ours[: len(theirs)] == theirs
+    doc = getattr(fitorch.Model, method).__doc__
+    for name in theirs[1:]:
+        assert name in doc, f"{method} docstring does not describe {name!r}"
+
+
+@pytest.mark.parametrize(
+    ("call", "wrong", "meant"),
+    [
+        (lambda m, kw: m.compile("sgd", "mse", **kw), "metric", "metrics"),
+        (lambda m, kw: m.fit(X, Y, verbose=0, **kw), "epoch", "epochs"),
+        (lambda m, kw: m.evaluate(X, Y, verbose=0, **kw), "batchsize", "batch_size"),
+        (lambda m, kw: m.predict(X, verbose=0, **kw), "step", "steps"),
+        (lambda m, kw: m.train_on_batch(X, Y, **kw), "sample_weights", "sample_weight"),
+        (lambda m, kw: m.test_on_batch(X, Y, **kw), "return_dic", "return_dict"),
+    ],
+)
+def test_unknown_keyword_raises_type_error_with_suggestion(call, wrong, meant):
+    model = _model()
+    with pytest.raises(
+        TypeError, match=rf"unexpected keyword argument '{wrong}'\. Did you mean '{meant}'\?"
+    ):
+        call(model, {wrong: 1})
+
+
+class _Hooks(callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.begins, self.ends = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.begins.append(batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(batch)
+
+
+def test_steps_per_execution_calls_batch_hooks_once_per_execution():
+    hooks = _Hooks()
+    model = _model(steps_per_execution=2)
+    history = model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[hooks])
+    # 5 batches in executions of 2: begin at 0, 2, 4; end at 1, 3 and 5 (Keras's indices).
+    assert hooks.begins == [0, 2, 4]
+    assert hooks.ends == [1, 3, 5]
+    reference = _model()
+    expected = reference.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-6)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_steps_per_execution_must_be_a_positive_integer():
+    with pytest.raises(
+        ValueError, match=r"steps_per_execution=...\) must be a positive integer; got 0"
+    ):
+        _model(steps_per_execution=0)
+
+
+class _RecordsCompiling(layers.Layer):
+    """Identity that records, per call, whether it ran inside torch.compile."""
+
+    def __init__(self):
+        super().__init__()
+        self.compiling = []
+
+    def call(self, x):
+        self.compiling.append(torch.compiler.is_compiling())
+        return x
+
+
+def _recording_model(**compile_args):
+    fitorch.utils.set_random_seed(0)
+    recorder = _RecordsCompiling()
+    model = fitorch.Sequential([layers.Input((4,)), recorder, layers.Dense(1, "sigmoid")])
+    model.compile("sgd", "binary_crossentropy", **compile_args)
+    return model, recorder
+
+
+def test_run_eagerly_runs_every_step_eagerly_even_with_jit_compile():
+    from fitorch.training import jit
+
+    jit.set_backend("aot_eager")
+    try:
+        with pytest.warns(UserWarning, match="run_eagerly=True.*jit_compile=True is ignored"):
+            model, recorder = _recording_model(run_eagerly=True, jit_compile=True)
+        recorder.compiling.clear()  # building the Sequential called it symbolically
+        model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+        assert recorder.compiling == [False] * 5  # every step ran the Python code eagerly
+        compiled, compiled_recorder = _recording_model(jit_compile=True)
+        compiled.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+        assert True in compiled_recorder.compiling  # the contrast: jit traced the forward
+    finally:
+        jit.set_backend("inductor")
+        torch._dynamo.reset()
+
+
+class _ReadsParams(callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.metrics = list(self.params["metrics"])
+        self.logged = sorted(logs)
+
+
+def test_params_metrics_lists_training_and_validation_keys():
+    reader = _ReadsParams()
+    model = _model()
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, validation_split=0.25, callbacks=[reader])
+    assert reader.metrics == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert sorted(reader.metrics) == reader.logged
+
+
+def test_trainer_exposes_the_run_position():
+    seen = []
+
+    class Position(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            state = self.model.trainer
+            seen.append((state.epoch, state.step, state.callbacks is not None))
+
+    model = _model()
+    model.fit(X[:16], Y[:16], batch_size=8, epochs=2, verbose=0, callbacks=[Position()])
+    assert seen == [(0, 0, True), (0, 1, True), (1, 0, True), (1, 1, True)]
+    assert model.trainer.callbacks is None  # only during fit
