@@ -39,6 +39,12 @@ must call them together (calling `evaluate` on rank 0 alone, e.g. inside an
   holds the same History, so EarlyStopping/ReduceLROnPlateau decide alike.
 - **Restarts.** Under `torchrun --max-restarts=K`, BackupAndRestore resumes the restarted
   group; the group is then initialised in a fresh store namespace (`_restart_store`).
+- **Overridden steps.** A `train_step` the user wrote calls the model directly, not the
+  DDP wrapper; `averaged_gradients(model)` (fit holds it around such a run) broadcasts rank
+  0's weights once and averages each parameter's gradient over the ranks as backward
+  accumulates it (`register_post_accumulate_grad_hook`), before any optimizer reads it. That
+  is DDP's mean (exact when every rank's shard has the same size: a global batch size that
+  divides the data), one all-reduce per parameter and backward.
 - **FSDP.** `fit(..., distribute='fsdp')` shards parameters with torch's FSDP2 `fully_shard`
   instead of DDP (`shard_model`; limits in its docstring).
 - Per step, fitorch issues no collective of its own: only DDP's bucketed gradient
@@ -266,6 +272,33 @@ def ddp_model(model, example_input=None):
         wrapper = DistributedDataParallel(model, device_ids=ids)
         _WRAPPERS[model] = wrapper
     return wrapper
+
+
+@contextlib.contextmanager
+def averaged_gradients(model):
+    """While the block runs (data-parallel only), every gradient that backward accumulates
+    into a trainable parameter of `model` is replaced by its mean over the ranks; rank 0's
+    parameters and buffers are broadcast once first. For overridden `train_step`s."""
+    if not is_active():
+        yield
+        return
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            tensor.copy_(_broadcast(tensor))
+    n = world_size()
+
+    def average(param: torch.Tensor) -> None:
+        dist.all_reduce(param.grad)  # SUM: gloo has no AVG
+        param.grad.div_(n)
+
+    handles = [
+        p.register_post_accumulate_grad_hook(average) for p in model.parameters() if p.requires_grad
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 # -- data -----------------------------------------------------------------------------------------

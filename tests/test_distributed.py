@@ -495,3 +495,62 @@ def test_fsdp_shards_the_parameters_and_trains_exactly_as_one_process(tmp_path):
         for w1, w2 in zip(one["weights"], rank["weights"]):
             _close(w2, w1)
     assert one["refused"] == "" and "weight regularizers" in two[0]["refused"]
+
+
+CUSTOM_STEP_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np, torch
+    import fitorch
+    from fitorch import distributed, layers, metrics
+
+    class CustomModel(fitorch.Model):  # the Keras guide's train_step (torch version)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.loss_tracker = metrics.Mean(name="loss")
+
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            loss.backward()
+            weights = self.trainable_weights
+            self.optimizer.apply([v.value.grad for v in weights], weights)
+            self.loss_tracker.update_state(loss)
+            return {"loss": self.loss_tracker.result()}
+
+    fitorch.utils.set_random_seed(distributed.rank())  # ranks start apart: fit broadcasts
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 5)).astype("float32")
+    y = (x[:, :1] - x[:, 1:2]).astype("float32")
+    inputs = layers.Input((5,))
+    model = CustomModel(inputs, layers.Dense(1)(layers.Dense(6, activation="tanh")(inputs)))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)
+    with open(os.path.join(sys.argv[1], f"rank{distributed.rank()}.json"), "w") as f:
+        json.dump({"weights": [w.tolist() for w in model.get_weights()]}, f)
+    """
+)
+
+
+@pytest.mark.slow
+def test_overridden_train_step_trains_data_parallel_as_one_process(tmp_path):
+    """Two ranks with 4 rows each per step average their gradients: the weights equal one
+    process training on the whole batches from rank 0's start weights."""
+    script = tmp_path / "custom.py"
+    script.write_text(CUSTOM_STEP_SCRIPT)
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    subprocess.run([sys.executable, str(script), str(tmp_path / "one")], env=_env(), check=True,
+                   timeout=120)  # fmt: skip
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    cmd = [*launcher, "--master_addr=127.0.0.1", f"--master_port={_free_port()}", str(script),
+           str(tmp_path / "two")]  # fmt: skip
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    one = json.loads((tmp_path / "one" / "rank0.json").read_text())
+    two = [json.loads((tmp_path / "two" / f"rank{r}.json").read_text()) for r in (0, 1)]
+    for w1, w2, w2b in zip(one["weights"], two[0]["weights"], two[1]["weights"]):
+        _close(w2, w1, atol=1e-5)
+        assert w2 == w2b  # the replicas stay identical

@@ -8,6 +8,7 @@ callbacks that implement them, and `evaluate`/`predict` run under `torch.inferen
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -400,8 +401,12 @@ def fit(
     jit.begin(model, "train", forward_loss)
     jit.begin(model, "test", forward_loss)
     was_training = model.training  # after fit, calls are inference again (Keras)
+    # An overridden train_step calls the model, not DDP's wrapper: average its gradients.
+    overridden = not _is_default_step(model, "train_step")
+    sync = distributed.averaged_gradients(model) if overridden else contextlib.nullcontext()
     try:
-        _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq)
+        with sync:
+            _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq)
     finally:  # stop Sequence workers and prefetch threads, also on errors and Ctrl-C
         model.train(was_training)
         jit.end(model, "train")
