@@ -5,6 +5,8 @@ Every test replays the same updates in a hand-written torch loop from the same s
 (plain SGD: w <- w - lr * g) and compares the losses and metrics fit reports.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -421,3 +423,31 @@ def test_fit_trains_and_predict_infers_through_a_call_without_training():
     model.evaluate(x, y, verbose=0)
     assert model.probe.seen == [True, False, False, False]
     assert model.training is False  # after fit, torch's flag is back to inference
+
+
+def test_jit_compile_compiles_an_overridden_train_step_and_keeps_its_numbers():
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    from fitorch.training import jit
+
+    x, y = _data()
+    torch._dynamo.reset()
+    counters.clear()
+    jit.set_backend("aot_eager")
+    try:
+        model = _functional(GuideModel)
+        kernel, bias = (w.copy() for w in model.get_weights())
+        model.compile(optimizer=keras.optimizers.SGD(LR), loss="mse", metrics=["mae"],
+                      jit_compile=True)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no fallback to eager
+            history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        assert counters["frames"]["ok"] >= 1  # dynamo compiled (parts of) the user's step
+    finally:
+        jit.set_backend("inductor")
+        torch._dynamo.reset()
+    losses, maes, w_end = _hand_sgd(kernel, bias, x, y, 16, 3)
+    np.testing.assert_allclose(history.history["loss"], losses, rtol=1e-5)
+    np.testing.assert_allclose(history.history["mae"], maes, rtol=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0], w_end, rtol=1e-5, atol=1e-6)

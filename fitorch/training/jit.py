@@ -13,6 +13,9 @@ compiled function.
   one row compiles once more).
 - **Fallback**: if compiling (or the compiled call) fails, the step reruns eagerly and the
   run continues eagerly, after ONE warning naming the error.
+- **Overridden steps** (a `train_step`/`test_step` the user wrote) are compiled whole, as
+  Keras compiles them: dynamo traces the forward and loss, breaks the graph at `backward()`
+  and goes on; the first call of each run is eager.
 - `jit_compile="auto"` means False (Keras 3 on torch does the same); True compiles.
 - `set_backend(name)` picks torch.compile's backend (default "inductor"; tests use
   "aot_eager" to skip code generation on slow machines).
@@ -43,12 +46,22 @@ def enabled(model) -> bool:
     return state is not None and state.jit_compile is True
 
 
-def begin(model, kind: str, fn) -> None:
-    """Start a run: compile `fn` (the step function of `kind`) for `model` if jit is on."""
+class _Run:
+    """A run's compiled callable and how many calls still run eagerly first."""
+
+    def __init__(self, compiled, eager_calls: int):
+        self.compiled = compiled
+        self.eager_calls = eager_calls
+
+
+def begin(model, kind: str, fn, eager_calls: int = 0) -> None:
+    """Start a run: compile `fn` (the step function of `kind`) for `model` if jit is on; the
+    first `eager_calls` calls run eagerly (an overridden step builds what it uses then)."""
     runs = _ACTIVE.setdefault(model, {})
-    runs[kind] = (
-        torch.compile(fn, dynamic=True, backend=_BACKEND["name"]) if enabled(model) else None
-    )
+    if enabled(model):
+        runs[kind] = _Run(torch.compile(fn, dynamic=True, backend=_BACKEND["name"]), eager_calls)
+    else:
+        runs[kind] = None
 
 
 def end(model, kind: str) -> None:
@@ -60,11 +73,14 @@ def end(model, kind: str) -> None:
 
 def run(model, kind: str, fn, *args):
     """`fn(*args)` through this run's compiled callable if there is one, else eagerly."""
-    compiled = _ACTIVE.get(model, {}).get(kind)
-    if compiled is None:
+    current = _ACTIVE.get(model, {}).get(kind)
+    if current is None:
+        return fn(*args)
+    if current.eager_calls:
+        current.eager_calls -= 1
         return fn(*args)
     try:
-        return compiled(*args)
+        return current.compiled(*args)
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _ACTIVE[model][kind] = None
         warnings.warn(

@@ -215,7 +215,7 @@ def run_step(model, kind: str, batch):
     if _is_default_step(model, kind):
         getattr(model, kind)(batch)
         return model.trainer.results
-    returned = getattr(model, kind)(keras_data(batch))
+    returned = jit.run(model, kind, getattr(type(model), kind), model, keras_data(batch))
     if returned is None:
         return lambda: _tensor_logs(model.get_metrics_result())
     logs = _tensor_logs(returned)
@@ -398,8 +398,7 @@ def fit(
         batch_size=source.batch_size, samples=source.num_samples,
         do_validation=val_feed is not None, metrics=[],
     )  # fmt: skip
-    jit.begin(model, "train", forward_loss)
-    jit.begin(model, "test", forward_loss)
+    _begin_jit(model, "train", "test")
     was_training = model.training  # after fit, calls are inference again (Keras)
     # An overridden train_step calls the model, not DDP's wrapper: average its gradients.
     overridden = not _is_default_step(model, "train_step")
@@ -409,8 +408,7 @@ def fit(
             _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq)
     finally:  # stop Sequence workers and prefetch threads, also on errors and Ctrl-C
         model.train(was_training)
-        jit.end(model, "train")
-        jit.end(model, "test")
+        _end_jit(model, "train", "test")
         source.close()
         if val_feed is not None:
             val_feed.source.close()
@@ -504,6 +502,22 @@ def _publish_log_keys(model, state: CompiledState, cbs: CallbackList, feed: Step
         listed.extend(keys + validation)
     if cbs.history is not None:
         cbs.history.history.aliases.update(_aliases(state))
+
+
+def _begin_jit(model, *kinds: str) -> None:
+    """Compile (jit_compile=True) each step `kind` of this run: the default step's forward
+    and loss, or the whole overridden `<kind>_step` (see training/jit.py)."""
+    for kind in kinds:
+        jit.begin(model, kind, forward_loss)
+        step = f"{kind}_step"
+        if not _is_default_step(model, step):
+            jit.begin(model, step, getattr(type(model), step), eager_calls=1)
+
+
+def _end_jit(model, *kinds: str) -> None:
+    for kind in kinds:
+        jit.end(model, kind)
+        jit.end(model, f"{kind}_step")
 
 
 def _end_execution(cbs: CallbackList, feed: StepFeed, last_index: int) -> None:
@@ -606,11 +620,11 @@ def evaluate(
     source = _source(model, x, y, sample_weight, batch_size, steps, options=options)
     feed = StepFeed(source, steps)
     cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
-    jit.begin(model, "test", forward_loss)
+    _begin_jit(model, "test")
     try:
         logs = _run_evaluation(model, state, feed, cbs)
     finally:
-        jit.end(model, "test")
+        _end_jit(model, "test")
         source.close()
     return _as_result(model, logs, return_dict)
 
