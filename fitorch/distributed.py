@@ -219,12 +219,7 @@ def shard_model(model, state) -> None:
         )
     if not any(True for _ in model.parameters()):
         raise ValueError("distribute='fsdp' needs a built model (give the Input shape).")
-    regularized = [
-        f"{m.name}.{name}"
-        for m in model.modules()
-        for name, info in getattr(m, "_weight_info", {}).items()
-        if info.get("regularizer") is not None
-    ]
+    regularized = [weight.path for weight, _ in model.regularized_weights()]
     if regularized:  # a penalty on a sharded weight would need its own gradient reduction
         raise NotImplementedError(
             f"distribute='fsdp' does not support weight regularizers yet; found on {regularized}."

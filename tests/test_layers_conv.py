@@ -272,7 +272,7 @@ def test_kernel_constraint_and_regularizer_act_in_keras_layout():
     layer(torch.zeros(1, 4, 4, 2))
     kernel = np.random.default_rng(0).normal(size=(2, 2, 2, 3)).astype("float32") * 3
     layer.set_weights([kernel, np.zeros(3, "float32")])
-    (param, constraint) = layer._constrained_weights()[0]
+    (param, constraint) = layer.constrained_weights()[0]
     with torch.no_grad():
         param.copy_(constraint(param))
     theirs = keras.constraints.MaxNorm(1.0, axis=[0, 1, 2])(kernel)

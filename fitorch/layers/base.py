@@ -341,7 +341,7 @@ class Layer(nn.Module):
                 for p in module.parameters(recurse=False):
                     p.requires_grad_(self._trainable)
 
-    def _own_weights(self) -> list[tuple[nn.Parameter, bool]]:
+    def own_weights(self) -> list[tuple[nn.Parameter, bool]]:
         """This layer's own weights with their trainability, trainable ones first."""
         own = [(getattr(self, n), info["trainable"]) for n, info in self._weight_info.items()]
         foreign = [
@@ -373,7 +373,7 @@ class Layer(nn.Module):
 
     def _all_weights(self) -> list[tuple[nn.Parameter, bool]]:
         seen, out = set(), []
-        for w, t in self._own_weights():
+        for w, t in self.own_weights():
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append((w, t and self._trainable))
@@ -408,7 +408,8 @@ class Layer(nn.Module):
     def count_params(self) -> int:
         return sum(w.numel() for w in self.weights)
 
-    def _layout_of(self, weight: nn.Parameter):
+    def weight_layout(self, weight: nn.Parameter):
+        """The Keras layout recorded for `weight` by `add_weight` (None if not one of ours)."""
         for module in self.modules():
             if isinstance(module, Layer):
                 for pname, info in module._weight_info.items():
@@ -423,7 +424,7 @@ class Layer(nn.Module):
             value = w.detach()
             if hasattr(value, "full_tensor"):  # a DTensor shard (FSDP): gather every rank's
                 value = value.full_tensor()
-            layout = self._layout_of(w)
+            layout = self.weight_layout(w)
             if layout is not None:
                 value = value.permute(*np.argsort(layout).tolist())
             out.append(value.cpu().numpy().copy())
@@ -440,7 +441,7 @@ class Layer(nn.Module):
         staged = []
         for i, (p, value) in enumerate(zip(params, weights)):
             value = torch.as_tensor(np.asarray(value), dtype=p.dtype)
-            layout = self._layout_of(p)
+            layout = self.weight_layout(p)
             if layout is not None:
                 value = value.permute(*layout)
             if tuple(value.shape) != tuple(p.shape):
@@ -476,15 +477,21 @@ class Layer(nn.Module):
         return out + self.regularization_losses()
 
     def regularization_losses(self) -> list[torch.Tensor]:
+        return [regularizer(weight) for weight, regularizer in self.regularized_weights()]
+
+    def regularized_weights(self) -> list[tuple[nn.Parameter, object]]:
+        """`(weight, regularizer)` for every weight of this layer and its sublayers that
+        has one (the trainer adds `regularizer(weight)` to the training loss)."""
         out = []
         for module in self.modules():
             if isinstance(module, Layer):
                 for pname, info in module._weight_info.items():
                     if info["regularizer"] is not None:
-                        out.append(info["regularizer"](getattr(module, pname)))
+                        out.append((getattr(module, pname), info["regularizer"]))
         return out
 
-    def _constrained_weights(self) -> list[tuple[nn.Parameter, object]]:
+    def constrained_weights(self) -> list[tuple[nn.Parameter, object]]:
+        """`(weight, constraint)` for every weight that has one (applied after each update)."""
         out = []
         for module in self.modules():
             if isinstance(module, Layer):

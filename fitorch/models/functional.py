@@ -35,7 +35,6 @@ class Functional(Model):
         layers = list(dict.fromkeys(node.layer for node in self._nodes))
         _uniquify_names(layers)
         self._graph_layers = nn.ModuleList(layers)
-        self._num_outputs = len(self._output_tensors)
         self.built = True
 
     @property

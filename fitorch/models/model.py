@@ -42,6 +42,7 @@ class Model(Layer):
         # The declared training state (fitorch.training.compile_utils.CompiledState): what
         # compile set up and fit runs with; None before compile.
         self.trainer = None
+        self._assigned_output_names = ["output_1"]
         self.stop_training = False
         self.history = None
 
@@ -75,8 +76,13 @@ class Model(Layer):
 
     @property
     def output_names(self) -> list[str]:
-        n = getattr(self, "_num_outputs", 1)
-        return [f"output_{i + 1}" for i in range(n)] if n > 1 else ["output_1"]
+        """The outputs' names: `["output_1"]` for a subclassed model until set (compile
+        sets `output_1..n` when it gets a list of n losses, as Keras)."""
+        return list(self._assigned_output_names)
+
+    @output_names.setter
+    def output_names(self, names) -> None:
+        self._assigned_output_names = [str(n) for n in names]
 
     @property
     def input_names(self) -> list[str]:

@@ -55,12 +55,8 @@ def _own(layer) -> list[tuple[str, torch.Tensor, tuple | None]]:
     if not isinstance(layer, Layer):
         return [(k, v, None) for k, v in layer.state_dict(keep_vars=True).items()]
     out = []
-    for i, (w, _) in enumerate(layer._own_weights()):
-        layout = None
-        for pname, info in layer._weight_info.items():
-            if getattr(layer, pname) is w:
-                layout = info["layout"]
-        out.append((str(i), w, layout))
+    for i, (w, _) in enumerate(layer.own_weights()):
+        out.append((str(i), w, layer.weight_layout(w)))
     return out
 
 
@@ -295,7 +291,7 @@ def write_keras_optimizer(model, f) -> None:
     group.create_dataset("1", data=np.float32(opt.current_learning_rate()))
     i = 2
     for p in params:
-        layout = model._layout_of(p)
+        layout = model.weight_layout(p)
         state = opt.state.get(p) or {}
         for name in slots:
             value = state.get(name, torch.zeros_like(p))
@@ -326,7 +322,7 @@ def read_keras_optimizer(model, fileobj, where: str):
             )
         plan, i = [], 2
         for p in params:
-            layout = model._layout_of(p)
+            layout = model.weight_layout(p)
             for name in slots:
                 ds = _hard_child(group, str(i), where)
                 if ds is None or tuple(ds.shape) != _keras_shape(p, layout):

@@ -19,6 +19,7 @@ import torch
 from fitorch import losses as losses_mod
 from fitorch import metrics as metrics_mod
 from fitorch import optimizers as optimizers_mod
+from fitorch.layers.base import Layer
 from fitorch.metrics.reduction import Mean
 from fitorch.registry import remember
 from fitorch.utils.naming import unique_name
@@ -251,17 +252,8 @@ class CompiledState:
         self.metrics.build(y_true, y_pred, self.loss.losses, taken)
         if not getattr(self.optimizer, "param_groups", None):
             self.bind_optimizer(model)
-        self.regularized = [
-            (p, reg)
-            for m in model.modules()
-            if hasattr(m, "_weight_info")
-            for name, info in m._weight_info.items()
-            if (reg := info["regularizer"]) is not None
-            for p in [getattr(m, name)]
-        ]
-        self.constrained = (
-            model._constrained_weights() if hasattr(model, "_constrained_weights") else []
-        )
+        self.regularized = model.regularized_weights() if isinstance(model, Layer) else []
+        self.constrained = model.constrained_weights() if isinstance(model, Layer) else []
         self.built = True
 
     def log_keys(self) -> list[str]:

@@ -16,6 +16,8 @@ import torch
 
 from fitorch import distributed, mixed_precision
 from fitorch.callbacks.callback_list import CallbackList
+from fitorch.models.functional import Functional
+from fitorch.models.sequential import Sequential
 from fitorch.training import batches, jit
 from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
@@ -110,10 +112,10 @@ def compile(
             f"sample_weight_mode must be None or 'temporal'; got {sample_weight_mode!r}."
         )
     _default_device(model)
-    if not hasattr(model, "_graph_layers") and not hasattr(model, "_stack"):
+    if not isinstance(model, (Functional, Sequential)):
         # A subclassed model shows its output count only when called; a list of losses tells.
         if isinstance(loss, (list, tuple)) and len(loss) > 1:
-            model._num_outputs = len(loss)
+            model.output_names = [f"output_{i + 1}" for i in range(len(loss))]
     config = {
         "optimizer": optimizer,
         "loss": loss,
