@@ -39,8 +39,8 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     if isinstance(x, torch.Tensor):
         return x if target is None or x.dtype == target else x.to(target)
     if isinstance(x, (np.ndarray, np.generic)):
-        out = torch.from_numpy(np.ascontiguousarray(x)) if x.dtype != np.bool_ or x.ndim \
-            else torch.tensor(bool(x))
+        arr = np.asarray(x)
+        out = torch.from_numpy(arr if arr.flags.c_contiguous else arr.copy())
         return out if target is None else out.to(target)
     if target is None:
         arr = np.asarray(x)
