@@ -89,7 +89,8 @@ def test_scan_and_map():
                    call(lambda c, _: (c + 1, c), np.zeros((), "float32"), None, length=4)],
           tensors=True)
     check("map", [call(lambda x: x.sum(), rand((4, 3))),
-                  call(lambda x: (x[0], x[1] * 2), (rand((3, 2)), rand((3,), seed=1)))], tensors=True)
+                  call(lambda x: (x[0], x[1] * 2), (rand((3, 2)), rand((3,), seed=1)))],
+          tensors=True)
     with pytest.raises(ValueError, match="xs or length"):
         ops.scan(step, 0.0)
 

@@ -359,7 +359,8 @@ def test_take_and_take_along_axis():
     np.testing.assert_array_equal(ops.take(x, idx), np.take(x, idx))
     np.testing.assert_array_equal(ops.take(x, np.array([-1]), axis=0), x[[-1]])
     sorted_idx = np.argsort(x, axis=-1)
-    check("take_along_axis", [call(x, sorted_idx, axis=-1), call(x, np.argsort(x, axis=0)[:1], axis=0),
+    check("take_along_axis", [call(x, sorted_idx, axis=-1),
+                              call(x, np.argsort(x, axis=0)[:1], axis=0),
                               call(x, np.array([[0], [3], [1]]), axis=1)])
     np.testing.assert_array_equal(ops.take_along_axis(x, np.array([5, 0])),
                                   x.reshape(-1)[[5, 0]])  # flattened (Keras's torch fails)

@@ -9,7 +9,7 @@ re-exports them all, so `from fitorch import ops; ops.mean(x)` works like `keras
 See docs/ops.md for the coverage and what is left out.
 """
 
-from fitorch.ops import core, dtypes, image, linalg, math, nn, numpy
+from fitorch.ops import core, dtypes, image, linalg, math, nn, numpy  # noqa: F401
 from fitorch.ops.core import *  # noqa: F401,F403
 from fitorch.ops.image import *  # noqa: F401,F403
 from fitorch.ops.linalg import *  # noqa: F401,F403

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import builtins
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -211,9 +212,9 @@ def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: int =
     n = _leaves(out)[0].shape[axis]
     shift = 1
     while shift < n:
-        head = _map_arrays(lambda t: t.narrow(axis, 0, shift), out)
-        prev = _map_arrays(lambda t: t.narrow(axis, 0, n - shift), out)
-        cur = _map_arrays(lambda t: t.narrow(axis, shift, n - shift), out)
+        head = _map_arrays(lambda t, s=shift: t.narrow(axis, 0, s), out)
+        prev = _map_arrays(lambda t, s=shift: t.narrow(axis, 0, n - s), out)
+        cur = _map_arrays(lambda t, s=shift: t.narrow(axis, s, n - s), out)
         combined = f(prev, cur)
         out = _zip_arrays(lambda h, c: torch.cat([h, c], dim=axis), head, combined)
         shift *= 2

@@ -9,7 +9,8 @@ comparisons and predicates return bool.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 

@@ -7,7 +7,8 @@ accumulate in int32, and of bools give bool (any product true), as Keras.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch

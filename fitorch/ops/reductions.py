@@ -421,8 +421,9 @@ def unique(x: Any, sorted: bool = True, return_index: bool = False,  # noqa: A00
            return_inverse: bool = False, return_counts: bool = False, axis: Any = None,
            size: int | None = None, fill_value: Any = None) -> Any:
     """The sorted unique elements of `x` (flattened, or unique slices along `axis`), plus
-    `(index, inverse, counts)` as requested (int64, as Keras's torch backend). `size` pads (with `fill_value`, default the
-    smallest unique value) or truncates the result to a fixed length."""
+    `(index, inverse, counts)` as requested (int64, as Keras's torch backend). `size` pads
+    (with `fill_value`, default the smallest unique value) or truncates the result to a fixed
+    length."""
     x = convert_to_tensor(x)
     flat = x.reshape(-1) if axis is None else x
     values, inverse, counts = torch.unique(flat, sorted=True, return_inverse=True,
