@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 
 from fitorch import backend
-from fitorch.ops.tensor_args import as_float, as_tensor
+from fitorch.ops.core import convert_to_tensor as as_tensor
+from fitorch.ops.tensor_args import as_float
 
 __all__ = [
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "lu_factor", "norm", "qr",

@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from fitorch.ops.tensor_args import as_float, as_tensor
+from fitorch.ops.core import convert_to_tensor as as_tensor
+from fitorch.ops.tensor_args import as_float
 
 __all__ = [
     "segment_sum", "segment_max", "segment_min", "segment_prod", "top_k", "in_top_k",

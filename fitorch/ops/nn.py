@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend
-from fitorch.ops.tensor_args import as_float, as_tensor, int_tuple, result_float
+from fitorch.ops.core import convert_to_tensor as as_tensor
+from fitorch.ops.tensor_args import as_float, int_tuple, result_float
 from fitorch.ops.tensor_args import data_format as standardize_data_format
 
 __all__ = [

@@ -1,7 +1,8 @@
 """Argument standardisation shared by the `fitorch.ops` groups (nn, math, linalg, image).
 
-Keras's conversion rule on torch: a tensor passes through; a NumPy array keeps its dtype; Python
-floats (and lists of them) become `floatx()`, Python ints `int32`, Python bools `bool`.
+Conversion itself is `fitorch.ops.core.convert_to_tensor` (Keras's rule); this module adds the
+float promotion, `data_format` and tuple-argument checks the nn, math, linalg and image groups
+share.
 """
 
 from __future__ import annotations
@@ -12,33 +13,14 @@ import numpy as np
 import torch
 
 from fitorch import backend
+from fitorch.ops.core import convert_to_tensor
 
-__all__ = ["as_tensor", "as_float", "data_format", "int_tuple", "result_float"]
-
-
-def as_tensor(x: Any, dtype: Any = None) -> torch.Tensor:
-    """`x` as a torch tensor by Keras's conversion rule, cast to `dtype` when given."""
-    if isinstance(x, torch.Tensor):
-        out = x
-    elif isinstance(x, (np.ndarray, np.generic)):
-        out = torch.as_tensor(x)
-    else:
-        array = np.asarray(x)
-        if array.dtype.kind == "f":
-            array = array.astype("float32")
-            out = torch.as_tensor(array).to(backend.to_torch_dtype(backend.floatx()))
-        elif array.dtype.kind in "iu":
-            out = torch.as_tensor(array.astype("int32"))
-        else:
-            out = torch.as_tensor(array)
-    if dtype is not None:
-        out = out.to(backend.to_torch_dtype(dtype))
-    return out
+__all__ = ["as_float", "data_format", "int_tuple", "result_float"]
 
 
 def as_float(x: Any) -> torch.Tensor:
     """`x` as a floating tensor: float and complex inputs keep their dtype, others become floatx."""
-    out = as_tensor(x)
+    out = convert_to_tensor(x)
     if out.is_floating_point() or out.is_complex():
         return out
     return out.to(backend.to_torch_dtype(backend.floatx()))
