@@ -129,6 +129,35 @@ def test_extract_patches_matches_keras(kw):
     agree(oi.extract_patches, ki.extract_patches, pixels(7, 8, 3), **kw)
 
 
+@pytest.mark.parametrize("kw", [{"size": 2}, {"size": (2, 3, 2), "strides": 1}])
+def test_extract_patches_3d_matches_keras(kw):
+    volumes = pixels(2, 4, 5, 6, 2)
+    agree(oi.extract_patches_3d, ki.extract_patches_3d, volumes, grad=True, **kw)
+    agree(oi.extract_patches_3d, ki.extract_patches_3d, volumes[0], **kw)
+    size3 = kw["size"] if not isinstance(kw["size"], int) else (2, 2, 2)
+    agree(oi.extract_patches, ki.extract_patches, volumes, size3, kw.get("strides"))
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_perspective_transform_matches_keras(interpolation):
+    x = pixels(2, 8, 9, 3)
+    start = np.array([[0, 0], [8, 0], [0, 7], [8, 7]], dtype="float32")
+    end = np.array([[[1, 0], [7, 1], [0, 6], [8, 7]], [[0, 1], [8, 0], [1, 7], [7, 6]]],
+                   dtype="float32")  # fmt: skip
+    agree(oi.perspective_transform, ki.perspective_transform, x, np.stack([start, start]), end,
+          interpolation=interpolation, fill_value=0.25, atol=1e-4)  # fmt: skip
+    agree(oi.perspective_transform, ki.perspective_transform, x[0], start, end[0],
+          interpolation=interpolation, atol=1e-4)  # fmt: skip
+
+
+def test_perspective_transform_identity_and_errors():
+    x = torch.from_numpy(pixels(5, 6, 2))
+    corners = torch.tensor([[0.0, 0.0], [5.0, 0.0], [0.0, 4.0], [5.0, 4.0]])
+    assert torch.allclose(oi.perspective_transform(x, corners, corners), x, atol=1e-5)
+    with pytest.raises(ValueError, match="start_points"):
+        oi.perspective_transform(x, corners[:3], corners[:3])
+
+
 def test_extract_patches_channels_first():
     agree(oi.extract_patches, ki.extract_patches, pixels(2, 3, 6, 6), size=3,
           data_format="channels_first")  # fmt: skip
@@ -183,9 +212,6 @@ def test_gaussian_blur_keeps_a_constant_interior():
 
 # ---------------------------------------------------------------------------------- coverage
 NOT_PROVIDED = {
-    "extract_patches_3d": "volumes are rare in Keras programs; extract_patches covers images",
-    "perspective_transform": "needs a homography solve per image; affine_transform covers "
-    "projective transforms given as 8 coefficients",
     "elastic_transform": "a data-augmentation op with its own seeded noise field",
     "scale_and_translate": "JAX's resampling kernel family (lanczos, keys cubic)",
     "ssim": "a metric with a Gaussian window; not yet written",

@@ -12,13 +12,14 @@ import torch
 import torch.nn.functional as F
 
 from fitorch.ops import nn
-from fitorch.ops.tensor_args import as_float, as_tensor
+from fitorch.ops.core import convert_to_tensor as as_tensor
+from fitorch.ops.tensor_args import as_float
 from fitorch.ops.tensor_args import data_format as standardize_data_format
 
 __all__ = [
     "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "affine_transform",
-    "extract_patches", "map_coordinates", "pad_images", "crop_images", "gaussian_blur",
-    "sobel_edges",
+    "extract_patches", "extract_patches_3d", "map_coordinates", "pad_images", "crop_images",
+    "perspective_transform", "gaussian_blur", "sobel_edges",
 ]  # fmt: skip
 
 
@@ -288,22 +289,82 @@ def affine_transform(
 
 
 # --------------------------------------------------------------------------- patches, pads
+def _patches(x: torch.Tensor, size, strides, dilation_rate, padding, fmt: str, n: int):
+    """Patches of `size` over the n spatial dims of a batch, flattened into channels: each
+    output channel is one (offset..., channel) element of the patch, offsets first."""
+    window = (size,) * n if isinstance(size, int) else tuple(size)
+    channels = x.shape[-1] if fmt == "channels_last" else x.shape[1]
+    depth = channels * int(torch.tensor(window).prod())
+    # An identity kernel copies each patch element into its own output channel.
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    kernel = torch.eye(depth, dtype=dtype).reshape(*window, channels, depth)
+    return nn.conv(x, kernel, strides or window, padding, fmt, dilation_rate)
+
+
 def extract_patches(
     images, size, strides=None, dilation_rate=1, padding: str = "valid", data_format=None
 ) -> torch.Tensor:
     """Patches of `size` (an int or (h, w)) flattened into the channel axis:
-    (N, H, W, C) -> (N, H', W', h * w * C), each patch in (row, col, channel) order."""
+    (N, H, W, C) -> (N, H', W', h * w * C), each patch in (row, col, channel) order.
+    A 3-tuple `size` extracts volume patches (`extract_patches_3d`)."""
+    if not isinstance(size, int) and len(size) == 3:
+        return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
     fmt = standardize_data_format(data_format)
     x = _images(images, "extract_patches")
-    patch_h, patch_w = (size, size) if isinstance(size, int) else tuple(size)
-    channels = x.shape[-1] if fmt == "channels_last" else x.shape[-3]
-    depth = patch_h * patch_w * channels
-    # An identity kernel copies each patch element into its own output channel.
-    kernel = torch.eye(depth, dtype=x.dtype if x.is_floating_point() else torch.float32)
-    kernel = kernel.reshape(patch_h, patch_w, channels, depth)
     batch = x.unsqueeze(0) if x.ndim == 3 else x
-    out = nn.conv(batch, kernel, strides or (patch_h, patch_w), padding, fmt, dilation_rate)
+    out = _patches(batch, size, strides, dilation_rate, padding, fmt, 2)
     return out.squeeze(0) if x.ndim == 3 else out
+
+
+def extract_patches_3d(
+    volumes, size, strides=None, dilation_rate=1, padding: str = "valid", data_format=None
+) -> torch.Tensor:
+    """Volume patches: (N, D, H, W, C) -> (N, D', H', W', d * h * w * C) (rank 4: one volume)."""
+    fmt = standardize_data_format(data_format)
+    x = as_tensor(volumes)
+    if x.ndim not in (4, 5):
+        raise ValueError(
+            "extract_patches_3d: `volumes` must be rank 4 (one volume) or rank 5 (a batch); "
+            f"received shape {tuple(x.shape)}."
+        )
+    batch = x.unsqueeze(0) if x.ndim == 4 else x
+    out = _patches(batch, size, strides, dilation_rate, padding, fmt, 3)
+    return out.squeeze(0) if x.ndim == 4 else out
+
+
+def _homography(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """(batch, 8) coefficients of the projective map sending each `end` corner to its `start`
+    corner: start = ((a0 x + a1 y + a2) / k, (a3 x + a4 y + a5) / k), k = a6 x + a7 y + 1."""
+    ex, ey = end[..., 0], end[..., 1]  # (batch, 4)
+    sx, sy = start[..., 0], start[..., 1]
+    one, zero = torch.ones_like(ex), torch.zeros_like(ex)
+    rows_x = torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], dim=-1)
+    rows_y = torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], dim=-1)
+    system = torch.cat([rows_x, rows_y], dim=1)  # (batch, 8, 8)
+    return torch.linalg.solve(system, torch.cat([sx, sy], dim=1))
+
+
+def perspective_transform(
+    images, start_points, end_points, interpolation: str = "bilinear", fill_value=0,
+    data_format=None,
+) -> torch.Tensor:  # fmt: skip
+    """Warp so that the four `start_points` (x, y) land on `end_points` ((4, 2) or (N, 4, 2));
+    pixels mapped from outside the input get `fill_value`."""
+    x = _images(images, "perspective_transform")
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    start, end = (as_tensor(p).to(dtype) for p in (start_points, end_points))
+    if start.shape != end.shape or start.shape[-2:] != (4, 2) or start.ndim not in (2, 3):
+        raise ValueError(
+            "perspective_transform: `start_points` and `end_points` must both have shape "
+            f"(4, 2) or (N, 4, 2); received {tuple(start.shape)} and {tuple(end.shape)}."
+        )
+    compute = torch.promote_types(dtype, torch.float32)
+    coefficients = _homography(
+        start.reshape(-1, 4, 2).to(compute), end.reshape(-1, 4, 2).to(compute)
+    )
+    return affine_transform(
+        x, coefficients.to(dtype), interpolation, "constant", fill_value, data_format
+    )
 
 
 def _two_of_three(start, end, target, names: tuple[str, str, str], op: str) -> None:
