@@ -210,11 +210,26 @@ def test_gaussian_blur_keeps_a_constant_interior():
     assert torch.allclose(out[0, 1:-1, 1:-1, 0], torch.ones(5, 5))
 
 
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_ssim_matches_keras(fmt):
+    a = pixels(2, 16, 15, 3) if fmt == "channels_last" else pixels(2, 3, 16, 15)
+    b = np.clip(a + rand(*a.shape, seed=4, low=-0.2, high=0.2), 0, 1).astype("float32")
+    agree(oi.ssim, ki.ssim, a, b, data_format=fmt, grad=True, atol=1e-5)
+    agree(oi.ssim, ki.ssim, a[0], b[0], data_format=fmt, filter_size=5, filter_sigma=1.0,
+          max_val=2.0, atol=1e-5)  # fmt: skip
+
+
+def test_ssim_of_identical_images_is_one():
+    x = torch.from_numpy(pixels(1, 12, 12, 1))
+    assert oi.ssim(x, x).item() == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="one shape"):
+        oi.ssim(x, x[:, :6])
+
+
 # ---------------------------------------------------------------------------------- coverage
 NOT_PROVIDED = {
     "elastic_transform": "a data-augmentation op with its own seeded noise field",
     "scale_and_translate": "JAX's resampling kernel family (lanczos, keys cubic)",
-    "ssim": "a metric with a Gaussian window; not yet written",
 }
 
 

@@ -19,7 +19,7 @@ from fitorch.ops.tensor_args import data_format as standardize_data_format
 __all__ = [
     "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "affine_transform",
     "extract_patches", "extract_patches_3d", "map_coordinates", "pad_images", "crop_images",
-    "perspective_transform", "gaussian_blur", "sobel_edges",
+    "perspective_transform", "gaussian_blur", "sobel_edges", "ssim",
 ]  # fmt: skip
 
 
@@ -465,12 +465,8 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sh, sw = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
 
-    def taps(n: int, s: float) -> torch.Tensor:
-        offsets = torch.arange(n, dtype=x.dtype) - (n - 1) / 2
-        w = torch.exp(-(offsets**2) / (2.0 * s * s))
-        return w / w.sum()
-
-    return _depthwise_filter(x, torch.outer(taps(kh, sh), taps(kw, sw)), fmt)
+    kernel = torch.outer(_gaussian_taps(kh, sh, x.dtype), _gaussian_taps(kw, sw, x.dtype))
+    return _depthwise_filter(x, kernel, fmt)
 
 
 def sobel_edges(images, data_format=None) -> torch.Tensor:
@@ -479,3 +475,51 @@ def sobel_edges(images, data_format=None) -> torch.Tensor:
     x = as_float(_images(images, "sobel_edges"))
     dy = torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]], dtype=x.dtype)
     return torch.stack([_depthwise_filter(x, k, fmt) for k in (dy, dy.T)], dim=-1)
+
+
+def _gaussian_taps(n: int, sigma: float, dtype: torch.dtype) -> torch.Tensor:
+    """A normalised 1-D Gaussian of `n` taps centred on the middle one."""
+    offsets = torch.arange(n, dtype=dtype) - (n - 1) / 2
+    w = torch.exp(-(offsets**2) / (2.0 * sigma * sigma))
+    return w / w.sum()
+
+
+def ssim(
+    image1,
+    image2,
+    max_val: float = 1.0,
+    filter_size: int = 11,
+    filter_sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    data_format=None,
+) -> torch.Tensor:
+    """Structural similarity per image, averaged over channels and valid window positions:
+    (2 mu1 mu2 + c1)(2 s12 + c2) / ((mu1**2 + mu2**2 + c1)(s1**2 + s2**2 + c2)),
+    c = (k * max_val)**2, local statistics under a `filter_size` Gaussian of `filter_sigma`.
+    Computed in float32 unless the input is float16/bfloat16/float32 (Keras's rule)."""
+    fmt = standardize_data_format(data_format)
+    a, b = _images(image1, "ssim"), _images(image2, "ssim")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"ssim: `image1` and `image2` must have one shape; received {tuple(a.shape)} and "
+            f"{tuple(b.shape)}."
+        )
+    out_dtype, rank = a.dtype, a.ndim
+    keep = (torch.float16, torch.bfloat16, torch.float32)
+    compute = a.dtype if a.dtype in keep else torch.float32
+    a, b = (_batched_channels_first(t.to(compute), fmt) for t in (a, b))
+    n, c, h, w = a.shape
+    taps = _gaussian_taps(filter_size, filter_sigma, compute)
+    kernel = torch.outer(taps, taps)[None, None]
+
+    def local_mean(t: torch.Tensor) -> torch.Tensor:  # "valid" Gaussian filter per channel
+        return F.conv2d(t.reshape(n * c, 1, h, w), kernel)
+
+    mu1, mu2 = local_mean(a), local_mean(b)
+    var1, var2 = local_mean(a * a) - mu1 * mu1, local_mean(b * b) - mu2 * mu2
+    cov = local_mean(a * b) - mu1 * mu2
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    ratio = ((2 * mu1 * mu2 + c1) * (2 * cov + c2)) / ((mu1**2 + mu2**2 + c1) * (var1 + var2 + c2))
+    per_image = ratio.reshape(n, -1).mean(dim=-1)
+    return (per_image.squeeze(0) if rank == 3 else per_image).to(out_dtype)
