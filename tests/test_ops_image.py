@@ -226,10 +226,30 @@ def test_ssim_of_identical_images_is_one():
         oi.ssim(x, x[:, :6])
 
 
+@pytest.mark.parametrize("method", ["linear", "bicubic", "lanczos3", "lanczos5"])
+@pytest.mark.parametrize("antialias", [True, False])
+def test_scale_and_translate_matches_keras(method, antialias):
+    x = pixels(2, 7, 8, 3)
+    # Tensors (not arrays) for scale/shift: the gradient check is taken w.r.t. the images.
+    scale, shift = torch.tensor([0.6, 1.7]), torch.tensor([0.5, -1.25])
+    agree(oi.scale_and_translate, ki.scale_and_translate, x, (2, 4, 13, 3), scale, shift,
+          (1, 2), method, antialias=antialias, grad=True, atol=1e-5)  # fmt: skip
+    ints = rand(7, 8, dtype="int32", low=0, high=100)
+    agree(oi.scale_and_translate, ki.scale_and_translate, ints, (5, 11), scale, shift, (0, 1),
+          method, antialias=antialias)  # fmt: skip
+
+
+def test_scale_and_translate_identity_and_errors():
+    x = torch.from_numpy(pixels(5, 6))
+    same = oi.scale_and_translate(x, (5, 6), torch.ones(2), torch.zeros(2), (0, 1), "cubic")
+    assert torch.allclose(same, x, atol=1e-6)
+    with pytest.raises(ValueError, match="method"):
+        oi.scale_and_translate(x, (5, 6), torch.ones(2), torch.zeros(2), (0, 1), "area")
+
+
 # ---------------------------------------------------------------------------------- coverage
 NOT_PROVIDED = {
     "elastic_transform": "a data-augmentation op with its own seeded noise field",
-    "scale_and_translate": "JAX's resampling kernel family (lanczos, keys cubic)",
 }
 
 
