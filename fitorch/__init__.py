@@ -11,6 +11,7 @@ from fitorch import (
     applications,
     backend,
     callbacks,
+    config,
     constraints,
     datasets,
     distributed,
@@ -24,10 +25,12 @@ from fitorch import (
     optimizers,
     regularizers,
     saving,
+    tree,
     utils,
 )
 from fitorch.layers import Input
 from fitorch.models import Model, Sequential
+from fitorch.variables import Variable
 
 __version__ = "0.1.0"
 
@@ -35,10 +38,12 @@ __all__ = [
     "Input",
     "Model",
     "Sequential",
+    "Variable",
     "activations",
     "applications",
     "backend",
     "callbacks",
+    "config",
     "constraints",
     "datasets",
     "distributed",
@@ -52,5 +57,6 @@ __all__ = [
     "optimizers",
     "regularizers",
     "saving",
+    "tree",
     "utils",
 ]

@@ -213,7 +213,7 @@ def _t(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     """
     if isinstance(x, torch.Tensor):
         return x
-    if hasattr(x, "__torch_function__") and hasattr(x, "node"):
+    if _is_keras_tensor(x):
         return _symbolic_value(x)
     device = like.device if like is not None else None
     if like is not None and isinstance(x, (int, float, bool)) and not isinstance(x, np.generic):
@@ -222,6 +222,11 @@ def _t(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     if out.is_floating_point():
         out = out.to(to_torch_dtype(_FLOATX))
     return out
+
+
+def _is_keras_tensor(x) -> bool:
+    """A functional-API KerasTensor (recognised by its attributes: no import of layers)."""
+    return hasattr(x, "__torch_function__") and hasattr(x, "node")
 
 
 def _symbolic_value(x) -> torch.Tensor:
@@ -478,8 +483,9 @@ def cast(x, dtype) -> torch.Tensor:
 
 
 def dtype(x) -> str:
-    """The dtype of `x` as a Keras string (`"float32"`)."""
-    return str(_t(x).dtype).replace("torch.", "")
+    """The dtype of `x` (a tensor or a symbolic tensor) as a Keras string (`"float32"`)."""
+    x = x if _is_keras_tensor(x) else _t(x)
+    return str(x.dtype).replace("torch.", "")
 
 
 def equal(x, y) -> torch.Tensor:
@@ -549,13 +555,15 @@ def shape(x) -> tuple:
 
 
 def int_shape(x) -> tuple:
-    """The shape of `x` as a tuple of Python ints."""
+    """The shape of `x` as a tuple of Python ints (None where a symbolic `x` has no size)."""
+    if _is_keras_tensor(x):
+        return tuple(x.shape)
     return tuple(int(d) for d in _t(x).shape)
 
 
 def ndim(x) -> int:
-    """The rank of `x`."""
-    return _t(x).ndim
+    """The rank of `x` (a tensor or a symbolic tensor)."""
+    return x.ndim if _is_keras_tensor(x) else _t(x).ndim
 
 
 def count_params(x) -> int:
@@ -909,3 +917,28 @@ def l2_normalize(x, axis=None) -> torch.Tensor:
     dims = _axes(axis, x.ndim)
     square_sum = torch.sum(torch.square(x), dim=dims, keepdim=True)
     return x * torch.rsqrt(torch.clamp(square_sum, min=1e-12))
+
+
+# ------------------------------------------------------------------------- symbolic tensors
+# Every function computing a tensor from tensors also builds a graph node when given a
+# functional-API KerasTensor (`K.mean(K.exp(z_log_var))` between layers; Keras 2 VAE), and is
+# allowed in saved graphs as "fitorch.backend.<name>". Config, shape and value helpers stay
+# plain functions.
+_NOT_SYMBOLIC = {
+    "epsilon", "set_epsilon", "floatx", "set_floatx", "image_data_format",
+    "set_image_data_format", "is_tensor", "dtype", "shape", "int_shape", "ndim",
+    "count_params", "zeros", "ones", "eye", "random_normal", "random_uniform", "backend",
+    "clear_session", "cast_to_floatx", "get_value", "set_value", "batch_get_value",
+    "batch_set_value", "variable", "constant", "eval",
+}  # fmt: skip
+
+
+def _make_symbolic() -> None:
+    from fitorch.layers.op_node import symbolic_op
+
+    for name in __all__:
+        if name not in _NOT_SYMBOLIC:
+            globals()[name] = symbolic_op(globals()[name], f"fitorch.backend.{name}")
+
+
+_make_symbolic()

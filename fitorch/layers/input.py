@@ -21,7 +21,7 @@ import torch
 
 from fitorch.layers.base import Layer, _as_dtype, _tracing, symbolic_tracing
 
-__all__ = ["Input", "InputLayer", "KerasTensor", "Node", "symbolic_call"]
+__all__ = ["Input", "InputLayer", "KerasTensor", "Node", "OpLayer", "symbolic_call", "value_of"]
 
 _RUN = threading.local()
 
@@ -79,47 +79,41 @@ class KerasTensor:
     def _op(self, name, *args):
         return self.__torch_function__(getattr(torch.Tensor, name), (KerasTensor,), (self, *args))
 
-    def __add__(self, o):
-        return self._op("__add__", o)  # noqa: E704
-
-    def __radd__(self, o):
-        return self._op("__radd__", o)  # noqa: E704
-
-    def __sub__(self, o):
-        return self._op("__sub__", o)  # noqa: E704
-
-    def __rsub__(self, o):
-        return self._op("__rsub__", o)  # noqa: E704
-
-    def __mul__(self, o):
-        return self._op("__mul__", o)  # noqa: E704
-
-    def __rmul__(self, o):
-        return self._op("__rmul__", o)  # noqa: E704
-
-    def __truediv__(self, o):
-        return self._op("__truediv__", o)  # noqa: E704
-
-    def __rtruediv__(self, o):
-        return self._op("__rtruediv__", o)  # noqa: E704
-
-    def __pow__(self, o):
-        return self._op("__pow__", o)  # noqa: E704
-
-    def __rpow__(self, o):
-        return self._op("__rpow__", o)  # noqa: E704
-
-    def __matmul__(self, o):
-        return self._op("__matmul__", o)  # noqa: E704
-
-    def __neg__(self):
-        return self._op("__neg__")  # noqa: E704
-
-    def __abs__(self):
-        return self._op("__abs__")  # noqa: E704
-
     def __getitem__(self, key):
-        return self._op("__getitem__", key)  # noqa: E704
+        return self._op("__getitem__", key)
+
+
+# Python operators, as Keras 3's KerasTensor defines them; each records the torch.Tensor
+# method of the same name. There is no `__eq__`: `==` stays identity (as in Keras), so
+# symbolic tensors can be compared and kept in containers.
+_BINARY_OPERATORS = (
+    "add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "floordiv", "rfloordiv",
+    "mod", "rmod", "pow", "rpow", "matmul", "rmatmul", "lt", "le", "gt", "ge", "ne", "and",
+    "rand", "or", "ror", "xor", "rxor",
+)  # fmt: skip
+_UNARY_OPERATORS = ("neg", "abs", "invert")
+
+
+def _binary_operator(name: str):
+    def operator(self, other):
+        return self._op(name, other)
+
+    operator.__name__ = name
+    return operator
+
+
+def _unary_operator(name: str):
+    def operator(self):
+        return self._op(name)
+
+    operator.__name__ = name
+    return operator
+
+
+for _op_name_ in _BINARY_OPERATORS:
+    setattr(KerasTensor, f"__{_op_name_}__", _binary_operator(f"__{_op_name_}__"))
+for _op_name_ in _UNARY_OPERATORS:
+    setattr(KerasTensor, f"__{_op_name_}__", _unary_operator(f"__{_op_name_}__"))
 
 
 class Node:
@@ -179,28 +173,40 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
 
 
 # -- symbolic calls -----------------------------------------------------------------------
-def symbolic_call(layer, args, kwargs, record: bool = True):
-    """Call `layer` on symbolic arguments: build it, infer output shapes, record a Node."""
+def symbolic_call(layer, args, kwargs, record: bool = True, vary_batch: bool = False):
+    """Call `layer` on symbolic arguments: build it, infer output shapes, record a Node.
+
+    Shapes come from two runs on zeros; a dimension that differs between them is None. A
+    layer keeps the batch dimension (placeholder batch 2 in both runs; output dim 0 is None);
+    with `vary_batch` (op nodes) the batch size changes too (2, then 4), so reductions over
+    the batch (`K.mean(x)`) and indexing (`x[0]`) report the shape Keras reports.
+    """
     first = args[0] if args else next(iter(kwargs.values()))
     if not layer.built:
         layer._maybe_build(_map(first, lambda t: t.shape))
+    batches = (2, 4) if vary_batch else (2, 2)
     try:
-        out_small = _run_placeholder(layer, args, kwargs, 2, 3)
-        out_large = _run_placeholder(layer, args, kwargs, 2, 5)
+        out_small = _run_placeholder(layer, args, kwargs, batches[0], 3)
+        out_large = _run_placeholder(layer, args, kwargs, batches[1], 5)
     except ValueError:
         # A window longer than 3 steps (Conv1D(k=5) on Input(shape=(None,))) needs longer
         # placeholders; 97 and 131 still give different lengths for windows up to 34.
         if not any(s is None for t in _flatten((args, kwargs)) if isinstance(t, KerasTensor)
                    for s in t.shape[1:]):  # fmt: skip
             raise
-        out_small = _run_placeholder(layer, args, kwargs, 2, 97)
-        out_large = _run_placeholder(layer, args, kwargs, 2, 131)
+        out_small = _run_placeholder(layer, args, kwargs, batches[0], 97)
+        out_large = _run_placeholder(layer, args, kwargs, batches[1], 131)
     flat_small, flat_large = _flatten(out_small), _flatten(out_large)
     outputs = []
     for i, (a, b) in enumerate(zip(flat_small, flat_large)):
-        shape = [None] + [s if s == t else None for s, t in zip(a.shape[1:], b.shape[1:])]
-        if a.ndim == 0:
-            shape = []
+        if not isinstance(a, torch.Tensor):
+            raise TypeError(
+                f"{layer.name!r} on symbolic tensors must return tensors; it returned "
+                f"{type(a).__name__} {a!r}."
+            )
+        shape = [s if s == t else None for s, t in zip(a.shape, b.shape)]
+        if a.ndim and not vary_batch:
+            shape[0] = None
         outputs.append(
             KerasTensor(shape, a.dtype, name=f"{layer.name}_out{i}" if i else layer.name)
         )
@@ -246,16 +252,34 @@ def _device_of(layer):
     return torch.device("cpu")
 
 
-class _OpLayer(Layer):
-    """A torch function applied to symbolic tensors (`x + y`, `torch.cat`, `K.square`)."""
+class OpLayer(Layer):
+    """A function applied to symbolic tensors (`x + y`, `torch.cat`, `K.square`, `ops.exp`).
 
-    def __init__(self, func, **kw):
-        super().__init__(name=kw.pop("name", None) or _op_name(func), **kw)
+    `bound` holds keyword arguments fixed when the layer was made (a Keras 3 op record's
+    config, e.g. `Mean(axis=-1)`); the node's own arguments come on top. Inside a model run
+    the call is the plain function (on the values bound to any symbolic tensor it meets);
+    on symbolic arguments anywhere in the call it records a node, inferring the output shape
+    with a batch dimension that may change (`K.mean(x)` is a scalar, `x[0]` drops it).
+    """
+
+    def __init__(self, func, name=None, bound=None, **kw):
+        super().__init__(name=name or _op_name(func), **kw)
         self.func = func
+        self.bound = dict(bound or {})
         self.built = True
 
+    def __call__(self, *args, **kwargs):
+        if _executing():
+            return self.call(*_bind(args), **_bind(kwargs))
+        if _has_keras_tensor((args, kwargs)):
+            return symbolic_call(self, args, kwargs, vary_batch=True)
+        return self.call(*args, **kwargs)
+
     def call(self, *args, **kwargs):
-        return self.func(*args, **kwargs)
+        return self.func(*args, **{**self.bound, **kwargs})
+
+
+_OpLayer = OpLayer  # the name earlier modules import
 
 
 def _op_name(func) -> str:
@@ -264,8 +288,11 @@ def _op_name(func) -> str:
 
 
 def _op_node(func, args, kwargs):
-    layer = _OpLayer(func)
-    return symbolic_call(layer, args, kwargs)
+    return OpLayer(func)(*args, **kwargs)
+
+
+def _has_keras_tensor(structure) -> bool:
+    return any(isinstance(leaf, KerasTensor) for leaf in _flatten(structure))
 
 
 def value_of(t: KerasTensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from fitorch import backend as K
+from fitorch.layers.op_node import symbolic_op
 from fitorch.registry import Registry, get_registered_name, get_registered_object
 from fitorch.utils.naming import to_snake_case
 
@@ -54,6 +55,13 @@ class Reduction:
 
 
 _MASK_ATTR = "_keras_mask"
+
+
+def symbolic_loss(fn):
+    """`fn` (a per-sample loss function) building a graph node on symbolic tensors, so
+    Keras 2 code computes losses between layers (`mse(inputs, outputs)` then `add_loss`);
+    saved graphs name it `"fitorch.losses.<name>"`."""
+    return symbolic_op(fn, f"fitorch.losses.{fn.__name__}")
 
 
 def register_loss(obj, *aliases: str, targets: str | None = None):

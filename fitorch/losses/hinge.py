@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fitorch.losses.base import LossFunctionWrapper, prepare, register_loss
+from fitorch.losses.base import LossFunctionWrapper, prepare, register_loss, symbolic_loss
 
 __all__ = [
     "hinge",
@@ -28,6 +28,7 @@ def convert_binary_labels_to_hinge(y_true: torch.Tensor) -> torch.Tensor:
     return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
 
 
+@symbolic_loss
 def hinge(y_true, y_pred) -> torch.Tensor:
     """Hinge loss per sample: mean(max(1 - y_true * y_pred, 0), axis=-1).
 
@@ -42,6 +43,7 @@ def hinge(y_true, y_pred) -> torch.Tensor:
     return torch.mean(torch.clamp(1.0 - y_true * y_pred, min=0.0), dim=-1)
 
 
+@symbolic_loss
 def squared_hinge(y_true, y_pred) -> torch.Tensor:
     """Squared hinge per sample: mean(max(1 - y_true * y_pred, 0)**2, axis=-1) (0/1 -> -1/1).
 
@@ -54,6 +56,7 @@ def squared_hinge(y_true, y_pred) -> torch.Tensor:
     return torch.mean(torch.square(torch.clamp(1.0 - y_true * y_pred, min=0.0)), dim=-1)
 
 
+@symbolic_loss
 def categorical_hinge(y_true, y_pred) -> torch.Tensor:
     """Categorical hinge: max(max((1 - y_true) * y_pred, -1) - sum(y_true * y_pred, -1) + 1, 0).
 

@@ -14,7 +14,13 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend as K
-from fitorch.losses.base import LossFunctionWrapper, prepare, register_loss, set_mask
+from fitorch.losses.base import (
+    LossFunctionWrapper,
+    prepare,
+    register_loss,
+    set_mask,
+    symbolic_loss,
+)
 
 __all__ = [
     "kl_divergence",
@@ -58,6 +64,7 @@ def _warn_one_class(y_pred: torch.Tensor, fn: str) -> None:
         )
 
 
+@symbolic_loss
 def kl_divergence(y_true, y_pred) -> torch.Tensor:
     """Kullback-Leibler divergence: sum(t * log(t / p), axis=-1), t and p clipped to [ε, 1].
 
@@ -72,6 +79,7 @@ def kl_divergence(y_true, y_pred) -> torch.Tensor:
     return torch.sum(y_true * torch.log(y_true / y_pred), dim=-1)
 
 
+@symbolic_loss
 def poisson(y_true, y_pred) -> torch.Tensor:
     """Poisson loss: mean(y_pred - y_true * log(y_pred + ε), axis=-1).
 
@@ -83,6 +91,7 @@ def poisson(y_true, y_pred) -> torch.Tensor:
     return torch.mean(y_pred - y_true * torch.log(y_pred + K.epsilon()), dim=-1)
 
 
+@symbolic_loss
 def binary_crossentropy(
     y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
 ) -> torch.Tensor:
@@ -107,6 +116,7 @@ def binary_crossentropy(
     return torch.mean(values, dim=axis)
 
 
+@symbolic_loss
 def binary_focal_crossentropy(
     y_true,
     y_pred,
@@ -145,6 +155,7 @@ def binary_focal_crossentropy(
     return torch.mean(focal, dim=axis)
 
 
+@symbolic_loss
 def categorical_crossentropy(
     y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
 ) -> torch.Tensor:
@@ -169,6 +180,7 @@ def categorical_crossentropy(
     return K.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
 
+@symbolic_loss
 def categorical_focal_crossentropy(
     y_true,
     y_pred,
@@ -200,6 +212,7 @@ def categorical_focal_crossentropy(
     return torch.sum(focal, dim=axis)
 
 
+@symbolic_loss
 def sparse_categorical_crossentropy(
     y_true, y_pred, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1
 ) -> torch.Tensor:
@@ -233,6 +246,7 @@ def sparse_categorical_crossentropy(
     return values
 
 
+@symbolic_loss
 def categorical_generalized_cross_entropy(y_true, y_pred, q: float = 0.5) -> torch.Tensor:
     """Generalized crossentropy (noise-robust): (1 - p_true**q) / q for integer labels.
 
@@ -279,6 +293,7 @@ def crossentropy_for(y_true, y_pred):
     return categorical_crossentropy
 
 
+@symbolic_loss
 def crossentropy(y_true, y_pred) -> torch.Tensor:
     """Keras compile's `"crossentropy"`/`"ce"`: the crossentropy that fits the shapes.
 
@@ -293,6 +308,7 @@ def crossentropy(y_true, y_pred) -> torch.Tensor:
     return crossentropy_for(y_true, y_pred)(y_true, y_pred)
 
 
+@symbolic_loss
 def ctc(y_true, y_pred) -> torch.Tensor:
     """Connectionist temporal classification loss per sample: -log p(labels | logits).
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend as K
-from fitorch.losses.base import LossFunctionWrapper, prepare, register_loss
+from fitorch.losses.base import LossFunctionWrapper, prepare, register_loss, symbolic_loss
 
 __all__ = [
     "mean_squared_error",
@@ -35,6 +35,7 @@ __all__ = [
 _SOBS = "sum_over_batch_size"
 
 
+@symbolic_loss
 def mean_squared_error(y_true, y_pred) -> torch.Tensor:
     """Mean squared error per sample: mean((y_true - y_pred)**2, axis=-1).
 
@@ -46,6 +47,7 @@ def mean_squared_error(y_true, y_pred) -> torch.Tensor:
     return torch.mean(torch.square(y_true - y_pred), dim=-1)
 
 
+@symbolic_loss
 def mean_absolute_error(y_true, y_pred) -> torch.Tensor:
     """Mean absolute error per sample: mean(|y_true - y_pred|, axis=-1).
 
@@ -57,6 +59,7 @@ def mean_absolute_error(y_true, y_pred) -> torch.Tensor:
     return torch.mean(torch.abs(y_true - y_pred), dim=-1)
 
 
+@symbolic_loss
 def mean_absolute_percentage_error(y_true, y_pred) -> torch.Tensor:
     """Mean absolute percentage error: 100 * mean(|y_true - y_pred| / max(|y_true|, ε), -1).
 
@@ -69,6 +72,7 @@ def mean_absolute_percentage_error(y_true, y_pred) -> torch.Tensor:
     return 100.0 * torch.mean(diff, dim=-1)
 
 
+@symbolic_loss
 def mean_squared_logarithmic_error(y_true, y_pred) -> torch.Tensor:
     """Mean squared log error: mean((log(max(y_pred, ε) + 1) - log(max(y_true, ε) + 1))**2, -1).
 
@@ -94,6 +98,7 @@ def l2_normalize(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     return x * torch.rsqrt(torch.clamp(square_sum, min=eps * eps))
 
 
+@symbolic_loss
 def cosine_similarity(y_true, y_pred, axis: int = -1) -> torch.Tensor:
     """Negative cosine similarity: -sum(l2_normalize(y_true) * l2_normalize(y_pred), axis).
 
@@ -110,6 +115,7 @@ def cosine_similarity(y_true, y_pred, axis: int = -1) -> torch.Tensor:
     return -torch.sum(l2_normalize(y_true, axis) * l2_normalize(y_pred, axis), dim=axis)
 
 
+@symbolic_loss
 def huber(y_true, y_pred, delta: float = 1.0) -> torch.Tensor:
     """Huber loss per sample: mean(½e² if |e| <= delta else delta·|e| - ½delta², axis=-1).
 
@@ -133,6 +139,7 @@ def huber(y_true, y_pred, delta: float = 1.0) -> torch.Tensor:
 _LOG2 = math.log(2.0)
 
 
+@symbolic_loss
 def log_cosh(y_true, y_pred) -> torch.Tensor:
     """Log-cosh per sample: mean(log(cosh(x)), axis=-1), x = y_pred - y_true.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from fitorch import backend as K
-from fitorch.losses.base import LossFunctionWrapper, prepare, register_loss
+from fitorch.losses.base import LossFunctionWrapper, prepare, register_loss, symbolic_loss
 
 __all__ = ["dice", "tversky", "Dice", "Tversky"]
 
@@ -16,6 +16,7 @@ def _sum(x: torch.Tensor, axis) -> torch.Tensor:
     return torch.sum(x) if axis is None else torch.sum(x, dim=axis)
 
 
+@symbolic_loss
 def dice(y_true, y_pred, axis=None) -> torch.Tensor:
     """Dice loss: 1 - 2·sum(y_true·y_pred) / (sum(y_true) + sum(y_pred) + ε) over `axis`.
 
@@ -32,6 +33,7 @@ def dice(y_true, y_pred, axis=None) -> torch.Tensor:
     return 1.0 - 2.0 * intersection / (_sum(y_true, axis) + _sum(y_pred, axis) + K.epsilon())
 
 
+@symbolic_loss
 def tversky(y_true, y_pred, alpha: float = 0.5, beta: float = 0.5, axis=None) -> torch.Tensor:
     """Tversky loss: 1 - I / (I + alpha·A + beta·B + ε) over `axis`.
 

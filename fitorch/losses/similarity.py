@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend as K
-from fitorch.losses.base import LossFunctionWrapper, register_loss, set_mask
+from fitorch.losses.base import LossFunctionWrapper, register_loss, set_mask, symbolic_loss
 
 __all__ = ["circle", "Circle"]
 
@@ -22,6 +22,7 @@ def _pos_neg_masks(labels: torch.Tensor, ref_labels: torch.Tensor, remove_diagon
     return same, negative
 
 
+@symbolic_loss
 def circle(
     y_true,
     y_pred,

@@ -13,6 +13,7 @@ import torch
 
 from fitorch.registry import Registry
 from fitorch.utils.naming import to_snake_case
+from fitorch.variables import Variable
 
 __all__ = ["Metric", "METRICS", "register_metric", "synced_states"]
 
@@ -57,6 +58,34 @@ class Metric:
         self._state_specs[name] = (default.clone(), reduce)
         setattr(self, name, default.clone())
 
+    def add_variable(
+        self, shape=(), initializer="zeros", dtype=None, aggregation: str = "sum", name=None
+    ) -> Variable:
+        """Keras 3's metric state API: a state holding `initializer(shape)`, returned as a
+        `fitorch.Variable` that `update_state` changes with `assign`/`assign_add` and
+        `result()` may return. It is a declared state (`reset_state` restores the initial
+        value, merges and process syncs add it up), so `aggregation` must be "sum"."""
+        if aggregation != "sum":
+            raise ValueError(
+                f"add_variable(aggregation=...): fitorch merges metric variables by sum; "
+                f"expected 'sum', received {aggregation!r}."
+            )
+        name = name or f"variable_{len(self._state_specs)}"
+        if name in self._state_specs or hasattr(type(self), name):
+            raise ValueError(
+                f"add_variable(name={name!r}): {type(self).__name__} already has an attribute "
+                "or state of that name; pass another name."
+            )
+        var = Variable(initializer, shape=shape, dtype=dtype or self.dtype, trainable=False,
+                       name=name)  # fmt: skip
+        self.add_state(name, var.detach(), "sum")
+        setattr(self, name, var)  # the state is the Variable itself, changed in place
+        return var
+
+    def add_weight(self, shape=(), initializer="zeros", dtype=None, name=None) -> Variable:
+        """Keras's older spelling of `add_variable` (aggregation "sum")."""
+        return self.add_variable(shape, initializer, dtype, "sum", name)
+
     def state_names(self) -> list[str]:
         return list(self._state_specs)
 
@@ -68,12 +97,17 @@ class Metric:
         return {n: spec[1] for n, spec in self._state_specs.items()}
 
     def set_state(self, name: str, value: torch.Tensor) -> None:
-        """Replace the value of declared state `name` (used by merges and process syncs)."""
+        """Replace the value of declared state `name` (used by merges and process syncs);
+        a Variable state keeps its identity (user code holds it) and takes the new data."""
         if name not in self._state_specs:
             raise KeyError(
                 f"{type(self).__name__} has no state {name!r}; it has {self.state_names()}."
             )
-        setattr(self, name, value)
+        current = getattr(self, name)
+        if isinstance(current, Variable):
+            current.data = value.detach()
+        else:
+            setattr(self, name, value)
 
     # -- the metric protocol ----------------------------------------------------------
     def update_state(self, *args, **kwargs) -> None:
@@ -87,7 +121,8 @@ class Metric:
         for name, (default, _) in self._state_specs.items():
             current = getattr(self, name)
             if current.shape == default.shape and current.dtype == default.dtype:
-                current.copy_(default)
+                with torch.no_grad():
+                    current.copy_(default)
             else:
                 setattr(self, name, default.to(current.device).clone())
 
@@ -119,7 +154,7 @@ class Metric:
         device = torch.device(device)
         for name, (default, reduce) in list(self._state_specs.items()):
             self._state_specs[name] = (default.to(device), reduce)
-            setattr(self, name, getattr(self, name).to(device))
+            self.set_state(name, getattr(self, name).to(device))
         return self
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fitorch.layers.input import InputLayer, KerasTensor, _flatten, executing
+from fitorch.layers.input import InputLayer, KerasTensor, _flatten, executing, value_of
 from fitorch.models.model import Model
 
 __all__ = ["Functional"]
@@ -35,6 +35,9 @@ class Functional(Model):
         layers = list(dict.fromkeys(node.layer for node in self._nodes))
         _uniquify_names(layers)
         self._graph_layers = nn.ModuleList(layers)
+        self._loss_tensors: list[KerasTensor] = []  # symbolic add_loss terms
+        self._loss_nodes: list = []
+        self._loss_layers = nn.ModuleList()
         self.built = True
 
     @property
@@ -65,7 +68,7 @@ class Functional(Model):
             values[id(kt)] = value
             kt._value = value
         with executing():
-            for node in self._nodes:
+            for node in self._nodes + self._loss_nodes:
                 if isinstance(node.layer, InputLayer):
                     continue
                 args, kwargs = _substitute((node.args, node.kwargs), values)
@@ -73,12 +76,26 @@ class Functional(Model):
                 for kt, value in zip(node.outputs, _flatten(out)):
                     values[id(kt)] = value
                     kt._value = value
+        for kt in self._loss_tensors:
+            self.add_loss(values[id(kt)])
         outs = [values[id(t)] for t in self._output_tensors]
         if isinstance(self._outputs_struct, dict):
             return dict(zip(self._outputs_struct, outs))
         if isinstance(self._outputs_struct, (list, tuple)):
             return list(outs)
         return outs[0]
+
+    def add_loss(self, loss, inputs=None) -> None:
+        """A tensor term, or a symbolic expression of this graph (Keras 2: `vae.add_loss(
+        K.mean(reconstruction + kl))`) recomputed from the graph at every call."""
+        if not isinstance(loss, KerasTensor):
+            return super().add_loss(loss, inputs)
+        self._loss_nodes += _loss_nodes(self, loss)
+        layers = {id(layer) for layer in self.layers}
+        for node in self._loss_nodes:
+            if id(node.layer) not in layers and node.layer not in list(self._loss_layers):
+                self._loss_layers.append(node.layer)
+        self._loss_tensors.append(loss)
 
     def _match_inputs(self, inputs) -> list:
         """Real inputs in the order of `self._input_tensors` (list, dict by name, or one)."""
@@ -119,7 +136,8 @@ class Functional(Model):
 
 def _substitute(structure, values):
     if isinstance(structure, KerasTensor):
-        return values[id(structure)]
+        # A tensor inside a nested model of the graph is bound by that model's run.
+        return values[id(structure)] if id(structure) in values else value_of(structure)
     if isinstance(structure, list):
         return [_substitute(v, values) for v in structure]
     if isinstance(structure, tuple):
@@ -160,6 +178,44 @@ def _topological_nodes(inputs, outputs) -> list:
     for t in outputs:
         visit(t)
     return order
+
+
+def _loss_nodes(model, loss: KerasTensor) -> list:
+    """The nodes computing `loss` that the graph does not run yet, parents first.
+
+    The walk stops at tensors the graph computes (its nodes' outputs, earlier loss nodes)
+    and at tensors inside a nested model of the graph (its run binds them: the Keras 2 VAE's
+    `z_mean` belongs to the encoder called inside `vae`).
+    """
+    known = {id(t) for node in model._nodes + model._loss_nodes for t in node.outputs}
+    known |= _nested_tensors(model)
+    order, seen = [], set()
+
+    def visit(tensor):
+        if id(tensor) in known or tensor.node is None or id(tensor.node) in seen:
+            return
+        if isinstance(tensor.node.layer, InputLayer):
+            raise ValueError(
+                f"add_loss: the loss depends on input {tensor.node.layer.name!r}, which is "
+                f"not an input of model {model.name!r}."
+            )
+        seen.add(id(tensor.node))
+        for parent in tensor.node.parents():
+            visit(parent)
+        order.append(tensor.node)
+
+    visit(loss)
+    return order
+
+
+def _nested_tensors(model) -> set[int]:
+    """ids of every tensor computed inside the functional models nested in `model`'s graph."""
+    out: set[int] = set()
+    for layer in model.layers:
+        if isinstance(layer, Functional):
+            out |= {id(t) for node in layer._nodes for t in node.outputs}
+            out |= _nested_tensors(layer)
+    return out
 
 
 def _uniquify_names(layers) -> None:

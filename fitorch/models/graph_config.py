@@ -10,15 +10,15 @@ in this graph, where a symbolic tensor is
 [layer_name, node_index, tensor_index]}}`. Shared layers have several nodes. Keras 2's list
 form of `inbound_nodes` (`[[[name, node, tensor, kwargs], ...]]`) is read too.
 
-Torch operations recorded on symbolic tensors (`x + y`, `torch.cat`) are saved as `TorchOp`
-layers naming the operation; loading accepts only the operations in `_SAFE_OPS`.
+Operations recorded on symbolic tensors (`x + y`, `torch.cat`, `K.mean`) are saved as `TorchOp`
+records naming the operation; loading accepts only the allow-listed ops of
+`fitorch.layers.op_node` (which also reads Keras 3 op records and Keras 2 `TFOpLambda`).
 """
 
 from __future__ import annotations
 
-import torch
-
-from fitorch.layers.input import InputLayer, KerasTensor, _flatten, _OpLayer
+from fitorch.layers.input import InputLayer, KerasTensor, OpLayer, _flatten
+from fitorch.layers.op_node import keras_op_layer, op_record
 from fitorch.serialization import deserialize_object, serialize_object
 
 __all__ = [
@@ -29,108 +29,18 @@ __all__ = [
     "layer_record",
 ]
 
-_TENSOR_OPS = (
-    "__add__",
-    "__radd__",
-    "__sub__",
-    "__rsub__",
-    "__mul__",
-    "__rmul__",
-    "__truediv__",
-    "__rtruediv__",
-    "__pow__",
-    "__rpow__",
-    "__matmul__",
-    "__neg__",
-    "__abs__",
-    "__getitem__",
-)
-_TORCH_FUNCS = (
-    "cat",
-    "concat",
-    "concatenate",
-    "stack",
-    "add",
-    "sub",
-    "subtract",
-    "mul",
-    "multiply",
-    "div",
-    "divide",
-    "matmul",
-    "exp",
-    "log",
-    "sqrt",
-    "square",
-    "abs",
-    "mean",
-    "sum",
-    "max",
-    "min",
-    "maximum",
-    "minimum",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "softmax",
-    "log_softmax",
-    "reshape",
-    "transpose",
-    "permute",
-    "flatten",
-    "squeeze",
-    "unsqueeze",
-    "clamp",
-    "clip",
-    "pow",
-    "neg",
-    "erf",
-    "sin",
-    "cos",
-    "split",
-    "chunk",
-    "where",
-    "flip",
-    "cumsum",
-    "logsumexp",
-    "square_",
-)
-_SAFE_OPS = {f"Tensor.{n}": getattr(torch.Tensor, n) for n in _TENSOR_OPS}
-_SAFE_OPS |= {f"torch.{n}": getattr(torch, n) for n in _TORCH_FUNCS if hasattr(torch, n)}
-_OP_NAMES = {id(fn): name for name, fn in _SAFE_OPS.items()}
-
-
 # -- records ------------------------------------------------------------------------------
 def layer_record(layer) -> dict:
     """The Keras record of one layer (TorchOp for a recorded torch operation)."""
-    if isinstance(layer, _OpLayer):
-        op = _OP_NAMES.get(id(layer.func))
-        if op is None:
-            raise TypeError(
-                f"Cannot save the operation {getattr(layer.func, '__name__', layer.func)!r} "
-                f"applied to symbolic tensors (layer {layer.name!r}): only {sorted(_SAFE_OPS)} "
-                "are saved. Wrap it in a Layer subclass registered with "
-                "@fitorch.saving.register_serializable()."
-            )
-        return {
-            "module": "fitorch.layers",
-            "class_name": "TorchOp",
-            "config": {"name": layer.name, "op": op},
-            "registered_name": None,
-        }
+    if isinstance(layer, OpLayer):
+        return op_record(layer)
     return serialize_object(layer, "layer")
 
 
 def _build_layer(record, custom_objects, where):
-    if isinstance(record, dict) and record.get("class_name") == "TorchOp":
-        config = record.get("config") or {}
-        op = config.get("op")
-        if op not in _SAFE_OPS:
-            raise ValueError(
-                f"{where}: the torch operation {op!r} is not one fitorch rebuilds from a file "
-                f"(allowed: {sorted(_SAFE_OPS)})."
-            )
-        return _OpLayer(_SAFE_OPS[op], name=config.get("name"))
+    op_layer = keras_op_layer(record, where) if isinstance(record, dict) else None
+    if op_layer is not None:
+        return op_layer
     return deserialize_object(record, "layer", custom_objects, where)
 
 

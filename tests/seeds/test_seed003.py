@@ -165,6 +165,5 @@ def test_keras2_objectives_module_and_symbolic_tensor_errors():
     x, p = np.array([[1.0, 0.0]]), np.array([[0.8, 0.4]])
     value = np.asarray(objectives.binary_crossentropy(K.constant(x), K.constant(p)))
     np.testing.assert_allclose(value, [_bce(x, p).mean()], rtol=1e-6)
-    # Outside a model run a symbolic tensor has no value: K says so instead of failing deep.
-    with pytest.raises(TypeError, match="Backend functions compute on values"):
-        K.square(Input(shape=(2,)))
+    # On a symbolic tensor a backend function builds a graph node (issue 22), as in Keras 2.
+    assert K.square(Input(shape=(2,))).shape == (None, 2)

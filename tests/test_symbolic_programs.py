@@ -1,0 +1,118 @@
+"""Real programs that compute on symbolic tensors, run with only the import changed
+(`import keras` -> `import fitorch as keras`), small synthetic data, asserted values."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+
+def _keras2_vae(original_dim=12, intermediate_dim=8, latent_dim=2):
+    """keras/examples/variational_autoencoder.py (Keras 2.2), the model-building part."""
+    from fitorch import backend as K
+    from fitorch.layers import Dense, Input, Lambda
+    from fitorch.losses import binary_crossentropy
+    from fitorch.models import Model
+
+    def sampling(args):
+        z_mean, z_log_var = args
+        batch = K.shape(z_mean)[0]
+        dim = K.int_shape(z_mean)[1]
+        epsilon = K.random_normal(shape=(batch, dim))
+        return z_mean + K.exp(0.5 * z_log_var) * epsilon
+
+    inputs = Input(shape=(original_dim,), name="encoder_input")
+    x = Dense(intermediate_dim, activation="relu")(inputs)
+    z_mean = Dense(latent_dim, name="z_mean")(x)
+    z_log_var = Dense(latent_dim, name="z_log_var")(x)
+    z = Lambda(sampling, output_shape=(latent_dim,), name="z")([z_mean, z_log_var])
+    encoder = Model(inputs, [z_mean, z_log_var, z], name="encoder")
+    latent_inputs = Input(shape=(latent_dim,), name="z_sampling")
+    x = Dense(intermediate_dim, activation="relu")(latent_inputs)
+    outputs = Dense(original_dim, activation="sigmoid")(x)
+    decoder = Model(latent_inputs, outputs, name="decoder")
+    outputs = decoder(encoder(inputs)[2])
+    vae = Model(inputs, outputs, name="vae_mlp")
+
+    reconstruction_loss = binary_crossentropy(inputs, outputs)
+    reconstruction_loss *= original_dim
+    kl_loss = 1 + z_log_var - K.square(z_mean) - K.exp(z_log_var)
+    kl_loss = K.sum(kl_loss, axis=-1)
+    kl_loss *= -0.5
+    vae_loss = K.mean(reconstruction_loss + kl_loss)
+    vae.add_loss(vae_loss)
+    vae.compile(optimizer="adam")
+    return vae, encoder, decoder
+
+
+def _vae_loss_float64(x, z_mean, z_log_var, out, eps=1e-7):
+    x, z_mean, z_log_var = (np.asarray(a, np.float64) for a in (x, z_mean, z_log_var))
+    p = np.clip(np.asarray(out, np.float64), eps, 1 - eps)
+    bce = -np.mean(x * np.log(p) + (1 - x) * np.log(1 - p), axis=-1)
+    kl = -0.5 * np.sum(1 + z_log_var - z_mean**2 - np.exp(z_log_var), axis=-1)
+    return np.mean(bce * x.shape[1] + kl)
+
+
+def test_keras2_vae_add_loss_equals_the_formula_and_trains():
+    vae, encoder, decoder = _keras2_vae()
+    x = np.random.default_rng(0).random((32, 12)).astype("float32")
+    torch.manual_seed(7)
+    loss = vae.evaluate(x, batch_size=32, verbose=0)
+    torch.manual_seed(7)  # the same noise draw in the sampling Lambda
+    z_mean, z_log_var, z = encoder(torch.from_numpy(x))
+    out = decoder(z)
+    expected = _vae_loss_float64(x, *(t.detach().numpy() for t in (z_mean, z_log_var, out)))
+    assert loss == pytest.approx(expected, rel=1e-5)
+    history = vae.fit(x, epochs=8, batch_size=8, validation_data=(x, None), verbose=0)
+    assert list(history.history) == ["loss", "val_loss"]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def _denoising_autoencoder(lib, K_int_shape, image_size=8, latent_dim=4):
+    """keras/examples/mnist_denoising_autoencoder.py (Keras 2.2), smaller."""
+    layers = lib.layers
+    inputs = lib.Input(shape=(image_size, image_size, 1), name="encoder_input")
+    x = inputs
+    for filters in (4, 8):
+        x = layers.Conv2D(filters, 3, strides=2, activation="relu", padding="same")(x)
+    shape = K_int_shape(x)
+    x = layers.Flatten()(x)
+    latent = layers.Dense(latent_dim, name="latent_vector")(x)
+    encoder = lib.Model(inputs, latent, name="encoder")
+    latent_inputs = lib.Input(shape=(latent_dim,), name="decoder_input")
+    x = layers.Dense(shape[1] * shape[2] * shape[3])(latent_inputs)
+    x = layers.Reshape((shape[1], shape[2], shape[3]))(x)
+    for filters in (8, 4):
+        x = layers.Conv2DTranspose(filters, 3, strides=2, activation="relu", padding="same")(x)
+    x = layers.Conv2DTranspose(1, 3, padding="same")(x)
+    outputs = layers.Activation("sigmoid", name="decoder_output")(x)
+    decoder = lib.Model(latent_inputs, outputs, name="decoder")
+    autoencoder = lib.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
+    autoencoder.compile(loss="mse", optimizer="adam")
+    return autoencoder, shape
+
+
+def test_keras2_denoising_autoencoder_equals_keras3_with_the_same_weights():
+    keras = pytest.importorskip("keras")
+    import fitorch
+    from fitorch import backend as K
+
+    ours, shape = _denoising_autoencoder(fitorch, K.int_shape)
+    theirs, kshape = _denoising_autoencoder(keras, lambda t: tuple(t.shape))
+    assert shape == tuple(kshape) == (None, 2, 2, 8)
+    theirs.set_weights(ours.get_weights())
+    rng = np.random.default_rng(1)
+    clean = rng.random((16, 8, 8, 1)).astype("float32")
+    noisy = np.clip(clean + rng.normal(0, 0.5, clean.shape), 0, 1).astype("float32")
+    np.testing.assert_allclose(
+        ours.predict(noisy, verbose=0), theirs.predict(noisy, verbose=0), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        ours.evaluate(noisy, clean, verbose=0), theirs.evaluate(noisy, clean, verbose=0),
+        rtol=1e-5,
+    )  # fmt: skip
+    history = ours.fit(noisy, clean, validation_data=(noisy, clean), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
