@@ -259,71 +259,16 @@ def average_pool_classifier(
     return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
 
-# -- models in Keras's layer order -------------------------------------------------------
-def keras_layer_order(inputs, outputs) -> list:
-    """The graph's layers in Keras 3's order: by depth (longest path to an output) from the
-    deepest, ties by first visit in a depth-first walk from the outputs (arguments in order).
-
-    This order decides `model.layers`, `get_weights()` and how Keras 2 `.h5` files map onto
-    layers, so it must equal Keras's for weight files and `set_weights` lists to fit.
-    """
-    input_ids = {id(t) for t in inputs}
-    first_visit: dict[int, int] = {}  # id(layer) -> traversal index
-    finished, post_order = set(), []
-
-    def walk(tensor):
-        node = tensor.node
-        if node is None or id(node) in finished:
-            return
-        from fitorch.layers import InputLayer
-
-        is_input = isinstance(node.layer, InputLayer)
-        if id(tensor) in input_ids and not is_input:
-            finished.add(id(node))
-            return
-        first_visit.setdefault(id(node.layer), len(first_visit))
-        if not is_input:
-            for parent in node.parents():
-                walk(parent)
-        finished.add(id(node))
-        post_order.append(node)
-
-    for t in outputs:
-        walk(t)
-    node_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    layer_of: dict[int, object] = {}
-    for node in reversed(post_order):
-        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = depth
-        layer_of[id(node.layer)] = node.layer
-        node_depth[id(node)] = depth
-        for parent in node.parents():
-            if parent.node is not None and id(parent.node) in finished:
-                key = id(parent.node)
-                node_depth[key] = max(depth + 1, node_depth.get(key, 0))
-    ordered = sorted(layer_of, key=lambda k: (-layer_depth[k], first_visit[k]))
-    return [layer_of[k] for k in ordered]
-
-
+# -- models ------------------------------------------------------------------------------
 def build_model(img_input, input_tensor, outputs, name: str):
     """A functional model from `img_input` (or the source inputs of a given `input_tensor`)
-    to `outputs`, named `name`, whose `layers` follow Keras's order."""
-    inputs = source_inputs(input_tensor) if input_tensor is not None else img_input
-    from torch import nn
-
-    from fitorch.layers.input import _OpLayer
+    to `outputs`, named `name`; its `layers` follow Keras's order (`models/layer_order.py`).
+    Arithmetic on symbolic tensors (MobileNetV3's `x + 3.0`) is a graph op in Keras, not a
+    layer; fitorch lists these weightless op layers too (saving needs them)."""
     from fitorch.models import Model
 
-    model = Model(inputs, outputs, name=name)
-    flat_in = inputs if isinstance(inputs, list | tuple) else [inputs]
-    order = keras_layer_order(flat_in, [outputs])
-    if sorted(map(id, order)) != sorted(map(id, model.layers)):
-        raise RuntimeError(f"{name}: the Keras layer order does not cover the graph's layers.")
-    # Arithmetic on symbolic tensors (`x + 3.0`) is a graph op in Keras, not a layer; such
-    # ops hold no weights and still run from the graph's nodes.
-    model._graph_layers = nn.ModuleList([x for x in order if not isinstance(x, _OpLayer)])
-    return model
+    inputs = source_inputs(input_tensor) if input_tensor is not None else img_input
+    return Model(inputs, outputs, name=name)
 
 
 # -- weight files -------------------------------------------------------------------------

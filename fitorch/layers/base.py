@@ -9,7 +9,8 @@ declares the permutation with `add_weight(..., layout=...)`).
 
 Call semantics (as Keras 3): `layer(x, training=..., mask=...)` is accepted by every layer;
 each argument reaches `call` only where `call` takes it. `training` resolves as
-1. the explicit argument, else
+1. the explicit argument (one recorded in a functional graph, `base(x, training=False)`,
+   gives way to the model call's resolved value, as in Keras 3: models/functional.py), else
 2. the enclosing call's value (a model called with `training=True` passes it to every nested
    layer and submodel: functional, Sequential or subclassed), else
 3. the default of `call`'s `training` parameter, else
@@ -41,7 +42,7 @@ from fitorch.registry import suggest
 from fitorch.utils.naming import to_snake_case
 from fitorch.variables import Variable
 
-__all__ = ["Layer", "collect_losses", "symbolic_tracing", "training_scope"]
+__all__ = ["Layer", "collect_losses", "enclosing_training", "symbolic_tracing", "training_scope"]
 
 _STATE = threading.local()
 _BASE_KWARGS = {
@@ -91,6 +92,12 @@ def _tracing():
 
 def _scope_training() -> bool | None:
     return getattr(_STATE, "training", None)
+
+
+def enclosing_training() -> bool | None:
+    """The `training` value nested calls inherit now (rule 2); None when no enclosing call
+    or `training_scope` set one."""
+    return _scope_training()
 
 
 @contextlib.contextmanager

@@ -3,6 +3,15 @@
 `Model(inputs, outputs)` walks back from `outputs` to `inputs` through the recorded
 `Node`s and keeps them in topological order; `call` replays them on real tensors. Several
 inputs and outputs (lists or dicts) and shared layers (one layer, several nodes) work.
+`model.layers` (hence `weights` and `get_weights()`) follows Keras 3's order, by depth from
+the outputs (`models/layer_order.py`), not the execution order.
+
+`training` in a graph (Keras 3's rule): a call recorded with `training=` (`base(x,
+training=False)`) keeps that value only while the model itself runs without one; once the
+model's call resolves `training` (fit passes True, predict False, or an enclosing call), that
+value reaches every layer of the graph and replaces the recorded one. So an unfrozen base called
+with `training=False` trains its BatchNormalization in fit, as in Keras 3; a frozen (non-trainable)
+BatchNormalization still runs in inference.
 """
 
 from __future__ import annotations
@@ -10,7 +19,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fitorch.layers.base import enclosing_training
 from fitorch.layers.input import InputLayer, KerasTensor, _flatten, executing, value_of
+from fitorch.models.layer_order import keras_layer_order
 from fitorch.models.model import Model
 
 __all__ = ["Functional"]
@@ -32,9 +43,10 @@ class Functional(Model):
                     f"got {type(t).__name__}."
                 )
         self._nodes = _topological_nodes(self._input_tensors, self._output_tensors)
-        layers = list(dict.fromkeys(node.layer for node in self._nodes))
-        _uniquify_names(layers)
-        self._graph_layers = nn.ModuleList(layers)
+        _uniquify_names(list(dict.fromkeys(node.layer for node in self._nodes)))
+        self._graph_layers = nn.ModuleList(
+            keras_layer_order(self._input_tensors, self._output_tensors)
+        )
         self._loss_tensors: list[KerasTensor] = []  # symbolic add_loss terms
         self._loss_nodes: list = []
         self._loss_layers = nn.ModuleList()
@@ -63,6 +75,7 @@ class Functional(Model):
         return [t.node.layer.name for t in self._output_tensors]
 
     def call(self, inputs, training=None, mask=None):
+        override = enclosing_training() is not None  # the module docstring's `training` rule
         values: dict[int, torch.Tensor] = {}
         for kt, value in zip(self._input_tensors, self._match_inputs(inputs)):
             values[id(kt)] = value
@@ -72,6 +85,8 @@ class Functional(Model):
                 if isinstance(node.layer, InputLayer):
                     continue
                 args, kwargs = _substitute((node.args, node.kwargs), values)
+                if override:
+                    kwargs.pop("training", None)  # the layer inherits the model's value
                 out = node.layer(*args, **kwargs)
                 for kt, value in zip(node.outputs, _flatten(out)):
                     values[id(kt)] = value
@@ -148,35 +163,34 @@ def _substitute(structure, values):
 
 
 def _topological_nodes(inputs, outputs) -> list:
-    """Nodes needed to compute `outputs` from `inputs`, parents before children."""
+    """Nodes needed to compute `outputs` from `inputs`, parents before children (a depth-first
+    walk with its own stack, so graphs deeper than Python's recursion limit work)."""
     input_ids = {id(t) for t in inputs}
-    order, done, visiting = [], set(), set()
-
-    def visit(tensor):
-        node = tensor.node
-        if node is None:
-            raise ValueError(f"{tensor} was not produced by a layer call or Input().")
-        if id(node) in done:
-            return
-        if id(node) in visiting:
-            raise ValueError("The layer graph has a cycle.")
-        visiting.add(id(node))
-        if id(tensor) not in input_ids:
-            if isinstance(node.layer, InputLayer):
-                raise ValueError(
-                    f"Output depends on input {node.layer.name!r}, "
-                    "which is not in the model's inputs."
-                )
-            for parent in node.parents():
-                visit(parent)
-        visiting.discard(id(node))
-        done.add(id(node))
-        order.append(node)
-
-    for t in inputs:
-        visit(t)
-    for t in outputs:
-        visit(t)
+    order, done = [], set()
+    for start in [*inputs, *outputs]:
+        stack, on_path = [(start, None)], set()
+        while stack:
+            tensor, parents = stack[-1]
+            node = tensor.node
+            if parents is None:
+                if node is None:
+                    raise ValueError(f"{tensor} was not produced by a layer call or Input().")
+                if id(node) in done:
+                    stack.pop()
+                    continue
+                if id(node) in on_path:
+                    raise ValueError("The layer graph has a cycle.")
+                on_path.add(id(node))
+                parents = iter(_parents_to_walk(tensor, input_ids))
+                stack[-1] = (tensor, parents)
+            parent = next(parents, None)
+            if parent is not None:
+                stack.append((parent, None))
+                continue
+            stack.pop()
+            on_path.discard(id(node))
+            done.add(id(node))
+            order.append(node)
     return order
 
 
@@ -216,6 +230,18 @@ def _nested_tensors(model) -> set[int]:
             out |= {id(t) for node in layer._nodes for t in node.outputs}
             out |= _nested_tensors(layer)
     return out
+
+
+def _parents_to_walk(tensor, input_ids) -> list:
+    """The tensors `tensor`'s node needs; none for the model's inputs."""
+    if id(tensor) in input_ids:
+        return []
+    if isinstance(tensor.node.layer, InputLayer):
+        raise ValueError(
+            f"Output depends on input {tensor.node.layer.name!r}, "
+            "which is not in the model's inputs."
+        )
+    return tensor.node.parents()
 
 
 def _uniquify_names(layers) -> None:
