@@ -9,8 +9,8 @@ import threading
 @contextlib.contextmanager
 def serve(root, handler_class=http.server.SimpleHTTPRequestHandler):
     """Yield the base URL of a threaded server for `root`; shut it down afterwards."""
-    handler = functools.partial(handler_class, directory=str(root))
-    handler.log_message = lambda *a: None
+    quiet = type("Quiet", (handler_class,), {"log_message": lambda *a: None})
+    handler = functools.partial(quiet, directory=str(root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

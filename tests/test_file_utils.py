@@ -149,6 +149,9 @@ def test_bad_hash_download_is_retried_once(tmp_path, monkeypatch):
     served = []
 
     class Flaky(http.server.BaseHTTPRequestHandler):
+        def __init__(self, *args, directory=None):
+            super().__init__(*args)
+
         def do_GET(self):  # first response corrupt, later ones correct
             body = b"corrupt" if not served else good
             served.append(body)
@@ -158,7 +161,7 @@ def test_bad_hash_download_is_retried_once(tmp_path, monkeypatch):
             self.wfile.write(body)
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
-    with serve(tmp_path, lambda *a, directory=None: Flaky(*a)) as url:
+    with serve(tmp_path, Flaky) as url:
         path = get_file("f.bin", f"{url}/f.bin", md5_hash=hashlib.md5(good).hexdigest())
         assert open(path, "rb").read() == good and served == [b"corrupt", good]
         with pytest.raises(ValueError, match="in 2 attempts"):  # a hash nothing served matches
