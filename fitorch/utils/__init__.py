@@ -9,6 +9,7 @@ from fitorch.utils.padding import pad_sequences
 from fitorch.utils.plotting import plot_history
 from fitorch.utils.random import set_random_seed
 from fitorch.utils.sequence import PyDataset, Sequence
+from fitorch.utils.split import split_dataset
 from fitorch.utils.step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from fitorch.utils.text_dataset import text_dataset_from_directory
 from fitorch.utils.timeseries import timeseries_dataset_from_array
@@ -27,6 +28,7 @@ __all__ = [
     "pad_sequences",
     "plot_history",
     "set_random_seed",
+    "split_dataset",
     "text_dataset_from_directory",
     "timeseries_dataset_from_array",
     "to_categorical",
