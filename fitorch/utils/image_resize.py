@@ -24,7 +24,9 @@ def check_interpolation(interpolation: str) -> str:
     return name
 
 
-def _crop_box(height: int, width: int, target_h: int, target_w: int) -> tuple[int, int, int, int]:
+def aspect_crop_box(
+    height: int, width: int, target_h: int, target_w: int
+) -> tuple[int, int, int, int]:
     """(top, left, h, w) of the largest centred window with the target's aspect ratio."""
     crop_h = max(min(height, int(width * target_h / target_w)), 1)
     crop_w = max(min(width, int(height * target_w / target_h)), 1)
@@ -55,7 +57,7 @@ def resize_images(
     mode = INTERPOLATIONS[check_interpolation(interpolation)]
     target_h, target_w = (int(s) for s in size)
     if crop_to_aspect_ratio:
-        top, left, h, w = _crop_box(*images.shape[-2:], target_h, target_w)
+        top, left, h, w = aspect_crop_box(*images.shape[-2:], target_h, target_w)
         images = images[..., top : top + h, left : left + w]
     elif pad_to_aspect_ratio:
         images = _pad_to_aspect(images, target_h, target_w, fill_value)
