@@ -1,6 +1,7 @@
 """Utilities (Keras 3 `keras.utils` names): Sequence/PyDataset, to_categorical, pad_sequences,
 get_file, image helpers, timeseries datasets, step-data packing, set_random_seed, plot_history."""
 
+from fitorch.utils.audio_dataset import audio_dataset_from_directory
 from fitorch.utils.file_utils import get_file
 from fitorch.utils.image_dataset import image_dataset_from_directory
 from fitorch.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -15,6 +16,7 @@ from fitorch.utils.text_dataset import text_dataset_from_directory
 from fitorch.utils.timeseries import timeseries_dataset_from_array
 
 __all__ = [
+    "audio_dataset_from_directory",
     "array_to_img",
     "get_file",
     "image_dataset_from_directory",
