@@ -126,6 +126,7 @@ from fitorch.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from fitorch.layers.text_vectorization import TextVectorization
 from fitorch.layers.torch_module import TorchModuleWrapper
 from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
@@ -158,7 +159,7 @@ __all__ = [
     "StackedRNNCells",
     "CategoryEncoding",
     "AutoContrast", "CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop",
-    "RandomFlip", "RandomGrayscale", "Resizing", "Solarization",
+    "RandomFlip", "RandomGrayscale", "Resizing", "Solarization", "TextVectorization",
     "Discretization",
 ]  # fmt: skip
 
