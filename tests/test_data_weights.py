@@ -80,10 +80,10 @@ def test_temporal_sample_weight():
 
 
 def test_class_weight_single_output():
-    cw = {0: 2.0, 1: 0.5}  # class 2 missing: weight 1.0
+    cw = {0: 2.0, 1: 0.5, 2: 1.0}
     model = softmax_model(loss="sparse_categorical_crossentropy")
     loss = model.train_on_batch(X, LABELS, class_weight=cw)
-    w = np.array([cw.get(c, 1.0) for c in LABELS])
+    w = np.array([cw[c] for c in LABELS])
     np.testing.assert_allclose(loss, np.sum(w * ce_per_sample()) / 8, rtol=1e-5)
 
 
@@ -220,3 +220,25 @@ def test_class_weight_matches_keras_3():
         h = hist.history
         results.append([h["loss"][0], h["sparse_categorical_crossentropy"][0]])
     np.testing.assert_allclose(results[1], results[0], rtol=1e-5)
+
+
+def test_class_weight_missing_or_impossible_labels_fail_before_training():
+    model = softmax_model(loss="categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"labels \[2\] occur in y but have no weight"):
+        model.fit(X, np.eye(3)[LABELS], class_weight={0: 1.0, 1: 2.0}, verbose=0)
+    with pytest.raises(ValueError, match=r"classes \[3, 7\] cannot occur in targets of 3"):
+        model.fit(X, np.eye(3)[LABELS], class_weight={0: 1, 1: 1, 2: 1, 3: 1, 7: 2}, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # nothing trained
+    binary = VALID  # 0/1 column: two classes
+    with pytest.raises(ValueError, match=r"classes \[2\] cannot occur"):
+        ClassWeights({0: 1.0, 1: 2.0, 2: 3.0}, ["out"]).apply([torch.as_tensor(binary)], None)
+
+    def batches():
+        while True:
+            yield X[:4], LABELS[:4]  # labels 0, 1, 2, 1
+
+    sparse = softmax_model(loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"class_weight \[0, 1\] .*labels \[2\]"):
+        sparse.fit(batches(), steps_per_epoch=1, class_weight={0: 1.0, 1: 2.0}, verbose=0)

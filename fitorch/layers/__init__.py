@@ -81,6 +81,17 @@ from fitorch.layers.pooling import (
     MaxPooling3D,
 )
 from fitorch.layers.preprocessing import Normalization, Rescaling
+from fitorch.layers.preprocessing_image import (
+    AutoContrast,
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomGrayscale,
+    Resizing,
+    Solarization,
+)
 from fitorch.layers.preprocessing_numeric import Discretization
 from fitorch.layers.preprocessing_text import CategoryEncoding
 from fitorch.layers.recurrent import (
@@ -115,6 +126,7 @@ from fitorch.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from fitorch.layers.text_vectorization import TextVectorization
 from fitorch.layers.torch_module import TorchModuleWrapper
 from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
@@ -146,6 +158,8 @@ __all__ = [
     "SeparableConvolution2D", "RMSNormalization", "Normalization", "Rescaling",
     "StackedRNNCells",
     "CategoryEncoding",
+    "AutoContrast", "CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "RandomFlip", "RandomGrayscale", "Resizing", "Solarization", "TextVectorization",
     "Discretization",
 ]  # fmt: skip
 

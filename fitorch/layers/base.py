@@ -574,6 +574,8 @@ def _to_tensor(x, device: torch.device):
     if not isinstance(x, (np.ndarray, list, tuple, int, float, bool)):
         return x
     array = np.asarray(x)
+    if array.dtype.kind in "USO":  # strings stay host values (TextVectorization reads them)
+        return x
     tensor = torch.as_tensor(array, device=device)
     if tensor.is_floating_point():
         from fitorch.backend import floatx

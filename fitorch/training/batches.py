@@ -206,19 +206,58 @@ class ClassWeights:
             per_output = list(class_weight)
         else:
             per_output = [class_weight] * n
+        self.where = [
+            "class_weight" if n == 1 else f"class_weight[{name!r}]" for name in output_names
+        ]
+        self.keys: list[set[int]] = [set() for _ in output_names]
         for i, cw in enumerate(per_output):
             if cw is not None:
-                where = "class_weight" if n == 1 else f"class_weight[{output_names[i]!r}]"
-                self.tables[i] = _class_table(cw, where)
+                self.tables[i] = _class_table(cw, self.where[i])
+                self.keys[i] = {int(k) for k in cw}
 
     def apply(self, y_list: list, sw_list: list | None) -> list | None:
+        """Check each weighted target's labels against its dict (`check_class_weight_labels`),
+        then multiply the class weights into the sample weights."""
         if not self.active:
             return sw_list
         out = list(sw_list) if sw_list is not None else [None] * len(self.tables)
         for i, (yt, table) in enumerate(zip(y_list, self.tables)):
             if table is not None and yt is not None:
-                out[i] = _multiply_weights(out[i], _lookup(_labels(yt), table, "class_weight"))
+                labels = _labels(yt)
+                check_class_weight_labels(labels, self.keys[i], _num_classes(yt), self.where[i])
+                out[i] = _multiply_weights(out[i], _lookup(labels, table, "class_weight"))
         return out
+
+
+def _num_classes(y: torch.Tensor) -> int | None:
+    """Classes a target can hold: its width when one-hot, 2 for 0/1 columns, else unknown."""
+    if y.ndim > 1 and y.shape[-1] > 1:
+        return int(y.shape[-1])
+    if y.is_floating_point() and bool(((y == 0) | (y == 1)).all()):
+        return 2
+    return None
+
+
+def check_class_weight_labels(labels: torch.Tensor, keys: set[int], num_classes: int | None,
+                              where: str = "class_weight") -> None:  # fmt: skip
+    """ValueError when labels occurring in the targets have no class_weight entry, or when the
+    dict holds classes the targets cannot hold (>= num_classes, when that is known). Keras
+    would silently weigh the first 1 (or 0) and ignore the second."""
+    present = (
+        {int(v) for v in torch.unique(labels.reshape(-1)).tolist()} if labels.numel() else set()
+    )
+    missing = sorted(present - keys)
+    unknown = sorted(k for k in keys if num_classes is not None and k >= num_classes)
+    if missing or unknown:
+        parts = [f"labels {missing} occur in y but have no weight" if missing else "",
+                 f"classes {unknown} cannot occur in targets of {num_classes} classes"
+                 if unknown else ""]  # fmt: skip
+        raise ValueError(
+            f"{where} {sorted(keys)} does not match the targets: "
+            + "; ".join(p for p in parts if p)
+            + ". Give a weight for every class (1.0 for "
+            "unweighted ones) and only for classes the targets hold."
+        )
 
 
 def _unknown_key_error(argument: str, key, names: list[str], what: str, given=()) -> ValueError:

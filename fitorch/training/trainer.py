@@ -18,7 +18,7 @@ from fitorch import distributed, mixed_precision
 from fitorch.callbacks.callback_list import CallbackList
 from fitorch.models.functional import Functional
 from fitorch.models.sequential import Sequential
-from fitorch.training import batches, jit
+from fitorch.training import batches, jit, replay
 from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import _predict, flat_outputs, forward_loss
@@ -394,7 +394,7 @@ def fit(
         val_source = _validation_source(
             model, validation_data, validation_batch_size or batch_size, validation_steps, options
         )
-        val_feed = StepFeed(val_source, validation_steps)
+        val_feed = StepFeed(*replay.first_batches(val_source, validation_steps))
     cbs = _callback_list(
         callbacks, model, verbose, epochs, feed.num_steps, add_history=True,
         batch_size=source.batch_size, samples=source.num_samples,

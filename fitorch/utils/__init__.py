@@ -1,19 +1,25 @@
 """Utilities (Keras 3 `keras.utils` names): Sequence/PyDataset, to_categorical, pad_sequences,
 get_file, image helpers, timeseries datasets, step-data packing, set_random_seed, plot_history."""
 
+from fitorch.utils.audio_dataset import audio_dataset_from_directory
 from fitorch.utils.file_utils import get_file
+from fitorch.utils.image_dataset import image_dataset_from_directory
 from fitorch.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from fitorch.utils.numerical import normalize, to_categorical
 from fitorch.utils.padding import pad_sequences
 from fitorch.utils.plotting import plot_history
 from fitorch.utils.random import set_random_seed
 from fitorch.utils.sequence import PyDataset, Sequence
+from fitorch.utils.split import split_dataset
 from fitorch.utils.step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from fitorch.utils.text_dataset import text_dataset_from_directory
 from fitorch.utils.timeseries import timeseries_dataset_from_array
 
 __all__ = [
+    "audio_dataset_from_directory",
     "array_to_img",
     "get_file",
+    "image_dataset_from_directory",
     "img_to_array",
     "load_img",
     "save_img",
@@ -24,6 +30,8 @@ __all__ = [
     "pad_sequences",
     "plot_history",
     "set_random_seed",
+    "split_dataset",
+    "text_dataset_from_directory",
     "timeseries_dataset_from_array",
     "to_categorical",
     "unpack_x_y_sample_weight",
