@@ -97,7 +97,8 @@ class BackupAndRestore(Callback):
 
     Args:
         backup_dir: directory for the backup (created; one file `backup.pt`).
-        save_freq: "epoch" (after every epoch) or an int: every that many batches.
+        save_freq: "epoch" (after every epoch) or an int: every that many batches (counted
+            across epochs, as Keras) and after every epoch.
         double_checkpoint: accepted for Keras compatibility; writes are atomic, so the
             previous backup is always intact and no second copy is needed.
         delete_checkpoint: delete the backup when fit finishes normally.
@@ -192,7 +193,10 @@ class BackupAndRestore(Callback):
         self._write(epoch, step + 1, state, cbs)
 
     def epoch_done(self, epoch: int, state, cbs) -> None:
-        if self.save_freq != "epoch" or self.model.stop_training:
+        # Every epoch end is backed up, also with an integer save_freq (whose batch count
+        # runs on across epochs, as in Keras): a kill just after the boundary then resumes
+        # at the next epoch instead of repeating up to save_freq batches and the epoch end.
+        if self.model.stop_training:
             return  # a stopping run ends here; resuming from the previous backup repeats it
         if epoch + 1 >= self.params.get("epochs", 0):
             return  # finished: on_train_end deletes the backup (or a rerun repeats the epoch)
