@@ -130,6 +130,7 @@ class BackupAndRestore(Callback):
         self._pending, self._weights_loaded = None, False
         self._batches_since_save = 0
         if files.is_main_process():
+            files.check_dir_target(self.backup_dir, "BackupAndRestore(backup_dir=...)")
             files.remove_stale_temps(self.path)  # torn writes of a killed run
         if os.path.exists(self.path):
             backup = torch.load(self.path, map_location="cpu", weights_only=True)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 __all__ = [
     "atomic_path",
     "atomic_write",
+    "check_dir_target",
+    "check_file_target",
     "ensure_parent",
     "is_main_process",
     "remove_stale_temps",
@@ -44,6 +46,39 @@ def ensure_parent(path: str | os.PathLike) -> str:
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     return path
+
+
+def _check_creatable(directory: str, what: str) -> None:
+    """The nearest existing ancestor of `directory` (itself included) is a writable directory,
+    so that `directory` can be created and written in; nothing is created here."""
+    probe = os.path.abspath(directory)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise ValueError(
+            f"{what}: cannot create {directory!r}: {probe!r} exists and is a file, not a directory."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{what}: the directory {probe!r} is not writable (needed for {directory!r})."
+        )
+
+
+def check_file_target(path: str | os.PathLike, what: str) -> None:
+    """Before training: `path` can be written as a file (its parent can be created and is
+    writable, and `path` is not a directory). ValueError naming `what` and the path."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{what}: {path!r} is an existing directory; a file name is needed.")
+    _check_creatable(os.path.dirname(path), what)
+
+
+def check_dir_target(path: str | os.PathLike, what: str) -> None:
+    """Before training: `path` is, or can be created as, a writable directory."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise ValueError(f"{what}: {path!r} is an existing file; a directory is needed.")
+    _check_creatable(path, what)
 
 
 def _fsync_file(path: str) -> None:
