@@ -174,3 +174,29 @@ def test_dict_inputs_name_the_key():
     xb[11, 0] = np.nan
     match = r"`x\['b'\]` holds a non-finite value \(nan\) at sample 11"
     _assert_refused(model, lambda m: m.fit({"a": xa, "b": xb}, np.zeros((N, 1)), verbose=0), match)
+
+
+def test_validation_data_shapes_must_match_the_training_data():
+    x, y = _data()
+    wide = np.zeros((6, 5), np.float32)
+    match = (
+        r"fit\(validation_data\): `x` has samples of shape \(5,\), the training `x` of shape \(4,\)"
+    )
+    _assert_refused(
+        _model(), lambda m: m.fit(x, y, validation_data=(wide, y[:6]), verbose=0), match
+    )
+    model = _model()  # (N,) and (N, 1) labels agree
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x[:6], y[:6, None]))
+    assert int(model.optimizer.iterations) == 1
+
+
+@pytest.mark.parametrize("loss_weights", ["heavy", [float("nan")], {"dense": "x"}])
+def test_bad_loss_weights_name_the_argument(loss_weights):
+    model = fitorch.Sequential([fitorch.Input((4,)), layers.Dense(3, name="dense")])
+    with pytest.raises(
+        ValueError,
+        match=r"compile\(loss_weights=\.\.\.\) must be a finite number.*Received: loss_weights=",
+    ):
+        model.compile("adam", "mse", loss_weights=loss_weights)
+    model.compile("adam", "mse", loss_weights={"dense": 0.5})
+    assert model.trainer.loss.weights == [0.5]

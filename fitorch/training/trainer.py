@@ -369,7 +369,7 @@ def fit(
         val_source = _validation_source(
             model, validation_data, validation_batch_size or batch_size, validation_steps, options
         )
-        validation.check_arrays(model, state, val_source, "fit(validation_data)")
+        validation.check_arrays(model, state, val_source, "fit(validation_data)", reference=source)
         val_feed = StepFeed(val_source, validation_steps)
     cbs = _callback_list(
         callbacks, model, verbose, epochs, feed.num_steps, add_history=True,

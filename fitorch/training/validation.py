@@ -10,6 +10,7 @@ Two entry points, each called once from the trainer:
   sparse-crossentropy labels integer-valued and in `[0, num_classes)` (`num_classes` read
   from the model's output shape when the model is built; `ignore_class` excepted), binary
   crossentropy targets in `[0, 1]`, `class_weight` keys below `num_classes`.
+Validation arrays must also have the training arrays' structure and per-sample shapes.
 Streamed sources (generators, Sequences, DataLoaders) are not read here: their batches are
 judged by the existing first-batch checks (see docs/validation.md for what stays open).
 Every error is a ValueError naming the argument (`x`, `y`, `sample_weight`, ...), the position
@@ -231,11 +232,40 @@ def _check_targets(model, state, source: ArraySource, what: str, class_weight) -
             check_binary_targets(name, y, loss, what)
 
 
-def check_arrays(model, state, source, what: str, class_weight=None) -> None:
+def _sample_shape(t: torch.Tensor, part: str) -> tuple:
+    """Per-sample shape; for targets a trailing 1 is dropped ((N,) and (N, 1) labels agree)."""
+    shape = tuple(t.shape[1:])
+    return shape[:-1] if part == "y" and shape[-1:] == (1,) else shape
+
+
+def check_same_sample_shapes(source: ArraySource, reference, what: str) -> None:
+    """Validation arrays have the training arrays' structure and per-sample shapes."""
+    if not isinstance(reference, ArraySource):
+        return
+    for part, mine, theirs in (("x", source.x, reference.x), ("y", source.y, reference.y)):
+        if mine is None or theirs is None:
+            continue
+        got, want = _named_leaves(mine, part), _named_leaves(theirs, part)
+        if [n for n, _ in got] != [n for n, _ in want]:
+            raise ValueError(
+                f"{what}: `{part}` holds {[n for n, _ in got]} but the training data holds "
+                f"{[n for n, _ in want]}; give validation data the training data's structure."
+            )
+        for (name, t), (_, ref) in zip(got, want):
+            if _sample_shape(t, part) != _sample_shape(ref, part):
+                raise ValueError(
+                    f"{what}: `{name}` has samples of shape {tuple(t.shape[1:])}, the training "
+                    f"`{name}` of shape {tuple(ref.shape[1:])}; they must be equal."
+                )
+
+
+def check_arrays(model, state, source, what: str, class_weight=None, reference=None) -> None:
     """Finite arrays and targets fit for their losses, for an in-memory source (see module
-    docstring); other sources pass unchanged. `what` names the call (`"fit"`, ...)."""
+    docstring); other sources pass unchanged. `what` names the call (`"fit"`, ...);
+    `reference`: the training source, whose per-sample shapes validation data must have."""
     if not isinstance(source, ArraySource):
         return
+    check_same_sample_shapes(source, reference, what)
     for name, t in _named_leaves(source.x, "x"):
         check_finite(name, t, what)
     if state is None:  # predict: x only
