@@ -104,7 +104,7 @@ def test_sigkill_mid_epoch_and_during_backup_write_then_resume_is_bit_identical(
     rc, err = _wait(_start(tmp_path, "run", 2, kill_write=3))
     assert rc == -signal.SIGKILL, err
     leftovers = [p.name for p in backup.parent.iterdir() if p.name != "backup.pt"]
-    assert len(leftovers) == 1 and leftovers[0].startswith(".tmp-")  # the torn write
+    assert len(leftovers) == 1 and leftovers[0].startswith(".fitorch-tmp-")  # the torn write
     assert torch.load(backup, weights_only=True)["epoch"] == 2  # the previous backup is intact
     # 3. resumed to the end.
     rc, err = _wait(_start(tmp_path, "run", 2))

@@ -102,6 +102,7 @@ class ModelCheckpoint(MonitorCallback):
         `save_best_only`, neither is `monitor` (a warning, as at save time)."""
         if files.is_main_process():
             static = self.filepath.split("{")[0]  # the part no formatting can change
+            files.remove_stale_template_temps(self.filepath)  # torn writes of a killed run
             if static == self.filepath:
                 files.check_file_target(self.filepath, "ModelCheckpoint(filepath=...)")
             else:
