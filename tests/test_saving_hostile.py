@@ -478,3 +478,21 @@ def test_archive_reader_is_used_for_every_member(tmp_path):
     got = archive.read_archive(path, wanted={"config.json"})
     assert set(got) == {"config.json"}
     assert load_model(path).count_params() == 4 * 3 + 4 + 4 + 1
+
+
+@pytest.mark.parametrize("depth", [150, 5000])
+def test_deeply_nested_config_is_refused_not_a_recursion_error(tmp_path, depth):
+    members = base_members(tmp_path)
+    config = config_of(members)
+    config["config"]["layers"][1]["config"]["name"] = "__DEEP__"
+    text = json.dumps(config).replace('"__DEEP__"', "[" * depth + "]" * depth)
+    members["config.json"] = text.encode()
+    path = write_zip(tmp_path / "deep.keras", members)
+    match = r"config.json is (nested too deeply: \d+ levels|not valid JSON: maximum recursion)"
+    with pytest.raises(ValueError, match=match):
+        load_model(path)
+
+
+def test_json_depth_counts_levels():
+    assert archive.json_depth({"a": [1, {"b": []}]}) == 4
+    assert archive.json_depth({}) == 1

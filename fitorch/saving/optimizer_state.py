@@ -18,7 +18,7 @@ import torch
 from fitorch.saving import archive, safetensors_io
 
 __all__ = ["OPT_JSON", "OPT_TENSORS", "optimizer_members", "load_optimizer_state",
-           "load_keras_optimizer_state"]  # fmt: skip
+           "load_keras_optimizer_state", "prepare_keras_optimizer_state"]  # fmt: skip
 
 OPT_JSON, OPT_TENSORS = "optimizer.json", "optimizer.safetensors"
 
@@ -104,22 +104,34 @@ def load_optimizer_state(model, members: dict, where: str) -> None:
         ) from err
 
 
-def load_keras_optimizer_state(model, source, where: str) -> None:
-    """Slots and iterations from Keras' `optimizer/vars` (archive bytes or an .h5 path), when
-    they map one to one; otherwise a warning and the optimizer is left as it is."""
+def prepare_keras_optimizer_state(model, source, where: str):
+    """Read and check Keras' `optimizer/vars` (archive bytes or an .h5 path) without assigning
+    anything; returns the function that assigns slots and iterations. A file whose state does
+    not map one to one gives a function that warns and leaves the optimizer as it is; a
+    hostile or damaged file raises ValueError here, before the caller assigns any weight."""
     from fitorch.saving.weights_h5 import read_keras_optimizer
 
     source = io.BytesIO(source) if isinstance(source, bytes) else source
     iterations, plan = read_keras_optimizer(model, source, where)
-    if iterations is None:
-        warnings.warn(
-            f"{where!r}: the optimizer state in Keras' layout is not restored: {plan}.",
-            stacklevel=3,
-        )
-        return
-    with torch.no_grad():
-        for slot, value in plan:
-            slot.copy_(value)
-    if plan:
-        model.optimizer._iterations.fill_(iterations)
-        model.optimizer._calls = iterations
+
+    def apply() -> None:
+        if iterations is None:
+            warnings.warn(
+                f"{where!r}: the optimizer state in Keras' layout is not restored: {plan}.",
+                stacklevel=4,
+            )
+            return
+        with torch.no_grad():
+            for slot, value in plan:
+                slot.copy_(value)
+        if plan:
+            model.optimizer._iterations.fill_(iterations)
+            model.optimizer._calls = iterations
+
+    return apply
+
+
+def load_keras_optimizer_state(model, source, where: str) -> None:
+    """Slots and iterations from Keras' `optimizer/vars`, when they map one to one;
+    otherwise a warning and the optimizer is left as it is."""
+    prepare_keras_optimizer_state(model, source, where)()
