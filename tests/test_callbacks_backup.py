@@ -104,7 +104,7 @@ def test_sigkill_mid_epoch_and_during_backup_write_then_resume_is_bit_identical(
     rc, err = _wait(_start(tmp_path, "run", 2, kill_write=3))
     assert rc == -signal.SIGKILL, err
     leftovers = [p.name for p in backup.parent.iterdir() if p.name != "backup.pt"]
-    assert len(leftovers) == 1 and leftovers[0].startswith(".tmp-")  # the torn write
+    assert len(leftovers) == 1 and leftovers[0].startswith(".fitorch-tmp-")  # the torn write
     assert torch.load(backup, weights_only=True)["epoch"] == 2  # the previous backup is intact
     # 3. resumed to the end.
     rc, err = _wait(_start(tmp_path, "run", 2))
@@ -230,3 +230,39 @@ def test_a_crashed_fit_leaves_no_active_backup_behind(tmp_path):
     before = (tmp_path / "b" / "backup.pt").read_bytes()
     model.fit(x, y, batch_size=4, epochs=2, verbose=0)  # no BackupAndRestore this time
     assert (tmp_path / "b" / "backup.pt").read_bytes() == before
+
+
+class _InterruptAtEpoch(Callback):
+    def __init__(self, active):
+        super().__init__()
+        self.active = active
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.active and epoch == 1:
+            raise KeyboardInterrupt
+
+
+def _boundary_run(tmp_path, interrupt=False):
+    fitorch.utils.set_random_seed(5)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((24, 2), dtype=np.float32), rng.random((24, 1), dtype=np.float32)
+    model = _model()
+    steps = []
+    count = fitorch.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(b))
+    cbs = [BackupAndRestore(tmp_path / "b", save_freq=100), count, _InterruptAtEpoch(interrupt)]
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=cbs)
+    return model, history, steps
+
+
+def test_integer_save_freq_also_backs_up_at_each_epoch_end(tmp_path):
+    # save_freq=100 never fires within the 3 batches of an epoch; the epoch end still backs up.
+    ref_model, ref_history, _ = _boundary_run(tmp_path / "ref")
+    with pytest.raises(KeyboardInterrupt):
+        _boundary_run(tmp_path, interrupt=True)  # killed just after epoch 0 ended
+    backup = torch.load(tmp_path / "b" / "backup.pt", weights_only=True)
+    assert (backup["epoch"], backup["batch"]) == (1, 0)
+    model, history, steps = _boundary_run(tmp_path)
+    assert steps == [0, 1, 2, 0, 1, 2]  # epochs 1 and 2 only: epoch 0 is not redone
+    assert history.history == ref_history.history and history.epoch == [0, 1, 2]
+    for (name, a), b in zip(ref_model.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name

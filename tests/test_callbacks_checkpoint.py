@@ -140,9 +140,10 @@ def test_whole_model_into_new_directories(tmp_path):
 
 
 def test_missing_key_in_filepath():
+    # A misspelled key fails in on_train_begin (callbacks/log_keys.py), before any step.
     ckpt = ModelCheckpoint("m-{val_los:.2f}.weight", save_weights_only=True)
     with pytest.raises(
-        KeyError, match=r"m-\{val_los:.2f\}\.weight.*val_los.*Did you mean val_loss"
+        ValueError, match=r"m-\{val_los:.2f\}\.weight.*'val_los'.*Did you mean 'val_loss'"
     ):
         _fit(_model(), [ckpt], epochs=1, validation_split=0.25)
 

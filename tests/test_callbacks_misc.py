@@ -35,42 +35,38 @@ def _data(n=32):
 
 
 # -- TerminateOnNaN -----------------------------------------------------------------------------
-def _nan_data():
+def _nan_loader(nan_row=10):
+    # Streamed, since in-memory arrays holding NaN are refused before the first step
+    # (training/validation.py); a DataLoader's batches reach the step unchecked.
     x, y = _data()
-    x[10] = np.nan  # second batch of 8
-    return x, y
+    x[nan_row] = np.nan  # row 10: second batch of 8
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    return torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=False)
 
 
 def test_terminate_on_nan_stops_after_the_batch(capsys):
-    x, y = _nan_data()
     batches = []
     count = LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
-    history = _model().fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
-                           callbacks=[count, TerminateOnNaN()])  # fmt: skip
+    history = _model().fit(_nan_loader(), epochs=3, verbose=0, callbacks=[count, TerminateOnNaN()])
     assert batches == [0, 1]
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
     assert len(history.epoch) == 1 and np.isnan(history.history["loss"][0])
 
 
 def test_terminate_on_nan_raise_error():
-    x, y = _nan_data()
     with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch 1"):
-        _model().fit(x, y, batch_size=8, shuffle=False, verbose=0,
-                     callbacks=[TerminateOnNaN(raise_error=True)])  # fmt: skip
+        _model().fit(_nan_loader(), verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
 
 
 @pytest.mark.parametrize("nan_row, expected_batches", [(10, [0, 1, 2]), (30, [0, 1, 2, 3])])
 def test_terminate_on_nan_deferred_check_on_accelerators(capsys, nan_row, expected_batches):
     # The accelerator path (no per-step read) run on CPU: batch b is judged after batch b+1,
     # or at epoch end for the last batch; the message names the batch with the bad loss.
-    x, y = _data()
-    x[nan_row] = np.nan
     batches = []
     count = LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
     cb = TerminateOnNaN()
     cb._defer_on = ("cpu",)
-    history = _model().fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
-                           callbacks=[count, cb])  # fmt: skip
+    history = _model().fit(_nan_loader(nan_row), epochs=3, verbose=0, callbacks=[count, cb])
     assert batches == expected_batches and len(history.epoch) == 1
     assert f"Batch {nan_row // 8}: Invalid loss, terminating training" in capsys.readouterr().out
 

@@ -478,3 +478,59 @@ def test_archive_reader_is_used_for_every_member(tmp_path):
     got = archive.read_archive(path, wanted={"config.json"})
     assert set(got) == {"config.json"}
     assert load_model(path).count_params() == 4 * 3 + 4 + 4 + 1
+
+
+@pytest.mark.parametrize("depth", [150, 5000])
+def test_deeply_nested_config_is_refused_not_a_recursion_error(tmp_path, depth):
+    members = base_members(tmp_path)
+    config = config_of(members)
+    config["config"]["layers"][1]["config"]["name"] = "__DEEP__"
+    text = json.dumps(config).replace('"__DEEP__"', "[" * depth + "]" * depth)
+    members["config.json"] = text.encode()
+    path = write_zip(tmp_path / "deep.keras", members)
+    match = r"config.json is (nested too deeply: \d+ levels|not valid JSON: maximum recursion)"
+    with pytest.raises(ValueError, match=match):
+        load_model(path)
+
+
+def test_json_depth_counts_levels():
+    assert archive.json_depth({"a": [1, {"b": []}]}) == 4
+    assert archive.json_depth({}) == 1
+
+
+def _with_lr(members, value):
+    structure = json.loads(members["optimizer.json"])
+    groups = dict(structure["__dict__"])["param_groups"]
+    for group in groups:
+        group["__dict__"] = [[k, value if k == "lr" else v] for k, v in group["__dict__"]]
+    return {**members, "optimizer.json": json.dumps(structure).encode()}
+
+
+def _with_slot(members, make):
+    tensors, _ = safetensors_io.decode(members["optimizer.safetensors"])
+    key = next(k for k in tensors if k.endswith("/momentum") and tensors[k].ndim == 2)
+    tensors[key] = make(tensors[key])
+    return {**members, "optimizer.safetensors": safetensors_io.encode(tensors)}
+
+
+@pytest.mark.parametrize(
+    "mutate, pattern",
+    [
+        (lambda m: _with_lr(m, float("nan")), r"hyperparameter 'lr' of param group 0 is nan"),
+        (lambda m: _with_lr(m, float("inf")), r"hyperparameter 'lr' of param group 0 is inf"),
+        (
+            lambda m: _with_slot(m, lambda t: torch.full_like(t, float("nan"))),
+            r"optimizer slot 'momentum' of parameter 0 holds NaN or inf",
+        ),
+        (
+            lambda m: _with_slot(m, lambda t: torch.zeros(t.numel() * 1000)),
+            r"optimizer slot 'momentum' of parameter 0 has shape \(12000,\); the parameter has "
+            r"\(3, 4\)",
+        ),
+    ],
+)
+def test_optimizer_state_that_cannot_fit_is_refused_at_load(tmp_path, mutate, pattern):
+    path = write_zip(tmp_path / "opt.keras", mutate(base_members(tmp_path)))
+    with pytest.raises(ValueError, match=pattern):
+        load_model(path)
+    assert load_model(path, compile=False).optimizer is None  # the model itself still loads

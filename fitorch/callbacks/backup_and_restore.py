@@ -100,7 +100,8 @@ class BackupAndRestore(Callback):
 
     Args:
         backup_dir: directory for the backup (created; one file `backup.pt`).
-        save_freq: "epoch" (after every epoch) or an int: every that many batches.
+        save_freq: "epoch" (after every epoch) or an int: every that many batches (counted
+            across epochs, as Keras) and after every epoch.
         double_checkpoint: accepted for Keras compatibility; writes are atomic, so the
             previous backup is always intact and no second copy is needed.
         delete_checkpoint: delete the backup when fit finishes normally.
@@ -135,6 +136,7 @@ class BackupAndRestore(Callback):
         self._pending, self._weights_loaded = None, False
         self._batches_since_save = 0
         if files.is_main_process():
+            files.check_dir_target(self.backup_dir, "BackupAndRestore(backup_dir=...)")
             files.remove_stale_temps(self.path)  # torn writes of a killed run
         if os.path.exists(self.path):
             backup = torch.load(self.path, map_location="cpu", weights_only=True)
@@ -199,7 +201,10 @@ class BackupAndRestore(Callback):
         self._write(state.epoch, state.step + 1)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.save_freq != "epoch" or self.model.stop_training:
+        # Every epoch end is backed up, also with an integer save_freq (whose batch count
+        # runs on across epochs, as in Keras): a kill just after the boundary then resumes
+        # at the next epoch instead of repeating up to save_freq batches and the epoch end.
+        if self.model.stop_training:
             return  # a stopping run ends here; resuming from the previous backup repeats it
         if epoch + 1 >= self.params.get("epochs", 0):
             return  # finished: on_train_end deletes the backup (or a rerun repeats the epoch)

@@ -50,6 +50,8 @@ class CSVLogger(Callback):
         self._header_pending = True
 
     def on_train_begin(self, logs=None):
+        if files.is_main_process():
+            files.check_file_target(self.filename, "CSVLogger(filename=...)")
         self._text = ""
         self._header_pending = True
         if self.append and os.path.exists(self.filename):

@@ -71,6 +71,7 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_begin(self, logs=None):
         self._reset()  # an instance may serve several fit() calls
+        self.check_monitor()
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._scalar(self.get_monitor_value(logs))

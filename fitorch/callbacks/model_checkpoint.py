@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import string
 
 from fitorch.callbacks import files
+from fitorch.callbacks.log_keys import expected_log_keys, misspelled
 from fitorch.callbacks.monitor import MonitorCallback, _alias_table
 from fitorch.registry import suggest
 
@@ -93,6 +95,39 @@ class ModelCheckpoint(MonitorCallback):
         if hook in ("on_train_batch_end", "on_batch_end"):
             return self.save_freq != "epoch"
         return super().implements(hook)
+
+    def on_train_begin(self, logs=None):
+        """Before the first step: the target can be written, the template's keys are no
+        misspellings of the keys the logs will hold (callbacks/log_keys.py) and, for
+        `save_best_only`, neither is `monitor` (a warning, as at save time)."""
+        if files.is_main_process():
+            static = self.filepath.split("{")[0]  # the part no formatting can change
+            files.remove_stale_template_temps(self.filepath)  # torn writes of a killed run
+            if static == self.filepath:
+                files.check_file_target(self.filepath, "ModelCheckpoint(filepath=...)")
+            else:
+                files.check_dir_target(
+                    os.path.dirname(static) or ".", "ModelCheckpoint(filepath=...)"
+                )
+        self._check_template_keys()
+        if self.save_best_only:
+            self.check_monitor()
+
+    def _check_template_keys(self) -> None:
+        """A template key that misspells a key the logs will hold fails before training."""
+        keys = expected_log_keys(self.model, bool(self.params.get("do_validation")))
+        if keys is None:
+            return
+        allowed = keys | {"epoch"} | ({"batch"} if self.save_freq != "epoch" else set())
+        for _, field, _, _ in string.Formatter().parse(self.filepath):
+            name = (field or "").split(".")[0].split("[")[0]
+            close = misspelled(name, allowed) if name else None
+            if close is not None:
+                raise ValueError(
+                    f"ModelCheckpoint(filepath={self.filepath!r}): the key {name!r} will not "
+                    f"be in the logs. Did you mean {close!r}? Keys the logs will hold: "
+                    f"{', '.join(sorted(allowed))}."
+                )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch

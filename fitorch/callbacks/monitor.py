@@ -11,7 +11,8 @@ Mode rules (Keras 3):
   max: `current - d > best`); `best=None` (nothing seen yet) always counts as an improvement.
 A monitored key missing from the logs is resolved through metric aliases first (`val_acc`
 finds `val_accuracy`); if still missing, a warning lists the available keys with the
-closest one suggested, or a ValueError when `strict=True`.
+closest one suggested, or a ValueError when `strict=True`. `check_monitor` does the same in
+`on_train_begin`, against the keys predicted from the compile configuration (log_keys.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import warnings
 
 from fitorch.callbacks.base import Callback
+from fitorch.callbacks.log_keys import expected_log_keys, misspelled
 from fitorch.registry import suggest
 
 __all__ = ["MonitorCallback", "resolve_direction"]
@@ -126,13 +128,20 @@ class MonitorCallback(Callback):
         self._missing(logs)
         return None
 
-    def _missing(self, logs: dict) -> None:
+    def check_monitor(self) -> None:
+        """In `on_train_begin`: warn (raise when strict) if `monitor` is a misspelling of a
+        key `fit` will log, when those can be told from the compile configuration (log_keys)."""
+        keys = expected_log_keys(self.model, bool(self.params.get("do_validation")))
+        if keys is not None and misspelled(self.monitor, keys) is not None:
+            self._missing(dict.fromkeys(sorted(keys)), when=" (checked before the first step)")
+
+    def _missing(self, logs: dict, when: str = "") -> None:
         keys = [k for k in logs if k not in ("batch", "size")]
         close = suggest(self.monitor, keys, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         message = (
             f"{type(self).__name__} is conditioned on metric {self.monitor!r} which is not "
-            f"available.{hint} Available metrics are: {', '.join(keys)}."
+            f"available{when}.{hint} Available metrics are: {', '.join(keys)}."
         )
         if self.monitor.startswith("val_") and not any(k.startswith("val_") for k in keys):
             message += " (No validation metrics: pass validation_data or validation_split to fit.)"

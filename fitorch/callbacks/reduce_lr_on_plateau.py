@@ -78,6 +78,7 @@ class ReduceLROnPlateau(MonitorCallback):
 
     def on_train_begin(self, logs=None):
         self._reset()
+        self.check_monitor()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}

@@ -122,6 +122,8 @@ class TensorBoard(Callback):
 
     # -- hooks -----------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
+        if files.is_main_process():
+            files.check_dir_target(self.log_dir, "TensorBoard(log_dir=...)")
         self._global_batch = 0
         if self.write_graph and files.is_main_process():
             graph = _layer_graph(self.model)

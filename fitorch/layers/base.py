@@ -230,7 +230,10 @@ class Layer(nn.Module):
     def _maybe_build(self, input_shape) -> None:
         if not self.built:
             self._build_shapes = input_shape
-            self.build(input_shape)
+            # A first call inside predict/evaluate (inference mode) must still create normal
+            # tensors: inference-mode weights could never be loaded into or trained.
+            with torch.inference_mode(False):
+                self.build(input_shape)
             self.built = True
             self._apply_trainable()
 

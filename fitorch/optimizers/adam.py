@@ -8,18 +8,18 @@ from __future__ import annotations
 import torch
 
 from fitorch.optimizers import steps
-from fitorch.optimizers.arguments import check_range, default_epsilon
+from fitorch.optimizers.arguments import check_beta, default_epsilon
 from fitorch.optimizers.base import Optimizer
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam"]
 
 
 class _AdamBase(Optimizer):
-    """Shared arguments: beta_1 and beta_2 in [0, 1], epsilon (None -> 1e-7)."""
+    """Shared arguments: beta_1 and beta_2 in [0, 1), epsilon (None -> 1e-7)."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        self.beta_1 = check_range("beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = check_range("beta_2", beta_2, 0.0, 1.0)
+        self.beta_1 = check_beta("beta_1", beta_1)
+        self.beta_2 = check_beta("beta_2", beta_2)
         self.epsilon = default_epsilon(epsilon)
         super().__init__(learning_rate, **kwargs)
 

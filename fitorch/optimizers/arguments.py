@@ -19,7 +19,9 @@ __all__ = [
     "TorchStyleCall",
     "is_params",
     "check_range",
+    "check_beta",
     "check_nonnegative",
+    "check_positive",
     "check_learning_rate",
     "default_epsilon",
     "valid_arguments",
@@ -58,13 +60,29 @@ def check_range(name: str, value, low: float, high: float) -> float:
     return float(value)
 
 
+def check_beta(name: str, value) -> float:
+    """`float(value)` for a decay rate in [0, 1): at 1 the bias correction `1 - beta**t` is 0."""
+    if not _is_real(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
 def check_nonnegative(name: str, value, allow_none: bool = True) -> float | None:
-    """None (when allowed) or `float(value)` for a number >= 0, else a ValueError."""
+    """None (when allowed) or `float(value)` for a finite number >= 0, else a ValueError."""
     if value is None and allow_none:
         return None
-    if not _is_real(value) or value < 0:
-        expected = "None or a float >= 0" if allow_none else "a float >= 0"
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
+        expected = "None or a finite float >= 0" if allow_none else "a finite float >= 0"
         raise ValueError(f"`{name}` must be {expected}. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value) -> float | None:
+    """None or `float(value)` for a finite number > 0 (a clipping threshold), else ValueError."""
+    if value is None:
+        return None
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"`{name}` must be None or a finite float > 0. Received: {name}={value!r}")
     return float(value)
 
 
@@ -81,8 +99,10 @@ def check_learning_rate(value):
             "`learning_rate` must be a float, a LearningRateSchedule or a callable. "
             f"Received: learning_rate={value!r}"
         )
-    if value < 0 or math.isnan(value):
-        raise ValueError(f"`learning_rate` must be >= 0. Received: learning_rate={value}")
+    if value < 0 or not math.isfinite(value):
+        raise ValueError(
+            f"`learning_rate` must be a finite float >= 0. Received: learning_rate={value}"
+        )
     return float(value)
 
 

@@ -35,6 +35,7 @@ from fitorch.optimizers.arguments import (
     TorchStyleCall,
     check_learning_rate,
     check_nonnegative,
+    check_positive,
     check_range,
     valid_arguments,
 )
@@ -107,9 +108,9 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             )
         self._learning_rate = check_learning_rate(learning_rate if lr is None else lr)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
-        self.clipnorm = check_nonnegative("clipnorm", clipnorm)
-        self.clipvalue = check_nonnegative("clipvalue", clipvalue)
-        self.global_clipnorm = check_nonnegative("global_clipnorm", global_clipnorm)
+        self.clipnorm = check_positive("clipnorm", clipnorm)
+        self.clipvalue = check_positive("clipvalue", clipvalue)
+        self.global_clipnorm = check_positive("global_clipnorm", global_clipnorm)
         given = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, k)]
         if len(given) > 1:
             raise ValueError(

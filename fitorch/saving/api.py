@@ -35,6 +35,7 @@ from fitorch.saving.optimizer_state import (
     load_keras_optimizer_state,
     load_optimizer_state,
     optimizer_members,
+    prepare_keras_optimizer_state,
 )
 from fitorch.serialization import (
     deserialize_object,
@@ -311,9 +312,12 @@ def load_weights(
         return
     if kind == "hdf5":
         plan, problems = _h5_plan(model, path, path, by_name=by_name)
+        restore_optimizer = None  # read and checked before any weight is assigned
+        if model.trainer is not None and _has_keras_optimizer(path):
+            restore_optimizer = prepare_keras_optimizer_state(model, path, path)
         _assign(plan, problems, skip_mismatch, path)
-        if getattr(model, "trainer", None) is not None and _has_keras_optimizer(path):
-            load_keras_optimizer_state(model, path, path)
+        if restore_optimizer is not None:
+            restore_optimizer()
         return
     with open(path, "rb") as f:
         data = f.read()
@@ -323,9 +327,9 @@ def load_weights(
 
 
 def _has_keras_optimizer(path: str) -> bool:
-    from fitorch.saving.weights_h5 import h5py_module
+    from fitorch.saving.weights_h5 import open_h5
 
-    with h5py_module().File(path, "r") as f:
+    with open_h5(path, path) as f:
         return "optimizer" in f and "layer_names" not in f.attrs
 
 
@@ -342,9 +346,9 @@ def _h5_json_attr(f, key: str, path: str):
 
 def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
     """A whole-model HDF5 file: `model_config` and `training_config` attributes + weights."""
-    from fitorch.saving.weights_h5 import h5py_module
+    from fitorch.saving.weights_h5 import open_h5
 
-    with h5py_module().File(path, "r") as f:
+    with open_h5(path, path) as f:
         config = _h5_json_attr(f, "model_config", path)
         training = _h5_json_attr(f, "training_config", path)
         version = f.attrs.get("keras_version", b"")

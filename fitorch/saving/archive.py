@@ -43,6 +43,7 @@ class Limits:
     total = 128 * 2**30  # all members together
     max_ratio = 200  # uncompressed / compressed, for members above 1 MiB
     max_members = 10_000
+    json_depth = 100  # nested lists/objects in a JSON member (Keras configs use ~20)
 
 
 def sniff(path) -> str:
@@ -166,14 +167,33 @@ def read_archive(path, wanted=None, limits=Limits) -> dict[str, bytes]:
 
 
 def parse_json(data: bytes, name: str):
-    """JSON object from `data`; ValueError naming the member when malformed."""
+    """JSON object from `data`; ValueError naming the member when malformed or nested deeper
+    than `Limits.json_depth` (so that deserializing it can never hit RecursionError)."""
     try:
         value = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ValueError(f"{name} is not valid JSON: {err}") from err
     if not isinstance(value, dict):
         raise ValueError(f"{name} must hold a JSON object; got {type(value).__name__}.")
+    depth = json_depth(value)
+    if depth > Limits.json_depth:
+        raise ValueError(
+            f"{name} is nested too deeply: {depth} levels of lists/objects, over the limit of "
+            f"{Limits.json_depth} (archive.Limits.json_depth); the file is corrupt or hostile."
+        )
     return value
+
+
+def json_depth(value) -> int:
+    """Levels of nested lists/dicts in a parsed JSON value, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def to_bytes(write) -> bytes:

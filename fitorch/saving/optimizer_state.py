@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import warnings
 
 import torch
@@ -18,7 +19,7 @@ import torch
 from fitorch.saving import archive, safetensors_io
 
 __all__ = ["OPT_JSON", "OPT_TENSORS", "optimizer_members", "load_optimizer_state",
-           "load_keras_optimizer_state"]  # fmt: skip
+           "load_keras_optimizer_state", "prepare_keras_optimizer_state"]  # fmt: skip
 
 OPT_JSON, OPT_TENSORS = "optimizer.json", "optimizer.safetensors"
 
@@ -60,6 +61,47 @@ def _unflatten(obj, tensors: dict, where: str):
     raise ValueError(f"{where}: malformed optimizer state entry {obj!r}.")
 
 
+def _check_hyperparameters(state: dict, where: str) -> None:
+    """Every number of every saved param group (lr, weight_decay, betas...) is finite."""
+    for i, group in enumerate(state.get("param_groups") or []):
+        if not isinstance(group, dict):
+            raise ValueError(f"{where}: optimizer param group {i} is not a dict.")
+        for key, value in group.items():
+            values = value if isinstance(value, (tuple, list)) and key != "params" else [value]
+            for v in values:
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ValueError(
+                        f"{where}: optimizer hyperparameter {key!r} of param group {i} is {v}; "
+                        "a saved optimizer must hold finite values."
+                    )
+
+
+def _check_slots(state: dict, params: list, where: str) -> None:
+    """Slots belong to existing parameters, have no more elements than their parameter (a
+    scalar, a factored row/column or the parameter's shape), the same shape when they have
+    its rank, and finite values."""
+    for idx, slots in (state.get("state") or {}).items():
+        if not isinstance(idx, int) or not 0 <= idx < len(params) or not isinstance(slots, dict):
+            raise ValueError(
+                f"{where}: optimizer state for parameter {idx!r} does not match the model."
+            )
+        p = params[idx]
+        for name, value in slots.items():
+            if not isinstance(value, torch.Tensor):
+                continue
+            if (value.ndim == p.ndim and value.shape != p.shape) or value.numel() > max(
+                p.numel(), 1
+            ):
+                raise ValueError(
+                    f"{where}: optimizer slot {name!r} of parameter {idx} has shape "
+                    f"{tuple(value.shape)}; the parameter has {tuple(p.shape)}."
+                )
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise ValueError(
+                    f"{where}: optimizer slot {name!r} of parameter {idx} holds NaN or inf."
+                )
+
+
 def optimizer_members(optimizer) -> dict[str, bytes]:
     if optimizer is None or not getattr(optimizer, "param_groups", None):
         return {}
@@ -84,18 +126,8 @@ def load_optimizer_state(model, members: dict, where: str) -> None:
     if not isinstance(state, dict):
         raise ValueError(f"{where}: the optimizer state must be a dict.")
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    for idx, slots in (state.get("state") or {}).items():
-        if not isinstance(idx, int) or not 0 <= idx < len(params) or not isinstance(slots, dict):
-            raise ValueError(
-                f"{where}: optimizer state for parameter {idx!r} does not match the model."
-            )
-        for name, value in slots.items():
-            p = params[idx]
-            if isinstance(value, torch.Tensor) and value.ndim == p.ndim and value.shape != p.shape:
-                raise ValueError(
-                    f"{where}: optimizer slot {name!r} of parameter {idx} has shape "
-                    f"{tuple(value.shape)}; the parameter has {tuple(p.shape)}."
-                )
+    _check_hyperparameters(state, where)
+    _check_slots(state, params, where)
     try:
         optimizer.load_state_dict(state)
     except (ValueError, KeyError, TypeError, RuntimeError) as err:
@@ -104,22 +136,34 @@ def load_optimizer_state(model, members: dict, where: str) -> None:
         ) from err
 
 
-def load_keras_optimizer_state(model, source, where: str) -> None:
-    """Slots and iterations from Keras' `optimizer/vars` (archive bytes or an .h5 path), when
-    they map one to one; otherwise a warning and the optimizer is left as it is."""
+def prepare_keras_optimizer_state(model, source, where: str):
+    """Read and check Keras' `optimizer/vars` (archive bytes or an .h5 path) without assigning
+    anything; returns the function that assigns slots and iterations. A file whose state does
+    not map one to one gives a function that warns and leaves the optimizer as it is; a
+    hostile or damaged file raises ValueError here, before the caller assigns any weight."""
     from fitorch.saving.weights_h5 import read_keras_optimizer
 
     source = io.BytesIO(source) if isinstance(source, bytes) else source
     iterations, plan = read_keras_optimizer(model, source, where)
-    if iterations is None:
-        warnings.warn(
-            f"{where!r}: the optimizer state in Keras' layout is not restored: {plan}.",
-            stacklevel=3,
-        )
-        return
-    with torch.no_grad():
-        for slot, value in plan:
-            slot.copy_(value)
-    if plan:
-        model.optimizer._iterations.fill_(iterations)
-        model.optimizer._calls = iterations
+
+    def apply() -> None:
+        if iterations is None:
+            warnings.warn(
+                f"{where!r}: the optimizer state in Keras' layout is not restored: {plan}.",
+                stacklevel=4,
+            )
+            return
+        with torch.no_grad():
+            for slot, value in plan:
+                slot.copy_(value)
+        if plan:
+            model.optimizer._iterations.fill_(iterations)
+            model.optimizer._calls = iterations
+
+    return apply
+
+
+def load_keras_optimizer_state(model, source, where: str) -> None:
+    """Slots and iterations from Keras' `optimizer/vars`, when they map one to one;
+    otherwise a warning and the optimizer is left as it is."""
+    prepare_keras_optimizer_state(model, source, where)()

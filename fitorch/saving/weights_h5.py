@@ -8,13 +8,15 @@ layout; the `vars` group's `name` attribute holds the user's layer name. A neste
 torch module stores its `state_dict` names. The model itself has an empty `vars` group.
 A compiled model also writes `optimizer/vars` (iterations, learning rate, then each trainable
 weight's slots), so Keras resumes training from the file, and reads Keras' back.
-Reading follows only hard links and refuses datasets with external storage.
+Reading follows only hard links and refuses datasets with external storage or virtual
+(mapped from other files) layouts; a truncated file is a ValueError naming it.
 Keras 2 HDF5 files (`layer_names`/`weight_names` attributes) are read by layer order, or by
 layer name with `by_name=True`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import numpy as np
@@ -24,7 +26,7 @@ from torch import nn
 from fitorch.layers.base import Layer
 from fitorch.utils.naming import unique_name
 
-__all__ = ["keras_variables", "write_h5", "read_h5", "h5py_module"]
+__all__ = ["keras_variables", "write_h5", "read_h5", "h5py_module", "open_h5"]
 
 
 def h5py_module():
@@ -37,6 +39,21 @@ def h5py_module():
             "without .h5 to use safetensors)."
         ) from err
     return h5py
+
+
+@contextlib.contextmanager
+def open_h5(fileobj, where: str):
+    """The HDF5 file opened read-only; a truncated or non-HDF5 file is a ValueError naming
+    `where` (h5py's OSError says only "Unable to open file")."""
+    h5py = h5py_module()
+    try:
+        f = h5py.File(fileobj, "r")
+    except OSError as err:
+        raise ValueError(
+            f"{where}: not a readable HDF5 file (truncated or corrupt): {err}"
+        ) from err
+    with f:
+        yield f
 
 
 def keras_key(cls_name: str) -> str:
@@ -138,10 +155,9 @@ def _read_dataset(ds, where) -> np.ndarray:
     h5py = h5py_module()
     if not isinstance(ds, h5py.Dataset):
         raise ValueError(f"{where}: {ds.name} is not a dataset.")
-    if ds.external:
-        raise ValueError(
-            f"{where}: dataset {ds.name} stores its data in external files; refusing it."
-        )
+    if ds.external or ds.is_virtual:
+        kind = "external files" if ds.external else "a virtual dataset (other files' data)"
+        raise ValueError(f"{where}: dataset {ds.name} stores its data in {kind}; refusing it.")
     return ds[()]
 
 
@@ -151,8 +167,7 @@ def read_h5(model, fileobj, where: str, by_name: bool = False):
     plan: [(tensor, keras-layout value, layout, label)] for the weights that match;
     problems: one line per missing, extra or mis-shaped weight.
     """
-    h5py = h5py_module()
-    with h5py.File(fileobj, "r") as f:
+    with open_h5(fileobj, where) as f:
         if "layer_names" in f.attrs or "model_weights" in f:
             return _read_keras2(model, f, where, by_name)
         plan, problems = [], []
@@ -177,7 +192,7 @@ def read_h5(model, fileobj, where: str, by_name: bool = False):
                     problems.append(f"{path}/{key}: missing")
                     continue
                 plan.append((t, ds, layout, f"{path}/{key} (layer {name!r})"))
-        return _materialize(plan, problems)
+        return _materialize(plan, problems, where)
 
 
 def _weight_groups(f) -> list[str]:
@@ -194,14 +209,14 @@ def _weight_groups(f) -> list[str]:
     return found
 
 
-def _materialize(plan, problems):
+def _materialize(plan, problems, where: str):
     out = []
     for t, ds, layout, label in plan:
         expected = _keras_shape(t, layout)
         if tuple(ds.shape) != expected:
             problems.append(f"{label}: shape {tuple(ds.shape)} in the file, {expected} expected")
             continue
-        value = _read_dataset(ds, label)
+        value = _read_dataset(ds, f"{where}: {label}")
         if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
             problems.append(f"{label}: dtype {value.dtype} is not numeric")
             continue
@@ -258,7 +273,7 @@ def _read_keras2(model, f, where, by_name):
             continue
         for (_key, t, layout), ds in zip(items, dsets):
             plan.append((t, ds, layout, f"{ds.name} (layer {name!r})"))
-    return _materialize(plan, problems)
+    return _materialize(plan, problems, where)
 
 
 def _keras_optimizer_layout(model):
@@ -308,8 +323,7 @@ def read_keras_optimizer(model, fileobj, where: str):
     if layout_info is None:
         return None, reason
     opt, params, slots = layout_info
-    h5py = h5py_module()
-    with h5py.File(fileobj, "r") as f:
+    with open_h5(fileobj, where) as f:
         group = _lookup(f, "optimizer/vars", where)
         count = len(group) if group is not None else 0
         if count == 0:

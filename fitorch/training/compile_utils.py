@@ -12,6 +12,8 @@ duplicates get `_1`, `_2`; a weighted metric whose name is taken becomes `weight
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 
 import torch
@@ -71,6 +73,16 @@ def _per_output(value, output_names: list[str], what: str, allow_broadcast: bool
     return [value] * n
 
 
+def _loss_weight(value, given) -> float:
+    """A finite number, else a ValueError naming `loss_weights` and what was given."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ValueError(
+        "compile(loss_weights=...) must be a finite number, or a list or dict of finite numbers "
+        f"(one per output). Received: loss_weights={given!r}"
+    )
+
+
 class CompileLoss:
     """Per-output losses and their weights; `__call__` returns (total, per-output losses)."""
 
@@ -83,11 +95,13 @@ class CompileLoss:
                     remember(ident)
         if loss_weights is None:
             self.weights = [1.0] * len(output_names)
-        elif isinstance(loss_weights, (int, float)):
-            self.weights = [float(loss_weights)] * len(output_names)
+        elif isinstance(loss_weights, (int, float)) and not isinstance(loss_weights, bool):
+            self.weights = [_loss_weight(loss_weights, loss_weights)] * len(output_names)
         else:
+            if isinstance(loss_weights, str):
+                _loss_weight(loss_weights, loss_weights)  # raises, naming the argument
             weights = _per_output(loss_weights, output_names, "loss_weights")
-            self.weights = [1.0 if w is None else float(w) for w in weights]
+            self.weights = [1.0 if w is None else _loss_weight(w, loss_weights) for w in weights]
         self.output_names = output_names
         self.losses: list = [None] * len(output_names)
         self.built = False

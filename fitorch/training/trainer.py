@@ -18,7 +18,7 @@ from fitorch import distributed, mixed_precision
 from fitorch.callbacks.callback_list import CallbackList
 from fitorch.models.functional import Functional
 from fitorch.models.sequential import Sequential
-from fitorch.training import batches, jit, replay
+from fitorch.training import batches, jit, replay, validation
 from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import _predict, flat_outputs, forward_loss
@@ -376,6 +376,7 @@ def fit(
     distribute = kwargs.pop("distribute", None)
     state = _require_compiled(model, "fit")
     _validate_fit_args(batch_size, epochs, initial_epoch, validation_split)
+    validation.check_fit_arguments(steps_per_epoch, validation_steps, validation_freq, class_weight)
     verbose = _setup_distributed(_verbose(verbose))
     distributed.check_global_batch(batch_size)
     if distribute not in (None, "ddp", "fsdp"):
@@ -388,12 +389,14 @@ def fit(
         )
     source = _source(model, x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
                      class_weight, options)  # fmt: skip
+    validation.check_arrays(model, state, source, "fit", class_weight)
     feed = StepFeed(source, steps_per_epoch)
     val_feed = None
     if validation_data is not None:
         val_source = _validation_source(
             model, validation_data, validation_batch_size or batch_size, validation_steps, options
         )
+        validation.check_arrays(model, state, val_source, "fit(validation_data)", reference=source)
         val_feed = StepFeed(*replay.first_batches(val_source, validation_steps))
     cbs = _callback_list(
         callbacks, model, verbose, epochs, feed.num_steps, add_history=True,
@@ -619,7 +622,9 @@ def evaluate(
     if batch_size is not None and batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
     verbose = _setup_distributed(_verbose(verbose))
+    validation.check_steps("steps", steps)
     source = _source(model, x, y, sample_weight, batch_size, steps, options=options)
+    validation.check_arrays(model, state, source, "evaluate")
     feed = StepFeed(source, steps)
     cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
     _begin_jit(model, "test")
@@ -644,7 +649,9 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     options = _pop_iterable_options(kwargs)
     _check_kwargs("predict", kwargs, set())
     verbose = _setup_distributed(_verbose(verbose))
+    validation.check_steps("steps", steps)
     source = _source(model, x, None, None, batch_size, steps, options=options)
+    validation.check_arrays(model, None, source, "predict")
     feed = StepFeed(source, steps)
     cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
     model.eval()
