@@ -49,8 +49,12 @@ import torch  # noqa: E402
 
 import fitorch.ops  # noqa: E402
 
-_TOLERANCES = {"float16": (1e-2, 1e-2), "bfloat16": (2e-2, 2e-2), "float32": (1e-5, 1e-6),
-               "float64": (1e-12, 1e-12)}
+_TOLERANCES = {
+    "float16": (1e-2, 1e-2),
+    "bfloat16": (2e-2, 2e-2),
+    "float32": (1e-5, 1e-6),
+    "float64": (1e-12, 1e-12),
+}
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Call:
             if isinstance(v, (list, tuple)):
                 return type(v)(short(e) for e in v)
             return v
+
         parts = [repr(short(a)) for a in self.args]
         parts += [f"{k}={short(v)!r}" for k, v in self.kwargs.items()]
         return f"({', '.join(parts)})"
@@ -77,8 +82,9 @@ def call(*args: Any, **kwargs: Any) -> Call:
     return Call(args, kwargs)
 
 
-def rand(shape, dtype: str = "float32", seed: int = 0, low: float = -2.0,
-         high: float = 2.0) -> np.ndarray:
+def rand(
+    shape, dtype: str = "float32", seed: int = 0, low: float = -2.0, high: float = 2.0
+) -> np.ndarray:
     """A deterministic NumPy array of `shape` and `dtype` (see the module docstring)."""
     rng = np.random.default_rng(seed + 7919 * len(tuple(shape)))
     if dtype == "bool":
@@ -115,22 +121,29 @@ def _compare(name: str, c: Call, ours: Any, theirs: Any, rtol, atol, dtype: bool
         assert isinstance(ours, (list, tuple)) and len(ours) == len(theirs), (
             f"{where}: structure differs: fitorch {type(ours).__name__} of "
             f"{len(ours) if isinstance(ours, (list, tuple)) else '-'}, keras "
-            f"{type(theirs).__name__} of {len(theirs)}")
+            f"{type(theirs).__name__} of {len(theirs)}"
+        )
         for o, t in zip(ours, theirs):
             _compare(name, c, o, t, rtol, atol, dtype)
         return
     if dtype:
         assert _dtype_name(ours) == _dtype_name(theirs), (
-            f"{where}: dtype fitorch {_dtype_name(ours)} != keras {_dtype_name(theirs)}")
+            f"{where}: dtype fitorch {_dtype_name(ours)} != keras {_dtype_name(theirs)}"
+        )
     o, t = np.asarray(to_numpy(ours)), np.asarray(to_numpy(theirs))
     assert o.shape == t.shape, f"{where}: shape fitorch {o.shape} != keras {t.shape}"
     default = _TOLERANCES.get(_dtype_name(theirs), (0.0, 0.0))
     if o.dtype.kind in "biu" and t.dtype.kind in "biu":
         np.testing.assert_array_equal(o, t, err_msg=where)
         return
-    np.testing.assert_allclose(o, t, rtol=default[0] if rtol is None else rtol,
-                               atol=default[1] if atol is None else atol, equal_nan=True,
-                               err_msg=where)
+    np.testing.assert_allclose(
+        o,
+        t,
+        rtol=default[0] if rtol is None else rtol,
+        atol=default[1] if atol is None else atol,
+        equal_nan=True,
+        err_msg=where,
+    )
 
 
 def _as_tensors(value: Any) -> Any:
@@ -141,17 +154,24 @@ def _as_tensors(value: Any) -> Any:
     return value
 
 
-def check(name: str, calls: list[Call], *, rtol: float | None = None,
-          atol: float | None = None, dtype: bool = True, tensors: bool = False,
-          ours: Callable | None = None, theirs: Callable | None = None) -> None:
+def check(
+    name: str,
+    calls: list[Call],
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    dtype: bool = True,
+    tensors: bool = False,
+    ours: Callable | None = None,
+    theirs: Callable | None = None,
+) -> None:
     """Assert `fitorch.ops.<name>` equals `keras.ops.<name>` on every call."""
     ours = ours or getattr(fitorch.ops, name)
     theirs = theirs or getattr(keras.ops, name)
     for c in calls:
         if tensors:
             c = Call(_as_tensors(c.args), {k: _as_tensors(v) for k, v in c.kwargs.items()})
-        _compare(name, c, ours(*c.args, **c.kwargs), theirs(*c.args, **c.kwargs),
-                 rtol, atol, dtype)
+        _compare(name, c, ours(*c.args, **c.kwargs), theirs(*c.args, **c.kwargs), rtol, atol, dtype)
 
 
 def _grads(fn: Callable, c: Call, wrt: tuple[int, ...]) -> list[np.ndarray]:
@@ -171,13 +191,21 @@ def _grads(fn: Callable, c: Call, wrt: tuple[int, ...]) -> list[np.ndarray]:
     return [np.zeros(leaf.shape) if g is None else g.numpy() for leaf, g in zip(leaves, grads)]
 
 
-def check_grad(name: str, calls: list[Call], *, wrt: tuple[int, ...] = (0,),
-               rtol: float = 1e-5, atol: float = 1e-6, ours: Callable | None = None,
-               theirs: Callable | None = None) -> None:
+def check_grad(
+    name: str,
+    calls: list[Call],
+    *,
+    wrt: tuple[int, ...] = (0,),
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    ours: Callable | None = None,
+    theirs: Callable | None = None,
+) -> None:
     """Assert the gradients of `sum(out * c)` agree between fitorch and Keras (float64)."""
     ours = ours or getattr(fitorch.ops, name)
     theirs = theirs or getattr(keras.ops, name)
     for c in calls:
         for g_o, g_t in zip(_grads(ours, c, wrt), _grads(theirs, c, wrt)):
-            np.testing.assert_allclose(g_o, g_t, rtol=rtol, atol=atol,
-                                       err_msg=f"grad of ops.{name}{c!r}")
+            np.testing.assert_allclose(
+                g_o, g_t, rtol=rtol, atol=atol, err_msg=f"grad of ops.{name}{c!r}"
+            )

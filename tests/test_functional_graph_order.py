@@ -101,6 +101,4 @@ def test_recorded_training_holds_only_while_the_model_call_sets_none():
         norm(batch)  # recorded training=False: the statistics stay
         np.testing.assert_array_equal(np.asarray(bn.moving_mean), np.zeros(8))
         norm(batch, training=True)  # the model's value replaces the recorded one
-        np.testing.assert_allclose(
-            np.asarray(bn.moving_mean), 0.5 * batch.mean(0), rtol=1e-6
-        )
+        np.testing.assert_allclose(np.asarray(bn.moving_mean), 0.5 * batch.mean(0), rtol=1e-6)

@@ -159,3 +159,16 @@ def test_trainer_exposes_the_run_position():
     model.fit(X[:16], Y[:16], batch_size=8, epochs=2, verbose=0, callbacks=[Position()])
     assert seen == [(0, 0, True), (0, 1, True), (1, 0, True), (1, 1, True)]
     assert model.trainer.callbacks is None  # only during fit
+
+
+def test_keras2_positional_metrics_are_taken_as_metrics():
+    model = fitorch.Sequential([layers.Input((4,)), layers.Dense(1, "sigmoid")])
+    model.compile("sgd", "binary_crossentropy", ["accuracy"])  # Keras 2's third positional
+    logs = model.evaluate(X, Y, verbose=0, return_dict=True)
+    assert sorted(logs) == ["accuracy", "loss"]
+    model.compile("sgd", "binary_crossentropy", [2.0])  # Keras 3's third: loss_weights
+    single = fitorch.Sequential([layers.Input((4,)), layers.Dense(1, "sigmoid")])
+    single.set_weights(model.get_weights())
+    single.compile("sgd", "binary_crossentropy")
+    weighted = model.evaluate(X, Y, verbose=0)
+    assert weighted == pytest.approx(2.0 * single.evaluate(X, Y, verbose=0), rel=1e-6)

@@ -282,7 +282,7 @@ def _cases(flag):
         (
             "torch_op_not_allowed",
             lambda m: (with_config(m, _torch_op("torch.load")), []),
-            "the torch operation 'torch.load' is not one fitorch rebuilds",
+            "'torch.load' is not an operation fitorch rebuilds from a file",
         ),
         (
             "unknown_loss",

@@ -29,6 +29,7 @@ __all__ = [
     "layer_record",
 ]
 
+
 # -- records ------------------------------------------------------------------------------
 def layer_record(layer) -> dict:
     """The Keras record of one layer (TorchOp for a recorded torch operation)."""

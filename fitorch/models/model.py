@@ -117,7 +117,9 @@ class Model(Layer):
                 (or its class: bound to the model's trainable weights).
             loss: a name, a `Loss`, a function `(y_true, y_pred)`, a torch loss module, or a
                 list/dict of them, one per output (None: the step's `add_loss` terms only).
-            loss_weights: a scalar, list or dict weighting each output's loss.
+            loss_weights: a scalar, list or dict weighting each output's loss. (A list of
+                metrics here, with `metrics` not given, is Keras 2's positional
+                `compile(optimizer, loss, metrics)` and is taken as `metrics`.)
             metrics: a list (or per-output list/dict) of metric names, objects or functions.
             weighted_metrics: metrics that also receive `sample_weight`/`class_weight`.
             run_eagerly: run the steps eagerly (turns `jit_compile` off).
@@ -130,6 +132,9 @@ class Model(Layer):
         """
         from fitorch.training import trainer
 
+        if metrics is None and _holds_metrics(loss_weights):
+            # Keras 2's positional order was (optimizer, loss, metrics, loss_weights).
+            metrics, loss_weights = loss_weights, None
         trainer.compile(
             self, optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights,
             weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
@@ -427,6 +432,19 @@ class Model(Layer):
 
     def compile_from_config(self, config: dict) -> None:
         self.compile(**config)
+
+
+def _holds_metrics(value) -> bool:
+    """Whether `value` is a list/tuple/dict of metrics (names, objects, functions), not of
+    loss weights (numbers)."""
+    import numbers
+
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    flat = [v for item in value for v in (item if isinstance(item, (list, tuple)) else [item])]
+    return all(not isinstance(v, numbers.Number) and v is not None for v in flat)
 
 
 def _functional_subclass(cls: type) -> type:

@@ -17,5 +17,11 @@ from fitorch.ops.math import *  # noqa: F401,F403
 from fitorch.ops.nn import *  # noqa: F401,F403
 from fitorch.ops.numpy import *  # noqa: F401,F403
 
-__all__ = [*core.__all__, *numpy.__all__, *nn.__all__, *math.__all__, *linalg.__all__,
-           *image.__all__]
+__all__ = [
+    *core.__all__,
+    *numpy.__all__,
+    *nn.__all__,
+    *math.__all__,
+    *linalg.__all__,
+    *image.__all__,
+]

@@ -20,8 +20,14 @@ import torch
 
 from fitorch import backend
 
-__all__ = ["standardize_dtype", "to_torch_dtype", "is_float_dtype", "is_int_dtype",
-           "result_type", "floatx"]
+__all__ = [
+    "standardize_dtype",
+    "to_torch_dtype",
+    "is_float_dtype",
+    "is_int_dtype",
+    "result_type",
+    "floatx",
+]
 
 _NAMES = {"float": "float32", "int": "int32", "double": "float64", "uint": "uint32"}
 
@@ -56,7 +62,8 @@ def standardize_dtype(dtype: Any) -> str:
     except TypeError:
         raise ValueError(
             f"dtype: expected a dtype name such as 'float32', 'int32' or 'bool', a torch "
-            f"dtype or a NumPy dtype; received {dtype!r}.") from None
+            f"dtype or a NumPy dtype; received {dtype!r}."
+        ) from None
 
 
 def to_torch_dtype(dtype: Any) -> torch.dtype:

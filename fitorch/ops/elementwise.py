@@ -33,8 +33,10 @@ def promote(x1: Any, x2: Any, to_float_: bool = False) -> tuple[torch.Tensor, to
     if to_float_ and not dtype.is_floating_point:
         dtype = to_torch_dtype(floatx())
     device = next((x.device for x in (x1, x2) if isinstance(x, torch.Tensor)), None)
-    return (convert_to_tensor(x1).to(device=device, dtype=dtype),
-            convert_to_tensor(x2).to(device=device, dtype=dtype))
+    return (
+        convert_to_tensor(x1).to(device=device, dtype=dtype),
+        convert_to_tensor(x2).to(device=device, dtype=dtype),
+    )
 
 
 def _export(fn: Callable) -> Callable:
@@ -44,8 +46,10 @@ def _export(fn: Callable) -> Callable:
 
 def _unary_float(name: str, torch_fn: Callable, doc: str) -> Callable:
     """A public unary op computing `torch_fn` on floats (ints and bools become floatx)."""
+
     def op(x: Any) -> torch.Tensor:
         return torch_fn(to_float(x))
+
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     return _export(op)
@@ -53,8 +57,10 @@ def _unary_float(name: str, torch_fn: Callable, doc: str) -> Callable:
 
 def _binary(name: str, torch_fn: Callable, doc: str, floats: bool = False) -> Callable:
     """A public binary op: operands promoted (to floats with `floats`), then `torch_fn`."""
+
     def op(x1: Any, x2: Any) -> torch.Tensor:
         return torch_fn(*promote(x1, x2, floats))
+
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     return _export(op)
@@ -63,11 +69,14 @@ def _binary(name: str, torch_fn: Callable, doc: str, floats: bool = False) -> Ca
 def _predicate(name: str, torch_fn: Callable, doc: str, arity: int = 2) -> Callable:
     """A public comparison/predicate op returning bool."""
     if arity == 1:
+
         def op(x: Any) -> torch.Tensor:
             return torch_fn(convert_to_tensor(x))
     else:
+
         def op(x1: Any, x2: Any) -> torch.Tensor:  # type: ignore[misc]
             return torch_fn(*promote(x1, x2))
+
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     return _export(op)
@@ -94,8 +103,11 @@ log2 = _unary_float("log2", torch.log2, "Elementwise base-2 logarithm.")
 log10 = _unary_float("log10", torch.log10, "Elementwise base-10 logarithm.")
 log1p = _unary_float("log1p", torch.log1p, "Elementwise `log(1 + x)`, accurate near 0.")
 sqrt = _unary_float("sqrt", torch.sqrt, "Elementwise square root (NaN for negatives).")
-cbrt = _unary_float("cbrt", lambda x: torch.sign(x) * torch.abs(x) ** (1.0 / 3.0),
-                    "Elementwise real cube root: `sign(x) * |x| ** (1/3)`.")
+cbrt = _unary_float(
+    "cbrt",
+    lambda x: torch.sign(x) * torch.abs(x) ** (1.0 / 3.0),
+    "Elementwise real cube root: `sign(x) * |x| ** (1/3)`.",
+)
 deg2rad = _unary_float("deg2rad", torch.deg2rad, "Degrees to radians: `x * pi / 180`.")
 rad2deg = _unary_float("rad2deg", torch.rad2deg, "Radians to degrees: `x * 180 / pi`.")
 sinc = _unary_float("sinc", torch.sinc, "Normalized sinc: `sin(pi x) / (pi x)`, 1 at 0.")
@@ -104,8 +116,11 @@ reciprocal = _unary_float("reciprocal", torch.reciprocal, "Elementwise `1 / x`."
 fabs = _unary_float("fabs", torch.abs, "Elementwise absolute value, as floats.")
 ceil = _unary_float("ceil", torch.ceil, "Elementwise smallest integer >= x, as floats.")
 floor = _unary_float("floor", torch.floor, "Elementwise largest integer <= x, as floats.")
-angle = _unary_float("angle", lambda x: torch.where(x < 0, torch.full_like(x, math.pi), 0.0),
-                     "Argument of each (real) element: pi for negatives, else 0.")
+angle = _unary_float(
+    "angle",
+    lambda x: torch.where(x < 0, torch.full_like(x, math.pi), 0.0),
+    "Argument of each (real) element: pi for negatives, else 0.",
+)
 
 
 # ----------------------------------------------------------- unary, dtype-preserving
@@ -193,8 +208,9 @@ def copy(x: Any) -> torch.Tensor:
 
 
 @_export
-def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> torch.Tensor:
+def nan_to_num(
+    x: Any, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> torch.Tensor:
     """NaN -> `nan`, +inf -> `posinf`, -inf -> `neginf` (defaults: the dtype's max/min)."""
     x = convert_to_tensor(x)
     if not x.is_floating_point():
@@ -208,11 +224,14 @@ isinf = _predicate("isinf", torch.isinf, "True where `x` is +inf or -inf.", 1)
 isnan = _predicate("isnan", torch.isnan, "True where `x` is NaN.", 1)
 isneginf = _predicate("isneginf", torch.isneginf, "True where `x` is -inf.", 1)
 isposinf = _predicate("isposinf", torch.isposinf, "True where `x` is +inf.", 1)
-signbit = _predicate("signbit", lambda x: torch.signbit(x) if x.dtype != torch.bool
-                     else torch.zeros_like(x), "True where the sign bit is set (-0.0 too).", 1)
+signbit = _predicate(
+    "signbit",
+    lambda x: torch.signbit(x) if x.dtype != torch.bool else torch.zeros_like(x),
+    "True where the sign bit is set (-0.0 too).",
+    1,
+)
 isreal = _predicate("isreal", torch.isreal, "True where the imaginary part is 0.", 1)
-logical_not = _predicate("logical_not", torch.logical_not, "Elementwise NOT of truth values.",
-                         1)
+logical_not = _predicate("logical_not", torch.logical_not, "Elementwise NOT of truth values.", 1)
 
 
 # ----------------------------------------------------------------------- binary math
@@ -221,8 +240,11 @@ subtract = _binary("subtract", torch.sub, "Elementwise `x1 - x2`, broadcast.")
 multiply = _binary("multiply", torch.mul, "Elementwise `x1 * x2`, broadcast.")
 divide = _binary("divide", torch.div, "Elementwise true division `x1 / x2`.", floats=True)
 true_divide = _binary("true_divide", torch.div, "Same as `divide`.", floats=True)
-floor_divide = _binary("floor_divide", lambda a, b: torch.div(a, b, rounding_mode="floor"),
-                       "Elementwise `floor(x1 / x2)`.")
+floor_divide = _binary(
+    "floor_divide",
+    lambda a, b: torch.div(a, b, rounding_mode="floor"),
+    "Elementwise `floor(x1 / x2)`.",
+)
 mod = _binary("mod", torch.remainder, "Elementwise remainder with the sign of `x2` (NumPy).")
 fmod = _binary("fmod", torch.fmod, "Elementwise C remainder with the sign of `x1`.")
 maximum = _binary("maximum", torch.maximum, "Elementwise maximum (NaN propagates).")
@@ -231,14 +253,14 @@ fmax = _binary("fmax", torch.fmax, "Elementwise maximum ignoring NaN.")
 fmin = _binary("fmin", torch.fmin, "Elementwise minimum ignoring NaN.")
 arctan2 = _binary("arctan2", torch.atan2, "Elementwise angle of the point `(x2, x1)`.", True)
 hypot = _binary("hypot", torch.hypot, "Elementwise `sqrt(x1**2 + x2**2)`.", True)
-logaddexp = _binary("logaddexp", torch.logaddexp, "Elementwise `log(exp(x1) + exp(x2))`.",
-                    True)
-logaddexp2 = _binary("logaddexp2", torch.logaddexp2,
-                     "Elementwise `log2(2**x1 + 2**x2)`.", True)
-nextafter = _binary("nextafter", torch.nextafter,
-                    "The next representable float after `x1` toward `x2`.", True)
-heaviside = _binary("heaviside", torch.heaviside,
-                    "Step function: 0 for x1 < 0, x2 at 0, 1 for x1 > 0.", True)
+logaddexp = _binary("logaddexp", torch.logaddexp, "Elementwise `log(exp(x1) + exp(x2))`.", True)
+logaddexp2 = _binary("logaddexp2", torch.logaddexp2, "Elementwise `log2(2**x1 + 2**x2)`.", True)
+nextafter = _binary(
+    "nextafter", torch.nextafter, "The next representable float after `x1` toward `x2`.", True
+)
+heaviside = _binary(
+    "heaviside", torch.heaviside, "Step function: 0 for x1 < 0, x2 at 0, 1 for x1 > 0.", True
+)
 gcd = _binary("gcd", torch.gcd, "Elementwise greatest common divisor of integers.")
 lcm = _binary("lcm", torch.lcm, "Elementwise least common multiple of integers.")
 
@@ -278,16 +300,18 @@ logical_xor = _predicate("logical_xor", torch.logical_xor, "Elementwise XOR of t
 
 
 @_export
-def isclose(x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8,
-            equal_nan: bool = False) -> torch.Tensor:
+def isclose(
+    x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> torch.Tensor:
     """Elementwise `|x1 - x2| <= atol + rtol * |x2|`."""
     a, b = promote(x1, x2)
     return torch.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 @_export
-def allclose(x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8,
-             equal_nan: bool = False) -> torch.Tensor:
+def allclose(
+    x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> torch.Tensor:
     """True (a bool scalar tensor) when `isclose` holds everywhere."""
     return torch.all(isclose(x1, x2, rtol, atol, equal_nan))
 
@@ -296,6 +320,7 @@ def allclose(x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8,
 def _bitwise(name: str, torch_fn: Callable, doc: str) -> Callable:
     def op(x: Any, y: Any) -> torch.Tensor:
         return torch_fn(*promote(x, y))
+
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     return _export(op)
@@ -304,13 +329,16 @@ def _bitwise(name: str, torch_fn: Callable, doc: str) -> Callable:
 bitwise_and = _bitwise("bitwise_and", torch.bitwise_and, "Elementwise `x & y`.")
 bitwise_or = _bitwise("bitwise_or", torch.bitwise_or, "Elementwise `x | y`.")
 bitwise_xor = _bitwise("bitwise_xor", torch.bitwise_xor, "Elementwise `x ^ y`.")
-bitwise_left_shift = _bitwise("bitwise_left_shift", torch.bitwise_left_shift,
-                              "Elementwise `x << y`.")
-bitwise_right_shift = _bitwise("bitwise_right_shift", torch.bitwise_right_shift,
-                               "Elementwise `x >> y` (arithmetic for signed ints).")
+bitwise_left_shift = _bitwise(
+    "bitwise_left_shift", torch.bitwise_left_shift, "Elementwise `x << y`."
+)
+bitwise_right_shift = _bitwise(
+    "bitwise_right_shift",
+    torch.bitwise_right_shift,
+    "Elementwise `x >> y` (arithmetic for signed ints).",
+)
 left_shift = _bitwise("left_shift", torch.bitwise_left_shift, "Same as `bitwise_left_shift`.")
-right_shift = _bitwise("right_shift", torch.bitwise_right_shift,
-                       "Same as `bitwise_right_shift`.")
+right_shift = _bitwise("right_shift", torch.bitwise_right_shift, "Same as `bitwise_right_shift`.")
 
 
 @_export

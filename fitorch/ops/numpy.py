@@ -17,5 +17,12 @@ from fitorch.ops.products import *  # noqa: F401,F403
 from fitorch.ops.reductions import *  # noqa: F401,F403
 from fitorch.ops.shaping import *  # noqa: F401,F403
 
-__all__ = sorted({*elementwise.__all__, *reductions.__all__, *creation.__all__,
-                  *shaping.__all__, *products.__all__})
+__all__ = sorted(
+    {
+        *elementwise.__all__,
+        *reductions.__all__,
+        *creation.__all__,
+        *shaping.__all__,
+        *products.__all__,
+    }
+)

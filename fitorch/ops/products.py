@@ -18,8 +18,21 @@ from fitorch.ops.dtypes import result_type, to_torch_dtype
 from fitorch.ops.elementwise import promote, to_float
 
 __all__ = [
-    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
-    "slogdet", "correlate", "corrcoef", "trapezoid", "diff", "vectorize",
+    "matmul",
+    "dot",
+    "vdot",
+    "inner",
+    "outer",
+    "tensordot",
+    "einsum",
+    "kron",
+    "cross",
+    "slogdet",
+    "correlate",
+    "corrcoef",
+    "trapezoid",
+    "diff",
+    "vectorize",
 ]
 
 _SMALL_INTS = (torch.int8, torch.uint8, torch.int16)
@@ -99,8 +112,9 @@ def kron(x1: Any, x2: Any) -> torch.Tensor:
     return torch.kron(a, b)
 
 
-def cross(x1: Any, x2: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
-          axis: int | None = None) -> torch.Tensor:
+def cross(
+    x1: Any, x2: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None
+) -> torch.Tensor:
     """The cross product of 3-vectors (2-vectors are padded with z = 0) along the given axes;
     `axis` sets all three."""
     if axis is not None:
@@ -120,8 +134,9 @@ def _to3(v: torch.Tensor) -> torch.Tensor:
     if v.shape[-1] == 3:
         return v
     if v.shape[-1] != 2:
-        raise ValueError(f"cross: vectors must have 2 or 3 components; received shape "
-                         f"{tuple(v.shape)}.")
+        raise ValueError(
+            f"cross: vectors must have 2 or 3 components; received shape {tuple(v.shape)}."
+        )
     return torch.nn.functional.pad(v, (0, 1))
 
 
@@ -135,8 +150,7 @@ def correlate(x1: Any, x2: Any, mode: str = "valid") -> torch.Tensor:
     """The cross-correlation `c[k] = sum_n x1[n + k] * x2[n]` of two 1-D inputs (NumPy);
     `mode` is `"valid"`, `"same"` or `"full"`."""
     if mode not in ("valid", "same", "full"):
-        raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full'; received "
-                         f"{mode!r}.")
+        raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full'; received {mode!r}.")
     a, b = promote(to_float(x1), to_float(x2))
     n, m = a.shape[0], b.shape[0]
     if n < m:  # NumPy swaps so the longer input slides, then reverses the result
@@ -182,8 +196,9 @@ def vectorize(pyfunc: Callable, *, excluded: Any = None, signature: str | None =
         tensors = [a if i in excluded else convert_to_tensor(a) for i, a in enumerate(args)]
         ranks = core_ranks or [0] * len(tensors)
         mapped = [i for i in range(len(tensors)) if i not in excluded]
-        batch = torch.broadcast_shapes(*[tensors[i].shape[:tensors[i].ndim - ranks[j]]
-                                         for j, i in enumerate(mapped)])
+        batch = torch.broadcast_shapes(
+            *[tensors[i].shape[: tensors[i].ndim - ranks[j]] for j, i in enumerate(mapped)]
+        )
 
         def call(*flat):
             full = list(tensors)
@@ -194,8 +209,10 @@ def vectorize(pyfunc: Callable, *, excluded: Any = None, signature: str | None =
         fn = call
         for _ in batch:
             fn = torch.vmap(fn)
-        inputs = [tensors[i].expand(*batch, *tensors[i].shape[tensors[i].ndim - ranks[j]:])
-                  for j, i in enumerate(mapped)]
+        inputs = [
+            tensors[i].expand(*batch, *tensors[i].shape[tensors[i].ndim - ranks[j] :])
+            for j, i in enumerate(mapped)
+        ]
         return fn(*inputs)
 
     return wrapped
