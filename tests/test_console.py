@@ -115,7 +115,9 @@ def test_jupyter_kernel_gets_a_live_bar_and_auto_is_1():
     )
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
-    text = "".join(o.get("text", "") for o in notebook.cells[0].outputs if o.output_type == "stream")
+    text = "".join(
+        o.get("text", "") for o in notebook.cells[0].outputs if o.output_type == "stream"
+    )
     assert text.startswith("auto -> 1\nEpoch 1/1\n")
     frames = text.split("Epoch 1/1\n")[1].rstrip("\n").split("\r")
     # 8 steps x 250 ms with redraws >= 500 ms apart: 2 to 4 live frames and the final one.

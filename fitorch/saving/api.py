@@ -315,9 +315,8 @@ def load_weights(
         if getattr(model, "_compiled", None) is not None and _has_keras_optimizer(path):
             load_keras_optimizer_state(model, path, path)
         return
-    with open(path, "rb") as f:
-        data = f.read()
-    tensors, _ = safetensors_io.decode(data, path)
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    tensors, _ = safetensors_io.load_file(path, device)  # memory-mapped, not read whole
     plan, problems = _state_plan(model, tensors, path)
     _assign(plan, problems, skip_mismatch, path)
 
