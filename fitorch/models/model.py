@@ -85,6 +85,14 @@ class Model(Layer):
 
         print_summary(self, line_length=line_length, print_fn=print_fn)
 
+    def export(self, filepath, format="torch", input_signature=None, verbose=True, **kwargs):
+        """Write an inference artifact ('torch': torch.export `.pt2`; 'onnx') (saving/export.py)."""
+        from fitorch.saving.export import export_model
+
+        if kwargs:
+            raise TypeError(f"export() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        return export_model(self, filepath, format, input_signature, verbose)
+
     # -- training API (see fitorch.training.trainer) -----------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
         from fitorch.training import trainer
