@@ -15,6 +15,7 @@ from torch import nn
 
 from fitorch.layers.base import Layer
 from fitorch.metrics.base import Metric
+from fitorch.utils.traceback_utils import filter_traceback
 
 __all__ = ["Model"]
 
@@ -99,16 +100,19 @@ class Model(Layer):
 
         return trainer.compile(self, optimizer, loss, metrics, loss_weights, **kwargs)
 
+    @filter_traceback
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **kw):
         from fitorch.training import trainer
 
         return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks, **kw)
 
+    @filter_traceback
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", **kwargs):
         from fitorch.training import trainer
 
         return trainer.evaluate(self, x, y, batch_size, verbose, **kwargs)
 
+    @filter_traceback
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         from fitorch.training import trainer
 
