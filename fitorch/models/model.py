@@ -80,11 +80,15 @@ class Model(Layer):
     def input_names(self) -> list[str]:
         return ["input_1"]
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
-        """Print a table of layers, output shapes and parameter counts."""
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None, **kwargs) -> None:  # fmt: skip
+        """Print Keras 3's table of layers, output shapes and parameter counts (summary.py)."""
         from fitorch.models.summary import print_summary
 
-        print_summary(self, line_length=line_length, print_fn=print_fn)
+        if kwargs:
+            raise TypeError(f"summary() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable,
+                      layer_range)  # fmt: skip
 
     def export(self, filepath, format="torch", input_signature=None, verbose=True, **kwargs):
         """Write an inference artifact ('torch': torch.export `.pt2`; 'onnx') (saving/export.py)."""
