@@ -52,11 +52,18 @@ def _chain(k):
     return k.Model(x, k.layers.Dense(1, name="d")(k.layers.Dense(3, name="h")(x)), name="chain")
 
 
+def _nested(k):
+    x = k.Input((3,), name="ix")
+    func = k.Model(x, k.layers.Dense(2, name="f1")(x), name="func")
+    inner = k.Sequential([k.Input((3,)), func, k.layers.Dense(2, name="i2")], name="inner")
+    return k.Sequential([k.Input((3,)), inner, k.layers.Dense(1, name="top")], name="outer")
+
+
 def _unbuilt(k):
     return k.Sequential([k.layers.Dense(2, name="later")], name="lazy")
 
 
-@pytest.mark.parametrize("build", [_sequential, _functional, _chain, _unbuilt])
+@pytest.mark.parametrize("build", [_sequential, _functional, _chain, _nested, _unbuilt])
 @pytest.mark.parametrize("show_trainable", [False, True])
 def test_summary_cells_match_keras(build, show_trainable):
     ours, theirs = _both(build, show_trainable=show_trainable)
@@ -65,6 +72,24 @@ def test_summary_cells_match_keras(build, show_trainable):
     assert ours[1][:n] == theirs[1][:n]
     assert ours[2] == theirs[2]
     assert ours[3] == theirs[3]
+
+
+@pytest.mark.parametrize("build", [_nested, _functional])
+def test_expand_nested_matches_keras(build):
+    ours, theirs = _both(build, expand_nested=True)
+    assert ours[2] == theirs[2] and ours[3] == theirs[3]
+
+
+def test_expand_nested_indents_each_level():
+    (_, _, rows, _), _ = _both(_nested, expand_nested=True)
+    assert [r[0] for r in rows] == [
+        "inner (Sequential)", "└ func (Functional)", "└ ix (InputLayer)", "└ f1 (Dense)",
+        "└ i2 (Dense)", "top (Dense)"]  # fmt: skip
+    lines = []
+    _nested(fitorch).summary(expand_nested=True, print_fn=lines.append)
+    firsts = [line.split("│")[1] for line in lines if line.startswith("│")]
+    assert [f[: len(f) - len(f.lstrip())] for f in firsts] == [" ", "    ", "       ", "       ",
+                                                               "    ", " "]  # fmt: skip
 
 
 def test_functional_rows_connect_inputs():
@@ -89,7 +114,5 @@ def test_layer_range_and_argument_errors():
         "bn (BatchNormalization)", "flat (Flatten)"]  # fmt: skip
     with pytest.raises(ValueError, match=r"layer_range=...\) must be .*'nope'"):
         _sequential(fitorch).summary(layer_range=["conv", "nope"])
-    with pytest.raises(ValueError, match=r"expand_nested=True\) is not supported yet"):
-        _sequential(fitorch).summary(expand_nested=True)
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['show_trainables'\]"):
         _sequential(fitorch).summary(show_trainables=True)

@@ -7,7 +7,8 @@ A layer that has no weights yet shows `0 (unbuilt)` and output shape `?`. Functi
 list their `InputLayer`s; Sequential models do not. Totals carry the weights' memory size
 (`Total params: 21 (84.00 B)`). Widths follow `line_length` (84, or 108 with `Connected
 to`; +8 with `Trainable`) split at `positions` (fractions or absolute column ends); cells
-that do not fit wrap onto the next line.
+that do not fit wrap onto the next line. `expand_nested=True` lists a nested model's layers
+under its row, each level indented by `   └ `.
 """
 
 from __future__ import annotations
@@ -153,18 +154,9 @@ def print_summary(
         ValueError: `positions` does not give one end per column, or `layer_range` names
             layers the model does not have.
     """
-    if expand_nested:
-        raise ValueError(
-            "summary(expand_nested=True) is not supported yet; nested models appear as one row."
-        )
     print_fn = print_fn or print
-    is_sequential = type(model).__name__ == "Sequential" or not hasattr(model, "inputs")
-    layers = [
-        layer
-        for layer in model.layers
-        if not (is_sequential and type(layer).__name__ == "InputLayer")
-    ]
-    layers = _select(layers, layer_range)
+    is_sequential = _is_sequential(model)
+    layers = _select(_listed(model), layer_range)
     connected = not is_sequential and not _is_chain(layers)
     headers = ["Layer (type)", "Output Shape", "Param #"]
     line_length = line_length or (108 if connected else 84)
@@ -189,10 +181,15 @@ def print_summary(
     out = [f'Model: "{model.name}"', _border(_HEAD, widths)]
     out += _cells(headers, widths, "┃", aligns)
     out.append(_border(_RULE, widths))
-    for i, layer in enumerate(layers):
-        out += _cells(_row(layer, connected, show_trainable), widths, "│", aligns)
-        out.append(_border(_SEP if i < len(layers) - 1 else _FOOT, widths))
-    if not layers:
+    rows = [(layer, 0) for layer in layers]
+    if expand_nested:
+        rows = [pair for layer in layers for pair in _expanded(layer, 0)]
+    for i, (layer, depth) in enumerate(rows):
+        cells = _row(layer, connected, show_trainable)
+        cells[0] = "   " * depth + "└ " * bool(depth) + cells[0]
+        out += _cells(cells, widths, "│", aligns)
+        out.append(_border(_SEP if i < len(rows) - 1 else _FOOT, widths))
+    if not rows:
         out.append(_border(_FOOT, widths))
     trainable, frozen, size = _counts(model)
     t_size = sum(w.numel() * w.element_size() for w, t in _weights(model) if t)
@@ -201,6 +198,29 @@ def print_summary(
     out.append(f" Non-trainable params: {frozen:,} ({readable_memory_size(size - t_size)})")
     for line in out:
         print_fn(line)
+
+
+def _is_sequential(model) -> bool:
+    return type(model).__name__ == "Sequential" or not hasattr(model, "inputs")
+
+
+def _listed(model) -> list:
+    """The layers a summary lists: a Sequential's without its InputLayer."""
+    hide_inputs = _is_sequential(model)
+    return [
+        layer
+        for layer in model.layers
+        if not (hide_inputs and type(layer).__name__ == "InputLayer")
+    ]
+
+
+def _expanded(layer, depth: int) -> list:
+    """[(layer, depth)]: `layer`, then the layers of a nested model one level deeper."""
+    rows = [(layer, depth)]
+    if getattr(layer, "layers", None) is not None and hasattr(layer, "summary"):
+        for inner in _listed(layer):
+            rows += _expanded(inner, depth + 1)
+    return rows
 
 
 def _select(layers, layer_range):
