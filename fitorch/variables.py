@@ -81,8 +81,9 @@ class Variable(nn.Parameter):
             self.sub_(torch.as_tensor(delta, dtype=self.dtype, device=self.device))
         return self
 
-    def numpy(self) -> np.ndarray:
-        """A host copy of the value (no gradient)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """A host copy of the value (no gradient); `force` as `torch.Tensor.numpy` takes it
+        (torch.onnx passes it), always honoured since the value is detached and copied."""
         return self.detach().cpu().numpy()
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install fitorch, then train the seed examples and print Keras-style progress and History.
+# Install fitorch (once; see install.sh), then train the seed examples: Keras-style progress,
+# a short History, a plot, a save/load round trip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh demo
-exec "${PYTHON:-python3}" -m fitorch.demo "$@"
+PY="$(bash scripts/install.sh demo | tail -n 1)"
+exec "$PY" -m fitorch.demo "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install what the tests need, then run the whole suite (pass pytest arguments through).
+# Install what the tests need (once; see install.sh), then run the whole suite (pytest arguments
+# pass through).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh dev
+PY="$(bash scripts/install.sh dev | tail -n 1)"
 export KERAS_BACKEND=torch
-exec "${PYTHON:-python3}" -m pytest "$@"
+exec "$PY" -m pytest "$@"

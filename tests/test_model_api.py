@@ -31,7 +31,7 @@ def _model(**compile_args):
 @pytest.mark.parametrize(
     "method",
     ["compile", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch",
-     "predict_on_batch"],
+     "predict_on_batch", "summary"],
 )  # fmt: skip
 def test_signatures_start_with_keras_parameters(method):
     ours = list(inspect.signature(getattr(fitorch.Model, method)).parameters)

@@ -1,8 +1,10 @@
 """`ProgbarLogger`: Keras-style progress output.
 
 - `Epoch i/N` before every epoch.
-- verbose=1 on a terminal: a bar redrawn in place (`\\r`) at most every 0.1 s with the
-  running metrics; when stdout is not a terminal, one line per epoch (no flood of redraws).
+- verbose=1 on a terminal or in a notebook (`utils/console.py`): a bar redrawn in place
+  (`\\r`) with the running metrics, at most every 0.1 s on a terminal and every 0.5 s in a
+  notebook (each redraw reads the device values once); in a file, pipe or CI log, one line
+  per epoch (no flood of redraws).
 - verbose=2: one line per epoch.
 Numbers use Keras' format: `%.4f` when the value is greater than 1e-3, else `%.4e` (so a
 negative value prints in e-notation: `cosine_proximity: -1.0000e+00`, as the seeds show).
@@ -14,11 +16,11 @@ import sys
 import time
 
 from fitorch.callbacks.base import Callback
+from fitorch.utils import console
 
 __all__ = ["ProgbarLogger", "format_value", "format_logs"]
 
 _BAR = 20
-_REDRAW_SECONDS = 0.1
 
 
 def format_value(value) -> str:
@@ -77,9 +79,7 @@ class ProgbarLogger(Callback):
         return self.stream or sys.stdout
 
     def _dynamic(self) -> bool:
-        verbose = self.params.get("verbose", 1)
-        isatty = getattr(self._out(), "isatty", lambda: False)
-        return verbose == 1 and bool(isatty())
+        return self.params.get("verbose", 1) == 1 and console.is_interactive(self._out())
 
     def set_params(self, params: dict) -> None:
         super().set_params(params)
@@ -138,13 +138,14 @@ class ProgbarLogger(Callback):
         self._target = target
         self._t0 = time.perf_counter()
         self._last_draw = 0.0
+        self._interval = console.redraw_interval(self._out())
         self._seen = 0
         self._drawn = 0  # width of the line on screen (a redraw pads over a longer one)
 
     def _update(self, step: int, logs) -> None:
         self._seen = step
         now = time.perf_counter()
-        if now - self._last_draw < _REDRAW_SECONDS:
+        if now - self._last_draw < self._interval:
             return
         self._last_draw = now
         values = logs() if callable(logs) else (logs or {})

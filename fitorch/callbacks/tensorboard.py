@@ -23,6 +23,7 @@ import torch
 from fitorch.callbacks import files
 from fitorch.callbacks.base import Callback
 from fitorch.optimizers import get_learning_rate
+from fitorch.utils.optional import require
 
 __all__ = ["TensorBoard"]
 
@@ -59,6 +60,7 @@ class TensorBoard(Callback):
         embeddings_data=None,
     ):
         super().__init__()
+        require("tensorboard", "TensorBoard", extra="tensorboard")  # now, not after an epoch
         if update_freq == "batch":
             update_freq = 1
         if update_freq != "epoch" and (not isinstance(update_freq, int) or update_freq < 1):

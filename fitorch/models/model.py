@@ -16,6 +16,7 @@ from torch import nn
 from fitorch.layers.base import Layer
 from fitorch.metrics.base import Metric
 from fitorch.utils.keywords import checked_keywords
+from fitorch.utils.traceback_utils import filter_traceback
 
 __all__ = ["Model"]
 
@@ -88,11 +89,44 @@ class Model(Layer):
     def input_names(self) -> list[str]:
         return ["input_1"]
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
-        """Print a table of layers, output shapes and parameter counts."""
+    @checked_keywords
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ) -> None:
+        """Print Keras 3's table of layers, output shapes and parameter counts (summary.py).
+
+        Args:
+            line_length: total width of the table (default 98, wider with more columns).
+            positions: the columns' right edges, as fractions of `line_length` or widths.
+            print_fn: called with each line instead of `print`.
+            expand_nested: also list the layers of nested models.
+            show_trainable: add a column saying whether each layer is trainable.
+            layer_range: `[first, last]` layer names (or patterns) bounding the rows shown.
+        """
         from fitorch.models.summary import print_summary
 
-        print_summary(self, line_length=line_length, print_fn=print_fn)
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable,
+                      layer_range)  # fmt: skip
+
+    @checked_keywords
+    def export(self, filepath, format="torch", input_signature=None, verbose=True):
+        """Write an inference artifact (saving/export.py).
+
+        Args:
+            filepath: where to write it.
+            format: "torch" (a torch.export `.pt2` program with a dynamic batch) or "onnx".
+            input_signature: example inputs or shapes for tracing (default: the model's inputs).
+            verbose: print what was written.
+        """
+        from fitorch.saving.export import export_model
+
+        return export_model(self, filepath, format, input_signature, verbose)
 
     # -- training API (see fitorch.training.trainer) -----------------------------------
     @checked_keywords
@@ -143,6 +177,7 @@ class Model(Layer):
             target_tensors=target_tensors,
         )  # fmt: skip
 
+    @filter_traceback
     def fit(
         self,
         x=None,
@@ -199,6 +234,7 @@ class Model(Layer):
             validation_freq=validation_freq, distribute=distribute, **kwargs,
         )  # fmt: skip
 
+    @filter_traceback
     def evaluate(
         self,
         x=None,
@@ -230,6 +266,7 @@ class Model(Layer):
             callbacks=callbacks, return_dict=return_dict, **kwargs,
         )  # fmt: skip
 
+    @filter_traceback
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """The model's outputs as NumPy arrays, concatenated over batches (a list or dict
         for several outputs; Keras 3 signature).

@@ -319,9 +319,8 @@ def load_weights(
         if restore_optimizer is not None:
             restore_optimizer()
         return
-    with open(path, "rb") as f:
-        data = f.read()
-    tensors, _ = safetensors_io.decode(data, path)
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    tensors, _ = safetensors_io.load_file(path, device)  # memory-mapped, not read whole
     plan, problems = _state_plan(model, tensors, path)
     _assign(plan, problems, skip_mismatch, path)
 

@@ -1,23 +1,29 @@
-"""The safetensors format, written and read here with every header claim checked.
+"""safetensors through the `safetensors` package, with every header claim checked first.
 
 Layout: 8 bytes little-endian header length N, N bytes of JSON
 `{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}}`, then
-the data. `decode` refuses, with a `ValueError` and before copying any tensor, a header
-longer than the file or than `max_header_bytes`, malformed JSON, an unknown dtype, a shape
-that is not a list of non-negative ints, offsets outside the data, a byte count that does not
-equal numel * itemsize, and overlapping tensors. Files interoperate with the `safetensors`
-package (tested both ways).
+the data. Tensors are written and read by the package only (`save`, `load`, and for files
+`safe_open`, which memory-maps the file: loading does not copy it into memory, and the
+tensors land on the requested device). Before the package sees a file, `read_header` refuses,
+with a `ValueError` naming the file, a header longer than the file or than
+`MAX_HEADER_BYTES`, malformed JSON, a dtype outside `_DTYPES`, a shape that is not a list of
+non-negative ints, offsets outside the data, a byte count that does not equal
+numel * itemsize, and overlapping tensors. No code runs on load: the format holds only bytes.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 
 import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load as _st_load
+from safetensors.torch import save as _st_save
 
-__all__ = ["encode", "decode", "read_header"]
+__all__ = ["encode", "decode", "load_file", "read_header", "MAX_HEADER_BYTES"]
 
 _DTYPES = {
     "F64": torch.float64,
@@ -36,39 +42,37 @@ MAX_HEADER_BYTES = 100 * 2**20
 
 
 def encode(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
-    """The safetensors bytes of `tensors` (CPU copies, C order), names sorted."""
-    header, chunks, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    for name in sorted(tensors):
-        t = tensors[name].detach()
+    """The safetensors bytes of `tensors` (CPU, C order; the package sorts names).
+
+    Tensors that share storage (tied weights) are written as separate copies, which the
+    package requires.
+    """
+    plain, seen = {}, set()
+    for name, t in tensors.items():
         if t.dtype not in _CODES:
             raise TypeError(f"Cannot save tensor {name!r} of dtype {t.dtype} in safetensors.")
-        data = (
-            t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
-            if t.numel()
-            else b""
-        )
-        header[name] = {
-            "dtype": _CODES[t.dtype],
-            "shape": list(t.shape),
-            "data_offsets": [offset, offset + len(data)],
-        }
-        chunks.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    raw += b" " * (-len(raw) % 8)  # the data starts 8-byte aligned, as the format recommends
-    return struct.pack("<Q", len(raw)) + raw + b"".join(chunks)
+        t = t.detach().cpu().contiguous()
+        key = t.untyped_storage().data_ptr() if t.numel() else None
+        plain[name] = t.clone() if key in seen else t
+        if key is not None:
+            seen.add(key)
+    meta = {str(k): str(v) for k, v in metadata.items()} if metadata else None
+    return _st_save(plain, metadata=meta)
 
 
 def read_header(data: bytes, where: str = "safetensors", max_header_bytes: int = MAX_HEADER_BYTES):
-    """(entries, metadata, data_start) after validating every entry against the file size."""
-    if len(data) < 8:
-        raise ValueError(f"{where}: {len(data)} bytes is too short for a safetensors file.")
+    """(entries, metadata, data_start) of safetensors bytes after validating every entry."""
+    return _parse_header(data, len(data), where, max_header_bytes)
+
+
+def _parse_header(data: bytes, file_size: int, where: str, max_header_bytes: int):
+    """Validate the header at the start of `data` against a file of `file_size` bytes."""
+    if file_size < 8:
+        raise ValueError(f"{where}: {file_size} bytes is too short for a safetensors file.")
     (n,) = struct.unpack("<Q", data[:8])
-    if n > max_header_bytes or n > len(data) - 8:
+    if n > max_header_bytes or n > file_size - 8:
         raise ValueError(
-            f"{where}: the header claims {n} bytes but the file has {len(data) - 8} after the "
+            f"{where}: the header claims {n} bytes but the file has {file_size - 8} after the "
             f"length field (limit {max_header_bytes}); the file is corrupt or hostile."
         )
     try:
@@ -80,7 +84,7 @@ def read_header(data: bytes, where: str = "safetensors", max_header_bytes: int =
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict):
         raise ValueError(f"{where}: __metadata__ must be an object of strings.")
-    start, size = 8 + n, len(data) - 8 - n
+    start, size = 8 + n, file_size - 8 - n
     spans = []
     for name, entry in header.items():
         spans.append((*_check_entry(name, entry, size, where), name))
@@ -126,14 +130,31 @@ def _check_entry(name, entry, size, where):
 
 def decode(data: bytes, where: str = "safetensors") -> tuple[dict[str, torch.Tensor], dict]:
     """(name -> tensor, metadata) from safetensors bytes, validated by `read_header` first."""
-    header, metadata, start = read_header(data, where)
-    out = {}
-    for name, entry in header.items():
-        dtype = _DTYPES[entry["dtype"]]
-        begin, end = entry["data_offsets"]
-        if end == begin:
-            out[name] = torch.empty(entry["shape"], dtype=dtype)
-            continue
-        buf = bytearray(data[start + begin : start + end])
-        out[name] = torch.frombuffer(buf, dtype=dtype).reshape(entry["shape"])
-    return out, metadata
+    _, metadata, _ = read_header(data, where)
+    try:
+        return _st_load(data), metadata
+    except SafetensorError as err:
+        raise ValueError(f"{where}: the safetensors package refused the data ({err}).") from err
+
+
+def load_file(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict]:
+    """(name -> tensor on `device`, metadata) of a safetensors file, memory-mapped.
+
+    Only the header is read here (and validated as `read_header` does); the tensors come from
+    `safetensors.safe_open`, which maps the file instead of reading it into memory.
+    """
+    where = os.fspath(path)
+    size = os.path.getsize(where)
+    with open(where, "rb") as f:
+        prefix = f.read(8)
+        if len(prefix) == 8:
+            (n,) = struct.unpack("<Q", prefix)
+            prefix += f.read(min(n, MAX_HEADER_BYTES, size - 8))
+    _, metadata, _ = _parse_header(prefix, size, where, MAX_HEADER_BYTES)
+    try:
+        with safe_open(where, framework="pt", device=str(device)) as st:
+            return {name: st.get_tensor(name) for name in st.keys()}, metadata
+    except SafetensorError as err:
+        raise ValueError(f"{where}: the safetensors package refused the file ({err}).") from err

@@ -23,6 +23,7 @@ from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import _predict, flat_outputs, forward_loss
 from fitorch.utils.keywords import unexpected_keyword
+from fitorch.utils import console
 
 __all__ = [
     "compile",
@@ -290,11 +291,7 @@ def _validate_fit_args(batch_size, epochs, initial_epoch, validation_split):
 
 
 def _verbose(verbose) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2, True, False):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}.")
-    return int(verbose)
+    return console.resolve_verbose(verbose)
 
 
 def _should_validate(epoch: int, validation_freq) -> bool:

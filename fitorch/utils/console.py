@@ -1,0 +1,54 @@
+"""Where output goes: a terminal, a Jupyter/IPython kernel, or a file / CI log.
+
+The progress bar redraws in place (`\\r`) only where a person watches it: a terminal
+(`stream.isatty()`) or a notebook cell (the stream is ipykernel's `OutStream`, whose
+front-end honours `\\r`). Files, pipes and CI logs get one line per epoch instead of a
+flood of redraws. `verbose='auto'` follows the same rule (Keras 3): 1 where interactive,
+2 elsewhere.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["is_interactive", "is_notebook", "resolve_verbose", "redraw_interval"]
+
+# Seconds between two redraws of a live bar. A notebook front-end re-renders the cell
+# output on each write, so it gets fewer redraws than a terminal.
+TERMINAL_REDRAW_SECONDS = 0.1
+NOTEBOOK_REDRAW_SECONDS = 0.5
+
+
+def is_notebook(stream=None) -> bool:
+    """Whether `stream` (default: `sys.stdout`) is a Jupyter kernel's output stream."""
+    stream = sys.stdout if stream is None else stream
+    return "ipykernel" in sys.modules and type(stream).__module__.startswith("ipykernel")
+
+
+def is_interactive(stream=None) -> bool:
+    """Whether `stream` (default: `sys.stdout`) is a terminal or a notebook cell."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    try:
+        tty = bool(isatty()) if callable(isatty) else False
+    except (ValueError, OSError):  # a closed or detached stream
+        tty = False
+    return tty or is_notebook(stream)
+
+
+def redraw_interval(stream=None) -> float:
+    """Minimum seconds between two in-place redraws on `stream`."""
+    return NOTEBOOK_REDRAW_SECONDS if is_notebook(stream) else TERMINAL_REDRAW_SECONDS
+
+
+def resolve_verbose(verbose, stream=None) -> int:
+    """`verbose` as 0, 1 or 2: `'auto'` is 1 where `is_interactive(stream)`, else 2.
+
+    Raises:
+        ValueError: `verbose` is none of 0, 1, 2, True, False or 'auto'.
+    """
+    if isinstance(verbose, str) and verbose == "auto":
+        return 1 if is_interactive(stream) else 2
+    if verbose not in (0, 1, 2, True, False) or isinstance(verbose, float):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}.")
+    return int(verbose)
