@@ -22,8 +22,8 @@ from fitorch.training import batches, jit, replay, validation
 from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import _predict, flat_outputs, forward_loss
-from fitorch.utils.keywords import unexpected_keyword
 from fitorch.utils import console
+from fitorch.utils.keywords import unexpected_keyword
 
 __all__ = [
     "compile",
