@@ -80,28 +80,11 @@ def audio_dataset_from_directory(
         raise ValueError(
             f"output_sequence_length must be a positive int, got {output_sequence_length!r}"
         )
-    if labels is None or label_mode is None:
-        labels, label_mode = None, None
-    du.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    seed = np.random.randint(1e6) if seed is None else seed
-    paths, ids, class_names = du.index_directory(
-        directory, labels, ALLOWED_FORMATS, class_names, shuffle, seed, follow_links, verbose
-    )
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(
-            f"label_mode='binary' needs exactly 2 classes, got class_names={class_names}"
-        )
     load = functools.partial(read_wav, output_sequence_length=output_sequence_length)
-
-    def build(subset_name, shuffled):
-        subset_paths, subset_ids = du.split(paths, ids, validation_split, subset_name)
-        if not subset_paths:
-            which = f"{subset_name} .wav files" if subset_name else ".wav files"
-            raise ValueError(f"no {which} found in {directory}")
-        targets = du.encode_labels(subset_ids, label_mode, len(class_names or ()))
-        return du.FileDataset(subset_paths, targets, load, batch_size, shuffled, seed,
-                              class_names, pad_collate)  # fmt: skip
-
-    if subset == "both":
-        return [build("training", shuffle), build("validation", False)]
-    return build(subset, shuffle)
+    return du.directory_datasets(
+        directory, labels=labels, label_mode=label_mode, class_names=class_names,
+        formats=ALLOWED_FORMATS, what=".wav files", load=load, collate=pad_collate,
+        batch_size=batch_size,
+        shuffle=shuffle, seed=seed, validation_split=validation_split, subset=subset,
+        follow_links=follow_links, verbose=verbose,
+    )  # fmt: skip

@@ -196,3 +196,52 @@ def stack_collate(samples: Sequence):
         xs, ys = zip(*samples)
         return torch.stack(list(xs)), torch.stack(list(ys))
     return torch.stack(list(samples))
+
+
+def directory_datasets(
+    directory: str,
+    *,
+    labels,
+    label_mode,
+    class_names,
+    formats: tuple[str, ...],
+    what: str,
+    load,
+    collate,
+    batch_size,
+    shuffle: bool,
+    seed,
+    validation_split,
+    subset,
+    follow_links: bool,
+    verbose: bool,
+    num_workers: int = 0,
+):
+    """What every `*_dataset_from_directory` returns once its own arguments are checked:
+    `directory` indexed as Keras indexes it, split by `validation_split`/`subset`, as one
+    `FileDataset` decoding each file with `load` (or `[train, val]` for `subset='both'`,
+    validation unshuffled). `what` names the files in errors ("images", ".wav files")."""
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    seed = np.random.randint(1e6) if seed is None else seed
+    paths, ids, class_names = index_directory(
+        directory, labels, formats, class_names, shuffle, seed, follow_links, verbose
+    )
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError(
+            f"label_mode='binary' needs exactly 2 classes, got class_names={class_names}"
+        )
+
+    def build(subset_name, shuffled):
+        subset_paths, subset_ids = split(paths, ids, validation_split, subset_name)
+        if not subset_paths:
+            which = f"{subset_name} {what}" if subset_name else what
+            raise ValueError(f"no {which} found in {directory} with the extensions {formats}")
+        targets = encode_labels(subset_ids, label_mode, len(class_names or ()))
+        return FileDataset(subset_paths, targets, load, batch_size, shuffled, seed,
+                           class_names, collate, num_workers)  # fmt: skip
+
+    if subset == "both":
+        return [build("training", shuffle), build("validation", False)]
+    return build(subset, shuffle)

@@ -76,33 +76,14 @@ def image_dataset_from_directory(
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
     data_format = data_format or image_data_format()
-    if labels is None or label_mode is None:
-        labels, label_mode = None, None
-    du.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    seed = np.random.randint(1e6) if seed is None else seed
-    paths, ids, class_names = du.index_directory(
-        directory, labels, ALLOWLIST_FORMATS, class_names, shuffle, seed, follow_links, verbose
-    )
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(
-            f"label_mode='binary' needs exactly 2 classes, got class_names={class_names}"
-        )
     load = functools.partial(
         load_image, image_size=image_size, color_mode=color_mode, interpolation=interpolation,
         data_format=data_format, crop=crop_to_aspect_ratio, pad=pad_to_aspect_ratio,
     )  # fmt: skip
-
-    def build(subset_name, shuffled):
-        subset_paths, subset_ids = du.split(paths, ids, validation_split, subset_name)
-        if not subset_paths:
-            which = f"{subset_name} images" if subset_name else "images"
-            raise ValueError(
-                f"no {which} found in {directory} with the extensions {ALLOWLIST_FORMATS}"
-            )
-        targets = du.encode_labels(subset_ids, label_mode, len(class_names or ()))
-        return du.FileDataset(subset_paths, targets, load, batch_size, shuffled, seed,
-                              class_names, du.stack_collate, num_workers)  # fmt: skip
-
-    if subset == "both":
-        return [build("training", shuffle), build("validation", False)]
-    return build(subset, shuffle)
+    return du.directory_datasets(
+        directory, labels=labels, label_mode=label_mode, class_names=class_names,
+        formats=ALLOWLIST_FORMATS, what="images", load=load, collate=du.stack_collate,
+        batch_size=batch_size,
+        shuffle=shuffle, seed=seed, validation_split=validation_split, subset=subset,
+        follow_links=follow_links, verbose=verbose, num_workers=num_workers,
+    )  # fmt: skip
