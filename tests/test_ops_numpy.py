@@ -524,7 +524,7 @@ def test_every_provided_op_is_exercised_by_a_test():
 
 
 # keras.ops names outside the numpy/core groups that fitorch.ops does not provide.
-NOT_PROVIDED_OTHER_GROUPS = {"rearrange": "keras.ops.einops: not yet written (docs/ops.md)"}
+NOT_PROVIDED_OTHER_GROUPS: dict[str, str] = {}
 
 
 def test_coverage_of_the_whole_keras_ops_namespace():
