@@ -167,3 +167,11 @@ def test_rearrange():
                                    ("b h h -> b h", {}, "repeats"), ("b h", {}, "one '->'")]:
         with pytest.raises(ValueError, match=match):
             ops.rearrange(rand((2, 6)), pattern, **kwargs)
+
+
+def test_convert_to_tensor_stacks_a_list_of_tensors():
+    t = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0])]
+    out = ops.convert_to_tensor(t)
+    np.testing.assert_array_equal(out.detach(), [[1.0, 2.0], [3.0, 4.0]])
+    assert out.requires_grad  # stacking keeps the graph
+    np.testing.assert_array_equal(keras.ops.convert_to_tensor(t).detach(), out.detach())
