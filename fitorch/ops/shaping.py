@@ -17,60 +17,23 @@ from fitorch.ops.core import convert_to_tensor
 from fitorch.ops.dtypes import result_type, to_torch_dtype
 
 __all__ = [
-    "append",
-    "broadcast_to",
-    "concatenate",
-    "expand_dims",
-    "flip",
-    "fliplr",
-    "flipud",
-    "moveaxis",
-    "ravel",
-    "reshape",
-    "roll",
-    "rot90",
-    "squeeze",
-    "stack",
-    "swapaxes",
-    "tile",
-    "transpose",
-    "repeat",
-    "split",
-    "array_split",
-    "hsplit",
-    "vsplit",
-    "dsplit",
-    "hstack",
-    "vstack",
-    "dstack",
-    "pad",
-    "ndim",
-    "size",
-    "view",
-    "take",
-    "take_along_axis",
-    "where",
-    "select",
-    "nonzero",
-    "get_item",
-    "diag",
-    "diagflat",
-    "diagonal",
-    "tril",
-    "triu",
-    "trace",
-    "unravel_index",
-    "isin",
+    "append", "broadcast_to", "concatenate", "expand_dims", "flip", "fliplr", "flipud",
+    "moveaxis", "ravel", "reshape", "roll", "rot90", "squeeze", "stack", "swapaxes", "tile",
+    "transpose", "repeat", "split", "array_split", "hsplit", "vsplit", "dsplit", "hstack",
+    "vstack", "dstack", "pad", "ndim", "size", "view", "take", "take_along_axis", "where",
+    "select", "nonzero", "get_item", "diag", "diagflat", "diagonal", "tril", "triu", "trace",
+    "unravel_index", "isin",
 ]
 
 
 def _joined(xs: Any) -> list[torch.Tensor]:
-    """The tensors of `xs`, promoted to their common Keras dtype."""
+    """The tensors of `xs`, promoted to their common Keras dtype, on the first tensor's device."""
     xs = list(xs)
     if not xs:
         return []
     d = to_torch_dtype(result_type(*xs))
-    return [convert_to_tensor(x).to(d) for x in xs]
+    device = next((x.device for x in xs if isinstance(x, torch.Tensor)), None)
+    return [convert_to_tensor(x).to(device=device, dtype=d) for x in xs]
 
 
 def _axes_tuple(axis: Any) -> tuple[int, ...]:
@@ -107,10 +70,8 @@ def squeeze(x: Any, axis: Any = None) -> torch.Tensor:
     axes = tuple(a % x.ndim for a in _axes_tuple(axis))
     for a in axes:
         if x.shape[a] != 1:
-            raise ValueError(
-                f"squeeze: axis {a} has size {x.shape[a]}, expected 1 (input "
-                f"shape {tuple(x.shape)})."
-            )
+            raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, expected 1 (input "
+                             f"shape {tuple(x.shape)}).")
     return torch.squeeze(x, dim=axes)
 
 
@@ -244,18 +205,15 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[torch.Tensor]
     x = convert_to_tensor(x)
     points = _split_points(indices_or_sections)
     if isinstance(points, int) and x.shape[axis] % points:
-        raise ValueError(
-            f"split: {points} sections do not divide axis {axis} of size "
-            f"{x.shape[axis]}; use array_split for unequal parts."
-        )
+        raise ValueError(f"split: {points} sections do not divide axis {axis} of size "
+                         f"{x.shape[axis]}; use array_split for unequal parts.")
     return list(torch.tensor_split(x, points, dim=axis))
 
 
 def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[torch.Tensor]:
     """`split` allowing unequal parts (the first ones one longer)."""
-    return list(
-        torch.tensor_split(convert_to_tensor(x), _split_points(indices_or_sections), dim=axis)
-    )
+    return list(torch.tensor_split(convert_to_tensor(x), _split_points(indices_or_sections),
+                                   dim=axis))
 
 
 def hsplit(x: Any, indices_or_sections: Any) -> list[torch.Tensor]:
@@ -274,18 +232,12 @@ def dsplit(x: Any, indices_or_sections: Any) -> list[torch.Tensor]:
     return split(x, indices_or_sections, axis=2)
 
 
-_PAD_MODES = {
-    "constant": "constant",
-    "reflect": "reflect",
-    "symmetric": None,
-    "edge": "replicate",
-    "wrap": "circular",
-}
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "symmetric": None,
+              "edge": "replicate", "wrap": "circular"}
 
 
-def pad(
-    x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None
-) -> torch.Tensor:
+def pad(x: Any, pad_width: Any, mode: str = "constant",
+        constant_values: Any = None) -> torch.Tensor:
     """`x` padded by `pad_width` (an int, a `(before, after)` pair, or one pair per axis).
 
     `mode` is `"constant"` (with `constant_values`, default 0), `"reflect"`, `"symmetric"`,
@@ -294,16 +246,14 @@ def pad(
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}; received {mode!r}.")
     if constant_values is not None and mode != "constant":
-        raise ValueError(
-            f"pad: constant_values is only used with mode='constant'; received mode={mode!r}."
-        )
+        raise ValueError(f"pad: constant_values is only used with mode='constant'; received "
+                         f"mode={mode!r}.")
     x = convert_to_tensor(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)).tolist()
     if mode == "constant":
         flat = [w for pair in reversed(widths) for w in pair]
-        return torch.nn.functional.pad(
-            x, flat, value=0 if constant_values is None else constant_values
-        )
+        return torch.nn.functional.pad(x, flat, value=0 if constant_values is None
+                                       else constant_values)
     return _pad_by_index(x, widths, mode)
 
 
@@ -311,7 +261,7 @@ def _pad_by_index(x: torch.Tensor, widths: list, mode: str) -> torch.Tensor:
     """Non-constant padding as one gather per axis (works for every rank and dtype)."""
     for axis, (before, after) in enumerate(widths):
         n = x.shape[axis]
-        idx = torch.arange(-before, n + after)
+        idx = torch.arange(-before, n + after, device=x.device)
         if mode == "edge":
             idx = idx.clamp(0, n - 1)
         elif mode == "wrap":
@@ -319,9 +269,8 @@ def _pad_by_index(x: torch.Tensor, widths: list, mode: str) -> torch.Tensor:
         else:  # reflect (edge not repeated) or symmetric (edge repeated)
             period = 2 * n - 2 if mode == "reflect" else 2 * n
             shifted = idx % builtins.max(period, 1) if mode == "reflect" else idx % period
-            idx = torch.where(
-                shifted < n, shifted, period - shifted - (0 if mode == "reflect" else 1)
-            )
+            idx = torch.where(shifted < n, shifted,
+                              period - shifted - (0 if mode == "reflect" else 1))
         x = torch.index_select(x, axis, idx)
     return x
 
@@ -331,29 +280,27 @@ def take(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
     """Elements of `x` at `indices` along `axis` (of the flattened input when None);
     negative indices count from the end."""
     x = convert_to_tensor(x)
-    idx = convert_to_tensor(indices).long()
+    idx = convert_to_tensor(indices).long().to(x.device)
     if axis is None:
         x, axis = x.reshape(-1), 0
     axis = axis % x.ndim
     idx = torch.where(idx < 0, idx + x.shape[axis], idx)
     flat = torch.index_select(x, axis, idx.reshape(-1))
-    return flat.reshape((*x.shape[:axis], *idx.shape, *x.shape[axis + 1 :]))
+    return flat.reshape((*x.shape[:axis], *idx.shape, *x.shape[axis + 1:]))
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
     """`x` gathered with `indices` of the same rank along `axis` (broadcasting the others)."""
     x = convert_to_tensor(x)
-    idx = convert_to_tensor(indices).long()
+    idx = convert_to_tensor(indices).long().to(x.device)
     if axis is None:
         x, axis = x.reshape(-1), 0
     axis = axis % x.ndim
     idx = torch.where(idx < 0, idx + x.shape[axis], idx)
-    shape = list(
-        torch.broadcast_shapes(
-            tuple(builtins.max(a, 1) if i != axis else 1 for i, a in enumerate(x.shape)),
-            tuple(1 if i == axis else s for i, s in enumerate(idx.shape)),
-        )
-    )
+    shape = list(torch.broadcast_shapes(tuple(builtins.max(a, 1) if i != axis else 1
+                                              for i, a in enumerate(x.shape)),
+                                        tuple(1 if i == axis else s
+                                              for i, s in enumerate(idx.shape))))
     x = x.expand(*[s if i != axis else x.shape[axis] for i, s in enumerate(shape)])
     idx = idx.expand(*[s if i != axis else idx.shape[axis] for i, s in enumerate(shape)])
     return torch.gather(x, axis, idx)
@@ -367,29 +314,27 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
     if x1 is None or x2 is None:
         raise ValueError("where: give both x1 and x2, or neither.")
     a, b = _joined([x1, x2])
-    return torch.where(convert_to_tensor(condition).bool(), a, b)
+    return torch.where(convert_to_tensor(condition).bool().to(a.device), a, b)
 
 
 def select(condlist: Any, choicelist: Any, default: Any = 0) -> torch.Tensor:
     """The element of the first `choicelist[i]` whose `condlist[i]` holds, else `default`."""
     if len(condlist) != len(choicelist):
-        raise ValueError(
-            f"select: condlist and choicelist must have the same length; "
-            f"received {len(condlist)} and {len(choicelist)}."
-        )
+        raise ValueError(f"select: condlist and choicelist must have the same length; "
+                         f"received {len(condlist)} and {len(choicelist)}.")
     choices = _joined(list(choicelist))
-    out = torch.broadcast_to(
-        convert_to_tensor(default).to(choices[0].dtype),
-        torch.broadcast_shapes(*[c.shape for c in choices]),
-    )
+    out = torch.broadcast_to(convert_to_tensor(default).to(choices[0].device,
+                                                           choices[0].dtype),
+                             torch.broadcast_shapes(*[c.shape for c in choices]))
     for cond, choice in zip(reversed(condlist), reversed(choices)):
-        out = torch.where(convert_to_tensor(cond).bool(), choice, out)
+        out = torch.where(convert_to_tensor(cond).bool().to(choice.device), choice, out)
     return out
 
 
 def nonzero(x: Any) -> tuple[torch.Tensor, ...]:
     """The indices of the non-zero elements of `x`, one int32 array per axis."""
-    return tuple(i.to(torch.int32) for i in torch.nonzero(convert_to_tensor(x), as_tuple=True))
+    return tuple(i.to(torch.int32) for i in torch.nonzero(convert_to_tensor(x),
+                                                           as_tuple=True))
 
 
 def get_item(x: Any, key: Any) -> torch.Tensor:
@@ -415,10 +360,8 @@ def _positive_steps(key: tuple, shape: tuple[int, ...]) -> tuple[tuple, tuple[in
     if not builtins.any(isinstance(k, builtins.slice) and (k.step or 1) < 0 for k in key):
         return key, ()
     if builtins.any(isinstance(k, torch.Tensor) for k in key):
-        raise ValueError(
-            "get_item: a negative slice step cannot be combined with tensor "
-            "indices; flip the tensor first."
-        )
+        raise ValueError("get_item: a negative slice step cannot be combined with tensor "
+                         "indices; flip the tensor first.")
     used = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
     new, flips, dim, out_dim = [], [], 0, 0
     for k in key:
@@ -431,11 +374,8 @@ def _positive_steps(key: tuple, shape: tuple[int, ...]) -> tuple[tuple, tuple[in
             if (k.step or 1) < 0:
                 picked = range(shape[dim])[k]  # the elements, in descending order
                 step = -picked.step
-                k = (
-                    builtins.slice(picked[-1], picked[0] + 1, step)
-                    if len(picked)
+                k = builtins.slice(picked[-1], picked[0] + 1, step) if len(picked) \
                     else builtins.slice(0, 0)
-                )
                 flips.append(out_dim)
             dim, out_dim = dim + 1, out_dim + 1
         else:
@@ -452,12 +392,8 @@ def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) ->
 
 def unravel_index(indices: Any, shape: Any) -> tuple[torch.Tensor, ...]:
     """The coordinates in an array of `shape` of the flat `indices`, one int32 array per axis."""
-    return tuple(
-        c.to(torch.int32)
-        for c in torch.unravel_index(
-            convert_to_tensor(indices).long(), tuple(int(s) for s in shape)
-        )
-    )
+    return tuple(c.to(torch.int32) for c in torch.unravel_index(
+        convert_to_tensor(indices).long(), tuple(int(s) for s in shape)))
 
 
 # -------------------------------------------------------------------------- diagonals
