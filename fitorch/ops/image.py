@@ -273,17 +273,19 @@ def affine_transform(
     n, height, width, channels = x.shape
     ys, xs = torch.meshgrid(torch.arange(height, dtype=t.dtype), torch.arange(width, dtype=t.dtype),
                             indexing="ij")  # fmt: skip
-    out = []
-    for image, (a0, a1, a2, b0, b1, b2, c0, c1) in zip(x, t):
-        k = c0 * xs + c1 * ys + 1.0
-        src_x, src_y = (a0 * xs + a1 * ys + a2) / k, (b0 * xs + b1 * ys + b2) / k
-        grid = [src_y[..., None].expand(height, width, channels),
-                src_x[..., None].expand(height, width, channels),
-                torch.arange(channels, dtype=t.dtype).expand(height, width, channels)]  # fmt: skip
-        out.append(
-            map_coordinates(image, grid, _AFFINE_ORDERS[interpolation], fill_mode, fill_value)
-        )
-    result = torch.stack(out)
+    a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, i, None, None] for i in range(8))  # (N, 1, 1) each
+    k = c0 * xs + c1 * ys + 1.0
+    src_x, src_y = (a0 * xs + a1 * ys + a2) / k, (b0 * xs + b1 * ys + b2) / k  # (N, H, W)
+    # One map_coordinates call over (N, H, W, C); integer batch and channel coordinates are
+    # exact (one interpolation node each), so only y and x interpolate.
+    shape = (n, height, width, channels)
+    grid = [
+        torch.arange(n)[:, None, None, None].expand(shape),
+        src_y[..., None].expand(shape),
+        src_x[..., None].expand(shape),
+        torch.arange(channels).expand(shape),
+    ]
+    result = map_coordinates(x, grid, _AFFINE_ORDERS[interpolation], fill_mode, fill_value)
     result = result.permute(0, 3, 1, 2) if fmt == "channels_first" else result
     return result.squeeze(0) if rank == 3 else result
 
