@@ -23,6 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fitorch import ops
+
 __all__ = [
     "epsilon",
     "set_epsilon",
@@ -265,7 +267,7 @@ def _floating(x: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- reductions
 def mean(x, axis=None, keepdims: bool = False) -> torch.Tensor:
     """Mean over `axis` (None: all); bool and int tensors are averaged as `floatx()`."""
-    return _reduce(torch.mean, _floating(_t(x)), axis, keepdims)
+    return ops.mean(_t(x), axis, keepdims)
 
 
 def sum(x, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001 (Keras name)
@@ -275,57 +277,47 @@ def sum(x, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001 (Ke
 
 def max(x, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001
     """Maximum over `axis` (None: all)."""
-    return _reduce(torch.amax, _t(x), axis, keepdims)
+    return ops.max(_t(x), axis, keepdims)
 
 
 def min(x, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001
     """Minimum over `axis` (None: all)."""
-    return _reduce(torch.amin, _t(x), axis, keepdims)
+    return ops.min(_t(x), axis, keepdims)
 
 
 def prod(x, axis=None, keepdims: bool = False) -> torch.Tensor:
     """Product over `axis` (None: all)."""
-    x = _t(x)
-    dims = _axes(axis, x.ndim)
-    if dims is None:
-        dims = tuple(range(x.ndim))
-    for d in sorted((d % x.ndim for d in dims), reverse=True):
-        x = torch.prod(x, dim=d, keepdim=keepdims)
-    return x
+    return ops.prod(_t(x), axis, keepdims)
 
 
 def var(x, axis=None, keepdims: bool = False) -> torch.Tensor:
     """Population variance over `axis`: mean((x - mean(x))**2)."""
-    x = _floating(_t(x))
-    dims = _axes(axis, x.ndim)
-    return torch.var(x, dim=dims, correction=0, keepdim=keepdims)
+    return ops.var(_t(x), axis, keepdims)
 
 
 def std(x, axis=None, keepdims: bool = False) -> torch.Tensor:
     """Population standard deviation over `axis`: sqrt(var(x))."""
-    x = _floating(_t(x))
-    dims = _axes(axis, x.ndim)
-    return torch.std(x, dim=dims, correction=0, keepdim=keepdims)
+    return ops.std(_t(x), axis, keepdims)
 
 
 def any(x, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001
     """Logical OR over `axis` (None: all); returns a bool tensor."""
-    return _reduce(torch.amax, _t(x).bool(), axis, keepdims)
+    return ops.any(_t(x), axis, keepdims)
 
 
 def all(x, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001
     """Logical AND over `axis` (None: all); returns a bool tensor."""
-    return _reduce(torch.amin, _t(x).bool(), axis, keepdims)
+    return ops.all(_t(x), axis, keepdims)
 
 
 def cumsum(x, axis: int = 0) -> torch.Tensor:
     """Cumulative sum along `axis`."""
-    return torch.cumsum(_t(x), dim=axis)
+    return ops.cumsum(_t(x), axis)
 
 
 def cumprod(x, axis: int = 0) -> torch.Tensor:
     """Cumulative product along `axis`."""
-    return torch.cumprod(_t(x), dim=axis)
+    return ops.cumprod(_t(x), axis)
 
 
 def argmax(x, axis: int = -1) -> torch.Tensor:
@@ -341,7 +333,7 @@ def argmin(x, axis: int = -1) -> torch.Tensor:
 # ----------------------------------------------------------------------------- elementwise
 def square(x) -> torch.Tensor:
     """x ** 2."""
-    return torch.square(_t(x))
+    return ops.square(_t(x))
 
 
 def sqrt(x) -> torch.Tensor:
@@ -351,17 +343,17 @@ def sqrt(x) -> torch.Tensor:
 
 def abs(x) -> torch.Tensor:  # noqa: A001
     """|x|."""
-    return torch.abs(_t(x))
+    return ops.abs(_t(x))
 
 
 def exp(x) -> torch.Tensor:
     """e ** x."""
-    return torch.exp(_floating(_t(x)))
+    return ops.exp(_t(x))
 
 
 def log(x) -> torch.Tensor:
     """Natural logarithm."""
-    return torch.log(_floating(_t(x)))
+    return ops.log(_t(x))
 
 
 def pow(x, a) -> torch.Tensor:  # noqa: A001
@@ -384,14 +376,12 @@ def clip(x, min_value=None, max_value=None) -> torch.Tensor:
 
 def maximum(x, y) -> torch.Tensor:
     """Elementwise maximum (broadcasting; a Python number takes the other operand's dtype)."""
-    x, y = _pair(x, y)
-    return torch.maximum(x, y)
+    return ops.maximum(*_pair(x, y))
 
 
 def minimum(x, y) -> torch.Tensor:
     """Elementwise minimum (broadcasting)."""
-    x, y = _pair(x, y)
-    return torch.minimum(x, y)
+    return ops.minimum(*_pair(x, y))
 
 
 def _pair(x, y):
@@ -404,12 +394,12 @@ def _pair(x, y):
 
 def round(x) -> torch.Tensor:  # noqa: A001
     """Round to the nearest integer, halves to even (TensorFlow's `round`)."""
-    return torch.round(_t(x))
+    return ops.round(_t(x))
 
 
 def sign(x) -> torch.Tensor:
     """-1, 0 or 1 elementwise."""
-    return torch.sign(_t(x))
+    return ops.sign(_t(x))
 
 
 def softplus(x) -> torch.Tensor:
@@ -454,17 +444,17 @@ def elu(x, alpha: float = 1.0) -> torch.Tensor:
 
 def tanh(x) -> torch.Tensor:
     """Hyperbolic tangent."""
-    return torch.tanh(_floating(_t(x)))
+    return ops.tanh(_t(x))
 
 
 def cos(x) -> torch.Tensor:
     """Cosine."""
-    return torch.cos(_floating(_t(x)))
+    return ops.cos(_t(x))
 
 
 def sin(x) -> torch.Tensor:
     """Sine."""
-    return torch.sin(_floating(_t(x)))
+    return ops.sin(_t(x))
 
 
 def logsumexp(x, axis=None, keepdims: bool = False) -> torch.Tensor:
@@ -478,7 +468,7 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> torch.Tensor:
 
 def stop_gradient(x) -> torch.Tensor:
     """`x` detached from the autograd graph."""
-    return _t(x).detach()
+    return ops.stop_gradient(_t(x))
 
 
 # ----------------------------------------------------------------------- casts/comparisons
@@ -494,38 +484,32 @@ def dtype(x) -> str:
 
 def equal(x, y) -> torch.Tensor:
     """x == y elementwise (bool)."""
-    x, y = _pair(x, y)
-    return torch.eq(x, y)
+    return ops.equal(*_pair(x, y))
 
 
 def not_equal(x, y) -> torch.Tensor:
     """x != y elementwise (bool)."""
-    x, y = _pair(x, y)
-    return torch.ne(x, y)
+    return ops.not_equal(*_pair(x, y))
 
 
 def greater(x, y) -> torch.Tensor:
     """x > y elementwise (bool)."""
-    x, y = _pair(x, y)
-    return torch.gt(x, y)
+    return ops.greater(*_pair(x, y))
 
 
 def greater_equal(x, y) -> torch.Tensor:
     """x >= y elementwise (bool)."""
-    x, y = _pair(x, y)
-    return torch.ge(x, y)
+    return ops.greater_equal(*_pair(x, y))
 
 
 def less(x, y) -> torch.Tensor:
     """x < y elementwise (bool)."""
-    x, y = _pair(x, y)
-    return torch.lt(x, y)
+    return ops.less(*_pair(x, y))
 
 
 def less_equal(x, y) -> torch.Tensor:
     """x <= y elementwise (bool)."""
-    x, y = _pair(x, y)
-    return torch.le(x, y)
+    return ops.less_equal(*_pair(x, y))
 
 
 def switch(condition, then_expression, else_expression) -> torch.Tensor:
@@ -581,7 +565,7 @@ def count_params(x) -> int:
 
 def flatten(x) -> torch.Tensor:
     """`x` as a 1-D tensor."""
-    return _t(x).reshape(-1)
+    return ops.ravel(_t(x))
 
 
 def batch_flatten(x) -> torch.Tensor:
@@ -592,27 +576,27 @@ def batch_flatten(x) -> torch.Tensor:
 
 def reshape(x, shape) -> torch.Tensor:
     """`x` reshaped to `shape` (one entry may be -1)."""
-    return _t(x).reshape(tuple(int(s) for s in shape))
+    return ops.reshape(_t(x), shape)
 
 
 def concatenate(tensors, axis: int = -1) -> torch.Tensor:
     """Concatenate a list of tensors along `axis`."""
-    return torch.cat([_t(t) for t in tensors], dim=axis)
+    return ops.concatenate([_t(t) for t in tensors], axis)
 
 
 def stack(x, axis: int = 0) -> torch.Tensor:
     """Stack a list of same-shape tensors along a new `axis`."""
-    return torch.stack([_t(t) for t in x], dim=axis)
+    return ops.stack([_t(t) for t in x], axis)
 
 
 def expand_dims(x, axis: int = -1) -> torch.Tensor:
     """Insert a length-1 axis at `axis`."""
-    return torch.unsqueeze(_t(x), axis)
+    return ops.expand_dims(_t(x), axis)
 
 
 def squeeze(x, axis: int) -> torch.Tensor:
     """Remove the length-1 axis `axis`."""
-    return torch.squeeze(_t(x), axis)
+    return ops.squeeze(_t(x), axis)
 
 
 def repeat_elements(x, rep: int, axis: int) -> torch.Tensor:
@@ -622,18 +606,17 @@ def repeat_elements(x, rep: int, axis: int) -> torch.Tensor:
 
 def tile(x, n) -> torch.Tensor:
     """Repeat `x` `n[i]` times along axis i."""
-    return _t(x).repeat(*(n if isinstance(n, (list, tuple)) else (n,)))
+    return ops.tile(_t(x), n)
 
 
 def permute_dimensions(x, pattern) -> torch.Tensor:
     """Permute the axes of `x` by `pattern`, e.g. (0, 2, 1)."""
-    return _t(x).permute(*pattern)
+    return ops.transpose(_t(x), pattern)
 
 
 def transpose(x) -> torch.Tensor:
     """Reverse the axes of `x` (a matrix transpose for rank 2)."""
-    x = _t(x)
-    return x.permute(*reversed(range(x.ndim)))
+    return ops.transpose(_t(x))
 
 
 def _shape_device(shape):
@@ -688,11 +671,7 @@ def gather(reference, indices) -> torch.Tensor:
 # ------------------------------------------------------------------------------ products
 def dot(x, y) -> torch.Tensor:
     """Keras 2 dot: contracts the last axis of x with the second-to-last of y (or its only)."""
-    x, y = _pair(x, y)
-    if y.ndim <= 2:
-        return torch.matmul(x, y)
-    # x (..., n) . y (..., n, m) -> x.shape[:-1] + y.shape[:-2] + (m,)
-    return torch.tensordot(x, y.movedim(-2, 0), dims=([-1], [0]))
+    return ops.dot(*_pair(x, y))
 
 
 def batch_dot(x, y, axes=None) -> torch.Tensor:

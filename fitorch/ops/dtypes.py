@@ -87,16 +87,27 @@ def _kind(x: Any) -> str:
     return "f"
 
 
+def _strong_dtype(value: Any) -> torch.dtype:
+    """The dtype a tensor, array or nested list takes (lists by Keras's defaults)."""
+    if isinstance(value, torch.Tensor):
+        return value.dtype
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f" and not isinstance(value, np.ndarray):
+        return to_torch_dtype(floatx())
+    if arr.dtype.kind in "iu" and not isinstance(value, np.ndarray):
+        return torch.int32
+    return torch.from_numpy(np.empty(0, dtype=arr.dtype)).dtype
+
+
 def result_type(*values: Any) -> str:
     """The dtype name Keras gives an elementwise op of `values` (tensors, arrays, numbers).
 
     Tensors and arrays promote with `torch.promote_types`; Python numbers are weak (module
     docstring). With no typed operand, ints give `int32`, floats `floatx()`, bools `bool`.
     """
-    strong = [v.dtype if isinstance(v, torch.Tensor) else torch.from_numpy(
-        np.empty(0, dtype=v.dtype)).dtype for v in values
-        if isinstance(v, (torch.Tensor, np.ndarray))]
-    weak = {_kind(v) for v in values if not isinstance(v, (torch.Tensor, np.ndarray))}
+    numbers = (bool, int, float, np.generic)
+    strong = [_strong_dtype(v) for v in values if not isinstance(v, numbers)]
+    weak = {_kind(v) for v in values if isinstance(v, numbers)}
     if not strong:
         return floatx() if "f" in weak else ("int32" if "i" in weak else "bool")
     out = strong[0]
