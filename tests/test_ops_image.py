@@ -247,6 +247,29 @@ def test_scale_and_translate_identity_and_errors():
         oi.scale_and_translate(x, (5, 6), torch.ones(2), torch.zeros(2), (0, 1), "area")
 
 
+def _meta(*shape):
+    return torch.empty(*shape, device="meta")
+
+
+DEVICE_CASES = {
+    "affine_transform": lambda: oi.affine_transform(_meta(2, 6, 6, 3), _meta(2, 8)),
+    "extract_patches": lambda: oi.extract_patches(_meta(1, 6, 6, 3), 2),
+    "gaussian_blur": lambda: oi.gaussian_blur(_meta(1, 6, 6, 3)),
+    "sobel_edges": lambda: oi.sobel_edges(_meta(1, 6, 6, 3)),
+    "ssim": lambda: oi.ssim(_meta(1, 16, 16, 3), _meta(1, 16, 16, 3)),
+    "scale_and_translate": lambda: oi.scale_and_translate(
+        _meta(6, 6), (3, 3), _meta(2), _meta(2), (0, 1), "linear"
+    ),
+    "resize": lambda: oi.resize(_meta(1, 6, 6, 3), (3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEVICE_CASES))
+def test_results_stay_on_the_input_device(name):
+    # The meta device stands in for a GPU: any helper tensor made on the CPU would clash.
+    assert DEVICE_CASES[name]().device.type == "meta"
+
+
 # ---------------------------------------------------------------------------------- coverage
 NOT_PROVIDED = {
     "elastic_transform": "a data-augmentation op with its own seeded noise field",

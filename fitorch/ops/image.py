@@ -226,7 +226,8 @@ def map_coordinates(inputs, coordinates, order: int, fill_mode: str = "constant"
             inside = torch.ones_like(value, dtype=torch.bool)
             for (i, _), n in zip(nodes, x.shape):
                 inside &= (i >= 0) & (i < n)
-            value = torch.where(inside, value, torch.as_tensor(fill_value, dtype=value.dtype))
+            fill = torch.as_tensor(fill_value, dtype=value.dtype, device=value.device)
+            value = torch.where(inside, value, fill)
         for _, w in nodes:
             if w is not None:
                 value = value * w
@@ -271,7 +272,9 @@ def affine_transform(
         )
     t = t.reshape(-1, 8).expand(x.shape[0], 8)
     n, height, width, channels = x.shape
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=t.dtype), torch.arange(width, dtype=t.dtype),
+    t = t.to(x.device)
+    rows, cols = (torch.arange(n_, dtype=t.dtype, device=x.device) for n_ in (height, width))
+    ys, xs = torch.meshgrid(rows, cols,
                             indexing="ij")  # fmt: skip
     a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, i, None, None] for i in range(8))  # (N, 1, 1) each
     k = c0 * xs + c1 * ys + 1.0
@@ -280,10 +283,10 @@ def affine_transform(
     # exact (one interpolation node each), so only y and x interpolate.
     shape = (n, height, width, channels)
     grid = [
-        torch.arange(n)[:, None, None, None].expand(shape),
+        torch.arange(n, device=x.device)[:, None, None, None].expand(shape),
         src_y[..., None].expand(shape),
         src_x[..., None].expand(shape),
-        torch.arange(channels).expand(shape),
+        torch.arange(channels, device=x.device).expand(shape),
     ]
     result = map_coordinates(x, grid, _AFFINE_ORDERS[interpolation], fill_mode, fill_value)
     result = result.permute(0, 3, 1, 2) if fmt == "channels_first" else result
@@ -299,7 +302,7 @@ def _patches(x: torch.Tensor, size, strides, dilation_rate, padding, fmt: str, n
     depth = channels * int(torch.tensor(window).prod())
     # An identity kernel copies each patch element into its own output channel.
     dtype = x.dtype if x.is_floating_point() else torch.float32
-    kernel = torch.eye(depth, dtype=dtype).reshape(*window, channels, depth)
+    kernel = torch.eye(depth, dtype=dtype, device=x.device).reshape(*window, channels, depth)
     return nn.conv(x, kernel, strides or window, padding, fmt, dilation_rate)
 
 
@@ -467,7 +470,11 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sh, sw = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
 
-    kernel = torch.outer(_gaussian_taps(kh, sh, x.dtype), _gaussian_taps(kw, sw, x.dtype))
+    rows, cols = (
+        _gaussian_taps(kh, sh, x.dtype, x.device),
+        _gaussian_taps(kw, sw, x.dtype, x.device),
+    )
+    kernel = torch.outer(rows, cols)
     return _depthwise_filter(x, kernel, fmt)
 
 
@@ -475,13 +482,14 @@ def sobel_edges(images, data_format=None) -> torch.Tensor:
     """Sobel gradients per channel, stacked in a new last axis as (d/dy, d/dx)."""
     fmt = standardize_data_format(data_format)
     x = as_float(_images(images, "sobel_edges"))
-    dy = torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]], dtype=x.dtype)
+    dy = torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]], dtype=x.dtype,
+                      device=x.device)  # fmt: skip
     return torch.stack([_depthwise_filter(x, k, fmt) for k in (dy, dy.T)], dim=-1)
 
 
-def _gaussian_taps(n: int, sigma: float, dtype: torch.dtype) -> torch.Tensor:
+def _gaussian_taps(n: int, sigma: float, dtype: torch.dtype, device) -> torch.Tensor:
     """A normalised 1-D Gaussian of `n` taps centred on the middle one."""
-    offsets = torch.arange(n, dtype=dtype) - (n - 1) / 2
+    offsets = torch.arange(n, dtype=dtype, device=device) - (n - 1) / 2
     w = torch.exp(-(offsets**2) / (2.0 * sigma * sigma))
     return w / w.sum()
 
@@ -512,7 +520,7 @@ def ssim(
     compute = a.dtype if a.dtype in keep else torch.float32
     a, b = (_batched_channels_first(t.to(compute), fmt) for t in (a, b))
     n, c, h, w = a.shape
-    taps = _gaussian_taps(filter_size, filter_sigma, compute)
+    taps = _gaussian_taps(filter_size, filter_sigma, compute, a.device)
     kernel = torch.outer(taps, taps)[None, None]
 
     def local_mean(t: torch.Tensor) -> torch.Tensor:  # "valid" Gaussian filter per channel
@@ -561,9 +569,11 @@ def _resampling_weights(in_size: int, out_size: int, scale, shift, kernel, antia
     c_j = (j + 0.5 - shift) / scale - 0.5, with the kernel widened by 1 / scale when
     down-sampling with `antialias`; columns are normalised, and zero when c_j is outside."""
     dtype = scale.dtype
-    centre = (torch.arange(out_size, dtype=dtype) + 0.5 - shift) / scale - 0.5
+    device = scale.device
+    centre = (torch.arange(out_size, dtype=dtype, device=device) + 0.5 - shift) / scale - 0.5
     stretch = torch.clamp(1.0 / scale, min=1.0) if antialias else 1.0
-    distance = (centre[None, :] - torch.arange(in_size, dtype=dtype)[:, None]).abs() / stretch
+    inputs = torch.arange(in_size, dtype=dtype, device=device)
+    distance = (centre[None, :] - inputs[:, None]).abs() / stretch
     weights = kernel(distance)
     total = weights.sum(dim=0, keepdim=True)
     tiny = 1000.0 * torch.finfo(torch.float32).eps
@@ -590,9 +600,9 @@ def scale_and_translate(
     out = x.float() if not x.is_floating_point() else x
     for i, dim in enumerate(spatial_dims):
         dim = dim % x.ndim
-        weights = _resampling_weights(x.shape[dim], output_shape[dim], scale_t[i].to(dtype),
-                                      shift_t[i].to(dtype), _RESAMPLING_KERNELS[method],
-                                      antialias)  # fmt: skip
+        factor, shift = scale_t[i].to(x.device, dtype), shift_t[i].to(x.device, dtype)
+        weights = _resampling_weights(x.shape[dim], output_shape[dim], factor, shift,
+                                      _RESAMPLING_KERNELS[method], antialias)  # fmt: skip
         out = torch.tensordot(out, weights.to(out.dtype), dims=([dim], [0])).movedim(-1, dim)
     if not x.is_floating_point():
         out = torch.clamp(torch.round(out), x.min(), x.max()).to(x.dtype)
