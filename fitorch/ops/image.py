@@ -1,7 +1,8 @@
 """`keras.ops.image` on torch: colour spaces, resizing, geometric transforms, patches, padding.
 
 Images are rank 3 (one image) or rank 4 (a batch), `channels_last` unless `data_format` (or
-`config.image_data_format()`) says otherwise.
+`config.image_data_format()`) says otherwise. `scale_and_translate` lives in
+`fitorch/ops/image_resampling.py` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 
 from fitorch.ops import nn
 from fitorch.ops.core import convert_to_tensor as as_tensor
+from fitorch.ops.image_resampling import scale_and_translate
 from fitorch.ops.tensor_args import as_float
 from fitorch.ops.tensor_args import data_format as standardize_data_format
 
@@ -533,77 +535,3 @@ def ssim(
     ratio = ((2 * mu1 * mu2 + c1) * (2 * cov + c2)) / ((mu1**2 + mu2**2 + c1) * (var1 + var2 + c2))
     per_image = ratio.reshape(n, -1).mean(dim=-1)
     return (per_image.squeeze(0) if rank == 3 else per_image).to(out_dtype)
-
-
-# ------------------------------------------------------------------------- kernel resampling
-def _keys_cubic(d: torch.Tensor) -> torch.Tensor:
-    """Keys' cubic convolution kernel (a = -0.5) at distance d >= 0."""
-    near = ((1.5 * d - 2.5) * d) * d + 1.0
-    far = ((-0.5 * d + 2.5) * d - 4.0) * d + 2.0
-    return torch.where(d < 1.0, near, torch.where(d < 2.0, far, 0.0))
-
-
-def _lanczos(radius: float):
-    def kernel(d: torch.Tensor) -> torch.Tensor:
-        """radius sin(pi d) sin(pi d / radius) / (pi d)**2, 1 near d = 0, 0 beyond radius."""
-        pi_d = torch.pi * d
-        safe = torch.where(d > 1e-3, pi_d, 1.0)
-        value = radius * torch.sin(safe) * torch.sin(safe / radius) / (safe * safe)
-        return torch.where(d > radius, 0.0, torch.where(d > 1e-3, value, 1.0))
-
-    return kernel
-
-
-_RESAMPLING_KERNELS = {
-    "linear": lambda d: torch.clamp(1.0 - d, min=0.0),
-    "cubic": _keys_cubic,
-    "lanczos3": _lanczos(3.0),
-    "lanczos5": _lanczos(5.0),
-}
-_METHOD_ALIASES = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic",
-                   "tricubic": "cubic"}  # fmt: skip
-
-
-def _resampling_weights(in_size: int, out_size: int, scale, shift, kernel, antialias: bool):
-    """(in_size, out_size) weights: output pixel j reads the input around
-    c_j = (j + 0.5 - shift) / scale - 0.5, with the kernel widened by 1 / scale when
-    down-sampling with `antialias`; columns are normalised, and zero when c_j is outside."""
-    dtype = scale.dtype
-    device = scale.device
-    centre = (torch.arange(out_size, dtype=dtype, device=device) + 0.5 - shift) / scale - 0.5
-    stretch = torch.clamp(1.0 / scale, min=1.0) if antialias else 1.0
-    inputs = torch.arange(in_size, dtype=dtype, device=device)
-    distance = (centre[None, :] - inputs[:, None]).abs() / stretch
-    weights = kernel(distance)
-    total = weights.sum(dim=0, keepdim=True)
-    tiny = 1000.0 * torch.finfo(torch.float32).eps
-    weights = torch.where(total.abs() > tiny, weights / torch.where(total != 0, total, 1.0), 0.0)
-    inside = (centre >= -0.5) & (centre <= in_size - 0.5)
-    return torch.where(inside[None, :], weights, 0.0)
-
-
-def scale_and_translate(
-    images, output_shape, scale, translation, spatial_dims, method: str, antialias: bool = True
-) -> torch.Tensor:
-    """Resample `images` along `spatial_dims` to `output_shape` with per-dim `scale` and
-    `translation` (JAX's `scale_and_translate`): kernels "linear", "cubic" (Keys),
-    "lanczos3", "lanczos5"; integer images are rounded and clipped to their input range."""
-    method = _METHOD_ALIASES.get(method, method)
-    if method not in _RESAMPLING_KERNELS:
-        raise ValueError(
-            "scale_and_translate: `method` must be one of linear/bilinear/trilinear, "
-            f"cubic/bicubic/tricubic, lanczos3, lanczos5; received method={method!r}."
-        )
-    x = as_tensor(images)
-    scale_t, shift_t = as_float(scale), as_float(translation)
-    dtype = torch.promote_types(scale_t.dtype, shift_t.dtype)
-    out = x.float() if not x.is_floating_point() else x
-    for i, dim in enumerate(spatial_dims):
-        dim = dim % x.ndim
-        factor, shift = scale_t[i].to(x.device, dtype), shift_t[i].to(x.device, dtype)
-        weights = _resampling_weights(x.shape[dim], output_shape[dim], factor, shift,
-                                      _RESAMPLING_KERNELS[method], antialias)  # fmt: skip
-        out = torch.tensordot(out, weights.to(out.dtype), dims=([dim], [0])).movedim(-1, dim)
-    if not x.is_floating_point():
-        out = torch.clamp(torch.round(out), x.min(), x.max()).to(x.dtype)
-    return out
