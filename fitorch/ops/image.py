@@ -1,8 +1,8 @@
 """`keras.ops.image` on torch: colour spaces, resizing, geometric transforms, patches, padding.
 
 Images are rank 3 (one image) or rank 4 (a batch), `channels_last` unless `data_format` (or
-`config.image_data_format()`) says otherwise. `scale_and_translate` lives in
-`fitorch/ops/image_resampling.py` and is re-exported here.
+`config.image_data_format()`) says otherwise. `scale_and_translate` and `elastic_transform`
+live in `fitorch/ops/image_resampling.py` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from fitorch.ops import nn
 from fitorch.ops.core import convert_to_tensor as as_tensor
-from fitorch.ops.image_resampling import scale_and_translate
+from fitorch.ops.image_resampling import elastic_transform, scale_and_translate
 from fitorch.ops.tensor_args import as_float
 from fitorch.ops.tensor_args import data_format as standardize_data_format
 
@@ -22,6 +22,7 @@ __all__ = [
     "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "affine_transform",
     "extract_patches", "extract_patches_3d", "map_coordinates", "pad_images", "crop_images",
     "perspective_transform", "gaussian_blur", "sobel_edges", "ssim", "scale_and_translate",
+    "elastic_transform",
 ]  # fmt: skip
 
 

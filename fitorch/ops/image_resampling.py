@@ -1,5 +1,6 @@
-"""`keras.ops.image.scale_and_translate`: separable resampling with JAX's kernel family
-(re-exported by `fitorch.ops.image`)."""
+"""`keras.ops.image` resampling and warps, re-exported by `fitorch.ops.image`:
+`scale_and_translate` (separable resampling with JAX's kernel family) and
+`elastic_transform` (smoothed random displacement fields)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import torch
 
 from fitorch.ops.core import convert_to_tensor as as_tensor
 from fitorch.ops.tensor_args import as_float
+from fitorch.ops.tensor_args import data_format as standardize_data_format
 
-__all__ = ["scale_and_translate"]
+__all__ = ["scale_and_translate", "elastic_transform"]
 
 
 def _keys_cubic(d: torch.Tensor) -> torch.Tensor:
@@ -82,3 +84,62 @@ def scale_and_translate(
     if not x.is_floating_point():
         out = torch.clamp(torch.round(out), x.min(), x.max()).to(x.dtype)
     return out
+
+
+def elastic_transform(
+    images,
+    alpha: float = 20.0,
+    sigma: float = 5.0,
+    interpolation: str = "bilinear",
+    fill_mode: str = "reflect",
+    fill_value: float = 0.0,
+    seed=None,
+    data_format=None,
+) -> torch.Tensor:
+    """Elastic distortion: every pixel reads the input at (y + alpha * dy, x + alpha * dx),
+    where dx, dy are N(0, sigma**2) noise fields (one per image, shared by its channels)
+    smoothed by a Gaussian of `sigma` (kernel size int(6 sigma) | 1).
+
+    `seed` is as in `fitorch.random` (None, an int, or a SeedGenerator); draws are not
+    bitwise Keras's.
+    """
+    from fitorch import random  # deferred: fitorch.random imports fitorch.ops
+    from fitorch.ops import image
+
+    fmt = standardize_data_format(data_format)
+    x = as_tensor(images)
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"elastic_transform: `images` must be rank 3 or 4; received shape {tuple(x.shape)}."
+        )
+    batch = x.unsqueeze(0) if x.ndim == 3 else x
+    if fmt == "channels_first":
+        batch = batch.permute(0, 2, 3, 1)
+    n, height, width, channels = batch.shape
+    dtype = batch.dtype if batch.is_floating_point() else torch.float32
+    size = int(6 * sigma) | 1
+    gen = random.SeedGenerator(seed) if isinstance(seed, int) else seed
+    fields = []
+    for _ in range(2):  # dx then dy
+        noise = random.normal((n, height, width, 1), stddev=sigma, dtype=dtype, seed=gen)
+        noise = noise.to(batch.device)
+        fields.append(image.gaussian_blur(noise, (size, size), (sigma, sigma))[..., 0])
+    dx, dy = fields
+    rows = torch.arange(height, dtype=dtype, device=batch.device)[None, :, None]
+    cols = torch.arange(width, dtype=dtype, device=batch.device)[None, None, :]
+    shape = (n, height, width, channels)
+    grid = [
+        torch.arange(n, device=batch.device)[:, None, None, None].expand(shape),
+        (rows + alpha * dy)[..., None].expand(shape),
+        (cols + alpha * dx)[..., None].expand(shape),
+        torch.arange(channels, device=batch.device).expand(shape),
+    ]
+    order = {"nearest": 0, "bilinear": 1}.get(interpolation)
+    if order is None:
+        raise ValueError(
+            "elastic_transform: `interpolation` must be 'nearest' or 'bilinear'; received "
+            f"{interpolation!r}."
+        )
+    out = image.map_coordinates(batch, grid, order, fill_mode, fill_value)
+    out = out.permute(0, 3, 1, 2) if fmt == "channels_first" else out
+    return out.squeeze(0) if x.ndim == 3 else out
