@@ -298,7 +298,7 @@ def test_results_stay_on_the_input_device(name):
 
 
 # ---------------------------------------------------------------------------------- coverage
-NOT_PROVIDED = {}
+NOT_PROVIDED: dict[str, str] = {}
 
 
 def test_every_keras_image_op_is_provided_or_listed():
