@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from fitorch import backend
+from fitorch.ops.creation import default_device
 
 __all__ = [
     "SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "categorical",
@@ -77,7 +78,8 @@ class SeedGenerator(torch.nn.Module):
 
 
 def _device() -> torch.device:
-    return torch.get_default_device()
+    """Where new draws go: the CUDA device when there is one (as Keras on torch)."""
+    return default_device()
 
 
 def _generator(seed, device: torch.device) -> torch.Generator | None:

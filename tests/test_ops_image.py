@@ -247,10 +247,58 @@ def test_scale_and_translate_identity_and_errors():
         oi.scale_and_translate(x, (5, 6), torch.ones(2), torch.zeros(2), (0, 1), "area")
 
 
-# ---------------------------------------------------------------------------------- coverage
-NOT_PROVIDED = {
-    "elastic_transform": "a data-augmentation op with its own seeded noise field",
+def test_elastic_transform_properties():
+    # Random warps are not bitwise Keras's; the checks are invariants of the definition.
+    x = torch.from_numpy(pixels(2, 8, 9, 3))
+    assert torch.allclose(oi.elastic_transform(x, alpha=0.0, seed=1), x)  # no displacement
+    a = oi.elastic_transform(x, seed=3)
+    assert torch.equal(a, oi.elastic_transform(x, seed=3))
+    assert not torch.equal(a, oi.elastic_transform(x, seed=4))
+    first = oi.elastic_transform(x.permute(0, 3, 1, 2), seed=3, data_format="channels_first")
+    assert torch.allclose(first.permute(0, 2, 3, 1), a)  # one field per image, any layout
+    flat = torch.full((1, 6, 6, 1), 0.7)
+    assert torch.allclose(oi.elastic_transform(flat, seed=2), flat)  # reflect keeps constants
+    assert oi.elastic_transform(x[0], seed=5).shape == x[0].shape
+    with pytest.raises(ValueError, match="interpolation"):
+        oi.elastic_transform(x, interpolation="bicubic")
+
+
+def test_elastic_transform_displacement_scale():
+    # On a ramp f(y, x) = x, output - input = alpha * dx. dx is N(0, sigma**2) noise blurred
+    # by the 2-D kernel outer(w, w), so std(dx) = sigma * sqrt(sum(outer**2)) = sigma * sum(w**2).
+    ramp = torch.arange(64.0).expand(1, 64, 64)[..., None].contiguous()
+    out = oi.elastic_transform(ramp, alpha=2.0, sigma=3.0, fill_mode="nearest", seed=0)
+    shift = (out - ramp)[0, 10:-10, 10:-10, 0]
+    taps = torch.exp(-((torch.arange(19.0) - 9) ** 2) / 18.0)
+    gain = (taps / taps.sum()).pow(2).sum()
+    assert shift.std().item() == pytest.approx(2.0 * 3.0 * gain.item(), rel=0.35)
+
+
+def _meta(*shape):
+    return torch.empty(*shape, device="meta")
+
+
+DEVICE_CASES = {
+    "affine_transform": lambda: oi.affine_transform(_meta(2, 6, 6, 3), _meta(2, 8)),
+    "extract_patches": lambda: oi.extract_patches(_meta(1, 6, 6, 3), 2),
+    "gaussian_blur": lambda: oi.gaussian_blur(_meta(1, 6, 6, 3)),
+    "sobel_edges": lambda: oi.sobel_edges(_meta(1, 6, 6, 3)),
+    "ssim": lambda: oi.ssim(_meta(1, 16, 16, 3), _meta(1, 16, 16, 3)),
+    "scale_and_translate": lambda: oi.scale_and_translate(
+        _meta(6, 6), (3, 3), _meta(2), _meta(2), (0, 1), "linear"
+    ),
+    "resize": lambda: oi.resize(_meta(1, 6, 6, 3), (3, 4)),
 }
+
+
+@pytest.mark.parametrize("name", sorted(DEVICE_CASES))
+def test_results_stay_on_the_input_device(name):
+    # The meta device stands in for a GPU: any helper tensor made on the CPU would clash.
+    assert DEVICE_CASES[name]().device.type == "meta"
+
+
+# ---------------------------------------------------------------------------------- coverage
+NOT_PROVIDED: dict[str, str] = {}
 
 
 def test_every_keras_image_op_is_provided_or_listed():

@@ -1,7 +1,8 @@
 """`keras.ops.image` on torch: colour spaces, resizing, geometric transforms, patches, padding.
 
 Images are rank 3 (one image) or rank 4 (a batch), `channels_last` unless `data_format` (or
-`config.image_data_format()`) says otherwise.
+`config.image_data_format()`) says otherwise. `scale_and_translate` and `elastic_transform`
+live in `fitorch/ops/image_resampling.py` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 
 from fitorch.ops import nn
 from fitorch.ops.core import convert_to_tensor as as_tensor
+from fitorch.ops.image_resampling import elastic_transform, scale_and_translate
 from fitorch.ops.tensor_args import as_float
 from fitorch.ops.tensor_args import data_format as standardize_data_format
 
@@ -20,6 +22,7 @@ __all__ = [
     "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "affine_transform",
     "extract_patches", "extract_patches_3d", "map_coordinates", "pad_images", "crop_images",
     "perspective_transform", "gaussian_blur", "sobel_edges", "ssim", "scale_and_translate",
+    "elastic_transform",
 ]  # fmt: skip
 
 
@@ -226,7 +229,8 @@ def map_coordinates(inputs, coordinates, order: int, fill_mode: str = "constant"
             inside = torch.ones_like(value, dtype=torch.bool)
             for (i, _), n in zip(nodes, x.shape):
                 inside &= (i >= 0) & (i < n)
-            value = torch.where(inside, value, torch.as_tensor(fill_value, dtype=value.dtype))
+            fill = torch.as_tensor(fill_value, dtype=value.dtype, device=value.device)
+            value = torch.where(inside, value, fill)
         for _, w in nodes:
             if w is not None:
                 value = value * w
@@ -271,19 +275,23 @@ def affine_transform(
         )
     t = t.reshape(-1, 8).expand(x.shape[0], 8)
     n, height, width, channels = x.shape
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=t.dtype), torch.arange(width, dtype=t.dtype),
+    t = t.to(x.device)
+    rows, cols = (torch.arange(n_, dtype=t.dtype, device=x.device) for n_ in (height, width))
+    ys, xs = torch.meshgrid(rows, cols,
                             indexing="ij")  # fmt: skip
-    out = []
-    for image, (a0, a1, a2, b0, b1, b2, c0, c1) in zip(x, t):
-        k = c0 * xs + c1 * ys + 1.0
-        src_x, src_y = (a0 * xs + a1 * ys + a2) / k, (b0 * xs + b1 * ys + b2) / k
-        grid = [src_y[..., None].expand(height, width, channels),
-                src_x[..., None].expand(height, width, channels),
-                torch.arange(channels, dtype=t.dtype).expand(height, width, channels)]  # fmt: skip
-        out.append(
-            map_coordinates(image, grid, _AFFINE_ORDERS[interpolation], fill_mode, fill_value)
-        )
-    result = torch.stack(out)
+    a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, i, None, None] for i in range(8))  # (N, 1, 1) each
+    k = c0 * xs + c1 * ys + 1.0
+    src_x, src_y = (a0 * xs + a1 * ys + a2) / k, (b0 * xs + b1 * ys + b2) / k  # (N, H, W)
+    # One map_coordinates call over (N, H, W, C); integer batch and channel coordinates are
+    # exact (one interpolation node each), so only y and x interpolate.
+    shape = (n, height, width, channels)
+    grid = [
+        torch.arange(n, device=x.device)[:, None, None, None].expand(shape),
+        src_y[..., None].expand(shape),
+        src_x[..., None].expand(shape),
+        torch.arange(channels, device=x.device).expand(shape),
+    ]
+    result = map_coordinates(x, grid, _AFFINE_ORDERS[interpolation], fill_mode, fill_value)
     result = result.permute(0, 3, 1, 2) if fmt == "channels_first" else result
     return result.squeeze(0) if rank == 3 else result
 
@@ -297,7 +305,7 @@ def _patches(x: torch.Tensor, size, strides, dilation_rate, padding, fmt: str, n
     depth = channels * int(torch.tensor(window).prod())
     # An identity kernel copies each patch element into its own output channel.
     dtype = x.dtype if x.is_floating_point() else torch.float32
-    kernel = torch.eye(depth, dtype=dtype).reshape(*window, channels, depth)
+    kernel = torch.eye(depth, dtype=dtype, device=x.device).reshape(*window, channels, depth)
     return nn.conv(x, kernel, strides or window, padding, fmt, dilation_rate)
 
 
@@ -465,7 +473,11 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sh, sw = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
 
-    kernel = torch.outer(_gaussian_taps(kh, sh, x.dtype), _gaussian_taps(kw, sw, x.dtype))
+    rows, cols = (
+        _gaussian_taps(kh, sh, x.dtype, x.device),
+        _gaussian_taps(kw, sw, x.dtype, x.device),
+    )
+    kernel = torch.outer(rows, cols)
     return _depthwise_filter(x, kernel, fmt)
 
 
@@ -473,13 +485,14 @@ def sobel_edges(images, data_format=None) -> torch.Tensor:
     """Sobel gradients per channel, stacked in a new last axis as (d/dy, d/dx)."""
     fmt = standardize_data_format(data_format)
     x = as_float(_images(images, "sobel_edges"))
-    dy = torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]], dtype=x.dtype)
+    dy = torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]], dtype=x.dtype,
+                      device=x.device)  # fmt: skip
     return torch.stack([_depthwise_filter(x, k, fmt) for k in (dy, dy.T)], dim=-1)
 
 
-def _gaussian_taps(n: int, sigma: float, dtype: torch.dtype) -> torch.Tensor:
+def _gaussian_taps(n: int, sigma: float, dtype: torch.dtype, device) -> torch.Tensor:
     """A normalised 1-D Gaussian of `n` taps centred on the middle one."""
-    offsets = torch.arange(n, dtype=dtype) - (n - 1) / 2
+    offsets = torch.arange(n, dtype=dtype, device=device) - (n - 1) / 2
     w = torch.exp(-(offsets**2) / (2.0 * sigma * sigma))
     return w / w.sum()
 
@@ -510,7 +523,7 @@ def ssim(
     compute = a.dtype if a.dtype in keep else torch.float32
     a, b = (_batched_channels_first(t.to(compute), fmt) for t in (a, b))
     n, c, h, w = a.shape
-    taps = _gaussian_taps(filter_size, filter_sigma, compute)
+    taps = _gaussian_taps(filter_size, filter_sigma, compute, a.device)
     kernel = torch.outer(taps, taps)[None, None]
 
     def local_mean(t: torch.Tensor) -> torch.Tensor:  # "valid" Gaussian filter per channel
@@ -523,75 +536,3 @@ def ssim(
     ratio = ((2 * mu1 * mu2 + c1) * (2 * cov + c2)) / ((mu1**2 + mu2**2 + c1) * (var1 + var2 + c2))
     per_image = ratio.reshape(n, -1).mean(dim=-1)
     return (per_image.squeeze(0) if rank == 3 else per_image).to(out_dtype)
-
-
-# ------------------------------------------------------------------------- kernel resampling
-def _keys_cubic(d: torch.Tensor) -> torch.Tensor:
-    """Keys' cubic convolution kernel (a = -0.5) at distance d >= 0."""
-    near = ((1.5 * d - 2.5) * d) * d + 1.0
-    far = ((-0.5 * d + 2.5) * d - 4.0) * d + 2.0
-    return torch.where(d < 1.0, near, torch.where(d < 2.0, far, 0.0))
-
-
-def _lanczos(radius: float):
-    def kernel(d: torch.Tensor) -> torch.Tensor:
-        """radius sin(pi d) sin(pi d / radius) / (pi d)**2, 1 near d = 0, 0 beyond radius."""
-        pi_d = torch.pi * d
-        safe = torch.where(d > 1e-3, pi_d, 1.0)
-        value = radius * torch.sin(safe) * torch.sin(safe / radius) / (safe * safe)
-        return torch.where(d > radius, 0.0, torch.where(d > 1e-3, value, 1.0))
-
-    return kernel
-
-
-_RESAMPLING_KERNELS = {
-    "linear": lambda d: torch.clamp(1.0 - d, min=0.0),
-    "cubic": _keys_cubic,
-    "lanczos3": _lanczos(3.0),
-    "lanczos5": _lanczos(5.0),
-}
-_METHOD_ALIASES = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic",
-                   "tricubic": "cubic"}  # fmt: skip
-
-
-def _resampling_weights(in_size: int, out_size: int, scale, shift, kernel, antialias: bool):
-    """(in_size, out_size) weights: output pixel j reads the input around
-    c_j = (j + 0.5 - shift) / scale - 0.5, with the kernel widened by 1 / scale when
-    down-sampling with `antialias`; columns are normalised, and zero when c_j is outside."""
-    dtype = scale.dtype
-    centre = (torch.arange(out_size, dtype=dtype) + 0.5 - shift) / scale - 0.5
-    stretch = torch.clamp(1.0 / scale, min=1.0) if antialias else 1.0
-    distance = (centre[None, :] - torch.arange(in_size, dtype=dtype)[:, None]).abs() / stretch
-    weights = kernel(distance)
-    total = weights.sum(dim=0, keepdim=True)
-    tiny = 1000.0 * torch.finfo(torch.float32).eps
-    weights = torch.where(total.abs() > tiny, weights / torch.where(total != 0, total, 1.0), 0.0)
-    inside = (centre >= -0.5) & (centre <= in_size - 0.5)
-    return torch.where(inside[None, :], weights, 0.0)
-
-
-def scale_and_translate(
-    images, output_shape, scale, translation, spatial_dims, method: str, antialias: bool = True
-) -> torch.Tensor:
-    """Resample `images` along `spatial_dims` to `output_shape` with per-dim `scale` and
-    `translation` (JAX's `scale_and_translate`): kernels "linear", "cubic" (Keys),
-    "lanczos3", "lanczos5"; integer images are rounded and clipped to their input range."""
-    method = _METHOD_ALIASES.get(method, method)
-    if method not in _RESAMPLING_KERNELS:
-        raise ValueError(
-            "scale_and_translate: `method` must be one of linear/bilinear/trilinear, "
-            f"cubic/bicubic/tricubic, lanczos3, lanczos5; received method={method!r}."
-        )
-    x = as_tensor(images)
-    scale_t, shift_t = as_float(scale), as_float(translation)
-    dtype = torch.promote_types(scale_t.dtype, shift_t.dtype)
-    out = x.float() if not x.is_floating_point() else x
-    for i, dim in enumerate(spatial_dims):
-        dim = dim % x.ndim
-        weights = _resampling_weights(x.shape[dim], output_shape[dim], scale_t[i].to(dtype),
-                                      shift_t[i].to(dtype), _RESAMPLING_KERNELS[method],
-                                      antialias)  # fmt: skip
-        out = torch.tensordot(out, weights.to(out.dtype), dims=([dim], [0])).movedim(-1, dim)
-    if not x.is_floating_point():
-        out = torch.clamp(torch.round(out), x.min(), x.max()).to(x.dtype)
-    return out
