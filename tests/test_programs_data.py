@@ -78,11 +78,11 @@ def test_imdb_pad_sequences_lstm(tmp_path, monkeypatch):
         monkeypatch.setattr(keras.datasets.imdb, "ORIGIN", f"{url}/imdb.npz")
         monkeypatch.setattr(keras.datasets.imdb, "FILE_HASH", digest)
         (x_train, y_train), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=40)
-    x_train = keras.utils.pad_sequences(x_train, maxlen=16)
-    x_test = keras.utils.pad_sequences(x_test, maxlen=16)
-    assert x_train.shape == (160, 16) and x_train.max() < 40
+    x_train = keras.utils.pad_sequences(x_train, maxlen=12)
+    x_test = keras.utils.pad_sequences(x_test, maxlen=12)
+    assert x_train.shape == (160, 12) and x_train.max() < 40
     model = keras.Sequential([
-        keras.Input((16,)),
+        keras.Input((12,)),
         keras.layers.Embedding(40, 8, mask_zero=True),
         keras.layers.LSTM(8),
         keras.layers.Dense(1, activation="sigmoid"),
@@ -90,6 +90,49 @@ def test_imdb_pad_sequences_lstm(tmp_path, monkeypatch):
     model.compile(
         optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"]
     )
-    model.fit(x_train, y_train, batch_size=32, epochs=8, validation_split=0.2, verbose=0)
+    model.fit(x_train, y_train, batch_size=32, epochs=6, validation_split=0.2, verbose=0)
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy >= 0.95 and loss < 0.3
+
+
+def _sentiment_texts(rng, n):
+    noise = ["the", "a", "movie", "plot", "actors", "scene", "it", "was", "very"]
+    texts, labels = [], []
+    for i in range(n):
+        label = i % 2
+        words = list(rng.choice(noise, 5)) + ["great" if label else "awful"] * 2
+        texts.append(" ".join(rng.permutation(words)) + ("!" if label else "."))
+        labels.append(label)
+    return texts, np.array(labels)
+
+
+def test_text_classifier_with_text_vectorization_inside_the_model(tmp_path):
+    keras.utils.set_random_seed(0)
+    texts, labels = _sentiment_texts(np.random.default_rng(3), 120)
+    vectorizer = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=8)
+    vectorizer.adapt(texts[:80])
+    model = keras.Sequential([
+        vectorizer,
+        keras.layers.Embedding(20, 8),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])  # fmt: skip
+    model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
+    # Python strings straight into fit (validation_split slices them like arrays)
+    history = model.fit(
+        texts[:80], labels[:80], epochs=12, batch_size=16, validation_split=0.25, verbose=0
+    )
+    assert history.history["val_accuracy"][-1] == 1.0
+    _, accuracy = model.evaluate(np.array(texts[80:]), labels[80:], verbose=0)
+    assert accuracy == 1.0
+    probs = model.predict(["a great movie!", "an awful plot."], verbose=0)[:, 0]
+    assert probs[0] > 0.5 > probs[1]
+    # the same model reads text_dataset_from_directory's string batches
+    for cls in ("neg", "pos"):
+        (tmp_path / cls).mkdir()
+    for i, (text, label) in enumerate(zip(texts[80:], labels[80:])):
+        (tmp_path / ("pos" if label else "neg") / f"{i}.txt").write_text(text)
+    ds = keras.utils.text_dataset_from_directory(tmp_path, batch_size=8, seed=1, verbose=False)
+    assert ds.class_names == ["neg", "pos"]
+    assert model.evaluate(ds, verbose=0)[1] == 1.0
+    model.fit(ds, epochs=1, verbose=0)

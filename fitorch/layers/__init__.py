@@ -28,6 +28,7 @@ from fitorch.layers.conv_variants import (
 )
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
 from fitorch.layers.embedding import Embedding, Masking
+from fitorch.layers.index_lookup import IntegerLookup, StringLookup
 from fitorch.layers.input import Input, InputLayer, KerasTensor
 from fitorch.layers.merge import (
     Add,
@@ -160,6 +161,7 @@ __all__ = [
     "CategoryEncoding",
     "AutoContrast", "CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomGrayscale", "Resizing", "Solarization", "TextVectorization",
+    "IntegerLookup", "StringLookup",
     "Discretization",
 ]  # fmt: skip
 

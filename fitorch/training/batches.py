@@ -26,9 +26,15 @@ __all__ = [
 ]  # fmt: skip
 
 
+def is_string_list(x) -> bool:
+    """A non-empty list/tuple of Python strings: one string column (one string per sample)."""
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(v, str) for v in x)
+
+
 def is_array_like(x) -> bool:
-    """True for arrays/tensors/numbers and nested lists/tuples/dicts of arrays."""
-    if isinstance(x, (np.ndarray, torch.Tensor, int, float, np.number)):
+    """True for arrays/tensors/numbers, lists of strings, and nested lists/tuples/dicts of
+    arrays."""
+    if isinstance(x, (np.ndarray, torch.Tensor, int, float, np.number)) or is_string_list(x):
         return True
     if isinstance(x, Mapping):
         return all(is_array_like(v) for v in x.values())
@@ -43,6 +49,11 @@ def _to_tensor(value, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value.detach()
     array = np.asarray(value)
+    if array.dtype.kind in "US" or (array.dtype == object and array.size and all(
+        isinstance(v, (str, bytes)) for v in array.reshape(-1)
+    )):  # fmt: skip
+        # strings stay a NumPy str array, sliced like the tensors, for TextVectorization
+        return array.astype(str)
     if array.dtype == object:
         raise TypeError(f"{name}: expected a numeric array; got an array of Python objects.")
     if array.dtype == np.float64:
@@ -55,6 +66,8 @@ def _to_tensor(value, name: str) -> torch.Tensor:
 def _tree_map(x, fn, path="x"):
     if x is None:
         return None
+    if is_string_list(x):
+        return fn(x, path)
     if isinstance(x, Mapping):
         return {k: _tree_map(v, fn, f"{path}[{k!r}]") for k, v in x.items()}
     if isinstance(x, (list, tuple)) and not (x and isinstance(x[0], (int, float, np.number))):
@@ -63,6 +76,8 @@ def _tree_map(x, fn, path="x"):
 
 
 def _leaves(x) -> list:
+    if is_string_list(x):
+        return [x]
     if isinstance(x, Mapping):
         return [leaf for v in x.values() for leaf in _leaves(v)]
     if isinstance(x, (list, tuple)):

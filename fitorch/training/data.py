@@ -37,6 +37,7 @@ from fitorch.training.batches import (
     flatten_targets,
     flatten_weights,
     is_array_like,
+    is_string_list,
 )
 
 __all__ = ["ArraySource", "adapt", "split_validation"]
@@ -83,12 +84,13 @@ class ArraySource(DataSource):
         self._pinned = False  # (asking `is_pinned()` per batch costs ~30 us per tensor)
         if self.device.type == "cpu":
             return
-        size = sum(t.numel() * t.element_size() for t in _leaves((self.x, self.y, self.sw)))
+        tensors = [t for t in _leaves((self.x, self.y, self.sw)) if isinstance(t, torch.Tensor)]
+        size = sum(t.numel() * t.element_size() for t in tensors)
         self._pinned = size > _ON_DEVICE_LIMIT and self.device.type == "cuda"
         if self._pinned:
-            move = lambda t, _: t.pin_memory()  # noqa: E731
+            move = lambda t, _: t.pin_memory() if isinstance(t, torch.Tensor) else t  # noqa: E731
         else:
-            move = lambda t, _: t.to(self.device)  # noqa: E731
+            move = lambda t, _: t.to(self.device) if isinstance(t, torch.Tensor) else t  # noqa: E731
         self.x, self.y, self.sw = _tree_map((self.x, self.y, self.sw), move)
 
     def _order(self) -> torch.Tensor | None:
@@ -111,7 +113,8 @@ class ArraySource(DataSource):
         # Flatten the (x, y, sw) structure once per epoch; per batch only slice and rebuild.
         arrays, rebuild = _flatten((self.x, self.y, self.sw))
         if order is not None:
-            order = order.to(arrays[0].device)
+            tensors = [t for t in arrays if isinstance(t, torch.Tensor)]
+            order = order.to(tensors[0].device if tensors else "cpu")
         for i in range(self.num_batches):
             lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, self.num_samples)
             if order is None:  # rows lo:hi of every array (views)
@@ -145,22 +148,31 @@ def _flatten(data):
 
 def _gather(t: torch.Tensor, idx: torch.Tensor, pinned: bool) -> torch.Tensor:
     """`t[idx]`; from pinned memory into pinned memory, so the copy to the GPU stays
-    asynchronous (torch's caching host allocator reuses the buffers)."""
+    asynchronous (torch's caching host allocator reuses the buffers). A string column
+    (NumPy) is indexed on the host."""
+    if isinstance(t, np.ndarray):
+        return t[idx.cpu().numpy()]
     if pinned:
         out = torch.empty((idx.numel(), *t.shape[1:]), dtype=t.dtype, pin_memory=True)
         return torch.index_select(t, 0, idx, out=out)
     return t.index_select(0, idx)
 
 
-def _expand_1d(t: torch.Tensor) -> torch.Tensor:
-    return t.unsqueeze(-1) if t.ndim == 1 else t
+def _expand_1d(t):
+    """(N,) -> (N, 1) for tensors and string columns alike (Keras 2's one feature per sample)."""
+    if t.ndim != 1:
+        return t
+    return t[:, None] if isinstance(t, np.ndarray) else t.unsqueeze(-1)
 
 
 def _first_length(x) -> int:
     """Samples in the first array of `x`, without converting anything (1 for a scalar,
     which `ArraySource` then rejects with a clear error)."""
     while isinstance(x, Mapping) or (
-        isinstance(x, (list, tuple)) and x and not isinstance(x[0], (int, float, np.number))
+        isinstance(x, (list, tuple))
+        and x
+        and not isinstance(x[0], (int, float, np.number))
+        and not is_string_list(x)
     ):
         if not x:
             return 0

@@ -7,6 +7,7 @@ device. Metrics see the predictions made before the update (as Keras).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from fitorch import distributed, mixed_precision
@@ -39,7 +40,7 @@ def flat_outputs(y_pred) -> list[torch.Tensor]:
 
 
 def batch_size_of(x) -> int:
-    if isinstance(x, torch.Tensor):
+    if isinstance(x, (torch.Tensor, np.ndarray)):  # NumPy: a string column (TextVectorization)
         return int(x.shape[0])
     if isinstance(x, dict):
         return batch_size_of(next(iter(x.values())))
