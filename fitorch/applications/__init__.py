@@ -11,6 +11,7 @@ Each family module (`vgg16`, `resnet`, `resnet_v2`, `mobilenet_v2`, ...) also ha
 from fitorch.applications import (
     densenet,
     efficientnet,
+    efficientnet_v2,
     imagenet_utils,
     inception_v3,
     mobilenet,
@@ -33,6 +34,15 @@ from fitorch.applications.efficientnet import (
     EfficientNetB5,
     EfficientNetB6,
     EfficientNetB7,
+)
+from fitorch.applications.efficientnet_v2 import (
+    EfficientNetV2B0,
+    EfficientNetV2B1,
+    EfficientNetV2B2,
+    EfficientNetV2B3,
+    EfficientNetV2L,
+    EfficientNetV2M,
+    EfficientNetV2S,
 )
 from fitorch.applications.inception_v3 import InceptionV3
 from fitorch.applications.mobilenet import MobileNet
@@ -61,6 +71,13 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "EfficientNetV2B0",
+    "EfficientNetV2B1",
+    "EfficientNetV2B2",
+    "EfficientNetV2B3",
+    "EfficientNetV2L",
+    "EfficientNetV2M",
+    "EfficientNetV2S",
     "InceptionV3",
     "MobileNet",
     "MobileNetV2",
@@ -77,6 +94,7 @@ __all__ = [
     "Xception",
     "densenet",
     "efficientnet",
+    "efficientnet_v2",
     "imagenet_utils",
     "inception_v3",
     "mobilenet",
