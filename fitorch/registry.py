@@ -134,10 +134,35 @@ class Registry:
                     f"A {self.kind} given as a dict needs a 'class_name' key; got keys "
                     f"{sorted(identifier)}."
                 )
+            if identifier["class_name"] == "function":
+                return self._function_record(identifier)
             cls = self.lookup(identifier["class_name"])
             config = identifier.get("config") or {}
             return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
         return identifier
+
+    def _function_record(self, record: dict):
+        """Keras 3's record of a plain function, `{"class_name": "function", "config": name,
+        "registered_name": "package>name" or name, "module": ...}`: resolved by name only
+        (registered name first, then the plain name) among this registry's names and the
+        custom objects (`register_serializable`, `custom_objects=`, where `"pkg>fn"` also
+        finds a custom object named `fn`); the module is never imported, so
+        `{"config": "eval", "module": "builtins"}` is an unknown name."""
+        names = [
+            n for n in (record.get("registered_name"), record.get("config"))
+            if isinstance(n, str) and n and n != "function"
+        ]  # fmt: skip
+        if not names:
+            raise ValueError(
+                f"A {self.kind} function record must name the function in 'config'; got {record!r}."
+            )
+        for name in names:
+            hit = self._by_name.get(self._key(name)) or get_registered_object(name)
+            if not callable(hit) and ">" in name:  # `custom_objects={"triple": fn}` for
+                hit = get_registered_object(name.split(">")[-1])  # "pkg>triple", never a built-in
+            if callable(hit):
+                return hit
+        raise unknown_name_error(self.kind, names[-1], self._by_name)
 
 
 def register_serializable(package: str = "Custom", name: str | None = None):

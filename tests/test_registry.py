@@ -61,3 +61,72 @@ def test_register_serializable_and_scopes():
     with registry.custom_object_scope({"registry_test_other": registry_test_other}):
         assert registry.get_registered_object("registry_test_other") is registry_test_other
     assert registry.get_registered_object("registry_test_other") is None
+
+
+# -- Keras 3 function records ----------------------------------------------------------------
+def test_function_record_resolves_by_registered_then_plain_name():
+    reg = registry.Registry("activation")
+
+    def twice(x):
+        return 2 * x
+
+    reg.register(twice)
+    record = {"module": "builtins", "class_name": "function", "config": "twice",
+              "registered_name": "twice"}  # fmt: skip
+    assert reg.get(record) is twice
+    assert reg.get({**record, "registered_name": "pkg>unknown"}) is twice  # falls back
+    with pytest.raises(ValueError, match=r"must name the function in 'config'"):
+        reg.get({"class_name": "function", "config": None})
+
+
+def test_function_record_never_imports_its_module():
+    reg = registry.Registry("activation")
+    record = {"class_name": "function", "config": "eval", "module": "builtins",
+              "registered_name": "function"}  # fmt: skip
+    with pytest.raises(ValueError, match=r"Unknown activation 'eval'"):
+        reg.get(record)
+
+
+def test_keras3_file_with_a_registered_custom_activation_loads(tmp_path):
+    import numpy as np
+
+    import fitorch
+
+    keras = pytest.importorskip("keras")
+
+    @keras.saving.register_keras_serializable(package="rel20")
+    def triple(x):
+        return 3.0 * x
+
+    keras.utils.set_random_seed(0)
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation=triple)])
+    km.save(tmp_path / "k.keras")
+    x = np.random.default_rng(0).random((5, 3), dtype=np.float32)
+    expected = np.asarray(km.predict(x, verbose=0))
+    with pytest.raises(ValueError, match=r"layer 'dense'.*Unknown activation 'rel20>triple'"):
+        fitorch.saving.load_model(tmp_path / "k.keras")
+
+    @fitorch.saving.register_keras_serializable(package="rel20")
+    def triple(x):  # noqa: F811 - the fitorch side registers its own definition
+        return 3.0 * x
+
+    model = fitorch.saving.load_model(tmp_path / "k.keras")
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
+    passed = fitorch.saving.load_model(tmp_path / "k.keras", custom_objects={"triple": triple})
+    np.testing.assert_allclose(passed.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_packaged_function_name_finds_a_plain_custom_object_never_a_builtin():
+    reg = registry.Registry("activation")
+
+    def relu(x):
+        return x
+
+    def quadruple(x):
+        return 4 * x
+
+    reg.register(relu)
+    with registry.custom_object_scope({"quadruple": quadruple}):
+        assert reg.get({"class_name": "function", "config": "pkg>quadruple"}) is quadruple
+    with pytest.raises(ValueError, match=r"Unknown activation 'pkg>relu'"):
+        reg.get({"class_name": "function", "config": "pkg>relu"})

@@ -534,3 +534,27 @@ def test_optimizer_state_that_cannot_fit_is_refused_at_load(tmp_path, mutate, pa
     with pytest.raises(ValueError, match=pattern):
         load_model(path)
     assert load_model(path, compile=False).optimizer is None  # the model itself still loads
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"class_name": "function", "config": "eval", "module": "builtins"},
+        {"class_name": "DTypePolicy", "config": "float32"},
+    ],
+)
+def test_a_non_policy_record_as_dtype_names_the_layer(tmp_path, canary, record):
+    members = base_members(tmp_path)
+    config = config_of(members)
+    config["config"]["layers"][1]["config"]["dtype"] = record
+    members["config.json"] = json.dumps(config).encode()
+    path = write_zip(tmp_path / "dtype.keras", members)
+    match = r"Could not rebuild Dense \(layer 'dense'.*dtype must be a dtype name or a Keras "
+    with pytest.raises(ValueError, match=match):
+        load_model(path)
+
+
+@pytest.mark.parametrize("class_name", ["DTypePolicy", "FloatDTypePolicy", "Policy"])
+def test_keras_policy_records_still_give_the_dtype(class_name):
+    dense = layers.Dense(2, dtype={"class_name": class_name, "config": {"name": "float64"}})
+    assert dense.variable_dtype == "float64"

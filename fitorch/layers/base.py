@@ -636,8 +636,14 @@ def _as_dtype(dtype) -> torch.dtype:
         return torch.float32
     if isinstance(dtype, torch.dtype):
         return dtype
-    if isinstance(dtype, dict):  # a Keras dtype policy record
-        dtype = dtype.get("config", {}).get("name", "float32")
+    if isinstance(dtype, dict):  # a Keras dtype policy record (Keras 2: "Policy")
+        config = dtype.get("config")
+        if not str(dtype.get("class_name")).endswith("Policy") or not isinstance(config, dict):
+            raise ValueError(
+                "dtype must be a dtype name or a Keras DTypePolicy record; got the record "
+                f"{dtype!r}."
+            )
+        dtype = config.get("name", "float32")
     name = {"mixed_float16": "float32", "mixed_bfloat16": "float32"}.get(str(dtype), str(dtype))
     value = getattr(torch, name, None)
     if not isinstance(value, torch.dtype):
