@@ -13,3 +13,10 @@ from fitorch.ops.core import *  # noqa: F401,F403
 from fitorch.ops.numpy import *  # noqa: F401,F403
 
 __all__ = [*core.__all__, *numpy.__all__]
+
+# The one wrapping point of the package: every `fitorch.ops.<name>` also builds a graph node
+# when called on symbolic tensors (`ops.exp(z_log_var)` between layers), and is allowed in
+# saved graphs as "fitorch.ops.<name>" (fitorch.layers.op_node).
+from fitorch.layers.op_node import symbolic_namespace  # noqa: E402
+
+symbolic_namespace(globals(), __all__, "fitorch.ops")
