@@ -338,7 +338,7 @@ def argmin(x, axis: int = -1) -> torch.Tensor:
 # ----------------------------------------------------------------------------- elementwise
 def square(x) -> torch.Tensor:
     """x ** 2."""
-    return torch.square(_t(x))
+    return ops.square(_t(x))
 
 
 def sqrt(x) -> torch.Tensor:
@@ -399,7 +399,7 @@ def _pair(x, y):
 
 def round(x) -> torch.Tensor:  # noqa: A001
     """Round to the nearest integer, halves to even (TensorFlow's `round`)."""
-    return torch.round(_t(x))
+    return ops.round(_t(x))
 
 
 def sign(x) -> torch.Tensor:

@@ -37,8 +37,9 @@ API (stable; the nn/math/linalg/image tests use it too):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 

@@ -89,7 +89,8 @@ def test_scan_and_map():
                    call(lambda c, _: (c + 1, c), np.zeros((), "float32"), None, length=4)],
           tensors=True)
     check("map", [call(lambda x: x.sum(), rand((4, 3))),
-                  call(lambda x: (x[0], x[1] * 2), (rand((3, 2)), rand((3,), seed=1)))], tensors=True)
+                  call(lambda x: (x[0], x[1] * 2), (rand((3, 2)), rand((3,), seed=1)))],
+          tensors=True)
     with pytest.raises(ValueError, match="xs or length"):
         ops.scan(step, 0.0)
 
@@ -149,3 +150,28 @@ def test_custom_gradient_both_signatures():
     t = torch.tensor([100.0], requires_grad=True)  # the closed-form grad stays finite
     ops.custom_gradient(make("jax"))(t).backward()
     np.testing.assert_allclose(t.grad, [1.0])
+
+
+def test_rearrange():
+    x = rand((4, 6, 8, 3))
+    check("rearrange", [call(x, "b h w c -> b c h w"), call(x, "b h w c -> (b h) w c"),
+                        call(x, "b h w c -> h (b w) c"), call(x, "b h w c -> b (c h w)"),
+                        call(x, "b (h1 h) (w1 w) c -> (b h1 w1) h w c", h1=2, w1=2),
+                        call(x, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=2),
+                        call(rand((2, 12), "int32"), "b (x y) -> y b x", y=3)])
+    check_grad("rearrange", [call(rand((2, 6), "float64"), "b (h w) -> w b h", h=2)])
+    for pattern, kwargs, match in [("b h -> b", {}, "same axes"),
+                                   ("b h w -> b h w", {}, "names 3 input axes"),
+                                   ("b (h w) -> b h w", {}, "cannot infer"),
+                                   ("b (h w) -> b h w", {"h": 4}, "does not split"),
+                                   ("b h h -> b h", {}, "repeats"), ("b h", {}, "one '->'")]:
+        with pytest.raises(ValueError, match=match):
+            ops.rearrange(rand((2, 6)), pattern, **kwargs)
+
+
+def test_convert_to_tensor_stacks_a_list_of_tensors():
+    t = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0])]
+    out = ops.convert_to_tensor(t)
+    np.testing.assert_array_equal(out.detach(), [[1.0, 2.0], [3.0, 4.0]])
+    assert out.requires_grad  # stacking keeps the graph
+    np.testing.assert_array_equal(keras.ops.convert_to_tensor(t).detach(), out.detach())

@@ -385,3 +385,11 @@ def test_signatures_match_keras():
         ours = list(inspect.signature(getattr(nn, name)).parameters)
         theirs = list(inspect.signature(getattr(kn, name)).parameters)
         assert ours == theirs, name
+
+
+def test_python_and_numpy_inputs_follow_keras_conversion():
+    # Python floats become floatx, NumPy arrays keep their dtype (Keras's convert_to_tensor).
+    assert nn.softmax([1.0, 2.0]).dtype == torch.float32
+    assert nn.relu(np.array([-1.0, 2.0])).dtype == torch.float64
+    assert nn.one_hot([0, 2], 3).tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    agree(nn.softplus, kn.softplus, [[1.0, 2.0, 3.0]])  # Keras softmax needs .shape

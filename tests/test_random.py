@@ -201,3 +201,10 @@ def test_seed_generator_state_is_saved_with_a_model(tmp_path):
     model(x)
     model.load_weights(path)  # rewinds the generator to the saved position
     assert torch.allclose(model(x), expected)
+
+
+def test_reachable_as_keras_random():
+    import fitorch as keras_alias
+
+    assert keras_alias.random is random
+    assert keras_alias.random.randint((2,), 0, 3, seed=1).dtype == torch.int32

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import builtins
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,8 +30,8 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     """`x` as a torch tensor, with Keras's default dtypes.
 
     Tensors and NumPy arrays keep their dtype; Python ints (and nested lists of them) become
-    int32, Python floats `floatx()`, bools bool. `dtype` casts. `sparse`/`ragged` must not be
-    True (torch has neither here).
+    int32, Python floats `floatx()`, bools bool; a list of tensors is stacked. `dtype`
+    casts. `sparse`/`ragged` must not be True (torch has neither here).
     """
     if sparse or ragged:
         raise ValueError(f"convert_to_tensor: sparse and ragged tensors are not supported; "
@@ -42,6 +43,8 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
         arr = np.asarray(x)
         out = torch.from_numpy(arr if arr.flags.c_contiguous else arr.copy())
         return out if target is None else out.to(target)
+    if isinstance(x, (list, tuple)) and builtins.any(isinstance(e, torch.Tensor) for e in x):
+        return torch.stack([convert_to_tensor(e, dtype) for e in x])  # a list of tensors
     if target is None:
         arr = np.asarray(x)
         if arr.dtype.kind == "f":
@@ -211,9 +214,9 @@ def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: int =
     n = _leaves(out)[0].shape[axis]
     shift = 1
     while shift < n:
-        head = _map_arrays(lambda t: t.narrow(axis, 0, shift), out)
-        prev = _map_arrays(lambda t: t.narrow(axis, 0, n - shift), out)
-        cur = _map_arrays(lambda t: t.narrow(axis, shift, n - shift), out)
+        head = _map_arrays(lambda t, s=shift: t.narrow(axis, 0, s), out)
+        prev = _map_arrays(lambda t, s=shift: t.narrow(axis, 0, n - s), out)
+        cur = _map_arrays(lambda t, s=shift: t.narrow(axis, s, n - s), out)
         combined = f(prev, cur)
         out = _zip_arrays(lambda h, c: torch.cat([h, c], dim=axis), head, combined)
         shift *= 2
@@ -232,7 +235,7 @@ def slice(inputs: Any, start_indices: Any, shape: Any) -> torch.Tensor:  # noqa:
 def slice_update(inputs: Any, start_indices: Any, updates: Any) -> torch.Tensor:
     """A copy of `inputs` with the block at `start_indices` replaced by `updates`."""
     x = convert_to_tensor(inputs).clone()
-    updates = convert_to_tensor(updates, dtype=x.dtype)
+    updates = convert_to_tensor(updates, dtype=x.dtype).to(x.device)
     index = tuple(builtins.slice(int(s), int(s) + n)
                   for s, n in zip(_ints(start_indices), updates.shape))
     x[index] = updates
@@ -261,7 +264,7 @@ def scatter_update(inputs: Any, indices: Any, updates: Any,
     current value with each update in turn.
     """
     x = convert_to_tensor(inputs).clone()
-    updates = convert_to_tensor(updates, dtype=x.dtype)
+    updates = convert_to_tensor(updates, dtype=x.dtype).to(x.device)
     if reduction is None or reduction == "add":
         return _index_put(x, indices, updates, accumulate=reduction == "add")
     if reduction not in _REDUCTIONS:
@@ -322,7 +325,7 @@ def _ints(values: Any) -> list[int]:
 
 def _index_put(out: torch.Tensor, indices: Any, values: torch.Tensor,
                accumulate: bool) -> torch.Tensor:
-    idx = convert_to_tensor(indices).long()
+    idx = convert_to_tensor(indices).long().to(out.device)
     k = idx.shape[-1]
     rows = idx.reshape(-1, k)
     vals = values.reshape(-1, *out.shape[k:])

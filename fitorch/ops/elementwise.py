@@ -9,7 +9,8 @@ comparisons and predicates return bool.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -261,7 +262,8 @@ def ldexp(x1: Any, x2: Any) -> torch.Tensor:
     x2 = convert_to_tensor(x2)
     if x2.is_floating_point():
         raise TypeError(f"ldexp: x2 must be an integer tensor; received dtype {x2.dtype}.")
-    return to_float(x1) * torch.pow(2.0, x2.to(torch.float64)).to(to_float(x1).dtype)
+    x1 = to_float(x1)
+    return x1 * torch.pow(2.0, x2.to(x1.device, torch.float64)).to(x1.dtype)
 
 
 # ------------------------------------------------------------- comparisons and logic
@@ -330,6 +332,6 @@ def clip(x: Any, x_min: Any, x_max: Any) -> torch.Tensor:
     (bools are clipped as int32)."""
     dtype = to_torch_dtype(result_type(*[v for v in (x, x_min, x_max) if v is not None]))
     x = convert_to_tensor(x).to(torch.int32 if dtype == torch.bool else dtype)
-    lo = None if x_min is None else convert_to_tensor(x_min).to(x.dtype)
-    hi = None if x_max is None else convert_to_tensor(x_max).to(x.dtype)
+    lo = None if x_min is None else convert_to_tensor(x_min).to(x.device, x.dtype)
+    hi = None if x_max is None else convert_to_tensor(x_max).to(x.device, x.dtype)
     return torch.clamp(x, lo, hi)

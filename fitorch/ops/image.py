@@ -12,13 +12,14 @@ import torch
 import torch.nn.functional as F
 
 from fitorch.ops import nn
-from fitorch.ops.tensor_args import as_float, as_tensor
+from fitorch.ops.core import convert_to_tensor as as_tensor
+from fitorch.ops.tensor_args import as_float
 from fitorch.ops.tensor_args import data_format as standardize_data_format
 
 __all__ = [
     "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize", "affine_transform",
-    "extract_patches", "map_coordinates", "pad_images", "crop_images", "gaussian_blur",
-    "sobel_edges",
+    "extract_patches", "extract_patches_3d", "map_coordinates", "pad_images", "crop_images",
+    "perspective_transform", "gaussian_blur", "sobel_edges", "ssim", "scale_and_translate",
 ]  # fmt: skip
 
 
@@ -272,38 +273,100 @@ def affine_transform(
     n, height, width, channels = x.shape
     ys, xs = torch.meshgrid(torch.arange(height, dtype=t.dtype), torch.arange(width, dtype=t.dtype),
                             indexing="ij")  # fmt: skip
-    out = []
-    for image, (a0, a1, a2, b0, b1, b2, c0, c1) in zip(x, t):
-        k = c0 * xs + c1 * ys + 1.0
-        src_x, src_y = (a0 * xs + a1 * ys + a2) / k, (b0 * xs + b1 * ys + b2) / k
-        grid = [src_y[..., None].expand(height, width, channels),
-                src_x[..., None].expand(height, width, channels),
-                torch.arange(channels, dtype=t.dtype).expand(height, width, channels)]  # fmt: skip
-        out.append(
-            map_coordinates(image, grid, _AFFINE_ORDERS[interpolation], fill_mode, fill_value)
-        )
-    result = torch.stack(out)
+    a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, i, None, None] for i in range(8))  # (N, 1, 1) each
+    k = c0 * xs + c1 * ys + 1.0
+    src_x, src_y = (a0 * xs + a1 * ys + a2) / k, (b0 * xs + b1 * ys + b2) / k  # (N, H, W)
+    # One map_coordinates call over (N, H, W, C); integer batch and channel coordinates are
+    # exact (one interpolation node each), so only y and x interpolate.
+    shape = (n, height, width, channels)
+    grid = [
+        torch.arange(n)[:, None, None, None].expand(shape),
+        src_y[..., None].expand(shape),
+        src_x[..., None].expand(shape),
+        torch.arange(channels).expand(shape),
+    ]
+    result = map_coordinates(x, grid, _AFFINE_ORDERS[interpolation], fill_mode, fill_value)
     result = result.permute(0, 3, 1, 2) if fmt == "channels_first" else result
     return result.squeeze(0) if rank == 3 else result
 
 
 # --------------------------------------------------------------------------- patches, pads
+def _patches(x: torch.Tensor, size, strides, dilation_rate, padding, fmt: str, n: int):
+    """Patches of `size` over the n spatial dims of a batch, flattened into channels: each
+    output channel is one (offset..., channel) element of the patch, offsets first."""
+    window = (size,) * n if isinstance(size, int) else tuple(size)
+    channels = x.shape[-1] if fmt == "channels_last" else x.shape[1]
+    depth = channels * int(torch.tensor(window).prod())
+    # An identity kernel copies each patch element into its own output channel.
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    kernel = torch.eye(depth, dtype=dtype).reshape(*window, channels, depth)
+    return nn.conv(x, kernel, strides or window, padding, fmt, dilation_rate)
+
+
 def extract_patches(
     images, size, strides=None, dilation_rate=1, padding: str = "valid", data_format=None
 ) -> torch.Tensor:
     """Patches of `size` (an int or (h, w)) flattened into the channel axis:
-    (N, H, W, C) -> (N, H', W', h * w * C), each patch in (row, col, channel) order."""
+    (N, H, W, C) -> (N, H', W', h * w * C), each patch in (row, col, channel) order.
+    A 3-tuple `size` extracts volume patches (`extract_patches_3d`)."""
+    if not isinstance(size, int) and len(size) == 3:
+        return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
     fmt = standardize_data_format(data_format)
     x = _images(images, "extract_patches")
-    patch_h, patch_w = (size, size) if isinstance(size, int) else tuple(size)
-    channels = x.shape[-1] if fmt == "channels_last" else x.shape[-3]
-    depth = patch_h * patch_w * channels
-    # An identity kernel copies each patch element into its own output channel.
-    kernel = torch.eye(depth, dtype=x.dtype if x.is_floating_point() else torch.float32)
-    kernel = kernel.reshape(patch_h, patch_w, channels, depth)
     batch = x.unsqueeze(0) if x.ndim == 3 else x
-    out = nn.conv(batch, kernel, strides or (patch_h, patch_w), padding, fmt, dilation_rate)
+    out = _patches(batch, size, strides, dilation_rate, padding, fmt, 2)
     return out.squeeze(0) if x.ndim == 3 else out
+
+
+def extract_patches_3d(
+    volumes, size, strides=None, dilation_rate=1, padding: str = "valid", data_format=None
+) -> torch.Tensor:
+    """Volume patches: (N, D, H, W, C) -> (N, D', H', W', d * h * w * C) (rank 4: one volume)."""
+    fmt = standardize_data_format(data_format)
+    x = as_tensor(volumes)
+    if x.ndim not in (4, 5):
+        raise ValueError(
+            "extract_patches_3d: `volumes` must be rank 4 (one volume) or rank 5 (a batch); "
+            f"received shape {tuple(x.shape)}."
+        )
+    batch = x.unsqueeze(0) if x.ndim == 4 else x
+    out = _patches(batch, size, strides, dilation_rate, padding, fmt, 3)
+    return out.squeeze(0) if x.ndim == 4 else out
+
+
+def _homography(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """(batch, 8) coefficients of the projective map sending each `end` corner to its `start`
+    corner: start = ((a0 x + a1 y + a2) / k, (a3 x + a4 y + a5) / k), k = a6 x + a7 y + 1."""
+    ex, ey = end[..., 0], end[..., 1]  # (batch, 4)
+    sx, sy = start[..., 0], start[..., 1]
+    one, zero = torch.ones_like(ex), torch.zeros_like(ex)
+    rows_x = torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], dim=-1)
+    rows_y = torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], dim=-1)
+    system = torch.cat([rows_x, rows_y], dim=1)  # (batch, 8, 8)
+    return torch.linalg.solve(system, torch.cat([sx, sy], dim=1))
+
+
+def perspective_transform(
+    images, start_points, end_points, interpolation: str = "bilinear", fill_value=0,
+    data_format=None,
+) -> torch.Tensor:  # fmt: skip
+    """Warp so that the four `start_points` (x, y) land on `end_points` ((4, 2) or (N, 4, 2));
+    pixels mapped from outside the input get `fill_value`."""
+    x = _images(images, "perspective_transform")
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    start, end = (as_tensor(p).to(dtype) for p in (start_points, end_points))
+    if start.shape != end.shape or start.shape[-2:] != (4, 2) or start.ndim not in (2, 3):
+        raise ValueError(
+            "perspective_transform: `start_points` and `end_points` must both have shape "
+            f"(4, 2) or (N, 4, 2); received {tuple(start.shape)} and {tuple(end.shape)}."
+        )
+    compute = torch.promote_types(dtype, torch.float32)
+    coefficients = _homography(
+        start.reshape(-1, 4, 2).to(compute), end.reshape(-1, 4, 2).to(compute)
+    )
+    return affine_transform(
+        x, coefficients.to(dtype), interpolation, "constant", fill_value, data_format
+    )
 
 
 def _two_of_three(start, end, target, names: tuple[str, str, str], op: str) -> None:
@@ -404,12 +467,8 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sh, sw = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
 
-    def taps(n: int, s: float) -> torch.Tensor:
-        offsets = torch.arange(n, dtype=x.dtype) - (n - 1) / 2
-        w = torch.exp(-(offsets**2) / (2.0 * s * s))
-        return w / w.sum()
-
-    return _depthwise_filter(x, torch.outer(taps(kh, sh), taps(kw, sw)), fmt)
+    kernel = torch.outer(_gaussian_taps(kh, sh, x.dtype), _gaussian_taps(kw, sw, x.dtype))
+    return _depthwise_filter(x, kernel, fmt)
 
 
 def sobel_edges(images, data_format=None) -> torch.Tensor:
@@ -418,3 +477,123 @@ def sobel_edges(images, data_format=None) -> torch.Tensor:
     x = as_float(_images(images, "sobel_edges"))
     dy = torch.tensor([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]], dtype=x.dtype)
     return torch.stack([_depthwise_filter(x, k, fmt) for k in (dy, dy.T)], dim=-1)
+
+
+def _gaussian_taps(n: int, sigma: float, dtype: torch.dtype) -> torch.Tensor:
+    """A normalised 1-D Gaussian of `n` taps centred on the middle one."""
+    offsets = torch.arange(n, dtype=dtype) - (n - 1) / 2
+    w = torch.exp(-(offsets**2) / (2.0 * sigma * sigma))
+    return w / w.sum()
+
+
+def ssim(
+    image1,
+    image2,
+    max_val: float = 1.0,
+    filter_size: int = 11,
+    filter_sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    data_format=None,
+) -> torch.Tensor:
+    """Structural similarity per image, averaged over channels and valid window positions:
+    (2 mu1 mu2 + c1)(2 s12 + c2) / ((mu1**2 + mu2**2 + c1)(s1**2 + s2**2 + c2)),
+    c = (k * max_val)**2, local statistics under a `filter_size` Gaussian of `filter_sigma`.
+    Computed in float32 unless the input is float16/bfloat16/float32 (Keras's rule)."""
+    fmt = standardize_data_format(data_format)
+    a, b = _images(image1, "ssim"), _images(image2, "ssim")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"ssim: `image1` and `image2` must have one shape; received {tuple(a.shape)} and "
+            f"{tuple(b.shape)}."
+        )
+    out_dtype, rank = a.dtype, a.ndim
+    keep = (torch.float16, torch.bfloat16, torch.float32)
+    compute = a.dtype if a.dtype in keep else torch.float32
+    a, b = (_batched_channels_first(t.to(compute), fmt) for t in (a, b))
+    n, c, h, w = a.shape
+    taps = _gaussian_taps(filter_size, filter_sigma, compute)
+    kernel = torch.outer(taps, taps)[None, None]
+
+    def local_mean(t: torch.Tensor) -> torch.Tensor:  # "valid" Gaussian filter per channel
+        return F.conv2d(t.reshape(n * c, 1, h, w), kernel)
+
+    mu1, mu2 = local_mean(a), local_mean(b)
+    var1, var2 = local_mean(a * a) - mu1 * mu1, local_mean(b * b) - mu2 * mu2
+    cov = local_mean(a * b) - mu1 * mu2
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    ratio = ((2 * mu1 * mu2 + c1) * (2 * cov + c2)) / ((mu1**2 + mu2**2 + c1) * (var1 + var2 + c2))
+    per_image = ratio.reshape(n, -1).mean(dim=-1)
+    return (per_image.squeeze(0) if rank == 3 else per_image).to(out_dtype)
+
+
+# ------------------------------------------------------------------------- kernel resampling
+def _keys_cubic(d: torch.Tensor) -> torch.Tensor:
+    """Keys' cubic convolution kernel (a = -0.5) at distance d >= 0."""
+    near = ((1.5 * d - 2.5) * d) * d + 1.0
+    far = ((-0.5 * d + 2.5) * d - 4.0) * d + 2.0
+    return torch.where(d < 1.0, near, torch.where(d < 2.0, far, 0.0))
+
+
+def _lanczos(radius: float):
+    def kernel(d: torch.Tensor) -> torch.Tensor:
+        """radius sin(pi d) sin(pi d / radius) / (pi d)**2, 1 near d = 0, 0 beyond radius."""
+        pi_d = torch.pi * d
+        safe = torch.where(d > 1e-3, pi_d, 1.0)
+        value = radius * torch.sin(safe) * torch.sin(safe / radius) / (safe * safe)
+        return torch.where(d > radius, 0.0, torch.where(d > 1e-3, value, 1.0))
+
+    return kernel
+
+
+_RESAMPLING_KERNELS = {
+    "linear": lambda d: torch.clamp(1.0 - d, min=0.0),
+    "cubic": _keys_cubic,
+    "lanczos3": _lanczos(3.0),
+    "lanczos5": _lanczos(5.0),
+}
+_METHOD_ALIASES = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic",
+                   "tricubic": "cubic"}  # fmt: skip
+
+
+def _resampling_weights(in_size: int, out_size: int, scale, shift, kernel, antialias: bool):
+    """(in_size, out_size) weights: output pixel j reads the input around
+    c_j = (j + 0.5 - shift) / scale - 0.5, with the kernel widened by 1 / scale when
+    down-sampling with `antialias`; columns are normalised, and zero when c_j is outside."""
+    dtype = scale.dtype
+    centre = (torch.arange(out_size, dtype=dtype) + 0.5 - shift) / scale - 0.5
+    stretch = torch.clamp(1.0 / scale, min=1.0) if antialias else 1.0
+    distance = (centre[None, :] - torch.arange(in_size, dtype=dtype)[:, None]).abs() / stretch
+    weights = kernel(distance)
+    total = weights.sum(dim=0, keepdim=True)
+    tiny = 1000.0 * torch.finfo(torch.float32).eps
+    weights = torch.where(total.abs() > tiny, weights / torch.where(total != 0, total, 1.0), 0.0)
+    inside = (centre >= -0.5) & (centre <= in_size - 0.5)
+    return torch.where(inside[None, :], weights, 0.0)
+
+
+def scale_and_translate(
+    images, output_shape, scale, translation, spatial_dims, method: str, antialias: bool = True
+) -> torch.Tensor:
+    """Resample `images` along `spatial_dims` to `output_shape` with per-dim `scale` and
+    `translation` (JAX's `scale_and_translate`): kernels "linear", "cubic" (Keys),
+    "lanczos3", "lanczos5"; integer images are rounded and clipped to their input range."""
+    method = _METHOD_ALIASES.get(method, method)
+    if method not in _RESAMPLING_KERNELS:
+        raise ValueError(
+            "scale_and_translate: `method` must be one of linear/bilinear/trilinear, "
+            f"cubic/bicubic/tricubic, lanczos3, lanczos5; received method={method!r}."
+        )
+    x = as_tensor(images)
+    scale_t, shift_t = as_float(scale), as_float(translation)
+    dtype = torch.promote_types(scale_t.dtype, shift_t.dtype)
+    out = x.float() if not x.is_floating_point() else x
+    for i, dim in enumerate(spatial_dims):
+        dim = dim % x.ndim
+        weights = _resampling_weights(x.shape[dim], output_shape[dim], scale_t[i].to(dtype),
+                                      shift_t[i].to(dtype), _RESAMPLING_KERNELS[method],
+                                      antialias)  # fmt: skip
+        out = torch.tensordot(out, weights.to(out.dtype), dims=([dim], [0])).movedim(-1, dim)
+    if not x.is_floating_point():
+        out = torch.clamp(torch.round(out), x.min(), x.max()).to(x.dtype)
+    return out

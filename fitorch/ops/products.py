@@ -7,7 +7,8 @@ accumulate in int32, and of bools give bool (any product true), as Keras.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -83,7 +84,8 @@ def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> torch.Tensor:
         raise TypeError(f"einsum: unexpected keyword arguments {sorted(kwargs)}.")
     tensors = [convert_to_tensor(o) for o in operands]
     d = to_torch_dtype(result_type(*tensors))
-    tensors = [t.to(d) for t in tensors]
+    device = next((o.device for o in operands if isinstance(o, torch.Tensor)), None)
+    tensors = [t.to(device=device, dtype=d) for t in tensors]
     if d == torch.bool or d in _SMALL_INTS:
         out = torch.einsum(subscripts, *[t.to(torch.int32) for t in tensors])
         return out > 0 if d == torch.bool else out.to(torch.int32)
@@ -157,7 +159,7 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> torch.T
     y = to_float(y)
     if x is None:
         return torch.trapezoid(y, dx=dx, dim=axis)
-    return torch.trapezoid(y, convert_to_tensor(x).to(y.dtype), dim=axis)
+    return torch.trapezoid(y, convert_to_tensor(x).to(y.device, y.dtype), dim=axis)
 
 
 def diff(a: Any, n: int = 1, axis: int = -1) -> torch.Tensor:

@@ -83,7 +83,7 @@ def max(x: Any, axis: Any = None, keepdims: bool = False,  # noqa: A001
     x = convert_to_tensor(x)
     if initial is not None and x.numel() == 0:
         shape = [1 if d in _dims(axis, x.ndim) else n for d, n in enumerate(x.shape)]
-        x = torch.full(shape, initial, dtype=x.dtype)
+        x = torch.full(shape, initial, dtype=x.dtype, device=x.device)
     return _extreme(torch.amax, x, axis, keepdims, initial)
 
 
@@ -93,7 +93,7 @@ def min(x: Any, axis: Any = None, keepdims: bool = False,  # noqa: A001
     x = convert_to_tensor(x)
     if initial is not None and x.numel() == 0:
         shape = [1 if d in _dims(axis, x.ndim) else n for d, n in enumerate(x.shape)]
-        x = torch.full(shape, initial, dtype=x.dtype)
+        x = torch.full(shape, initial, dtype=x.dtype, device=x.device)
     return _extreme(torch.amin, x, axis, keepdims, initial)
 
 
@@ -158,7 +158,7 @@ def average(x: Any, axis: Any = None, weights: Any = None) -> torch.Tensor:
     x = to_float(x)
     if weights is None:
         return mean(x, axis)
-    w = convert_to_tensor(weights).to(x.dtype)
+    w = convert_to_tensor(weights).to(device=x.device, dtype=x.dtype)
     if axis is not None and w.ndim == 1 and x.ndim > 1:
         shape = [1] * x.ndim
         shape[_dims(axis, x.ndim)[0]] = -1
@@ -396,14 +396,14 @@ def histogram(x: Any, bins: int = 10, range: Any = None) -> tuple[torch.Tensor, 
     x = to_float(x).reshape(-1).double()
     lo, hi = (float(x.min()), float(x.max())) if range is None else map(float, range)
     counts = torch.histc(x, bins=int(bins), min=lo, max=hi)
-    edges = torch.linspace(lo, hi, int(bins) + 1, dtype=torch.float64)
+    edges = torch.linspace(lo, hi, int(bins) + 1, dtype=torch.float64, device=x.device)
     return counts, edges
 
 
 def digitize(x: Any, bins: Any) -> torch.Tensor:
     """For each element, the index `i` with `bins[i-1] <= x < bins[i]` (increasing bins), int32."""
     x, b = convert_to_tensor(x), convert_to_tensor(bins)
-    return torch.bucketize(x, b.to(x.dtype), right=True).to(torch.int32)
+    return torch.bucketize(x, b.to(device=x.device, dtype=x.dtype), right=True).to(torch.int32)
 
 
 def searchsorted(sorted_sequence: Any, values: Any, side: str = "left") -> torch.Tensor:
@@ -414,15 +414,17 @@ def searchsorted(sorted_sequence: Any, values: Any, side: str = "left") -> torch
     if seq.ndim != 1:
         raise ValueError(f"searchsorted: sorted_sequence must be 1-D; received shape "
                          f"{tuple(seq.shape)}.")
-    return torch.searchsorted(seq, v.to(seq.dtype), side=side).to(torch.int32)
+    return torch.searchsorted(seq, v.to(device=seq.device, dtype=seq.dtype),
+                              side=side).to(torch.int32)
 
 
 def unique(x: Any, sorted: bool = True, return_index: bool = False,  # noqa: A002
            return_inverse: bool = False, return_counts: bool = False, axis: Any = None,
            size: int | None = None, fill_value: Any = None) -> Any:
     """The sorted unique elements of `x` (flattened, or unique slices along `axis`), plus
-    `(index, inverse, counts)` as requested (int64, as Keras's torch backend). `size` pads (with `fill_value`, default the
-    smallest unique value) or truncates the result to a fixed length."""
+    `(index, inverse, counts)` as requested (int64, as Keras's torch backend). `size` pads
+    (with `fill_value`, default the smallest unique value) or truncates the result to a fixed
+    length."""
     x = convert_to_tensor(x)
     flat = x.reshape(-1) if axis is None else x
     values, inverse, counts = torch.unique(flat, sorted=True, return_inverse=True,
@@ -431,7 +433,8 @@ def unique(x: Any, sorted: bool = True, return_index: bool = False,  # noqa: A00
     if return_index:
         n = flat.shape[0 if axis is None else axis]
         positions = torch.arange(n, device=x.device)
-        first = torch.full((values.shape[0 if axis is None else axis],), n, dtype=torch.long)
+        first = torch.full((values.shape[0 if axis is None else axis],), n, dtype=torch.long,
+                           device=x.device)
         extras.append(first.scatter_reduce(0, inverse.reshape(-1), positions, "amin"))
     if return_inverse:
         extras.append(inverse)
@@ -445,6 +448,7 @@ def unique(x: Any, sorted: bool = True, return_index: bool = False,  # noqa: A00
 def _fixed_size(values: torch.Tensor, size: int, fill: Any) -> torch.Tensor:
     if values.shape[0] >= size:
         return values[:size]
-    pad = torch.full((size - values.shape[0], *values.shape[1:]), fill, dtype=values.dtype)
+    pad = torch.full((size - values.shape[0], *values.shape[1:]), fill, dtype=values.dtype,
+                     device=values.device)
     return torch.cat([values, pad])
 

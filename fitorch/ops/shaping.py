@@ -27,12 +27,13 @@ __all__ = [
 
 
 def _joined(xs: Any) -> list[torch.Tensor]:
-    """The tensors of `xs`, promoted to their common Keras dtype."""
+    """The tensors of `xs`, promoted to their common Keras dtype, on the first tensor's device."""
     xs = list(xs)
     if not xs:
         return []
     d = to_torch_dtype(result_type(*xs))
-    return [convert_to_tensor(x).to(d) for x in xs]
+    device = next((x.device for x in xs if isinstance(x, torch.Tensor)), None)
+    return [convert_to_tensor(x).to(device=device, dtype=d) for x in xs]
 
 
 def _axes_tuple(axis: Any) -> tuple[int, ...]:
@@ -260,7 +261,7 @@ def _pad_by_index(x: torch.Tensor, widths: list, mode: str) -> torch.Tensor:
     """Non-constant padding as one gather per axis (works for every rank and dtype)."""
     for axis, (before, after) in enumerate(widths):
         n = x.shape[axis]
-        idx = torch.arange(-before, n + after)
+        idx = torch.arange(-before, n + after, device=x.device)
         if mode == "edge":
             idx = idx.clamp(0, n - 1)
         elif mode == "wrap":
@@ -279,7 +280,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
     """Elements of `x` at `indices` along `axis` (of the flattened input when None);
     negative indices count from the end."""
     x = convert_to_tensor(x)
-    idx = convert_to_tensor(indices).long()
+    idx = convert_to_tensor(indices).long().to(x.device)
     if axis is None:
         x, axis = x.reshape(-1), 0
     axis = axis % x.ndim
@@ -291,7 +292,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
 def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
     """`x` gathered with `indices` of the same rank along `axis` (broadcasting the others)."""
     x = convert_to_tensor(x)
-    idx = convert_to_tensor(indices).long()
+    idx = convert_to_tensor(indices).long().to(x.device)
     if axis is None:
         x, axis = x.reshape(-1), 0
     axis = axis % x.ndim
@@ -313,7 +314,7 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
     if x1 is None or x2 is None:
         raise ValueError("where: give both x1 and x2, or neither.")
     a, b = _joined([x1, x2])
-    return torch.where(convert_to_tensor(condition).bool(), a, b)
+    return torch.where(convert_to_tensor(condition).bool().to(a.device), a, b)
 
 
 def select(condlist: Any, choicelist: Any, default: Any = 0) -> torch.Tensor:
@@ -322,10 +323,11 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> torch.Tensor:
         raise ValueError(f"select: condlist and choicelist must have the same length; "
                          f"received {len(condlist)} and {len(choicelist)}.")
     choices = _joined(list(choicelist))
-    out = torch.broadcast_to(convert_to_tensor(default).to(choices[0].dtype),
+    out = torch.broadcast_to(convert_to_tensor(default).to(choices[0].device,
+                                                           choices[0].dtype),
                              torch.broadcast_shapes(*[c.shape for c in choices]))
     for cond, choice in zip(reversed(condlist), reversed(choices)):
-        out = torch.where(convert_to_tensor(cond).bool(), choice, out)
+        out = torch.where(convert_to_tensor(cond).bool().to(choice.device), choice, out)
     return out
 
 
