@@ -249,3 +249,89 @@ def test_keras3_vae_with_ops_and_random_matches_keras_and_trains(monkeypatch):
     # Seeded draws inside the layer: the same weights and seed give the same training run.
     twin_history = twin.fit(images, epochs=4, batch_size=8, shuffle=False, verbose=0).history
     np.testing.assert_allclose(twin_history["loss"], history["loss"], rtol=1e-6)
+
+
+def _transformer_classifier(keras, maxlen=6, vocab_size=20, embed_dim=8, num_heads=2, ff_dim=8):
+    """keras-io "Text classification with Transformer" (Keras 3), plus a self-attention
+    written with ops between layers of the functional graph."""
+    from keras import layers, ops
+
+    class TransformerBlock(layers.Layer):
+        def __init__(self, embed_dim, num_heads, ff_dim, rate=0.1):
+            super().__init__()
+            self.att = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+            self.ffn = keras.Sequential(
+                [layers.Dense(ff_dim, activation="relu"), layers.Dense(embed_dim)]
+            )
+            self.layernorm1 = layers.LayerNormalization(epsilon=1e-6)
+            self.layernorm2 = layers.LayerNormalization(epsilon=1e-6)
+            self.dropout1 = layers.Dropout(rate)
+            self.dropout2 = layers.Dropout(rate)
+
+        def call(self, inputs):
+            attn_output = self.att(inputs, inputs)
+            attn_output = self.dropout1(attn_output)
+            out1 = self.layernorm1(inputs + attn_output)
+            ffn_output = self.ffn(out1)
+            ffn_output = self.dropout2(ffn_output)
+            return self.layernorm2(out1 + ffn_output)
+
+    class TokenAndPositionEmbedding(layers.Layer):
+        def __init__(self, maxlen, vocab_size, embed_dim):
+            super().__init__()
+            self.token_emb = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+            self.pos_emb = layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
+
+        def call(self, x):
+            maxlen = ops.shape(x)[-1]
+            positions = ops.arange(start=0, stop=maxlen, step=1)
+            positions = self.pos_emb(positions)
+            x = self.token_emb(x)
+            return x + positions
+
+    inputs = layers.Input(shape=(maxlen,))
+    x = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim)(inputs)
+    x = TransformerBlock(embed_dim, num_heads, ff_dim)(x)
+    # Scaled dot-product self-attention as ops on the symbolic tensors.
+    q, k, v = (layers.Dense(embed_dim)(x) for _ in range(3))
+    scores = ops.matmul(q, ops.transpose(k, (0, 2, 1))) / ops.sqrt(float(embed_dim))
+    x = x + ops.matmul(ops.softmax(scores, axis=-1), v)
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Dropout(0.1)(x)
+    x = layers.Dense(20, activation="relu")(x)
+    x = layers.Dropout(0.1)(x)
+    outputs = layers.Dense(2, activation="softmax")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_transformer_with_ops_equals_keras3_with_the_same_weights(monkeypatch):
+    keras = pytest.importorskip("keras")
+    theirs = _transformer_classifier(keras)
+    fitorch = _import_fitorch_as_keras(monkeypatch)
+    ours = _transformer_classifier(fitorch)
+
+    # Keras lists the q/k/v Dense layers in another order than they were made (fitorch's
+    # model.layers follows the graph; issue 21 aligns it), so weights go layer by layer in
+    # creation order (Keras numbers automatic names in creation order).
+    def creation_order(layer):
+        suffix = layer.name.rsplit("_", 1)[-1]
+        return int(suffix) if layer.name.startswith("dense_") and suffix.isdigit() else -1
+
+    ours_weighted = [layer for layer in ours.layers if layer.get_weights()]
+    theirs_weighted = sorted((la for la in theirs.layers if la.get_weights()), key=creation_order)
+    assert [type(a).__name__ for a in ours_weighted] == [type(b).__name__ for b in theirs_weighted]
+    for mine, other in zip(ours_weighted, theirs_weighted):
+        mine.set_weights(other.get_weights())
+    rng = np.random.default_rng(4)
+    tokens = rng.integers(0, 20, size=(16, 6))
+    labels = (tokens[:, 0] > 9).astype("int64")
+    np.testing.assert_allclose(
+        ours.predict(tokens, verbose=0), theirs.predict(tokens, verbose=0), atol=1e-5
+    )
+    loss, acc = ours.evaluate(tokens, labels, verbose=0)
+    k_loss, k_acc = theirs.evaluate(tokens, labels, verbose=0)
+    assert loss == pytest.approx(k_loss, rel=1e-5) and acc == pytest.approx(k_acc)
+    history = ours.fit(tokens, labels, epochs=5, batch_size=8, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
