@@ -1,6 +1,11 @@
 """Utilities (Keras 3 `keras.utils` names): Sequence/PyDataset, to_categorical, pad_sequences,
 get_file, image helpers, timeseries datasets, step-data packing, set_random_seed, plot_history."""
 
+from fitorch.registry import custom_object_scope
+from fitorch.registry import custom_objects as get_custom_objects
+from fitorch.registry import register_serializable as register_keras_serializable
+from fitorch.serialization import deserialize_object as deserialize_keras_object
+from fitorch.serialization import serialize_object as serialize_keras_object
 from fitorch.utils.file_utils import get_file
 from fitorch.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from fitorch.utils.numerical import normalize, to_categorical
@@ -13,6 +18,11 @@ from fitorch.utils.timeseries import timeseries_dataset_from_array
 
 __all__ = [
     "array_to_img",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "register_keras_serializable",
+    "serialize_keras_object",
     "get_file",
     "img_to_array",
     "load_img",
