@@ -2,7 +2,8 @@
 
 The values live where fitorch reads them: `floatx`/`epsilon`/`image_data_format` in
 `fitorch.backend` (so `K.epsilon()` and `config.epsilon()` are one setting), the dtype policy
-in `fitorch.mixed_precision`, the unsafe-deserialization switch in `fitorch.serialization`.
+in `fitorch.mixed_precision`, the unsafe-deserialization switch in `fitorch.serialization`,
+traceback filtering in `fitorch.utils.traceback_utils`.
 
     >>> from fitorch import config
     >>> config.backend(), config.floatx(), config.epsilon()
@@ -22,14 +23,22 @@ from fitorch.backend import (
 )
 from fitorch.mixed_precision import dtype_policy, set_global_policy
 from fitorch.serialization import enable_unsafe_deserialization
+from fitorch.utils.traceback_utils import (
+    disable_traceback_filtering,
+    enable_traceback_filtering,
+    is_traceback_filtering_enabled,
+)
 
 __all__ = [
     "backend",
+    "disable_traceback_filtering",
     "dtype_policy",
+    "enable_traceback_filtering",
     "enable_unsafe_deserialization",
     "epsilon",
     "floatx",
     "image_data_format",
+    "is_traceback_filtering_enabled",
     "set_dtype_policy",
     "set_epsilon",
     "set_floatx",

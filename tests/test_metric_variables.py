@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import fitorch as keras
-from fitorch import layers
+from fitorch import layers, ops
 
 
 class CategoricalTruePositives(keras.metrics.Metric):
@@ -19,12 +19,13 @@ class CategoricalTruePositives(keras.metrics.Metric):
         self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = torch.reshape(torch.argmax(y_pred, dim=1), (-1, 1))
-        values = y_true.to(torch.int32) == y_pred.to(torch.int32)
-        values = values.to(torch.float32)
+        y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+        values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
+        values = ops.cast(values, "float32")
         if sample_weight is not None:
-            values = values * sample_weight.to(torch.float32)
-        self.true_positives.assign_add(torch.sum(values))
+            sample_weight = ops.cast(sample_weight, "float32")
+            values = ops.multiply(values, sample_weight)
+        self.true_positives.assign_add(ops.sum(values))
 
     def result(self):
         return self.true_positives

@@ -81,3 +81,16 @@ def test_chained_causes_are_kept():
 
 def test_without_internal_frames_of_none_is_none():
     assert traceback_utils.without_internal_frames(None) is None
+
+
+def test_config_switches_are_the_traceback_utils_ones():
+    from fitorch import config
+    from fitorch.utils import traceback_utils
+
+    assert config.disable_traceback_filtering is traceback_utils.disable_traceback_filtering
+    config.disable_traceback_filtering()
+    try:
+        assert not config.is_traceback_filtering_enabled()
+    finally:
+        config.enable_traceback_filtering()
+    assert traceback_utils.is_traceback_filtering_enabled()

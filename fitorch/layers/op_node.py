@@ -36,6 +36,7 @@ __all__ = [
     "op_name",
     "op_record",
     "register_op",
+    "symbolic_namespace",
     "symbolic_op",
 ]
 
@@ -88,6 +89,15 @@ def symbolic_op(func: Callable, name: str | None = None) -> Callable:
         return func(*args, **kwargs)
 
     return op
+
+
+def symbolic_namespace(namespace: dict, names, prefix: str) -> None:
+    """Replace each function `namespace[name]` by `symbolic_op(it, f"{prefix}.{name}")`
+    (the package-level wrapping of `fitorch.ops`; classes and constants stay as they are)."""
+    for name in names:
+        func = namespace[name]
+        if callable(func) and not isinstance(func, type) and name.islower():
+            namespace[name] = symbolic_op(func, f"{prefix}.{name}")
 
 
 def op_record(layer: OpLayer) -> dict:

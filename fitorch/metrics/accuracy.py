@@ -41,11 +41,19 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> torch.Tensor:
     return (y_true == (y_pred > threshold).to(y_true.dtype)).to(torch.float32)
 
 
+def _one_hot_labels(y_true, y_pred: torch.Tensor) -> torch.Tensor:
+    """`argmax(y_true, -1)` for one-hot targets of any dtype (bool and integer ones are
+    cast first, as Keras casts them: torch's argmax refuses bool)."""
+    y_true = as_tensor(y_true, y_pred.device)
+    if not y_true.is_floating_point():
+        y_true = y_true.to(y_pred.dtype if y_pred.is_floating_point() else torch.float32)
+    return y_true.argmax(-1)
+
+
 def categorical_accuracy(y_true, y_pred) -> torch.Tensor:
     """`argmax(y_true) == argmax(y_pred)` over the last axis: one value per sample."""
     y_pred = as_tensor(y_pred)
-    y_true = as_tensor(y_true, y_pred.device)
-    return (y_true.argmax(-1) == y_pred.argmax(-1)).to(torch.float32)
+    return (_one_hot_labels(y_true, y_pred) == y_pred.argmax(-1)).to(torch.float32)
 
 
 def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
@@ -76,7 +84,7 @@ def _in_top_k(labels: torch.Tensor, y_pred: torch.Tensor, k: int) -> torch.Tenso
 def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> torch.Tensor:
     """1.0 where `argmax(y_true)` is among the top-`k` scores of `y_pred`."""
     y_pred = as_tensor(y_pred)
-    return _in_top_k(as_tensor(y_true, y_pred.device).argmax(-1), y_pred, k)
+    return _in_top_k(_one_hot_labels(y_true, y_pred), y_pred, k)
 
 
 def sparse_top_k_categorical_accuracy(

@@ -78,6 +78,7 @@ class Functional(Model):
         override = enclosing_training() is not None  # the module docstring's `training` rule
         values: dict[int, torch.Tensor] = {}
         for kt, value in zip(self._input_tensors, self._match_inputs(inputs)):
+            value = _standardize_rank(self, kt, value)
             values[id(kt)] = value
             kt._value = value
         with executing():
@@ -147,6 +148,22 @@ class Functional(Model):
         from fitorch.models.graph_config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects)
+
+
+def _standardize_rank(model, kt: KerasTensor, value):
+    """Keras's input standardisation: an array one axis short of an `Input` whose last size is
+    1 gets that axis (images (N, 28, 28) into Input((28, 28, 1))); one extra trailing axis of
+    size 1 is dropped. Any other rank mismatch raises naming the input and both shapes."""
+    if not isinstance(value, torch.Tensor) or value.ndim == kt.ndim:
+        return value
+    if value.ndim == kt.ndim - 1 and kt.shape[-1] == 1:
+        return value.unsqueeze(-1)
+    if value.ndim == kt.ndim + 1 and value.shape[-1] == 1:
+        return value.squeeze(-1)
+    raise ValueError(
+        f"Input {kt.node.layer.name!r} of model {model.name!r} expects shape {kt.shape}; "
+        f"received an input of incompatible shape {tuple(value.shape)}."
+    )
 
 
 def _substitute(structure, values):

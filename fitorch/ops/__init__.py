@@ -20,3 +20,10 @@ from fitorch.ops.numpy import *  # noqa: F401,F403
 
 __all__ = [*core.__all__, *numpy.__all__, *nn.__all__, *math.__all__, *linalg.__all__,
            *image.__all__, *einops.__all__]
+
+# The one wrapping point of the package: every `fitorch.ops.<name>` also builds a graph node
+# when called on symbolic tensors (`ops.exp(z_log_var)` between layers), and is allowed in
+# saved graphs as "fitorch.ops.<name>" (fitorch.layers.op_node).
+from fitorch.layers.op_node import symbolic_namespace  # noqa: E402
+
+symbolic_namespace(globals(), __all__, "fitorch.ops")

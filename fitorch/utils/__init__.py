@@ -1,6 +1,11 @@
 """Utilities (Keras 3 `keras.utils` names): Sequence/PyDataset, to_categorical, pad_sequences,
 get_file, image helpers, timeseries datasets, step-data packing, set_random_seed, plot_history."""
 
+from fitorch.registry import custom_object_scope
+from fitorch.registry import custom_objects as get_custom_objects
+from fitorch.registry import register_serializable as register_keras_serializable
+from fitorch.serialization import deserialize_object as deserialize_keras_object
+from fitorch.serialization import serialize_object as serialize_keras_object
 from fitorch.utils.audio_dataset import audio_dataset_from_directory
 from fitorch.utils.file_utils import get_file
 from fitorch.utils.image_dataset import image_dataset_from_directory
@@ -18,6 +23,11 @@ from fitorch.utils.timeseries import timeseries_dataset_from_array
 __all__ = [
     "audio_dataset_from_directory",
     "array_to_img",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "register_keras_serializable",
+    "serialize_keras_object",
     "get_file",
     "image_dataset_from_directory",
     "img_to_array",
