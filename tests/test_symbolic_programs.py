@@ -312,15 +312,9 @@ def test_transformer_with_ops_equals_keras3_with_the_same_weights(monkeypatch):
     fitorch = _import_fitorch_as_keras(monkeypatch)
     ours = _transformer_classifier(fitorch)
 
-    # Keras lists the q/k/v Dense layers in another order than they were made (fitorch's
-    # model.layers follows the graph; issue 21 aligns it), so weights go layer by layer in
-    # creation order (Keras numbers automatic names in creation order).
-    def creation_order(layer):
-        suffix = layer.name.rsplit("_", 1)[-1]
-        return int(suffix) if layer.name.startswith("dense_") and suffix.isdigit() else -1
-
+    # model.layers follows Keras 3's order (models/layer_order.py): weights go layer by layer.
     ours_weighted = [layer for layer in ours.layers if layer.get_weights()]
-    theirs_weighted = sorted((la for la in theirs.layers if la.get_weights()), key=creation_order)
+    theirs_weighted = [layer for layer in theirs.layers if layer.get_weights()]
     assert [type(a).__name__ for a in ours_weighted] == [type(b).__name__ for b in theirs_weighted]
     for mine, other in zip(ours_weighted, theirs_weighted):
         mine.set_weights(other.get_weights())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from fitorch.backend import image_data_format
+from fitorch import backend
 from fitorch.layers.base import Layer
 from fitorch.utils.image_resize import aspect_crop_box, check_interpolation, resize_images
 
@@ -62,7 +62,7 @@ class ImageLayer(Layer):
 
     def __init__(self, data_format=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format or image_data_format()
+        self.data_format = data_format or backend.image_data_format()
         if self.data_format not in ("channels_last", "channels_first"):
             raise ValueError(
                 f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}"

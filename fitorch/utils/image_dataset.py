@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import torch
 
-from fitorch.backend import image_data_format
+from fitorch import backend
 from fitorch.utils import dataset_utils as du
 from fitorch.utils.image_resize import check_interpolation, resize_images
 
@@ -75,7 +75,7 @@ def image_dataset_from_directory(
     interpolation = check_interpolation(interpolation)
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
-    data_format = data_format or image_data_format()
+    data_format = data_format or backend.image_data_format()
     load = functools.partial(
         load_image, image_size=image_size, color_mode=color_mode, interpolation=interpolation,
         data_format=data_format, crop=crop_to_aspect_ratio, pad=pad_to_aspect_ratio,
