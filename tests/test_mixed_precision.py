@@ -126,14 +126,14 @@ def test_mixed_float16_wraps_the_optimizer_for_loss_scaling():
     mixed_precision.set_global_policy("mixed_float16")
     model = _model()
     model.compile("adam", "mse")
-    assert isinstance(model._compiled.optimizer, LossScaleOptimizer)
+    assert isinstance(model.trainer.optimizer, LossScaleOptimizer)
     other = _model()
     other.compile("adam", "mse", auto_scale_loss=False)
-    assert not isinstance(other._compiled.optimizer, LossScaleOptimizer)
+    assert not isinstance(other.trainer.optimizer, LossScaleOptimizer)
     mixed_precision.set_global_policy("mixed_bfloat16")  # bfloat16 needs no loss scaling
     bf = _model()
     bf.compile("adam", "mse")
-    assert not isinstance(bf._compiled.optimizer, LossScaleOptimizer)
+    assert not isinstance(bf.trainer.optimizer, LossScaleOptimizer)
 
 
 @CUDA
@@ -148,4 +148,4 @@ def test_float16_fit_on_cuda_close_to_float32():
     h16 = model.fit(X, Y, batch_size=16, epochs=3, verbose=0, shuffle=False)
     assert set(seen) == {torch.float16}
     np.testing.assert_allclose(h16.history["loss"], h32.history["loss"], rtol=1e-2)
-    assert float(model._compiled.optimizer.dynamic_scale) > 0
+    assert float(model.trainer.optimizer.dynamic_scale) > 0

@@ -236,17 +236,27 @@ def test_custom_gradient_both_signatures():
 
 def test_rearrange():
     x = rand((4, 6, 8, 3))
-    check("rearrange", [call(x, "b h w c -> b c h w"), call(x, "b h w c -> (b h) w c"),
-                        call(x, "b h w c -> h (b w) c"), call(x, "b h w c -> b (c h w)"),
-                        call(x, "b (h1 h) (w1 w) c -> (b h1 w1) h w c", h1=2, w1=2),
-                        call(x, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=2),
-                        call(rand((2, 12), "int32"), "b (x y) -> y b x", y=3)])
+    check(
+        "rearrange",
+        [
+            call(x, "b h w c -> b c h w"),
+            call(x, "b h w c -> (b h) w c"),
+            call(x, "b h w c -> h (b w) c"),
+            call(x, "b h w c -> b (c h w)"),
+            call(x, "b (h1 h) (w1 w) c -> (b h1 w1) h w c", h1=2, w1=2),
+            call(x, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=2),
+            call(rand((2, 12), "int32"), "b (x y) -> y b x", y=3),
+        ],
+    )
     check_grad("rearrange", [call(rand((2, 6), "float64"), "b (h w) -> w b h", h=2)])
-    for pattern, kwargs, match in [("b h -> b", {}, "same axes"),
-                                   ("b h w -> b h w", {}, "names 3 input axes"),
-                                   ("b (h w) -> b h w", {}, "cannot infer"),
-                                   ("b (h w) -> b h w", {"h": 4}, "does not split"),
-                                   ("b h h -> b h", {}, "repeats"), ("b h", {}, "one '->'")]:
+    for pattern, kwargs, match in [
+        ("b h -> b", {}, "same axes"),
+        ("b h w -> b h w", {}, "names 3 input axes"),
+        ("b (h w) -> b h w", {}, "cannot infer"),
+        ("b (h w) -> b h w", {"h": 4}, "does not split"),
+        ("b h h -> b h", {}, "repeats"),
+        ("b h", {}, "one '->'"),
+    ]:
         with pytest.raises(ValueError, match=match):
             ops.rearrange(rand((2, 6)), pattern, **kwargs)
 

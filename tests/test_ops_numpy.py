@@ -896,22 +896,45 @@ def test_results_stay_on_the_device_of_the_tensor_operand():
     # "meta" stands in for an accelerator: torch refuses to mix it with CPU tensors, as CUDA
     m = torch.ones(2, 3, device="meta")
     row = np.ones(3, "float32")
-    results = [ops.add(m, row), ops.where(m > 0, m, row), ops.concatenate([m, F]),
-               ops.select([m > 0], [m]), ops.clip(m, row, 2.0), ops.ldexp(m, np.arange(3)),
-               ops.einsum("ij,j->i", m, row), ops.take(m, np.array([0]), axis=1),
-               ops.take_along_axis(m, np.zeros((2, 1), "int64"), axis=1),
-               ops.digitize(m, np.array([0.0, 1.0])), ops.pad(m, 1, mode="reflect"),
-               ops.scatter_update(m, np.array([[0, 1]]), np.array([1.0])),
-               ops.full_like(m, 2.0), ops.average(m, axis=1, weights=row),
-               ops.vander(torch.ones(3, device="meta")), ops.trapezoid(m, x=row)]
+    results = [
+        ops.add(m, row),
+        ops.where(m > 0, m, row),
+        ops.concatenate([m, F]),
+        ops.select([m > 0], [m]),
+        ops.clip(m, row, 2.0),
+        ops.ldexp(m, np.arange(3)),
+        ops.einsum("ij,j->i", m, row),
+        ops.take(m, np.array([0]), axis=1),
+        ops.take_along_axis(m, np.zeros((2, 1), "int64"), axis=1),
+        ops.digitize(m, np.array([0.0, 1.0])),
+        ops.pad(m, 1, mode="reflect"),
+        ops.scatter_update(m, np.array([[0, 1]]), np.array([1.0])),
+        ops.full_like(m, 2.0),
+        ops.average(m, axis=1, weights=row),
+        ops.vander(torch.ones(3, device="meta")),
+        ops.trapezoid(m, x=row),
+    ]
     assert [r.device.type for r in results] == ["meta"] * len(results)
 
 
 def test_creation_ops_use_the_default_device():
     from fitorch.ops.creation import default_device
-    want = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() \
+
+    want = (
+        torch.device("cuda", torch.cuda.current_device())
+        if torch.cuda.is_available()
         else torch.get_default_device()
+    )
     assert default_device() == want
-    for t in (ops.arange(3), ops.zeros((2,)), ops.ones(2), ops.full((2,), 1.0), ops.eye(2),
-              ops.tri(2), ops.linspace(0, 1, 3), ops.hanning(4), ops.meshgrid(np.arange(2))[0]):
+    for t in (
+        ops.arange(3),
+        ops.zeros((2,)),
+        ops.ones(2),
+        ops.full((2,), 1.0),
+        ops.eye(2),
+        ops.tri(2),
+        ops.linspace(0, 1, 3),
+        ops.hanning(4),
+        ops.meshgrid(np.arange(2))[0],
+    ):
         assert t.device.type == want.type

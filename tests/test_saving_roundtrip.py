@@ -123,6 +123,16 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "Rescaling": ({"scale": 0.5, "offset": 1.0}, (4,)),
     "CategoryEncoding": ({"num_tokens": 10, "output_mode": "multi_hot"}, "int:(4,)"),
     "Discretization": ({"bin_boundaries": [-0.5, 0.0, 0.5]}, (4,)),
+    "IntegerLookup": ({"vocabulary": [1, 3, 5, 7]}, "int:(4,)"),
+    "Resizing": ({"height": 4, "width": 6}, (8, 8, 3)),
+    "CenterCrop": ({"height": 4, "width": 6}, (8, 8, 3)),
+    "AutoContrast": ({}, (8, 8, 3)),
+    "RandomFlip": ({"mode": "horizontal", "seed": 1}, (8, 8, 3)),
+    "RandomBrightness": ({"factor": 0.2, "seed": 1}, (8, 8, 3)),
+    "RandomContrast": ({"factor": 0.2, "seed": 1}, (8, 8, 3)),
+    "RandomCrop": ({"height": 4, "width": 6, "seed": 1}, (8, 8, 3)),
+    "RandomGrayscale": ({"factor": 0.5, "seed": 1}, (8, 8, 3)),
+    "Solarization": ({"threshold_factor": 0.5, "value_range": (0, 1)}, (8, 8, 3)),
 }
 # Aliases, abstract bases and layers needing a Python object are covered elsewhere.
 LAYER_EXEMPT = {
@@ -136,6 +146,10 @@ LAYER_EXEMPT = {
     "LSTMCell",
     "StackedRNNCells",
     "GRUCell",
+    # String inputs: their config and `.keras` round trips are in test_index_lookup.py and
+    # test_text_vectorization.py.
+    "StringLookup",
+    "TextVectorization",
 }
 
 

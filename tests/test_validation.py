@@ -50,7 +50,7 @@ def _assert_refused(model, call, match):
         ({"class_weight": {0: -1.0, 1: 1.0}}, r"class_weight\[0\].*finite weight >= 0.*-1\.0"),
         ({"class_weight": {1: float("nan")}}, r"class_weight\[1\].*nan"),
         ({"class_weight": {2: float("inf")}}, r"class_weight\[2\].*inf"),
-        ({"class_weight": {0: 1.0, 7: 2.0}}, r"class_weight has the key 7.*3 classes"),
+        ({"class_weight": {0: 1.0, 1: 1.0, 2: 1.0, 7: 2.0}}, r"class_weight.*7"),
     ],
 )
 def test_bad_fit_arguments_fail_before_the_first_step(kwargs, match):

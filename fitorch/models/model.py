@@ -472,16 +472,21 @@ class Model(Layer):
 
 
 def _holds_metrics(value) -> bool:
-    """Whether `value` is a list/tuple/dict of metrics (names, objects, functions), not of
-    loss weights (numbers)."""
-    import numbers
+    """Whether `value` is a non-empty list/tuple of metrics (known metric names, `Metric`
+    objects or functions), not of loss weights (numbers)."""
+    from fitorch import metrics as metrics_mod
 
-    if isinstance(value, dict):
-        value = list(value.values())
     if not isinstance(value, (list, tuple)) or not value:
         return False
-    flat = [v for item in value for v in (item if isinstance(item, (list, tuple)) else [item])]
-    return all(not isinstance(v, numbers.Number) and v is not None for v in flat)
+    for item in value:
+        if isinstance(item, str):
+            try:
+                metrics_mod.get(item)
+            except ValueError:
+                return False
+        elif not callable(item):
+            return False
+    return True
 
 
 def _functional_subclass(cls: type) -> type:

@@ -18,8 +18,15 @@ from fitorch.ops.math import *  # noqa: F401,F403
 from fitorch.ops.nn import *  # noqa: F401,F403
 from fitorch.ops.numpy import *  # noqa: F401,F403
 
-__all__ = [*core.__all__, *numpy.__all__, *nn.__all__, *math.__all__, *linalg.__all__,
-           *image.__all__, *einops.__all__]
+__all__ = [
+    *core.__all__,
+    *numpy.__all__,
+    *nn.__all__,
+    *math.__all__,
+    *linalg.__all__,
+    *image.__all__,
+    *einops.__all__,
+]
 
 # The one wrapping point of the package: every `fitorch.ops.<name>` also builds a graph node
 # when called on symbolic tensors (`ops.exp(z_log_var)` between layers), and is allowed in

@@ -17,16 +17,35 @@ import torch
 from fitorch.ops.dtypes import floatx, standardize_dtype, to_torch_dtype
 
 __all__ = [
-    "associative_scan", "cast", "cond", "convert_to_numpy", "convert_to_tensor",
-    "custom_gradient", "dtype", "fori_loop", "is_tensor", "map", "saturate_cast", "scan",
-    "scatter", "scatter_update", "shape", "slice", "slice_update", "stop_gradient", "switch",
-    "unstack", "vectorized_map", "while_loop",
+    "associative_scan",
+    "cast",
+    "cond",
+    "convert_to_numpy",
+    "convert_to_tensor",
+    "custom_gradient",
+    "dtype",
+    "fori_loop",
+    "is_tensor",
+    "map",
+    "saturate_cast",
+    "scan",
+    "scatter",
+    "scatter_update",
+    "shape",
+    "slice",
+    "slice_update",
+    "stop_gradient",
+    "switch",
+    "unstack",
+    "vectorized_map",
+    "while_loop",
 ]
 
 
 # ---------------------------------------------------------------------- tensors and dtypes
-def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
-                      ragged: bool | None = None) -> torch.Tensor:
+def convert_to_tensor(
+    x: Any, dtype: Any = None, sparse: bool | None = None, ragged: bool | None = None
+) -> torch.Tensor:
     """`x` as a torch tensor, with Keras's default dtypes.
 
     Tensors and NumPy arrays keep their dtype; Python ints (and nested lists of them) become
@@ -34,8 +53,10 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
     casts. `sparse`/`ragged` must not be True (torch has neither here).
     """
     if sparse or ragged:
-        raise ValueError(f"convert_to_tensor: sparse and ragged tensors are not supported; "
-                         f"received sparse={sparse!r}, ragged={ragged!r}.")
+        raise ValueError(
+            f"convert_to_tensor: sparse and ragged tensors are not supported; "
+            f"received sparse={sparse!r}, ragged={ragged!r}."
+        )
     target = None if dtype is None else to_torch_dtype(dtype)
     if isinstance(x, torch.Tensor):
         return x if target is None or x.dtype == target else x.to(target)
@@ -54,8 +75,10 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
         elif arr.dtype.kind == "b":
             target = torch.bool
         else:
-            raise TypeError(f"convert_to_tensor: expected a tensor, an array, a number or a "
-                            f"nested list of numbers; received {type(x).__name__}: {x!r}.")
+            raise TypeError(
+                f"convert_to_tensor: expected a tensor, an array, a number or a "
+                f"nested list of numbers; received {type(x).__name__}: {x!r}."
+            )
         return torch.as_tensor(arr).to(target)
     return torch.as_tensor(np.asarray(x), dtype=target)
 
@@ -113,8 +136,10 @@ def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[torch.Tensor]
     """The slices of `x` along `axis`, as a list (`num`, when given, must equal their count)."""
     x = convert_to_tensor(x)
     if num is not None and num != x.shape[axis]:
-        raise ValueError(f"unstack: num={num} does not match dimension {x.shape[axis]} of "
-                         f"axis {axis} of the input of shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"unstack: num={num} does not match dimension {x.shape[axis]} of "
+            f"axis {axis} of the input of shape {tuple(x.shape)}."
+        )
     return list(torch.unbind(x, dim=axis))
 
 
@@ -130,8 +155,9 @@ def switch(index: Any, branches: list[Callable], *operands: Any) -> Any:
     return branches[i](*operands)
 
 
-def while_loop(cond: Callable, body: Callable, loop_vars: Any,
-               maximum_iterations: int | None = None) -> Any:
+def while_loop(
+    cond: Callable, body: Callable, loop_vars: Any, maximum_iterations: int | None = None
+) -> Any:
     """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` (at most
     `maximum_iterations` times). A tuple/list `loop_vars` returns a tuple; a single value
     is passed as the one argument and returned as it is.
@@ -155,8 +181,14 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
     return val
 
 
-def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
-         reverse: bool = False, unroll: int = 1) -> tuple[Any, Any]:
+def scan(
+    f: Callable,
+    init: Any,
+    xs: Any = None,
+    length: int | None = None,
+    reverse: bool = False,
+    unroll: int = 1,
+) -> tuple[Any, Any]:
     """`carry, y = f(carry, x)` over the leading axis of `xs`; returns `(carry, stacked ys)`.
 
     With `xs=None`, `f` gets `None` `length` times. `reverse` walks from the end (the ys
@@ -168,8 +200,9 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
         xs = _map_arrays(convert_to_tensor, xs)
         n = _leading(xs)
         if length is not None and length != n:
-            raise ValueError(f"scan: length={length} does not match the leading dimension "
-                             f"{n} of xs.")
+            raise ValueError(
+                f"scan: length={length} does not match the leading dimension {n} of xs."
+            )
     else:
         n = int(length)
     carry, ys = init, []
@@ -186,8 +219,7 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
 def map(f: Callable, xs: Any) -> Any:  # noqa: A001 (Keras name)
     """`f` applied to each slice of `xs` along its leading axis, results stacked."""
     xs = _map_arrays(convert_to_tensor, xs)
-    return _stack_structures([f(_map_arrays(lambda t, i=i: t[i], xs))
-                              for i in range(_leading(xs))])
+    return _stack_structures([f(_map_arrays(lambda t, i=i: t[i], xs)) for i in range(_leading(xs))])
 
 
 def vectorized_map(function: Callable, elements: Any) -> Any:
@@ -227,8 +259,9 @@ def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: int =
 def slice(inputs: Any, start_indices: Any, shape: Any) -> torch.Tensor:  # noqa: A001
     """The block of `inputs` of size `shape` starting at `start_indices` (one per axis)."""
     x = convert_to_tensor(inputs)
-    index = tuple(builtins.slice(int(s), int(s) + int(n))
-                  for s, n in zip(_ints(start_indices), _ints(shape)))
+    index = tuple(
+        builtins.slice(int(s), int(s) + int(n)) for s, n in zip(_ints(start_indices), _ints(shape))
+    )
     return x[index]
 
 
@@ -236,8 +269,9 @@ def slice_update(inputs: Any, start_indices: Any, updates: Any) -> torch.Tensor:
     """A copy of `inputs` with the block at `start_indices` replaced by `updates`."""
     x = convert_to_tensor(inputs).clone()
     updates = convert_to_tensor(updates, dtype=x.dtype).to(x.device)
-    index = tuple(builtins.slice(int(s), int(s) + n)
-                  for s, n in zip(_ints(start_indices), updates.shape))
+    index = tuple(
+        builtins.slice(int(s), int(s) + n) for s, n in zip(_ints(start_indices), updates.shape)
+    )
     x[index] = updates
     return x
 
@@ -256,8 +290,9 @@ def scatter(indices: Any, values: Any, shape: Any) -> torch.Tensor:
 _REDUCTIONS = {"max": torch.maximum, "min": torch.minimum, "mul": torch.mul}
 
 
-def scatter_update(inputs: Any, indices: Any, updates: Any,
-                   reduction: str | None = None) -> torch.Tensor:
+def scatter_update(
+    inputs: Any, indices: Any, updates: Any, reduction: str | None = None
+) -> torch.Tensor:
     """A copy of `inputs` with `updates` written at `indices` (rows of `k` leading indices).
 
     `reduction=None` replaces, `"add"` accumulates; `"max"`, `"min"` and `"mul"` combine the
@@ -268,10 +303,12 @@ def scatter_update(inputs: Any, indices: Any, updates: Any,
     if reduction is None or reduction == "add":
         return _index_put(x, indices, updates, accumulate=reduction == "add")
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"scatter_update: reduction must be None, 'add', 'max', 'min' or "
-                         f"'mul'; received {reduction!r}.")
+        raise ValueError(
+            f"scatter_update: reduction must be None, 'add', 'max', 'min' or "
+            f"'mul'; received {reduction!r}."
+        )
     idx = convert_to_tensor(indices).long()
-    rows, upd = idx.reshape(-1, idx.shape[-1]), updates.reshape(-1, *x.shape[idx.shape[-1]:])
+    rows, upd = idx.reshape(-1, idx.shape[-1]), updates.reshape(-1, *x.shape[idx.shape[-1] :])
     for row, u in zip(rows, upd):  # sequential, so duplicate indices combine in order
         at = tuple(row.tolist())
         x[at] = _REDUCTIONS[reduction](x[at], u)
@@ -323,8 +360,9 @@ def _ints(values: Any) -> list[int]:
     return [int(v) for v in values]
 
 
-def _index_put(out: torch.Tensor, indices: Any, values: torch.Tensor,
-               accumulate: bool) -> torch.Tensor:
+def _index_put(
+    out: torch.Tensor, indices: Any, values: torch.Tensor, accumulate: bool
+) -> torch.Tensor:
     idx = convert_to_tensor(indices).long().to(out.device)
     k = idx.shape[-1]
     rows = idx.reshape(-1, k)
@@ -365,11 +403,9 @@ def _stack_structures(items: list) -> Any:
         return torch.zeros((0,))
     first = items[0]
     if isinstance(first, (list, tuple)):
-        return type(first)(_stack_structures([it[j] for it in items])
-                           for j in range(len(first)))
+        return type(first)(_stack_structures([it[j] for it in items]) for j in range(len(first)))
     if isinstance(first, dict):
         return {k: _stack_structures([it[k] for it in items]) for k in first}
     if first is None:
         return None
     return torch.stack([convert_to_tensor(it) for it in items])
-

@@ -18,9 +18,29 @@ from fitorch.ops.core import convert_to_tensor
 from fitorch.ops.dtypes import floatx, to_torch_dtype
 
 __all__ = [
-    "arange", "array", "empty", "empty_like", "eye", "full", "full_like", "identity",
-    "linspace", "logspace", "geomspace", "ones", "ones_like", "zeros", "zeros_like", "tri",
-    "meshgrid", "bartlett", "blackman", "hamming", "hanning", "kaiser", "vander",
+    "arange",
+    "array",
+    "empty",
+    "empty_like",
+    "eye",
+    "full",
+    "full_like",
+    "identity",
+    "linspace",
+    "logspace",
+    "geomspace",
+    "ones",
+    "ones_like",
+    "zeros",
+    "zeros_like",
+    "tri",
+    "meshgrid",
+    "bartlett",
+    "blackman",
+    "hamming",
+    "hanning",
+    "kaiser",
+    "vander",
 ]
 
 
@@ -32,8 +52,9 @@ def _shape(shape: Any) -> tuple[int, ...]:
     try:
         return tuple(int(s) for s in shape)
     except (TypeError, ValueError):
-        raise TypeError(f"shape: expected an int or a sequence of ints; received "
-                        f"{shape!r}.") from None
+        raise TypeError(
+            f"shape: expected an int or a sequence of ints; received {shape!r}."
+        ) from None
 
 
 def default_device() -> torch.device:
@@ -54,11 +75,16 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
         start, stop = 0, start
     step = 1 if step is None else step
     if dtype is None:
-        kinds = [v.dtype.is_floating_point if isinstance(v, torch.Tensor)
-                 else isinstance(v, (float, np.floating)) for v in (start, stop, step)]
+        kinds = [
+            v.dtype.is_floating_point
+            if isinstance(v, torch.Tensor)
+            else isinstance(v, (float, np.floating))
+            for v in (start, stop, step)
+        ]
         dtype = floatx() if builtins.any(kinds) else "int32"
-    return torch.arange(_item(start), _item(stop), _item(step), dtype=to_torch_dtype(dtype),
-                        device=default_device())
+    return torch.arange(
+        _item(start), _item(stop), _item(step), dtype=to_torch_dtype(dtype), device=default_device()
+    )
 
 
 def _item(v: Any) -> Any:
@@ -141,16 +167,24 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> torch.Te
     return (cols - rows <= int(k)).to(_dtype(dtype))
 
 
-def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
-             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+def linspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
     """`num` evenly spaced values from `start` to `stop` (inclusive with `endpoint`).
 
     Tensor `start`/`stop` give one sequence per element, stacked along `axis`; `retstep`
     also returns the spacing (a Python float for scalar bounds, as Keras).
     """
     d = _dtype(dtype)
-    device = next((v.device for v in (start, stop) if isinstance(v, torch.Tensor)),
-                  default_device())
+    device = next(
+        (v.device for v in (start, stop) if isinstance(v, torch.Tensor)), default_device()
+    )
     lo = convert_to_tensor(start).to(device=device, dtype=torch.float64)
     hi = convert_to_tensor(stop).to(device=device, dtype=torch.float64)
     lo, hi = torch.broadcast_tensors(lo, hi)
@@ -166,24 +200,34 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     return (out, float(step)) if step.ndim == 0 else (out, step.to(d))
 
 
-def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: float = 10,
-             dtype: Any = None, axis: int = 0) -> torch.Tensor:
+def logspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    base: float = 10,
+    dtype: Any = None,
+    axis: int = 0,
+) -> torch.Tensor:
     """`base ** linspace(start, stop, num)`."""
     exps = linspace(start, stop, num, endpoint, dtype="float64", axis=axis)
     return torch.pow(float(base), exps).to(_dtype(dtype))
 
 
-def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None,
-              axis: int = 0) -> torch.Tensor:
+def geomspace(
+    start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None, axis: int = 0
+) -> torch.Tensor:
     """`num` values from `start` to `stop` evenly spaced on a log scale (a geometric series)."""
     lo = convert_to_tensor(start).to(device=default_device(), dtype=torch.float64)
     hi = convert_to_tensor(stop).to(device=default_device(), dtype=torch.float64)
     if bool(torch.any(lo == 0)) or bool(torch.any(hi == 0)):
-        raise ValueError("geomspace: start and stop must be non-zero; received "
-                         f"start={start!r}, stop={stop!r}.")
+        raise ValueError(
+            f"geomspace: start and stop must be non-zero; received start={start!r}, stop={stop!r}."
+        )
     sign = torch.sign(lo)
-    out = sign * logspace(torch.log10(lo * sign), torch.log10(hi * sign), num, endpoint,
-                          dtype="float64", axis=0).reshape(num, *lo.shape)
+    out = sign * logspace(
+        torch.log10(lo * sign), torch.log10(hi * sign), num, endpoint, dtype="float64", axis=0
+    ).reshape(num, *lo.shape)
     if endpoint and num > 1:
         out[-1] = hi
     out[0] = lo
@@ -206,32 +250,37 @@ def _window_n(x: Any) -> int:
 
 def bartlett(x: Any) -> torch.Tensor:
     """The triangular window of `x` points: `1 - |2n/(M-1) - 1|`."""
-    return torch.bartlett_window(_window_n(x), periodic=False, dtype=_dtype(None),
-                                 device=default_device())
+    return torch.bartlett_window(
+        _window_n(x), periodic=False, dtype=_dtype(None), device=default_device()
+    )
 
 
 def blackman(x: Any) -> torch.Tensor:
     """The Blackman window: `0.42 - 0.5 cos(2 pi n/(M-1)) + 0.08 cos(4 pi n/(M-1))`."""
-    return torch.blackman_window(_window_n(x), periodic=False, dtype=_dtype(None),
-                                 device=default_device())
+    return torch.blackman_window(
+        _window_n(x), periodic=False, dtype=_dtype(None), device=default_device()
+    )
 
 
 def hamming(x: Any) -> torch.Tensor:
     """The Hamming window: `0.54 - 0.46 cos(2 pi n/(M-1))`."""
-    return torch.hamming_window(_window_n(x), periodic=False, dtype=_dtype(None),
-                                 device=default_device())
+    return torch.hamming_window(
+        _window_n(x), periodic=False, dtype=_dtype(None), device=default_device()
+    )
 
 
 def hanning(x: Any) -> torch.Tensor:
     """The Hann window: `0.5 - 0.5 cos(2 pi n/(M-1))`."""
-    return torch.hann_window(_window_n(x), periodic=False, dtype=_dtype(None),
-                                 device=default_device())
+    return torch.hann_window(
+        _window_n(x), periodic=False, dtype=_dtype(None), device=default_device()
+    )
 
 
 def kaiser(x: Any, beta: float) -> torch.Tensor:
     """The Kaiser window: `I0(beta sqrt(1 - (2n/(M-1) - 1)**2)) / I0(beta)`."""
-    return torch.kaiser_window(_window_n(x), periodic=False, beta=float(beta),
-                               dtype=_dtype(None), device=default_device())
+    return torch.kaiser_window(
+        _window_n(x), periodic=False, beta=float(beta), dtype=_dtype(None), device=default_device()
+    )
 
 
 def vander(x: Any, N: int | None = None, increasing: bool = False) -> torch.Tensor:  # noqa: N803
@@ -240,7 +289,9 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> torch.Tens
     if x.ndim != 1:
         raise ValueError(f"vander: x must be 1-D; received shape {tuple(x.shape)}.")
     n = x.shape[0] if N is None else int(N)
-    powers = torch.arange(n, device=x.device) if increasing \
+    powers = (
+        torch.arange(n, device=x.device)
+        if increasing
         else torch.arange(n - 1, -1, -1, device=x.device)
+    )
     return torch.pow(x.unsqueeze(1), powers.to(x.dtype).unsqueeze(0)).to(x.dtype)
-

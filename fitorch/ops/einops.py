@@ -41,8 +41,10 @@ def _parse_side(side: str, pattern: str) -> list[list[str]]:
         elif token.isidentifier():
             current.append(token)
         else:
-            raise ValueError(f"rearrange: unexpected {token!r} in pattern {pattern!r}; "
-                             "expected axis names and parentheses.")
+            raise ValueError(
+                f"rearrange: unexpected {token!r} in pattern {pattern!r}; "
+                "expected axis names and parentheses."
+            )
     if current is not None:
         raise ValueError(f"rearrange: unbalanced '(' in pattern {pattern!r}.")
     names = [n for g in groups for n in g]
@@ -51,24 +53,31 @@ def _parse_side(side: str, pattern: str) -> list[list[str]]:
     return groups
 
 
-def _sizes(groups: list[list[str]], shape: tuple[int, ...], lengths: dict[str, int],
-           pattern: str) -> dict[str, int]:
+def _sizes(
+    groups: list[list[str]], shape: tuple[int, ...], lengths: dict[str, int], pattern: str
+) -> dict[str, int]:
     """The length of every input axis name, inferring at most one unknown per group."""
     sizes = dict(lengths)
     for group, dim in zip(groups, shape):
         unknown = [n for n in group if n not in sizes]
         known = math.prod(sizes[n] for n in group if n in sizes)
         if len(unknown) > 1:
-            raise ValueError(f"rearrange: cannot infer the lengths of {unknown} in "
-                             f"{pattern!r}; give all but one as keywords.")
+            raise ValueError(
+                f"rearrange: cannot infer the lengths of {unknown} in "
+                f"{pattern!r}; give all but one as keywords."
+            )
         if unknown:
             if known == 0 or dim % known:
-                raise ValueError(f"rearrange: axis of length {dim} does not split into "
-                                 f"{group} with the given lengths {lengths}.")
+                raise ValueError(
+                    f"rearrange: axis of length {dim} does not split into "
+                    f"{group} with the given lengths {lengths}."
+                )
             sizes[unknown[0]] = dim // known
         elif known != dim:
-            raise ValueError(f"rearrange: the lengths of {group} multiply to {known}, but the "
-                             f"axis has length {dim}.")
+            raise ValueError(
+                f"rearrange: the lengths of {group} multiply to {known}, but the "
+                f"axis has length {dim}."
+            )
     return sizes
 
 
@@ -85,13 +94,17 @@ def rearrange(tensor: Any, pattern: str, **axes_lengths: int) -> torch.Tensor:
     left, right = pattern.split("->")
     inputs, outputs = _parse_side(left, pattern), _parse_side(right, pattern)
     if len(inputs) != x.ndim:
-        raise ValueError(f"rearrange: the pattern names {len(inputs)} input axes, the tensor "
-                         f"has shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"rearrange: the pattern names {len(inputs)} input axes, the tensor "
+            f"has shape {tuple(x.shape)}."
+        )
     in_names = [n for g in inputs for n in g]
     out_names = [n for g in outputs for n in g]
     if set(in_names) != set(out_names):
-        raise ValueError(f"rearrange: both sides must name the same axes; received "
-                         f"{sorted(set(in_names))} -> {sorted(set(out_names))}.")
+        raise ValueError(
+            f"rearrange: both sides must name the same axes; received "
+            f"{sorted(set(in_names))} -> {sorted(set(out_names))}."
+        )
     sizes = _sizes(inputs, tuple(x.shape), axes_lengths, pattern)
     split = x.reshape([sizes[n] for n in in_names])
     moved = split.permute([in_names.index(n) for n in out_names])

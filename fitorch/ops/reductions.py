@@ -19,11 +19,48 @@ from fitorch.ops.dtypes import to_torch_dtype
 from fitorch.ops.elementwise import to_float
 
 __all__ = [
-    "all", "any", "amax", "amin", "max", "min", "sum", "prod", "mean", "std", "var", "median",
-    "average", "ptp", "count_nonzero", "quantile", "percentile", "argmax", "argmin", "argsort",
-    "argpartition", "sort", "cumsum", "cumprod", "nanmax", "nanmin", "nansum", "nanprod",
-    "nanmean", "nanstd", "nanvar", "nanmedian", "nanquantile", "nanpercentile", "nancumsum",
-    "nancumprod", "nanargmax", "nanargmin", "bincount", "histogram", "digitize", "searchsorted",
+    "all",
+    "any",
+    "amax",
+    "amin",
+    "max",
+    "min",
+    "sum",
+    "prod",
+    "mean",
+    "std",
+    "var",
+    "median",
+    "average",
+    "ptp",
+    "count_nonzero",
+    "quantile",
+    "percentile",
+    "argmax",
+    "argmin",
+    "argsort",
+    "argpartition",
+    "sort",
+    "cumsum",
+    "cumprod",
+    "nanmax",
+    "nanmin",
+    "nansum",
+    "nanprod",
+    "nanmean",
+    "nanstd",
+    "nanvar",
+    "nanmedian",
+    "nanquantile",
+    "nanpercentile",
+    "nancumsum",
+    "nancumprod",
+    "nanargmax",
+    "nanargmin",
+    "bincount",
+    "histogram",
+    "digitize",
+    "searchsorted",
     "unique",
 ]
 
@@ -77,8 +114,12 @@ def _extreme(fn, x: Any, axis: Any, keepdims: bool, initial: Any) -> torch.Tenso
     return out
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False,  # noqa: A001
-        initial: Any = None) -> torch.Tensor:
+def max(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,  # noqa: A001
+    initial: Any = None,
+) -> torch.Tensor:
     """The largest element along `axis` (and no smaller than `initial` when given)."""
     x = convert_to_tensor(x)
     if initial is not None and x.numel() == 0:
@@ -87,8 +128,12 @@ def max(x: Any, axis: Any = None, keepdims: bool = False,  # noqa: A001
     return _extreme(torch.amax, x, axis, keepdims, initial)
 
 
-def min(x: Any, axis: Any = None, keepdims: bool = False,  # noqa: A001
-        initial: Any = None) -> torch.Tensor:
+def min(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,  # noqa: A001
+    initial: Any = None,
+) -> torch.Tensor:
     """The smallest element along `axis` (and no larger than `initial` when given)."""
     x = convert_to_tensor(x)
     if initial is not None and x.numel() == 0:
@@ -174,14 +219,16 @@ def _flatten_for(x: torch.Tensor, axis: Any) -> tuple[torch.Tensor, int]:
     return moved.reshape(*[x.shape[d] for d in keep], -1), len(keep)
 
 
-def quantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
-             keepdims: bool = False) -> torch.Tensor:
+def quantile(
+    x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False
+) -> torch.Tensor:
     """The `q`-th quantiles (`q` in [0, 1], scalar or 1-D: a leading axis) along `axis`."""
     return _quantile(x, q, axis, method, keepdims, torch.quantile)
 
 
-def percentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
-               keepdims: bool = False) -> torch.Tensor:
+def percentile(
+    x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False
+) -> torch.Tensor:
     """`quantile(x, q / 100, ...)`."""
     return quantile(x, convert_to_tensor(q, "float64") / 100.0, axis, method, keepdims)
 
@@ -193,8 +240,9 @@ def median(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
 
 def _quantile(x, q, axis, method, keepdims, fn) -> torch.Tensor:
     if method not in _QUANTILE_METHODS:
-        raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}; received "
-                         f"{method!r}.")
+        raise ValueError(
+            f"quantile: method must be one of {_QUANTILE_METHODS}; received {method!r}."
+        )
     x = to_float(x)
     q = convert_to_tensor(q, "float64")
     flat, dim = _flatten_for(x, axis)
@@ -207,14 +255,16 @@ def _quantile(x, q, axis, method, keepdims, fn) -> torch.Tensor:
     return out
 
 
-def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
-                keepdims: bool = False) -> torch.Tensor:
+def nanquantile(
+    x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False
+) -> torch.Tensor:
     """`quantile` ignoring NaNs."""
     return _quantile(x, q, axis, method, keepdims, torch.nanquantile)
 
 
-def nanpercentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
-                  keepdims: bool = False) -> torch.Tensor:
+def nanpercentile(
+    x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False
+) -> torch.Tensor:
     """`percentile` ignoring NaNs."""
     return nanquantile(x, convert_to_tensor(q, "float64") / 100.0, axis, method, keepdims)
 
@@ -227,8 +277,11 @@ def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
 # -------------------------------------------------------------------- NaN-ignoring
 def _without_nan(x: Any, fill: float) -> torch.Tensor:
     x = convert_to_tensor(x)
-    return torch.where(torch.isnan(x), torch.as_tensor(fill, dtype=x.dtype), x) \
-        if x.is_floating_point() else x
+    return (
+        torch.where(torch.isnan(x), torch.as_tensor(fill, dtype=x.dtype), x)
+        if x.is_floating_point()
+        else x
+    )
 
 
 def nansum(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
@@ -372,8 +425,7 @@ def argpartition(x: Any, kth: int, axis: int = -1) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- counting, searching
-def bincount(x: Any, weights: Any = None, minlength: int = 0,
-             sparse: bool = False) -> torch.Tensor:
+def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = False) -> torch.Tensor:
     """Counts of each value `0..max(x)` in the non-negative int `x` (1-D, or 2-D counted per
     row); with `weights`, sums of the weights instead."""
     if sparse:
@@ -384,10 +436,12 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0,
     if x.ndim == 2:
         rows = [bincount(x[i], None if w is None else w[i], length) for i in range(x.shape[0])]
         return torch.stack(rows)
-    out = torch.bincount(x.long(), weights=None if w is None else w.double(),
-                         minlength=length)
-    return out.to(torch.int32) if w is None else out.to(w.dtype if w.is_floating_point()
-                                                        else torch.float32)
+    out = torch.bincount(x.long(), weights=None if w is None else w.double(), minlength=length)
+    return (
+        out.to(torch.int32)
+        if w is None
+        else out.to(w.dtype if w.is_floating_point() else torch.float32)
+    )
 
 
 def histogram(x: Any, bins: int = 10, range: Any = None) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: A002
@@ -412,29 +466,40 @@ def searchsorted(sorted_sequence: Any, values: Any, side: str = "left") -> torch
         raise ValueError(f"searchsorted: side must be 'left' or 'right'; received {side!r}.")
     seq, v = convert_to_tensor(sorted_sequence), convert_to_tensor(values)
     if seq.ndim != 1:
-        raise ValueError(f"searchsorted: sorted_sequence must be 1-D; received shape "
-                         f"{tuple(seq.shape)}.")
-    return torch.searchsorted(seq, v.to(device=seq.device, dtype=seq.dtype),
-                              side=side).to(torch.int32)
+        raise ValueError(
+            f"searchsorted: sorted_sequence must be 1-D; received shape {tuple(seq.shape)}."
+        )
+    return torch.searchsorted(seq, v.to(device=seq.device, dtype=seq.dtype), side=side).to(
+        torch.int32
+    )
 
 
-def unique(x: Any, sorted: bool = True, return_index: bool = False,  # noqa: A002
-           return_inverse: bool = False, return_counts: bool = False, axis: Any = None,
-           size: int | None = None, fill_value: Any = None) -> Any:
+def unique(
+    x: Any,
+    sorted: bool = True,
+    return_index: bool = False,  # noqa: A002
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: Any = None,
+    size: int | None = None,
+    fill_value: Any = None,
+) -> Any:
     """The sorted unique elements of `x` (flattened, or unique slices along `axis`), plus
     `(index, inverse, counts)` as requested (int64, as Keras's torch backend). `size` pads
     (with `fill_value`, default the smallest unique value) or truncates the result to a fixed
     length."""
     x = convert_to_tensor(x)
     flat = x.reshape(-1) if axis is None else x
-    values, inverse, counts = torch.unique(flat, sorted=True, return_inverse=True,
-                                           return_counts=True, dim=axis)
+    values, inverse, counts = torch.unique(
+        flat, sorted=True, return_inverse=True, return_counts=True, dim=axis
+    )
     extras = []
     if return_index:
         n = flat.shape[0 if axis is None else axis]
         positions = torch.arange(n, device=x.device)
-        first = torch.full((values.shape[0 if axis is None else axis],), n, dtype=torch.long,
-                           device=x.device)
+        first = torch.full(
+            (values.shape[0 if axis is None else axis],), n, dtype=torch.long, device=x.device
+        )
         extras.append(first.scatter_reduce(0, inverse.reshape(-1), positions, "amin"))
     if return_inverse:
         extras.append(inverse)
@@ -448,7 +513,7 @@ def unique(x: Any, sorted: bool = True, return_index: bool = False,  # noqa: A00
 def _fixed_size(values: torch.Tensor, size: int, fill: Any) -> torch.Tensor:
     if values.shape[0] >= size:
         return values[:size]
-    pad = torch.full((size - values.shape[0], *values.shape[1:]), fill, dtype=values.dtype,
-                     device=values.device)
+    pad = torch.full(
+        (size - values.shape[0], *values.shape[1:]), fill, dtype=values.dtype, device=values.device
+    )
     return torch.cat([values, pad])
-

@@ -17,12 +17,50 @@ from fitorch.ops.core import convert_to_tensor
 from fitorch.ops.dtypes import result_type, to_torch_dtype
 
 __all__ = [
-    "append", "broadcast_to", "concatenate", "expand_dims", "flip", "fliplr", "flipud",
-    "moveaxis", "ravel", "reshape", "roll", "rot90", "squeeze", "stack", "swapaxes", "tile",
-    "transpose", "repeat", "split", "array_split", "hsplit", "vsplit", "dsplit", "hstack",
-    "vstack", "dstack", "pad", "ndim", "size", "view", "take", "take_along_axis", "where",
-    "select", "nonzero", "get_item", "diag", "diagflat", "diagonal", "tril", "triu", "trace",
-    "unravel_index", "isin",
+    "append",
+    "broadcast_to",
+    "concatenate",
+    "expand_dims",
+    "flip",
+    "fliplr",
+    "flipud",
+    "moveaxis",
+    "ravel",
+    "reshape",
+    "roll",
+    "rot90",
+    "squeeze",
+    "stack",
+    "swapaxes",
+    "tile",
+    "transpose",
+    "repeat",
+    "split",
+    "array_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "hstack",
+    "vstack",
+    "dstack",
+    "pad",
+    "ndim",
+    "size",
+    "view",
+    "take",
+    "take_along_axis",
+    "where",
+    "select",
+    "nonzero",
+    "get_item",
+    "diag",
+    "diagflat",
+    "diagonal",
+    "tril",
+    "triu",
+    "trace",
+    "unravel_index",
+    "isin",
 ]
 
 
@@ -70,8 +108,10 @@ def squeeze(x: Any, axis: Any = None) -> torch.Tensor:
     axes = tuple(a % x.ndim for a in _axes_tuple(axis))
     for a in axes:
         if x.shape[a] != 1:
-            raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, expected 1 (input "
-                             f"shape {tuple(x.shape)}).")
+            raise ValueError(
+                f"squeeze: axis {a} has size {x.shape[a]}, expected 1 (input "
+                f"shape {tuple(x.shape)})."
+            )
     return torch.squeeze(x, dim=axes)
 
 
@@ -205,15 +245,18 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[torch.Tensor]
     x = convert_to_tensor(x)
     points = _split_points(indices_or_sections)
     if isinstance(points, int) and x.shape[axis] % points:
-        raise ValueError(f"split: {points} sections do not divide axis {axis} of size "
-                         f"{x.shape[axis]}; use array_split for unequal parts.")
+        raise ValueError(
+            f"split: {points} sections do not divide axis {axis} of size "
+            f"{x.shape[axis]}; use array_split for unequal parts."
+        )
     return list(torch.tensor_split(x, points, dim=axis))
 
 
 def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[torch.Tensor]:
     """`split` allowing unequal parts (the first ones one longer)."""
-    return list(torch.tensor_split(convert_to_tensor(x), _split_points(indices_or_sections),
-                                   dim=axis))
+    return list(
+        torch.tensor_split(convert_to_tensor(x), _split_points(indices_or_sections), dim=axis)
+    )
 
 
 def hsplit(x: Any, indices_or_sections: Any) -> list[torch.Tensor]:
@@ -232,12 +275,18 @@ def dsplit(x: Any, indices_or_sections: Any) -> list[torch.Tensor]:
     return split(x, indices_or_sections, axis=2)
 
 
-_PAD_MODES = {"constant": "constant", "reflect": "reflect", "symmetric": None,
-              "edge": "replicate", "wrap": "circular"}
+_PAD_MODES = {
+    "constant": "constant",
+    "reflect": "reflect",
+    "symmetric": None,
+    "edge": "replicate",
+    "wrap": "circular",
+}
 
 
-def pad(x: Any, pad_width: Any, mode: str = "constant",
-        constant_values: Any = None) -> torch.Tensor:
+def pad(
+    x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None
+) -> torch.Tensor:
     """`x` padded by `pad_width` (an int, a `(before, after)` pair, or one pair per axis).
 
     `mode` is `"constant"` (with `constant_values`, default 0), `"reflect"`, `"symmetric"`,
@@ -246,14 +295,16 @@ def pad(x: Any, pad_width: Any, mode: str = "constant",
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}; received {mode!r}.")
     if constant_values is not None and mode != "constant":
-        raise ValueError(f"pad: constant_values is only used with mode='constant'; received "
-                         f"mode={mode!r}.")
+        raise ValueError(
+            f"pad: constant_values is only used with mode='constant'; received mode={mode!r}."
+        )
     x = convert_to_tensor(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)).tolist()
     if mode == "constant":
         flat = [w for pair in reversed(widths) for w in pair]
-        return torch.nn.functional.pad(x, flat, value=0 if constant_values is None
-                                       else constant_values)
+        return torch.nn.functional.pad(
+            x, flat, value=0 if constant_values is None else constant_values
+        )
     return _pad_by_index(x, widths, mode)
 
 
@@ -269,8 +320,9 @@ def _pad_by_index(x: torch.Tensor, widths: list, mode: str) -> torch.Tensor:
         else:  # reflect (edge not repeated) or symmetric (edge repeated)
             period = 2 * n - 2 if mode == "reflect" else 2 * n
             shifted = idx % builtins.max(period, 1) if mode == "reflect" else idx % period
-            idx = torch.where(shifted < n, shifted,
-                              period - shifted - (0 if mode == "reflect" else 1))
+            idx = torch.where(
+                shifted < n, shifted, period - shifted - (0 if mode == "reflect" else 1)
+            )
         x = torch.index_select(x, axis, idx)
     return x
 
@@ -286,7 +338,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
     axis = axis % x.ndim
     idx = torch.where(idx < 0, idx + x.shape[axis], idx)
     flat = torch.index_select(x, axis, idx.reshape(-1))
-    return flat.reshape((*x.shape[:axis], *idx.shape, *x.shape[axis + 1:]))
+    return flat.reshape((*x.shape[:axis], *idx.shape, *x.shape[axis + 1 :]))
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> torch.Tensor:
@@ -297,10 +349,12 @@ def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> torch.Tens
         x, axis = x.reshape(-1), 0
     axis = axis % x.ndim
     idx = torch.where(idx < 0, idx + x.shape[axis], idx)
-    shape = list(torch.broadcast_shapes(tuple(builtins.max(a, 1) if i != axis else 1
-                                              for i, a in enumerate(x.shape)),
-                                        tuple(1 if i == axis else s
-                                              for i, s in enumerate(idx.shape))))
+    shape = list(
+        torch.broadcast_shapes(
+            tuple(builtins.max(a, 1) if i != axis else 1 for i, a in enumerate(x.shape)),
+            tuple(1 if i == axis else s for i, s in enumerate(idx.shape)),
+        )
+    )
     x = x.expand(*[s if i != axis else x.shape[axis] for i, s in enumerate(shape)])
     idx = idx.expand(*[s if i != axis else idx.shape[axis] for i, s in enumerate(shape)])
     return torch.gather(x, axis, idx)
@@ -320,12 +374,15 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
 def select(condlist: Any, choicelist: Any, default: Any = 0) -> torch.Tensor:
     """The element of the first `choicelist[i]` whose `condlist[i]` holds, else `default`."""
     if len(condlist) != len(choicelist):
-        raise ValueError(f"select: condlist and choicelist must have the same length; "
-                         f"received {len(condlist)} and {len(choicelist)}.")
+        raise ValueError(
+            f"select: condlist and choicelist must have the same length; "
+            f"received {len(condlist)} and {len(choicelist)}."
+        )
     choices = _joined(list(choicelist))
-    out = torch.broadcast_to(convert_to_tensor(default).to(choices[0].device,
-                                                           choices[0].dtype),
-                             torch.broadcast_shapes(*[c.shape for c in choices]))
+    out = torch.broadcast_to(
+        convert_to_tensor(default).to(choices[0].device, choices[0].dtype),
+        torch.broadcast_shapes(*[c.shape for c in choices]),
+    )
     for cond, choice in zip(reversed(condlist), reversed(choices)):
         out = torch.where(convert_to_tensor(cond).bool().to(choice.device), choice, out)
     return out
@@ -333,8 +390,7 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> torch.Tensor:
 
 def nonzero(x: Any) -> tuple[torch.Tensor, ...]:
     """The indices of the non-zero elements of `x`, one int32 array per axis."""
-    return tuple(i.to(torch.int32) for i in torch.nonzero(convert_to_tensor(x),
-                                                           as_tuple=True))
+    return tuple(i.to(torch.int32) for i in torch.nonzero(convert_to_tensor(x), as_tuple=True))
 
 
 def get_item(x: Any, key: Any) -> torch.Tensor:
@@ -360,8 +416,10 @@ def _positive_steps(key: tuple, shape: tuple[int, ...]) -> tuple[tuple, tuple[in
     if not builtins.any(isinstance(k, builtins.slice) and (k.step or 1) < 0 for k in key):
         return key, ()
     if builtins.any(isinstance(k, torch.Tensor) for k in key):
-        raise ValueError("get_item: a negative slice step cannot be combined with tensor "
-                         "indices; flip the tensor first.")
+        raise ValueError(
+            "get_item: a negative slice step cannot be combined with tensor "
+            "indices; flip the tensor first."
+        )
     used = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
     new, flips, dim, out_dim = [], [], 0, 0
     for k in key:
@@ -374,8 +432,11 @@ def _positive_steps(key: tuple, shape: tuple[int, ...]) -> tuple[tuple, tuple[in
             if (k.step or 1) < 0:
                 picked = range(shape[dim])[k]  # the elements, in descending order
                 step = -picked.step
-                k = builtins.slice(picked[-1], picked[0] + 1, step) if len(picked) \
+                k = (
+                    builtins.slice(picked[-1], picked[0] + 1, step)
+                    if len(picked)
                     else builtins.slice(0, 0)
+                )
                 flips.append(out_dim)
             dim, out_dim = dim + 1, out_dim + 1
         else:
@@ -392,8 +453,12 @@ def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) ->
 
 def unravel_index(indices: Any, shape: Any) -> tuple[torch.Tensor, ...]:
     """The coordinates in an array of `shape` of the flat `indices`, one int32 array per axis."""
-    return tuple(c.to(torch.int32) for c in torch.unravel_index(
-        convert_to_tensor(indices).long(), tuple(int(s) for s in shape)))
+    return tuple(
+        c.to(torch.int32)
+        for c in torch.unravel_index(
+            convert_to_tensor(indices).long(), tuple(int(s) for s in shape)
+        )
+    )
 
 
 # -------------------------------------------------------------------------- diagonals

@@ -114,7 +114,10 @@ def _first_bad(t: torch.Tensor, bad: torch.Tensor) -> tuple[int, object]:
 
 
 def check_finite(name: str, t: torch.Tensor, what: str) -> None:
-    """A floating tensor holds no NaN or inf; the error names the first bad sample."""
+    """A floating tensor holds no NaN or inf; the error names the first bad sample. Arrays
+    the data path keeps as NumPy (strings for preprocessing layers) are not numbers."""
+    if not isinstance(t, torch.Tensor):
+        return
     if not (t.is_floating_point() or t.is_complex()) or t.numel() == 0:
         return
     if bool(torch.isfinite(t).all()):  # one reduction, one transfer per array
