@@ -196,3 +196,19 @@ def test_saving_an_unregistered_function_raises_naming_it():
     model = Model(x, symbolic_op(lambda t: t * 2)(x))
     with pytest.raises(TypeError, match="Cannot save the operation '<lambda>'"):
         model.get_config()
+
+
+def test_ops_reached_through_their_group_build_graph_nodes(tmp_path):
+    from fitorch import ops
+
+    inputs = fitorch.Input((3, 3))
+    x = ops.nn.relu(inputs)
+    y = ops.numpy.square(ops.math.logsumexp(x, axis=-1))
+    model = fitorch.Model(inputs, y)
+    assert [layer.name for layer in model.layers[1:]] == ["relu", "logsumexp", "square"]
+    value = np.random.default_rng(0).normal(size=(2, 3, 3)).astype("float64")
+    expected = np.log(np.exp(np.maximum(value, 0.0)).sum(axis=-1)) ** 2
+    np.testing.assert_allclose(model.predict(value, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "groups.keras")
+    loaded = fitorch.saving.load_model(tmp_path / "groups.keras")
+    np.testing.assert_allclose(loaded.predict(value, verbose=0), expected, rtol=1e-5, atol=1e-6)

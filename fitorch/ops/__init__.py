@@ -34,3 +34,8 @@ __all__ = [
 from fitorch.layers.op_node import symbolic_namespace  # noqa: E402
 
 symbolic_namespace(globals(), __all__, "fitorch.ops")
+# The groups too (`fitorch.ops.nn.relu`, `fitorch.ops.linalg.inv`): an op reached through its
+# group builds graph nodes as well; a function saved under both spellings keeps the first.
+for _group in (core, numpy, nn, math, linalg, image, einops):
+    symbolic_namespace(vars(_group), _group.__all__, _group.__name__)
+del _group
