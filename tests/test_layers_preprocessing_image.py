@@ -176,3 +176,136 @@ def test_augmentation_in_a_model_is_off_at_predict_and_round_trips(tmp_path):
     for layer in model.layers:
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
+
+
+UNIT = RNG.uniform(0, 1, (3, 9, 7, 3)).astype("float32")
+WARPS = [  # (name, kwargs making the draw deterministic)
+    ("RandomRotation", {"factor": (0.25, 0.25)}),  # exactly 90 degrees
+    ("RandomRotation", {"factor": (0.1, 0.1), "fill_mode": "constant", "fill_value": 0.5}),
+    ("RandomRotation", {"factor": (-0.05, -0.05), "interpolation": "nearest", "fill_mode": "wrap"}),
+    ("RandomZoom", {"height_factor": (0.3, 0.3)}),
+    (
+        "RandomZoom",
+        {"height_factor": (-0.4, -0.4), "width_factor": (0.2, 0.2), "fill_mode": "nearest"},
+    ),  # fmt: skip
+    ("RandomTranslation", {"height_factor": (0.2, 0.2), "width_factor": (-0.3, -0.3)}),
+    (
+        "RandomTranslation",
+        {
+            "height_factor": (0.15, 0.15),
+            "width_factor": (0.1, 0.1),
+            "fill_mode": "constant",
+            "interpolation": "nearest",
+        },
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), WARPS)
+def test_affine_warps_equal_keras_for_a_fixed_draw(name, kwargs):
+    ours = getattr(layers, name)(**kwargs)(UNIT, training=True).numpy()
+    ref = _keras(getattr(keras.layers, name)(**kwargs), UNIT, training=True)
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
+    one = getattr(layers, name)(**kwargs)(UNIT[0], training=True).numpy()  # unbatched
+    np.testing.assert_allclose(one, ref[0], atol=1e-4)
+
+
+def test_affine_warps_channels_first_equal_keras():
+    x = UNIT.transpose(0, 3, 1, 2)
+    for name, kwargs in WARPS[:1] + WARPS[3:4] + WARPS[5:6]:
+        ours = getattr(layers, name)(**kwargs, data_format="channels_first")(x, training=True)
+        ref = getattr(keras.layers, name)(**kwargs, data_format="channels_first")
+        np.testing.assert_allclose(ours.numpy(), _keras(ref, x, training=True), atol=1e-4)
+
+
+def test_rotation_by_a_quarter_turn_is_rot90():
+    x = RNG.uniform(0, 1, (2, 5, 5, 1)).astype("float32")
+    out = layers.RandomRotation((0.25, 0.25))(x, training=True).numpy()
+    np.testing.assert_allclose(out, np.rot90(x, k=1, axes=(1, 2)), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("layer", "ref"),
+    [
+        (lambda: layers.RandomRotation(0.2, seed=5), lambda: keras.layers.RandomRotation(0.2)),
+        (
+            lambda: layers.RandomZoom(0.3, (-0.2, 0.4), seed=5),
+            lambda: keras.layers.RandomZoom(0.3, (-0.2, 0.4)),
+        ),  # fmt: skip
+        (
+            lambda: layers.RandomTranslation(0.1, (0.2, -0.3), seed=5),
+            lambda: keras.layers.RandomTranslation(0.1, (0.2, -0.3)),
+        ),  # fmt: skip
+    ],
+)
+def test_affine_warps_identity_at_inference_and_config_round_trip(layer, ref, tmp_path):
+    lyr = layer()
+    np.testing.assert_array_equal(lyr(UNIT).numpy(), UNIT)
+    np.testing.assert_array_equal(lyr(UNIT, training=False).numpy(), UNIT)
+    model = fitorch.Sequential([fitorch.Input((9, 7, 3)), lyr])
+    np.testing.assert_allclose(model.predict(UNIT, verbose=0), UNIT, atol=0)
+    assert not np.allclose(lyr(UNIT, training=True).numpy(), UNIT)
+    config = lyr.get_config()
+    clone = type(lyr).from_config(config)
+    assert clone.get_config() == config
+    keras_config = ref().get_config()
+    for key in ("fill_mode", "interpolation", "fill_value", "seed", "data_format"):
+        assert key in config and key in keras_config
+    for key in ("factor", "height_factor", "width_factor"):
+        if key in keras_config:
+            got = config[key] if config[key] is None else tuple(config[key])
+            want = keras_config[key]
+            want = sorted(want) if isinstance(want, (tuple, list)) else (-want, want)
+            assert got == tuple(want)
+
+
+def _angles(out, x):
+    """Rotation angle (degrees) of each image, from where the bright centre-right dot moved."""
+    ys, xs = np.unravel_index(out[..., 0].reshape(len(out), -1).argmax(axis=1), out.shape[1:3])
+    c = (x.shape[1] - 1) / 2
+    return np.degrees(np.arctan2(-(ys - c), xs - c))
+
+
+def test_random_draws_within_range_and_repeat_for_a_seed():
+    x = np.zeros((300, 21, 21, 1), "float32")
+    x[:, 10, 18] = 1.0  # 8 pixels right of the centre
+    angles = _angles(layers.RandomRotation(0.1, fill_mode="constant", seed=3)(
+        x, training=True).numpy(), x)  # fmt: skip
+    assert angles.min() >= -36 - 8 and angles.max() <= 36 + 8  # +-0.1 turn, pixel rounding
+    assert angles.min() < -25 and angles.max() > 25 and abs(angles.mean()) < 5
+    for make in (lambda: layers.RandomRotation(0.2, seed=7),
+                 lambda: layers.RandomZoom(0.3, seed=7),
+                 lambda: layers.RandomTranslation(0.2, 0.2, seed=7)):  # fmt: skip
+        a, b = make()(UNIT, training=True).numpy(), make()(UNIT, training=True).numpy()
+        np.testing.assert_array_equal(a, b)
+    x = np.zeros((300, 11, 11, 1), "float32")
+    x[:, 5, 5] = 1.0
+    shift = layers.RandomTranslation(
+        (0.0, 0.3), (-0.2, 0.0), fill_mode="constant", interpolation="nearest", seed=1
+    )
+    out = shift(x, training=True).numpy()
+    ys, xs = np.unravel_index(out[..., 0].reshape(300, -1).argmax(axis=1), (11, 11))
+    assert ys.min() >= 5 and ys.max() <= 5 + 4 and xs.min() >= 5 - 3 and xs.max() <= 5
+    assert ys.max() >= 8 and xs.min() <= 3
+    x = np.ones((300, 21, 21, 1), "float32")
+    out = layers.RandomZoom((0.0, 0.5), fill_mode="constant", interpolation="nearest",
+                            seed=2)(x, training=True).numpy()  # fmt: skip
+    width = out[:, 10, :, 0].sum(axis=1)  # zoom out by z: the image covers about 21 / z columns
+    assert width.min() >= 21 / 1.5 - 2 and width.max() == 21 and width.min() < 16
+
+
+def test_affine_warp_argument_errors_name_the_argument():
+    with pytest.raises(ValueError, match="RandomRotation factor"):
+        layers.RandomRotation(1.5)
+    with pytest.raises(ValueError, match="fill_mode"):
+        layers.RandomRotation(0.1, fill_mode="mirror")
+    with pytest.raises(ValueError, match="interpolation"):
+        layers.RandomZoom(0.1, interpolation="bicubic")
+    with pytest.raises(ValueError, match="height_factor"):
+        layers.RandomZoom(-1.0)
+    with pytest.raises(ValueError, match="width_factor"):
+        layers.RandomZoom(0.1, (0.1, 0.2, 0.3))
+    with pytest.raises(ValueError, match="width_factor"):
+        layers.RandomTranslation(0.1, 1.5)
+    with pytest.raises(ValueError, match="height_factor"):
+        layers.RandomTranslation("a", 0.1)

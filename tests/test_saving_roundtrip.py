@@ -132,6 +132,9 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "RandomContrast": ({"factor": 0.2, "seed": 1}, (8, 8, 3)),
     "RandomCrop": ({"height": 4, "width": 6, "seed": 1}, (8, 8, 3)),
     "RandomGrayscale": ({"factor": 0.5, "seed": 1}, (8, 8, 3)),
+    "RandomRotation": ({"factor": 0.1, "fill_mode": "constant", "seed": 1}, (8, 8, 3)),
+    "RandomZoom": ({"height_factor": 0.2, "width_factor": (-0.1, 0.3), "seed": 1}, (8, 8, 3)),
+    "RandomTranslation": ({"height_factor": 0.2, "width_factor": 0.1, "seed": 1}, (8, 8, 3)),
     "Solarization": ({"threshold_factor": 0.5, "value_range": (0, 1)}, (8, 8, 3)),
 }
 # Aliases, abstract bases and layers needing a Python object are covered elsewhere.

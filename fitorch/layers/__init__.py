@@ -90,6 +90,9 @@ from fitorch.layers.preprocessing_image import (
     RandomCrop,
     RandomFlip,
     RandomGrayscale,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
     Resizing,
     Solarization,
 )
@@ -161,6 +164,7 @@ __all__ = [
     "CategoryEncoding",
     "AutoContrast", "CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomGrayscale", "Resizing", "Solarization", "TextVectorization",
+    "RandomRotation", "RandomTranslation", "RandomZoom",
     "IntegerLookup", "StringLookup",
     "Discretization",
 ]  # fmt: skip

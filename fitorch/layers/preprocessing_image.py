@@ -2,19 +2,23 @@
 
 Deterministic: `Resizing`, `CenterCrop`, `AutoContrast`. Random (active only when the layer
 runs in training, Keras's rule; identity at inference): `RandomFlip`, `RandomBrightness`,
-`RandomContrast`, `RandomCrop`, `RandomGrayscale`, `Solarization`. Inputs are images
-`(batch, H, W, C)` (or `(C, H, W)` with `data_format='channels_first'`), unbatched `(H, W, C)`
-accepted. Random draws come from a per-layer `torch.Generator` seeded with `seed` (runs
-repeat; parameters are drawn on the CPU, a few numbers per image, and applied on the
-input's device).
+`RandomContrast`, `RandomCrop`, `RandomGrayscale`, `Solarization`, and the affine warps
+`RandomRotation`, `RandomZoom`, `RandomTranslation` (resampled by `ops.image.affine_transform`
+with Keras's fill modes). Inputs are images `(batch, H, W, C)` (or `(C, H, W)` with
+`data_format='channels_first'`), unbatched `(H, W, C)` accepted. Random draws come from a
+per-layer `torch.Generator` seeded with `seed` (runs repeat; parameters are drawn on the CPU, a
+few numbers per image, and applied on the input's device).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from fitorch import backend
 from fitorch.layers.base import Layer
+from fitorch.ops.image import affine_transform
 from fitorch.utils.image_resize import aspect_crop_box, check_interpolation, resize_images
 
 __all__ = [
@@ -25,12 +29,17 @@ __all__ = [
     "RandomCrop",
     "RandomFlip",
     "RandomGrayscale",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "Resizing",
     "Solarization",
 ]
 
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 _GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # ITU-R 601 luma, as Keras's rgb_to_grayscale
+_WARP_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+_WARP_INTERPOLATIONS = ("nearest", "bilinear")
 
 
 def factor_range(name: str, factor, low: float, high: float) -> tuple[float, float]:
@@ -45,6 +54,29 @@ def factor_range(name: str, factor, low: float, high: float) -> tuple[float, flo
     raise ValueError(
         f"{name} must be a number or a pair of numbers in [{low}, {high}], got {factor!r}"
     )
+
+
+def symmetric_range(name: str, factor, low: float, high: float, open_low: bool = False):
+    """Zoom/translation factors: a pair (each in `[low, high]`, or `(low, high]` with
+    `open_low`) is sorted; a number f gives `(-|f|, |f|)`."""
+    values = list(factor) if isinstance(factor, (tuple, list)) else [factor]
+    lo_text = "(" if open_low else "["
+    ok = len(values) in (1, 2) and all(
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and (low < v if open_low else low <= v)
+        and v <= high
+        for v in values
+    )
+    if not ok or (isinstance(factor, (tuple, list)) and len(values) != 2):
+        raise ValueError(
+            f"{name} must be a number or a pair of numbers in {lo_text}{low}, {high}], "
+            f"got {factor!r}"
+        )
+    if len(values) == 2:
+        lower, upper = sorted(float(v) for v in values)
+        return lower, upper
+    return -abs(float(factor)), abs(float(factor))
 
 
 def _value_range(value_range) -> tuple[float, float]:
@@ -355,3 +387,130 @@ class Solarization(ImageLayer):
         return {**super().get_config(), "addition_factor": list(self.addition_factor),
                 "threshold_factor": list(self.threshold_factor),
                 "value_range": list(self.value_range)}  # fmt: skip
+
+
+class _AffineLayer(ImageLayer):
+    """Shared by the warps: Keras's fill modes and interpolations, and the resampling of a
+    batch of `(N, 8)` transforms (output pixel reads the input at the transformed point)."""
+
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
+                 data_format=None, **kwargs):  # fmt: skip
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        name = type(self).__name__
+        if fill_mode not in _WARP_FILL_MODES:
+            raise ValueError(
+                f"{name}: fill_mode must be one of {_WARP_FILL_MODES}, got {fill_mode!r}"
+            )
+        if interpolation not in _WARP_INTERPOLATIONS:
+            raise ValueError(
+                f"{name}: interpolation must be one of {_WARP_INTERPOLATIONS}, "
+                f"got {interpolation!r}"
+            )
+        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.fill_value = float(fill_value)
+
+    def transforms(self, n: int, height: int, width: int) -> torch.Tensor:
+        """`(n, 8)` float64 transforms for one batch (draws from the layer's generator)."""
+        raise NotImplementedError
+
+    def draw(self, n: int, low: float, high: float) -> torch.Tensor:
+        """`n` float64 draws from U[low, high) on the CPU."""
+        return low + (high - low) * torch.rand(n, generator=self.generator, dtype=torch.float64)
+
+    def call(self, inputs, training=None):
+        training = self.training if training is None else training
+        x, unbatched = self.to_nchw(inputs)
+        if not training:
+            return self.from_nchw(x, unbatched)
+        transform = self.transforms(len(x), x.shape[-2], x.shape[-1]).to(x.device, x.dtype)
+        x = affine_transform(x, transform, interpolation=self.interpolation,
+                             fill_mode=self.fill_mode, fill_value=self.fill_value,
+                             data_format="channels_first")  # fmt: skip
+        return self.from_nchw(x, unbatched)
+
+    def get_config(self):
+        return {**super().get_config(), "fill_mode": self.fill_mode,
+                "interpolation": self.interpolation, "fill_value": self.fill_value}  # fmt: skip
+
+
+class RandomRotation(_AffineLayer):
+    """Training: rotate each image about its centre by `angle ~ U[lo * 360, hi * 360]` degrees
+    (`factor` a fraction of a full turn: a number f means `[-f, f]`, within [-1, 1]); a
+    positive angle turns the picture counter-clockwise, as Keras."""
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):  # fmt: skip
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = factor_range("RandomRotation factor", factor, -1.0, 1.0)
+
+    def transforms(self, n, height, width):
+        angle = self.draw(n, self.factor[0] * 360.0, self.factor[1] * 360.0) * (math.pi / 180.0)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+        zeros = torch.zeros_like(angle)
+        # input point = R (output point - centre) + centre, R = [[cos, -sin], [sin, cos]]
+        return torch.stack([cos, -sin, cx - cx * cos + cy * sin,
+                            sin, cos, cy - cx * sin - cy * cos, zeros, zeros], dim=1)  # fmt: skip
+
+    def get_config(self):
+        return {**super().get_config(), "factor": list(self.factor)}
+
+
+class RandomZoom(_AffineLayer):
+    """Training: scale each image about its centre; the sampling step is
+    `1 + U[height_factor]` vertically and `1 + U[width_factor]` horizontally (a number f means
+    `[-f, f]`, each value in (-1, 1]; positive values zoom out). Without `width_factor` one draw
+    serves both axes (aspect ratio kept), as Keras."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):  # fmt: skip
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor = symmetric_range(
+            "RandomZoom height_factor", height_factor, -1.0, 1.0, open_low=True
+        )
+        self.width_factor = (
+            None
+            if width_factor is None
+            else symmetric_range("RandomZoom width_factor", width_factor, -1.0, 1.0, True)
+        )
+
+    def transforms(self, n, height, width):
+        zoom_h = 1.0 + self.draw(n, *self.height_factor)
+        zoom_w = zoom_h if self.width_factor is None else 1.0 + self.draw(n, *self.width_factor)
+        zeros = torch.zeros_like(zoom_h)
+        return torch.stack([zoom_w, zeros, (width - 1) / 2.0 * (1.0 - zoom_w),
+                            zeros, zoom_h, (height - 1) / 2.0 * (1.0 - zoom_h),
+                            zeros, zeros], dim=1)  # fmt: skip
+
+    def get_config(self):
+        width = None if self.width_factor is None else list(self.width_factor)
+        return {**super().get_config(), "height_factor": list(self.height_factor),
+                "width_factor": width}  # fmt: skip
+
+
+class RandomTranslation(_AffineLayer):
+    """Training: shift each image by `U[height_factor] * H` rows and `U[width_factor] * W`
+    columns (fractions of the size: a number f means `[-f, f]`, each value in [-1, 1];
+    positive moves the picture down / right)."""
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):  # fmt: skip
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor = symmetric_range(
+            "RandomTranslation height_factor", height_factor, -1.0, 1.0
+        )
+        self.width_factor = symmetric_range(
+            "RandomTranslation width_factor", width_factor, -1.0, 1.0
+        )
+
+    def transforms(self, n, height, width):
+        dy = self.draw(n, *self.height_factor) * height
+        dx = self.draw(n, *self.width_factor) * width
+        ones, zeros = torch.ones_like(dy), torch.zeros_like(dy)
+        return torch.stack([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], dim=1)
+
+    def get_config(self):
+        return {**super().get_config(), "height_factor": list(self.height_factor),
+                "width_factor": list(self.width_factor)}  # fmt: skip
