@@ -13,6 +13,7 @@ from fitorch.utils.image_utils import array_to_img, img_to_array, load_img, save
 from fitorch.utils.numerical import normalize, to_categorical
 from fitorch.utils.padding import pad_sequences
 from fitorch.utils.plotting import plot_history
+from fitorch.utils.progbar import Progbar
 from fitorch.utils.random import set_random_seed
 from fitorch.utils.sequence import PyDataset, Sequence
 from fitorch.utils.split import split_dataset
@@ -33,6 +34,7 @@ __all__ = [
     "img_to_array",
     "load_img",
     "save_img",
+    "Progbar",
     "PyDataset",
     "Sequence",
     "normalize",
