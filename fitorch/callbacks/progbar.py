@@ -18,7 +18,7 @@ import time
 from fitorch.callbacks.base import Callback
 from fitorch.utils import console
 
-__all__ = ["ProgbarLogger", "format_value", "format_logs"]
+__all__ = ["ProgbarLogger", "format_value", "format_logs", "format_duration", "format_per_step"]
 
 _BAR = 20
 
@@ -40,7 +40,8 @@ def format_logs(logs: dict) -> str:
     )
 
 
-def _fmt_time(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """`1:02:03`, `2:05` or `7s` (Keras' ETA / elapsed format)."""
     if seconds >= 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
     if seconds >= 60:
@@ -48,13 +49,14 @@ def _fmt_time(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def _per_step(seconds: float, steps: int) -> str:
+def format_per_step(seconds: float, steps: int, unit: str = "step") -> str:
+    """Time per `unit` over `steps` units: `2s/step`, `35ms/step` or `80us/step`."""
     per = seconds / max(steps, 1)
-    if per >= 1:
-        return f"{per:.0f}s/step"
+    if per >= 1 or per == 0:
+        return f"{per:.0f}s/{unit}"
     if per >= 1e-3:
-        return f"{per * 1e3:.0f}ms/step"
-    return f"{per * 1e6:.0f}us/step"
+        return f"{per * 1e3:.0f}ms/{unit}"
+    return f"{per * 1e6:.0f}us/{unit}"
 
 
 class ProgbarLogger(Callback):
@@ -165,17 +167,18 @@ class ProgbarLogger(Callback):
         metrics = format_logs(logs)
         tail = f" - {metrics}" if metrics else ""
         if self.verbose == 2:
-            return (
-                f"{step}/{target or step} - {_fmt_time(elapsed)} - {_per_step(elapsed, step)}{tail}"
-            )
+            timing = f"{format_duration(elapsed)} - {format_per_step(elapsed, step)}"
+            return f"{step}/{target or step} - {timing}{tail}"
         if target:
             done = int(_BAR * min(step, target) / target)
             bar = "━" * done + "─" * (_BAR - done)
             width = len(str(target))
             if final:
-                timing = f"{_fmt_time(elapsed)} {_per_step(elapsed, step)}"
+                timing = f"{format_duration(elapsed)} {format_per_step(elapsed, step)}"
             else:
                 eta = elapsed / max(step, 1) * (target - step)
-                timing = f"{_fmt_time(eta)} {_per_step(elapsed, step)}"
+                timing = f"{format_duration(eta)} {format_per_step(elapsed, step)}"
             return f"{step:>{width}}/{target} {bar} {timing}{tail}"
-        return f"{step:>7}/Unknown {_fmt_time(elapsed)} {_per_step(elapsed, step)}{tail}"
+        return (
+            f"{step:>7}/Unknown {format_duration(elapsed)} {format_per_step(elapsed, step)}{tail}"
+        )

@@ -10,9 +10,11 @@ from fitorch.utils.audio_dataset import audio_dataset_from_directory
 from fitorch.utils.file_utils import get_file
 from fitorch.utils.image_dataset import image_dataset_from_directory
 from fitorch.utils.image_utils import array_to_img, img_to_array, load_img, save_img
+from fitorch.utils.model_visualization import model_to_dot, plot_model
 from fitorch.utils.numerical import normalize, to_categorical
 from fitorch.utils.padding import pad_sequences
 from fitorch.utils.plotting import plot_history
+from fitorch.utils.progbar import Progbar
 from fitorch.utils.random import set_random_seed
 from fitorch.utils.sequence import PyDataset, Sequence
 from fitorch.utils.split import split_dataset
@@ -33,12 +35,15 @@ __all__ = [
     "img_to_array",
     "load_img",
     "save_img",
+    "Progbar",
     "PyDataset",
     "Sequence",
+    "model_to_dot",
     "normalize",
     "pack_x_y_sample_weight",
     "pad_sequences",
     "plot_history",
+    "plot_model",
     "set_random_seed",
     "split_dataset",
     "text_dataset_from_directory",
