@@ -38,7 +38,7 @@ from torch import nn
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
-from fitorch.registry import suggest
+from fitorch.utils.keywords import unexpected_keyword
 from fitorch.utils.naming import to_snake_case
 from fitorch.variables import Variable
 
@@ -155,12 +155,8 @@ class Layer(nn.Module):
         super().__init__()
         unknown = set(kwargs) - _BASE_KWARGS
         if unknown:
-            bad = sorted(unknown)[0]
-            close = suggest(bad, list(_BASE_KWARGS) + _init_params(type(self)))
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(
-                f"{type(self).__name__}() got an unexpected keyword argument {bad!r}.{hint}"
-            )
+            accepted = list(_BASE_KWARGS) + _init_params(type(self))
+            raise TypeError(unexpected_keyword(type(self).__name__, sorted(unknown)[0], accepted))
         self._name = name or to_snake_case(type(self).__name__)
         self._trainable = bool(trainable)
         self._dtype = _as_dtype(dtype)

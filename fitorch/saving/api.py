@@ -43,6 +43,7 @@ from fitorch.serialization import (
     sanitize_keras,
     serialize_object,
 )
+from fitorch.utils.keywords import unexpected_keyword
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
@@ -161,7 +162,13 @@ def save_model(
     """Write `model` to a zip archive at `filepath` (see the module docstring); atomic."""
     kwargs.pop("save_format", None)
     if kwargs:
-        raise TypeError(f"save_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        raise TypeError(
+            unexpected_keyword(
+                "save_model",
+                sorted(kwargs)[0],
+                ["filepath", "overwrite", "include_optimizer", "save_format"],
+            )
+        )
     path = _path(filepath)
     _check_overwrite(path, overwrite)
     if _is_h5(path):
@@ -272,7 +279,11 @@ def save_weights(model, filepath, overwrite: bool = True, **kwargs) -> None:
     """`.h5`/`.weights.h5`: Keras 3 HDF5 layout; any other name: safetensors of the state_dict."""
     kwargs.pop("save_format", None)
     if kwargs:
-        raise TypeError(f"save_weights() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        raise TypeError(
+            unexpected_keyword(
+                "save_weights", sorted(kwargs)[0], ["filepath", "overwrite", "save_format"]
+            )
+        )
     path = _path(filepath)
     if path.endswith(".keras"):
         raise ValueError(
@@ -300,7 +311,11 @@ def load_weights(
     leaves the model untouched; `skip_mismatch=True` assigns the matching ones and warns.
     """
     if kwargs:
-        raise TypeError(f"load_weights() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        raise TypeError(
+            unexpected_keyword(
+                "load_weights", sorted(kwargs)[0], ["filepath", "skip_mismatch", "by_name"]
+            )
+        )
     path = _path(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No weights file at {path!r}.")
