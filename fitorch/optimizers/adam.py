@@ -170,7 +170,7 @@ class Nadam(_AdamBase):
 
     def _coefficients(self, t):
         u_t, u_next = self._u(t), self._u(t + 1)
-        prod = self._globals["u_product"]
+        prod = self._globals["u_product"][0]
         return u_next / (1 - prod * u_next), (1 - u_t) / (1 - prod)
 
     def _update_foreach(self, params, grads, slots, lr, t):

@@ -24,7 +24,7 @@ the two agree in float64).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -42,7 +42,20 @@ from fitorch.optimizers.arguments import (
 from fitorch.optimizers.steps import Scalar
 from fitorch.utils.naming import to_snake_case
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "UpdatePlan"]
+
+
+class UpdatePlan(NamedTuple):
+    """The host-side decisions of one optimizer step (see `Optimizer.plan_update`).
+
+    update_now: False on the accumulating steps of `gradient_accumulation_steps`.
+    overwrite_ema: whether this step copies the EMA into the weights.
+    learning_rates: per param group, the float `lr` as a 0-d tensor, or None (use the floats).
+    """
+
+    update_now: bool
+    overwrite_ema: bool
+    learning_rates: tuple[torch.Tensor, ...] | None
 
 
 class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
@@ -149,9 +162,12 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         self._excluded_names: tuple[str, ...] = ()
         self._param_names: dict[int, str] = {}
         self._calls = 0  # step() calls, a host-side count (drives accumulation and EMA phases)
+        self._rate_tensors: dict[int, tuple[float, torch.Tensor]] = {}
         self._iterations: torch.Tensor = torch.zeros((), dtype=torch.int64)
+        # One-element tensors, not 0-d: torch.compile (2.13) drops in-place updates of a 0-d
+        # float64 CPU tensor that a compiled update makes.
         self._globals = {
-            k: torch.tensor(v, dtype=torch.float64) for k, v in self._global_slots.items()
+            k: torch.tensor([v], dtype=torch.float64) for k, v in self._global_slots.items()
         }
         if params is not None:
             self.build(params)
@@ -283,8 +299,13 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             return value.to(device=self._iterations.device, dtype=self._scalar_dtype)
         return float(value)
 
-    def _group_lr(self, group, base: Scalar | None) -> Scalar:
-        lr = group["lr"] if base is None else base
+    def _group_lr(self, group, base: Scalar | None, rate: torch.Tensor | None = None) -> Scalar:
+        """This step's rate of `group`: the schedule/callable value `base`, else the group's
+        float `lr` (or `rate`, the same value as a tensor); Keras 2 `decay` applied."""
+        if base is None:
+            lr = group["lr"] if rate is None else rate
+        else:
+            lr = base
         if self.decay:
             # Keras 2: lr / (1 + decay * iterations), with iterations before this update.
             lr = lr / (1.0 + self.decay * self.iterations.to(self._scalar_dtype))
@@ -347,6 +368,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
     def _buckets(self, params: list[torch.Tensor]) -> list[list[int]]:
         """Indices of `params` grouped by device and dtype, cached per parameter list."""
+        if torch.compiler.is_compiling():
+            return steps.bucket_indices(params)  # resolved once, when the graph is traced
         key = tuple(map(id, params))
         buckets = self._bucket_cache.get(key)
         if buckets is None:
@@ -376,7 +399,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             self._iterations = extra["iterations"].to(device=device, dtype=torch.int64).clone()
             self._calls = int(extra["calls"])
             for k, v in extra["globals"].items():
-                self._globals[k] = v.to(device=device, dtype=self._scalar_dtype).clone()
+                value = v.to(device=device, dtype=self._scalar_dtype).reshape(1)
+                self._globals[k] = value.clone()
         if isinstance(self._learning_rate, float):
             self._learning_rate = float(self.param_groups[0]["lr"])
 
@@ -435,52 +459,112 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         return self.iterations
 
     def _collect(self):
-        """[(group, params, grads)] for the parameters that have a gradient."""
+        """[(group_index, group, params, grads)] for the parameters that have a `.grad`."""
         out = []
-        for group in self.param_groups:
+        for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             if params:
-                out.append((group, params, [p.grad for p in params]))
+                out.append((index, group, params, [p.grad for p in params]))
         return out
 
     def _apply(self, skip: torch.Tensor | None = None) -> None:
-        """The update; `skip` (0-d bool device tensor) turns it into a no-op without a sync."""
-        collected = self._collect()
+        """The update from the `.grad`s; `skip` (0-d bool device tensor) turns it into a
+        no-op without a sync."""
+        plan = self.plan_update()
+        self._update(self._collect(), plan, skip)
+
+    # ------------------------------------------------------------------ traceable update
+    def bound_parameters(self) -> list[torch.Tensor]:
+        """The parameters `update` takes gradients for, in order: every bound parameter that
+        requires a gradient, group by group."""
+        return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
+
+    def plan_update(self, tensor_learning_rates: bool = False) -> UpdatePlan:
+        """The host-side half of one step, done before `update` (outside a compiled graph).
+
+        Counts the call (gradient accumulation and the EMA overwrite are phases of that host
+        count), moves the step scalars to the parameters' device and creates missing state.
+        With `tensor_learning_rates`, the groups' float learning rates come as 0-d device
+        tensors, so that a compiled update takes a changed rate as a new input instead of
+        compiling again.
+        """
+        self._require_built()
         self._calls += 1
-        if collected:
-            self._to_device(collected[0][1][0].device)
-            params = self._all_params()
-            if skip is not None or len(self.state) < len(params):
+        params = self.bound_parameters()
+        if params:
+            self._to_device(params[0].device)
+            if len(self.state) < len(params):
                 for p in params:
+                    self._state_of(p)
+        n = self.gradient_accumulation_steps
+        freq = self.ema_overwrite_frequency
+        overwrite = bool(self.use_ema and freq and ((self._calls - 1) // (n or 1) + 1) % freq == 0)
+        rates = self._learning_rate_tensors() if tensor_learning_rates else None
+        return UpdatePlan(not n or self._calls % n == 0, overwrite, rates)
+
+    def _learning_rate_tensors(self) -> tuple[torch.Tensor, ...]:
+        """Each group's float `lr` as a cached 0-d tensor of the step-scalar dtype."""
+        device, dtype = self._iterations.device, self._scalar_dtype
+        out = []
+        for index, group in enumerate(self.param_groups):
+            value = group["lr"]
+            cached = self._rate_tensors.get(index)
+            if cached is None or cached[0] != value or cached[1].device != device:
+                cached = (value, torch.tensor(float(value), dtype=dtype, device=device))
+                self._rate_tensors[index] = cached
+            out.append(cached[1])
+        return tuple(out)
+
+    @torch.no_grad()
+    def update(self, grads, plan: UpdatePlan) -> None:
+        """One Keras `apply` with `grads` aligned with `bound_parameters()` (None entries
+        skipped) and the host decisions of `plan` (from `plan_update`).
+
+        Reads no `.grad` and changes no host-side counter: written on tensors only, it runs
+        inside `torch.compile(fullgraph=True)` without a graph break or a recompile.
+        """
+        grads = iter(grads)
+        collected = []
+        for index, group in enumerate(self.param_groups):
+            pairs = [(p, next(grads)) for p in group["params"] if p.requires_grad]
+            pairs = [(p, g) for p, g in pairs if g is not None]
+            if pairs:
+                collected.append((index, group, [p for p, _ in pairs], [g for _, g in pairs]))
+        self._update(collected, plan, None)
+
+    def _update(self, collected, plan: UpdatePlan, skip: torch.Tensor | None) -> None:
+        """Steps 2-8 of the module docstring on `collected` (see `_collect`)."""
+        if collected:
+            if skip is not None:
+                for p in self.bound_parameters():
                     self._state_of(p)  # create state now, so that a skipped step can restore it
             backup = self._snapshot() if skip is not None else None
-            n = self.gradient_accumulation_steps
-            update_now = not n or self._calls % n == 0
-            collected = self._transform_grads(collected, update_now)
-            if update_now:
+            collected = self._transform_grads(collected, plan.update_now)
+            if plan.update_now:
                 base = self._base_lr()
                 t = self.iterations.to(self._scalar_dtype) + 1.0 if self._uses_step_count else None
                 self._before_update(t)
-                for group, params, grads in collected:
-                    lr = self._group_lr(group, base)
+                for index, group, params, grads in collected:
+                    rate = None if plan.learning_rates is None else plan.learning_rates[index]
+                    lr = self._group_lr(group, base, rate)
                     self._decay(group, params, lr)
                     self._update_group(params, grads, lr, t)
             if self.use_ema:
-                self._update_ema()
+                self._update_ema(plan.overwrite_ema)
             if backup is not None:
                 self._restore(backup, skip)
-        self._iterations += 1 if skip is None else (~skip).long()
+        self._iterations.add_(1 if skip is None else (~skip).long())
 
     def _before_update(self, t: torch.Tensor) -> None:
         """Hook for optimizer-wide scalars updated once per step (Nadam's u-product)."""
 
     def _transform_grads(self, collected, update_now: bool):
-        flat = [g for _, _, gs in collected for g in gs]
+        flat = [g for _, _, _, gs in collected for g in gs]
         if self.loss_scale_factor:
             flat = torch._foreach_div(flat, self.loss_scale_factor)
         n = self.gradient_accumulation_steps
         if n:
-            accs = [self.state[p]["accumulator"] for _, ps, _ in collected for p in ps]
+            accs = [self.state[p]["accumulator"] for _, _, ps, _ in collected for p in ps]
             if not update_now:
                 torch._foreach_add_(accs, flat)
                 return collected  # nothing is updated on this step
@@ -489,13 +573,13 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             torch._foreach_zero_(accs)
         flat = steps.clip_gradients(flat, self.clipnorm, self.global_clipnorm, self.clipvalue)
         out, i = [], 0
-        for group, params, grads in collected:
-            out.append((group, params, flat[i : i + len(grads)]))
+        for index, group, params, grads in collected:
+            out.append((index, group, params, flat[i : i + len(grads)]))
             i += len(grads)
         return out
 
     def _decay(self, group, params, lr: Scalar) -> None:
-        wd = group.get("weight_decay", self.weight_decay)
+        wd = group["weight_decay"]  # torch fills the default into every group
         if not wd:
             return
         decayed = [p for p in params if self._uses_weight_decay(p)]
@@ -527,16 +611,14 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     def _all_params(self) -> list[torch.Tensor]:
         return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
 
-    def _update_ema(self) -> None:
+    def _update_ema(self, overwrite: bool) -> None:
         params = self._all_params()
         averages = [self.state[p]["ema"] for p in params]
         # Keras: momentum 0 while iterations == 0, so the average starts as the weights.
         momentum = self.ema_momentum * (self.iterations != 0).to(self._scalar_dtype)
         for idx in self._buckets(params):
             steps.ema_update([averages[i] for i in idx], [params[i] for i in idx], momentum)
-        freq = self.ema_overwrite_frequency
-        # Host-side count of updates (equals `iterations` unless loss scaling skipped steps).
-        if freq and ((self._calls - 1) // (self.gradient_accumulation_steps or 1) + 1) % freq == 0:
+        if overwrite:
             self._overwrite_with_ema()
 
     def _overwrite_with_ema(self) -> None:

@@ -1,21 +1,28 @@
-"""`compile(jit_compile=True)`: the step's forward and loss through `torch.compile`.
+"""`compile(jit_compile=True)`: each step kind of a model through one `torch.compile` function.
 
-What is compiled: `forward_loss` (the forward pass, the compiled losses, `add_loss` terms and
-regularizers); AOTAutograd compiles its backward too. The optimizer update and the metric
-updates stay eager (they are foreach kernels and a few small ops already). The first batch of a
-run is always eager, because it builds the layers, resolves the losses and metrics and checks
-the targets (Python work that should not be traced); every later batch goes through one
-compiled function.
+What is compiled (the functions live in training/step.py):
+- **train**: the whole step, forward, every loss term, `torch.autograd.grad`, gradient
+  clipping and the optimizer update (`Optimizer.update`, written on tensors), weight
+  constraints and the metric updates, as one graph (dynamo traces `autograd.grad` with
+  `trace_autograd_ops`, so there is no graph break at the backward). With an optimizer that is
+  not a fitorch one (a `torch.optim` optimizer, `LossScaleOptimizer`) or in data-parallel
+  training, only the forward and the losses are compiled and the rest stays eager.
+- **test**: forward, losses and metric updates; **predict**: the forward.
+- **overridden steps** (a `train_step`/`test_step` the user wrote) are compiled whole, as
+  Keras compiles them; the first call of each run is eager (it may build what it uses).
 
-- **Once per fit/evaluate/predict**: `begin(model, kind)` makes the compiled callable at the
-  start of each run; `dynamic=True` compiles the batch dimension symbolically, so the short
-  last batch does not recompile (torch specialises sizes 0 and 1, so a last batch of exactly
-  one row compiles once more).
+The first batch of a model is always eager: it builds the layers, resolves the losses and
+metrics and checks the targets (Python work that should not be traced).
+
+- **Once per model**: the compiled function of a kind is made on first use and kept with the
+  model's compile state, so later epochs, validation, a second `fit`, `evaluate` and
+  `predict` reuse its graphs; the first compiled call marks the batch dimension of its data
+  dynamic, so the short last batch does not recompile (torch specialises sizes 0 and 1, so a
+  last batch of exactly one row compiles once more). Each model compiles its own copy of the step function:
+  dynamo's cache (and its limit of 8 graphs) is per code object, so models never evict each
+  other's graphs.
 - **Fallback**: if compiling (or the compiled call) fails, the step reruns eagerly and the
-  run continues eagerly, after ONE warning naming the error.
-- **Overridden steps** (a `train_step`/`test_step` the user wrote) are compiled whole, as
-  Keras compiles them: dynamo traces the forward and loss, breaks the graph at `backward()`
-  and goes on; the first call of each run is eager.
+  kind stays eager for that model, after ONE warning naming the error.
 - `jit_compile="auto"` means False (Keras 3 on torch does the same); True compiles.
 - `set_backend(name)` picks torch.compile's backend (default "inductor"; tests use
   "aot_eager" to skip code generation on slow machines).
@@ -23,15 +30,18 @@ compiled function.
 
 from __future__ import annotations
 
+import types
 import warnings
 import weakref
 
 import torch
+import torch._dynamo
 
-__all__ = ["begin", "end", "enabled", "run", "set_backend"]
+__all__ = ["begin", "enabled", "run", "set_backend"]
 
 _BACKEND = {"name": "inductor"}
-_ACTIVE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {kind: fn|None}
+# compile state (model.trainer) -> {kind: _Compiled}; a new `compile()` starts afresh.
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def set_backend(name: str) -> None:
@@ -46,43 +56,59 @@ def enabled(model) -> bool:
     return state is not None and state.jit_compile is True
 
 
-class _Run:
-    """A run's compiled callable and how many calls still run eagerly first."""
+class _Compiled:
+    """One kind's compiled function for one model, and how many calls still run eagerly."""
 
-    def __init__(self, compiled, eager_calls: int):
-        self.compiled = compiled
-        self.eager_calls = eager_calls
+    def __init__(self, fn):
+        self.fn = fn
+        self.compiled = torch.compile(_own_copy(fn), backend=_BACKEND["name"])
+        self.eager_calls = 0
+        self.traced = False  # whether a compiled call happened (the first one traces)
+
+
+def _own_copy(fn):
+    """`fn` with a code object of its own (dynamo keeps its graphs per code object)."""
+    return types.FunctionType(
+        fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+
+
+def _entry(model, kind: str, fn) -> _Compiled | None:
+    """The model's compiled `fn` for `kind` (made on first use); None when jit is off or
+    this kind fell back to eager."""
+    if not enabled(model):
+        return None
+    kinds = _COMPILED.setdefault(model.trainer, {})
+    current = kinds.get(kind, "missing")
+    if current == "missing" or (current is not None and current.fn is not fn):
+        current = kinds[kind] = _Compiled(fn)
+    return current
 
 
 def begin(model, kind: str, fn, eager_calls: int = 0) -> None:
-    """Start a run: compile `fn` (the step function of `kind`) for `model` if jit is on; the
-    first `eager_calls` calls run eagerly (an overridden step builds what it uses then)."""
-    runs = _ACTIVE.setdefault(model, {})
-    if enabled(model):
-        runs[kind] = _Run(torch.compile(fn, dynamic=True, backend=_BACKEND["name"]), eager_calls)
-    else:
-        runs[kind] = None
-
-
-def end(model, kind: str) -> None:
-    """End a run: drop the compiled callable (the next run compiles afresh)."""
-    runs = _ACTIVE.get(model)
-    if runs is not None:
-        runs.pop(kind, None)
+    """Start a run of `kind`: its first `eager_calls` calls run eagerly (an overridden step
+    builds what it uses then)."""
+    current = _entry(model, kind, fn)
+    if current is not None:
+        current.eager_calls = eager_calls
 
 
 def run(model, kind: str, fn, *args):
-    """`fn(*args)` through this run's compiled callable if there is one, else eagerly."""
-    current = _ACTIVE.get(model, {}).get(kind)
+    """`fn(*args)` through the model's compiled `fn` for `kind` if jit is on, else eagerly."""
+    current = _entry(model, kind, fn)
     if current is None:
         return fn(*args)
     if current.eager_calls:
         current.eager_calls -= 1
         return fn(*args)
+    if not current.traced:
+        current.traced = True
+        _mark_batch_dims(args)
     try:
-        return current.compiled(*args)
+        with torch._dynamo.config.patch(trace_autograd_ops=True):
+            return current.compiled(*args)
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
-        _ACTIVE[model][kind] = None
+        _COMPILED[model.trainer][kind] = None
         warnings.warn(
             f"jit_compile: torch.compile failed for the {kind} step "
             f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
@@ -91,3 +117,18 @@ def run(model, kind: str, fn, *args):
             stacklevel=3,
         )
         return fn(*args)
+
+
+def _mark_batch_dims(args) -> None:
+    """Compile the first dimension of the batch tensors in `args` (nested in lists, tuples
+    and dicts) symbolically, so other batch sizes reuse the graph. Only the batch: marking
+    every dimension (`dynamic=True`) would also make the optimizer slots and metric states
+    symbolic and let dynamo tie a slot's size to the batch size when they happen to match."""
+    for arg in args:
+        if isinstance(arg, torch.Tensor):
+            if arg.ndim:
+                torch._dynamo.maybe_mark_dynamic(arg, 0)
+        elif isinstance(arg, dict):
+            _mark_batch_dims(arg.values())
+        elif isinstance(arg, (list, tuple)):
+            _mark_batch_dims(arg)

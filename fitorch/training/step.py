@@ -13,6 +13,8 @@ import torch
 from fitorch import distributed, mixed_precision
 from fitorch.layers.base import collect_losses
 from fitorch.layers.input import executing
+from fitorch.optimizers.base import Optimizer
+from fitorch.optimizers.loss_scale import LossScaleOptimizer
 from fitorch.training import jit
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "batch_size_of",
     "total_loss",
     "record",
+    "whole_step_applies",
 ]
 
 
@@ -40,7 +43,10 @@ def flat_outputs(y_pred) -> list[torch.Tensor]:
 
 
 def batch_size_of(x) -> int:
-    if isinstance(x, (torch.Tensor, np.ndarray)):  # NumPy: a string column (TextVectorization)
+    """Rows of the batch `x` (a tensor's size stays symbolic inside a compiled step)."""
+    if isinstance(x, torch.Tensor):
+        return x.shape[0]
+    if isinstance(x, np.ndarray):  # NumPy: a string column (TextVectorization)
         return int(x.shape[0])
     if isinstance(x, dict):
         return batch_size_of(next(iter(x.values())))
@@ -116,9 +122,41 @@ def _forward(kind, model, state, x, y, sw, training, net=None):
     return jit.run(model, kind, forward_loss, model, state, x, y, sw, training, net)
 
 
+def whole_step_applies(model, state, batch) -> bool:
+    """Whether `jit_compile=True` compiles this training step whole (`_train_body`): the
+    state is built, the optimizer is a fitorch one whose update is written on tensors (not a
+    `torch.optim` optimizer nor `LossScaleOptimizer`) and the run is not data-parallel."""
+    return (
+        state.built
+        and jit.enabled(model)
+        and isinstance(state.optimizer, Optimizer)
+        and not isinstance(state.optimizer, LossScaleOptimizer)
+        and getattr(batch, "global_size", None) is None
+    )
+
+
+def _train_body(model, state, x, y, sw, plan) -> None:
+    """Forward, losses, gradients (`torch.autograd.grad`, so no `.grad` is written), the
+    optimizer update of `plan`, constraints and metric updates: the step on tensors only,
+    traced whole by `jit_compile=True`. Equals the eager `train_step` for fitorch optimizers."""
+    optimizer = state.optimizer
+    y_list, total, parts = forward_loss(model, state, x, y, sw, True)
+    params = optimizer.bound_parameters()
+    grads = torch.autograd.grad(optimizer.scale_loss(total), params, allow_unused=True)
+    optimizer.update(grads, plan)
+    with torch.no_grad():
+        for param, constraint in state.constrained:
+            param.copy_(constraint(param))
+        record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], batch_size_of(x))
+
+
 def train_step(model, state, batch) -> None:
     x, y, sw = batch
     optimizer = state.optimizer
+    if whole_step_applies(model, state, batch):
+        plan = optimizer.plan_update(tensor_learning_rates=True)  # host side, outside the graph
+        jit.run(model, "train", _train_body, model, state, x, y, sw, plan)
+        return
     n = batch_size_of(x)
     # Data-parallel (fitorch.distributed): `batch` is this rank's Shard of a global batch.
     global_rows = getattr(batch, "global_size", None)
@@ -130,7 +168,7 @@ def train_step(model, state, batch) -> None:
         loss = total = sum(o.float().sum() for o in flat_outputs(out)) * 0.0
         y_list = None
     else:
-        y_list, total, parts = _forward("train", model, state, x, y, sw, True, net)
+        y_list, total, parts = _forward("train_forward", model, state, x, y, sw, True, net)
         loss = total
         if net is not None and n * distributed.world_size() != global_rows:
             # DDP averages gradients over ranks; n * W / m makes that mean the gradient of
@@ -147,6 +185,12 @@ def train_step(model, state, batch) -> None:
             record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], n)
 
 
+def _test_body(model, state, x, y, sw) -> None:
+    """Forward, losses and metric updates of one test batch (compiled whole under jit)."""
+    y_list, total, parts = forward_loss(model, state, x, y, sw, False)
+    record(state, y, y_list, sw, total, parts, batch_size_of(x))
+
+
 def test_step(model, state, batch) -> None:
     x, y, sw = batch
     n = batch_size_of(x)
@@ -156,8 +200,10 @@ def test_step(model, state, batch) -> None:
         if distributed.is_sharded(model):
             predict_step(model, x)
         return
-    y_list, total, parts = _forward("test", model, state, x, y, sw, False)
-    record(state, y, y_list, sw, total, parts, n)
+    if not state.built:  # the first batch builds the losses and metrics: eager
+        _test_body(model, state, x, y, sw)
+        return
+    jit.run(model, "test", _test_body, model, state, x, y, sw)
 
 
 def _predict(model, x):

@@ -21,7 +21,7 @@ from fitorch.models.sequential import Sequential
 from fitorch.training import batches, jit, replay, validation
 from fitorch.training import data as data_mod
 from fitorch.training.compile_utils import CompiledState
-from fitorch.training.step import _predict, flat_outputs, forward_loss
+from fitorch.training.step import flat_outputs, forward_loss
 from fitorch.utils import console
 from fitorch.utils.keywords import unexpected_keyword
 
@@ -410,7 +410,6 @@ def fit(
             _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validation_freq)
     finally:  # stop Sequence workers and prefetch threads, also on errors and Ctrl-C
         model.train(was_training)
-        _end_jit(model, "train", "test")
         source.close()
         if val_feed is not None:
             val_feed.source.close()
@@ -507,19 +506,12 @@ def _publish_log_keys(model, state: CompiledState, cbs: CallbackList, feed: Step
 
 
 def _begin_jit(model, *kinds: str) -> None:
-    """Compile (jit_compile=True) each step `kind` of this run: the default step's forward
-    and loss, or the whole overridden `<kind>_step` (see training/jit.py)."""
+    """Start a run of each overridden `<kind>_step` under jit_compile: its first call is
+    eager (see training/jit.py); the default steps compile in training/step.py."""
     for kind in kinds:
-        jit.begin(model, kind, forward_loss)
         step = f"{kind}_step"
         if not _is_default_step(model, step):
             jit.begin(model, step, getattr(type(model), step), eager_calls=1)
-
-
-def _end_jit(model, *kinds: str) -> None:
-    for kind in kinds:
-        jit.end(model, kind)
-        jit.end(model, f"{kind}_step")
 
 
 def _end_execution(cbs: CallbackList, feed: StepFeed, last_index: int) -> None:
@@ -628,7 +620,6 @@ def evaluate(
     try:
         logs = _run_evaluation(model, state, feed, cbs)
     finally:
-        _end_jit(model, "test")
         source.close()
     return _as_result(model, logs, return_dict)
 
@@ -654,7 +645,6 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     model.eval()
     cbs.on_predict_begin()
     chunks, structure, global_rows = [], None, []
-    jit.begin(model, "predict", _predict)
     try:
         with torch.inference_mode():
             for step, batch in enumerate(feed.epoch()):
@@ -667,7 +657,6 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                 chunks.append(flat_outputs(out))
                 cbs.on_predict_batch_end(step, {"outputs": out})
     finally:
-        jit.end(model, "predict")
         source.close()
     cbs.on_predict_end()
     if not chunks:
