@@ -65,10 +65,21 @@ def _collectors() -> list:
     return _STATE.collectors
 
 
+class _LossBucket(list):
+    """The `add_loss` terms of one collected forward; `detach_recorded`: layers keep only
+    detached copies in `layer.losses` (the trainer's step: a compiled step must not leave
+    tensors holding its autograd graph on the layers)."""
+
+    def __init__(self, detach_recorded: bool):
+        super().__init__()
+        self.detach_recorded = detach_recorded
+
+
 @contextlib.contextmanager
-def collect_losses():
-    """Collect every `add_loss` made while the block runs (the trainer's forward)."""
-    bucket: list[torch.Tensor] = []
+def collect_losses(detach_recorded: bool = False):
+    """Collect every `add_loss` made while the block runs (the trainer's forward); with
+    `detach_recorded`, `layer.losses` keeps detached values of those terms."""
+    bucket = _LossBucket(detach_recorded)
     _collectors().append(bucket)
     try:
         yield bucket
@@ -469,8 +480,10 @@ class Layer(nn.Module):
             loss = torch.as_tensor(loss, dtype=torch.float32)
         if loss.ndim:
             loss = loss.mean()
-        self._last_losses.append(loss)
-        for bucket in _collectors()[-1:]:
+        collectors = _collectors()
+        detach = bool(collectors) and collectors[-1].detach_recorded
+        self._last_losses.append(loss.detach() if detach else loss)
+        for bucket in collectors[-1:]:
             bucket.append(loss)
 
     @property

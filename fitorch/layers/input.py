@@ -36,6 +36,28 @@ def executing():
         _RUN.depth -= 1
 
 
+def bind_value(t: KerasTensor, value: torch.Tensor) -> None:
+    """Bind `value` to `t` for this model run (what `value_of` returns)."""
+    t._value = value
+    bound = getattr(_RUN, "bound", None)
+    if bound is not None:
+        bound.append(t)
+
+
+@contextlib.contextmanager
+def unbinding():
+    """Values bound inside the block are released at its end (the trainer's step: no
+    symbolic tensor keeps a batch's activations, and their autograd graph, after it)."""
+    outer = getattr(_RUN, "bound", None)
+    _RUN.bound = []
+    try:
+        yield
+    finally:
+        for t in _RUN.bound:
+            t._value = None
+        _RUN.bound = outer
+
+
 def _executing() -> bool:
     return getattr(_RUN, "depth", 0) > 0
 

@@ -20,7 +20,14 @@ import torch
 from torch import nn
 
 from fitorch.layers.base import enclosing_training
-from fitorch.layers.input import InputLayer, KerasTensor, _flatten, executing, value_of
+from fitorch.layers.input import (
+    InputLayer,
+    KerasTensor,
+    _flatten,
+    bind_value,
+    executing,
+    value_of,
+)
 from fitorch.models.layer_order import keras_layer_order
 from fitorch.models.model import Model
 
@@ -80,7 +87,7 @@ class Functional(Model):
         for kt, value in zip(self._input_tensors, self._match_inputs(inputs)):
             value = _standardize_rank(self, kt, value)
             values[id(kt)] = value
-            kt._value = value
+            bind_value(kt, value)
         with executing():
             for node in self._nodes + self._loss_nodes:
                 if isinstance(node.layer, InputLayer):
@@ -91,7 +98,7 @@ class Functional(Model):
                 out = node.layer(*args, **kwargs)
                 for kt, value in zip(node.outputs, _flatten(out)):
                     values[id(kt)] = value
-                    kt._value = value
+                    bind_value(kt, value)
         for kt in self._loss_tensors:
             self.add_loss(values[id(kt)])
         outs = [values[id(t)] for t in self._output_tensors]

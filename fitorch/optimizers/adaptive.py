@@ -256,7 +256,7 @@ class Ftrl(Optimizer):
         torch._foreach_add_(z, g_used)
         torch._foreach_addcmul_(z, sigma, params, value=-1)
         torch._foreach_div_(quadratic, steps.like(lr, quadratic))
-        torch._foreach_add_(quadratic, steps.like(2 * self._l2(lr), quadratic))
+        steps.add_scalar(quadratic, 2 * self._l2(lr))
         l1 = self.l1_regularization_strength
         clipped = torch._foreach_clamp_max(z, l1)
         torch._foreach_clamp_min_(clipped, -l1)

@@ -50,12 +50,18 @@ class UpdatePlan(NamedTuple):
 
     update_now: False on the accumulating steps of `gradient_accumulation_steps`.
     overwrite_ema: whether this step copies the EMA into the weights.
-    learning_rates: per param group, the float `lr` as a 0-d tensor, or None (use the floats).
+    learning_rates: per param group, the float `lr` as a 0-d tensor, or None (use the floats,
+        or the schedule/callable the optimizer was given).
+    parameters / weight_decays: per param group, the parameters that take a gradient and the
+        group's weight decay (read on the host, so a compiled update never reads a group
+        dict: dynamo would guard on its float `lr` and compile again when it changes).
     """
 
     update_now: bool
     overwrite_ema: bool
     learning_rates: tuple[torch.Tensor, ...] | None
+    parameters: tuple[tuple[torch.Tensor, ...], ...] = ()
+    weight_decays: tuple[float | None, ...] = ()
 
 
 class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
@@ -459,7 +465,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         return self.iterations
 
     def _collect(self):
-        """[(group_index, group, params, grads)] for the parameters that have a `.grad`."""
+        """[(group_index, group, params, grads)] for the parameters that have a `.grad` (the
+        group dict is None in `update`, which takes the group's values from its plan)."""
         out = []
         for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
@@ -499,8 +506,16 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         n = self.gradient_accumulation_steps
         freq = self.ema_overwrite_frequency
         overwrite = bool(self.use_ema and freq and ((self._calls - 1) // (n or 1) + 1) % freq == 0)
-        rates = self._learning_rate_tensors() if tensor_learning_rates else None
-        return UpdatePlan(not n or self._calls % n == 0, overwrite, rates)
+        float_rate = isinstance(self._learning_rate, float)
+        rates = self._learning_rate_tensors() if tensor_learning_rates and float_rate else None
+        groups = self.param_groups
+        return UpdatePlan(
+            not n or self._calls % n == 0,
+            overwrite,
+            rates,
+            tuple(tuple(p for p in g["params"] if p.requires_grad) for g in groups),
+            tuple(g["weight_decay"] for g in groups),
+        )
 
     def _learning_rate_tensors(self) -> tuple[torch.Tensor, ...]:
         """Each group's float `lr` as a cached 0-d tensor of the step-scalar dtype."""
@@ -517,19 +532,18 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
     @torch.no_grad()
     def update(self, grads, plan: UpdatePlan) -> None:
-        """One Keras `apply` with `grads` aligned with `bound_parameters()` (None entries
-        skipped) and the host decisions of `plan` (from `plan_update`).
+        """One Keras `apply` with `grads` aligned with `plan.parameters` (flattened, the same
+        as `bound_parameters()`; None entries skipped) and the host decisions of `plan`.
 
         Reads no `.grad` and changes no host-side counter: written on tensors only, it runs
         inside `torch.compile(fullgraph=True)` without a graph break or a recompile.
         """
         grads = iter(grads)
         collected = []
-        for index, group in enumerate(self.param_groups):
-            pairs = [(p, next(grads)) for p in group["params"] if p.requires_grad]
-            pairs = [(p, g) for p, g in pairs if g is not None]
+        for index, params in enumerate(plan.parameters):
+            pairs = [(p, g) for p, g in zip(params, grads) if g is not None]
             if pairs:
-                collected.append((index, group, [p for p, _ in pairs], [g for _, g in pairs]))
+                collected.append((index, None, [p for p, _ in pairs], [g for _, g in pairs]))
         self._update(collected, plan, None)
 
     def _update(self, collected, plan: UpdatePlan, skip: torch.Tensor | None) -> None:
@@ -541,13 +555,15 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             backup = self._snapshot() if skip is not None else None
             collected = self._transform_grads(collected, plan.update_now)
             if plan.update_now:
-                base = self._base_lr()
+                # Tensor rates stand for the float ones (and mean there is no schedule).
+                base = self._base_lr() if plan.learning_rates is None else None
                 t = self.iterations.to(self._scalar_dtype) + 1.0 if self._uses_step_count else None
                 self._before_update(t)
                 for index, group, params, grads in collected:
                     rate = None if plan.learning_rates is None else plan.learning_rates[index]
                     lr = self._group_lr(group, base, rate)
-                    self._decay(group, params, lr)
+                    wd = group["weight_decay"] if group is not None else plan.weight_decays[index]
+                    self._decay(wd, params, lr)
                     self._update_group(params, grads, lr, t)
             if self.use_ema:
                 self._update_ema(plan.overwrite_ema)
@@ -578,8 +594,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             i += len(grads)
         return out
 
-    def _decay(self, group, params, lr: Scalar) -> None:
-        wd = group["weight_decay"]  # torch fills the default into every group
+    def _decay(self, wd: float | None, params, lr: Scalar) -> None:
         if not wd:
             return
         decayed = [p for p in params if self._uses_weight_decay(p)]

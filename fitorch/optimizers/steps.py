@@ -72,6 +72,17 @@ def add_scaled(targets: list[torch.Tensor], tensors: list[torch.Tensor], factor:
         torch._foreach_add_(targets, tensors, alpha=factor)
 
 
+def add_scalar(targets: list[torch.Tensor], value: Scalar) -> None:
+    """In place `target += value`; a 0-d tensor `value` is broadcast per tensor (the
+    foreach kernel reads a tensor scalar on the host, which a compiled graph cannot)."""
+    if isinstance(value, torch.Tensor):
+        value = value.to(targets[0].dtype)
+        for target in targets:
+            target.add_(value)
+    else:
+        torch._foreach_add_(targets, value)
+
+
 def add_ratio(
     targets: list[torch.Tensor],
     numerators: list[torch.Tensor],

@@ -16,9 +16,10 @@ metrics and checks the targets (Python work that should not be traced).
 
 - **Once per model**: the compiled function of a kind is made on first use and kept with the
   model's compile state, so later epochs, validation, a second `fit`, `evaluate` and
-  `predict` reuse its graphs; the first compiled call marks the batch dimension of its data
+  `predict` reuse its graphs; every compiled call marks the batch dimension of its data
   dynamic, so the short last batch does not recompile (torch specialises sizes 0 and 1, so a
-  last batch of exactly one row compiles once more). Each model compiles its own copy of the step function:
+  last batch of exactly one row compiles once more). Each model compiles its own copy of the
+  step function:
   dynamo's cache (and its limit of 8 graphs) is per code object, so models never evict each
   other's graphs.
 - **Fallback**: if compiling (or the compiled call) fails, the step reruns eagerly and the
@@ -63,7 +64,6 @@ class _Compiled:
         self.fn = fn
         self.compiled = torch.compile(_own_copy(fn), backend=_BACKEND["name"])
         self.eager_calls = 0
-        self.traced = False  # whether a compiled call happened (the first one traces)
 
 
 def _own_copy(fn):
@@ -101,9 +101,8 @@ def run(model, kind: str, fn, *args):
     if current.eager_calls:
         current.eager_calls -= 1
         return fn(*args)
-    if not current.traced:
-        current.traced = True
-        _mark_batch_dims(args)
+    args = [_own_storage(arg) for arg in args]
+    _mark_batch_dims(args)  # for any call that compiles (a new phase of the optimizer)
     try:
         with torch._dynamo.config.patch(trace_autograd_ops=True):
             return current.compiled(*args)
@@ -132,3 +131,19 @@ def _mark_batch_dims(args) -> None:
             _mark_batch_dims(arg.values())
         elif isinstance(arg, (list, tuple)):
             _mark_batch_dims(arg)
+
+
+def _own_storage(arg):
+    """`arg` with every tensor (nested in lists, tuples and dicts) that is a view at an
+    offset replaced by a copy: dynamo guards on storage offsets, so the unshuffled batches
+    (views of the whole array at growing offsets) would otherwise compile twice."""
+    if isinstance(arg, torch.Tensor):
+        # Under inference_mode every batch tensor is made an inference tensor (dynamo also
+        # guards on that), so the first batch and the copied later ones share a graph.
+        inference = torch.is_inference_mode_enabled() and not arg.is_inference()
+        return arg.clone() if arg.storage_offset() or inference else arg
+    if isinstance(arg, dict):
+        return {k: _own_storage(v) for k, v in arg.items()}
+    if isinstance(arg, (list, tuple)) and not hasattr(arg, "_fields"):  # not a NamedTuple
+        return type(arg)(_own_storage(v) for v in arg)
+    return arg

@@ -12,7 +12,7 @@ import torch
 
 from fitorch import distributed, mixed_precision
 from fitorch.layers.base import collect_losses
-from fitorch.layers.input import executing
+from fitorch.layers.input import executing, unbinding
 from fitorch.optimizers.base import Optimizer
 from fitorch.optimizers.loss_scale import LossScaleOptimizer
 from fitorch.training import jit
@@ -25,6 +25,7 @@ __all__ = [
     "batch_size_of",
     "total_loss",
     "record",
+    "train_block",
     "whole_step_applies",
 ]
 
@@ -63,11 +64,12 @@ def forward_loss(model, state, x, y, sw, training: bool, net=None):
     (and `add_loss` terms) are cast to float32 before any loss or metric sees them.
     """
     net = model if net is None else net
-    with collect_losses() as extra, mixed_precision.autocast(model, x):
-        y_pred = net(x, training=training)
-    y_list = [mixed_precision.to_float32(o) for o in flat_outputs(y_pred)]
-    extra = [mixed_precision.to_float32(term) for term in extra]
-    total, parts = total_loss(model, state, x, y, y_list, sw, extra, training)
+    with unbinding():  # the symbolic tensors' values serve the losses, then are released
+        with collect_losses(detach_recorded=True) as extra, mixed_precision.autocast(model, x):
+            y_pred = net(x, training=training)
+        y_list = [mixed_precision.to_float32(o) for o in flat_outputs(y_pred)]
+        extra = [mixed_precision.to_float32(term) for term in extra]
+        total, parts = total_loss(model, state, x, y, y_list, sw, extra, training)
     return y_list, total, parts
 
 
@@ -141,7 +143,7 @@ def _train_body(model, state, x, y, sw, plan) -> None:
     traced whole by `jit_compile=True`. Equals the eager `train_step` for fitorch optimizers."""
     optimizer = state.optimizer
     y_list, total, parts = forward_loss(model, state, x, y, sw, True)
-    params = optimizer.bound_parameters()
+    params = [p for group in plan.parameters for p in group]
     grads = torch.autograd.grad(optimizer.scale_loss(total), params, allow_unused=True)
     optimizer.update(grads, plan)
     with torch.no_grad():
@@ -183,6 +185,23 @@ def train_step(model, state, batch) -> None:
             param.copy_(constraint(param))
         if y_list is not None:
             record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], n)
+
+
+def _train_block_body(model, state, batches, plans) -> None:
+    """`_train_body` for each `(x, y, sw)` of `batches` in turn: one compiled call runs a
+    whole execution of `steps_per_execution` steps."""
+    for (x, y, sw), plan in zip(batches, plans):
+        _train_body(model, state, x, y, sw, plan)
+
+
+def train_block(model, state, batches: list) -> None:
+    """Train on `batches` (one execution of `steps_per_execution`), in order, as one
+    compiled call when `whole_step_applies` (the caller checks), with the same numbers as
+    one `train_step` per batch."""
+    optimizer = state.optimizer
+    plans = [optimizer.plan_update(tensor_learning_rates=True) for _ in batches]
+    data = [(x, y, sw) for x, y, sw in batches]
+    jit.run(model, f"train_block_{len(batches)}", _train_block_body, model, state, data, plans)
 
 
 def _test_body(model, state, x, y, sw) -> None:

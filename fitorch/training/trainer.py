@@ -20,6 +20,7 @@ from fitorch.models.functional import Functional
 from fitorch.models.sequential import Sequential
 from fitorch.training import batches, jit, replay, validation
 from fitorch.training import data as data_mod
+from fitorch.training import step as step_mod
 from fitorch.training.compile_utils import CompiledState
 from fitorch.training.step import flat_outputs, forward_loss
 from fitorch.utils import console
@@ -466,6 +467,7 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
     cbs.on_epoch_begin(epoch)
     per_execution = state.steps_per_execution
     step, execution = -1, None  # execution: the first batch of the one in progress
+    block = None  # the execution's batches, when they run as one compiled call
     for step, batch in enumerate(feed.epoch()):
         if step < state.skip_batches:
             continue  # drawn (the data stream advances as before) but not trained
@@ -475,7 +477,14 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
         if execution is None:
             execution = step
             cbs.on_train_batch_begin(step)
-        feed.last_results = run_step(model, "train_step", batch)
+            block = [] if _runs_as_block(model, state, batch) else None
+        if block is None:
+            feed.last_results = run_step(model, "train_step", batch)
+        else:
+            block.append(batch)
+            if len(block) == per_execution:
+                step_mod.train_block(model, state, block)
+                feed.last_results = state.results
         if epoch == state.initial_epoch and step == state.skip_batches:
             _publish_log_keys(model, state, cbs, feed)
         if step - execution == per_execution - 1:
@@ -484,10 +493,22 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
             if model.stop_training:
                 break
     if execution is not None:  # a short last execution
+        for batch in block or []:  # fewer batches than a block: one step each
+            feed.last_results = run_step(model, "train_step", batch)
         _end_execution(cbs, feed, execution + per_execution - 1)
     if step < 0 and not feed.exhausted:
         raise ValueError("fit: the training data produced no batches (is it empty?).")
     return step >= 0 or not feed.exhausted
+
+
+def _runs_as_block(model, state: CompiledState, batch) -> bool:
+    """Whether the execution starting with `batch` runs as one compiled call of
+    `steps_per_execution` steps (jit_compile=True, default train_step, built state)."""
+    return (
+        state.steps_per_execution > 1
+        and _is_default_step(model, "train_step")
+        and step_mod.whole_step_applies(model, state, batch)
+    )
 
 
 def _publish_log_keys(model, state: CompiledState, cbs: CallbackList, feed: StepFeed) -> None:

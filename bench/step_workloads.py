@@ -1,0 +1,75 @@
+"""The workloads of bench_step.py, written once for fitorch and Keras (the same API), with
+NumPy only, so that a Python with Keras on JAX and no torch can run them: run as a script,
+this module is bench_step.py's Keras-on-JAX worker (`python step_workloads.py <workload>`:
+answers each stdin line 'epoch' with one epoch of training and 'done')."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+WORKLOADS = {
+    "overhead": {"n": 16000, "batch": 32, "kind": "fit"},
+    "mlp": {"n": 5120, "batch": 128, "kind": "fit"},
+    "evaluate": {"n": 20480, "batch": 1024, "kind": "evaluate"},
+    "predict": {"n": 20480, "batch": 1024, "kind": "predict"},
+}
+
+
+# ----------------------------------------------------------------------------------- data
+def workload_data(name: str):
+    """(x, y) float32/int64 NumPy arrays of the workload, the same for every contender."""
+    rng = np.random.default_rng(0)
+    n = WORKLOADS[name]["n"]
+    if name == "overhead":
+        x = rng.uniform(0.5, 1.5, size=(n, 1)).astype("float32")
+        return x, (2 * x + 1).astype("float32")
+    return rng.normal(size=(n, 784)).astype("float32"), rng.integers(0, 10, size=n)
+
+
+def build_keras_style(lib, name: str, **compile_args):
+    """The workload's model built and compiled with `lib` (fitorch or keras: same API)."""
+    if name == "overhead":
+        model = lib.Sequential([lib.Input((1,)), lib.layers.Dense(2), lib.layers.Dense(1)])
+        model.compile(optimizer=lib.optimizers.Adam(1e-3), loss="mse",
+                      metrics=["mse", "mae", "mape"], **compile_args)  # fmt: skip
+        return model
+    model = lib.Sequential([
+        lib.Input((784,)), lib.layers.Dense(512, activation="relu"),
+        lib.layers.Dense(512, activation="relu"), lib.layers.Dense(10),
+    ])  # fmt: skip
+    loss = lib.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=lib.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"],
+                  **compile_args)  # fmt: skip
+    return model
+
+
+def keras_style_epoch(model, name: str, x, y):
+    """One epoch of the workload through the Keras API (fit / evaluate / predict)."""
+    spec = WORKLOADS[name]
+    if spec["kind"] == "fit":
+        model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, shuffle=True)
+    elif spec["kind"] == "evaluate":
+        model.evaluate(x, y, batch_size=spec["batch"], verbose=0)
+    else:
+        model.predict(x, batch_size=spec["batch"], verbose=0)
+
+
+def worker_main(name: str) -> None:
+    """The JAX worker: build the workload with keras, answer 'ready', then one epoch per
+    'epoch' line read from stdin."""
+    import keras
+
+    x, y = workload_data(name)
+    model = build_keras_style(keras, name)
+    for line in sys.stdin:
+        if line.strip() == "epoch":
+            keras_style_epoch(model, name, x, y)
+            print("done", flush=True)
+        else:
+            print("ready", flush=True)
+
+
+if __name__ == "__main__":
+    worker_main(sys.argv[1])
