@@ -169,6 +169,7 @@ class CompileMetrics:
                     metric = metrics_mod.resolve(ident, yt, y_pred[i], loss=losses[i])
                     metrics_mod.validate(metric, yt, y_pred[i])
                     metric.to(y_pred[i].device)
+                    metric.build_states(yt, y_pred[i])  # before any (traced) update
                     base = f"{out}_{metric.name}" if multi else metric.name
                     if weighted and base in taken:
                         base = f"weighted_{base}" if not multi else f"{out}_weighted_{metric.name}"
