@@ -221,3 +221,16 @@ def test_compile_containers_trace():
     assert {"loss", "a_loss", "b_loss", "a_mae", "a_mape"} <= set(got)
     for key in want:
         torch.testing.assert_close(got[key], want[key], msg=key)
+
+
+def test_compile_builds_data_shaped_states_before_the_first_update():
+    """CompileMetrics.build calls build_states, so the step's first (traced) update finds
+    F1Score's per-class and R2Score's per-column states already there, at zero."""
+    inputs = fitorch.Input((2,))
+    model = fitorch.Model(inputs, fitorch.layers.Dense(3)(inputs))
+    model.compile(optimizer="sgd", loss="mse", metrics=[M.F1Score(), M.R2Score()])
+    x, y = torch.randn(4, 2), (torch.rand(4, 3) > 0.5).float()
+    model.trainer.build(model, [y], [model(x).detach()])
+    f1, r2 = (entry[2] for entry in model.trainer.metrics.entries)
+    assert f1.true_positives.shape == (3,) and r2.residual.shape == (3,)
+    assert float(f1.true_positives.abs().sum() + r2.count.abs().sum()) == 0.0
