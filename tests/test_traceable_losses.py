@@ -160,3 +160,21 @@ def test_ctc_is_not_traceable():
     compiled, _ = compile_counted(lambda t, p: loss(t, p))
     with pytest.raises(torch._dynamo.exc.Unsupported, match="Dynamic shape operator"):
         compiled(*_batch(case.make, (5,), 4, 0, weights=False))
+
+
+@pytest.mark.parametrize("shape", [(8, 1), (8, 3), (2, 4, 1)])
+def test_lean_regression_functions_equal_the_formula_bit_for_bit(shape):
+    """The regression functions skip the mean kernel over a length-1 last axis; the values
+    stay exactly `mean(..., axis=-1)` (torch.equal, not a tolerance)."""
+    g = torch.Generator().manual_seed(11)
+    t, p = torch.randn(shape, generator=g), torch.randn(shape, generator=g)
+    pairs = [
+        (losses.mse(t, p), torch.mean(torch.square(t - p), dim=-1)),
+        (losses.mae(t, p), torch.mean(torch.abs(t - p), dim=-1)),
+        (
+            losses.mape(t, p),
+            100.0 * torch.mean(torch.abs((t - p) / torch.clamp(torch.abs(t), min=1e-7)), dim=-1),
+        ),
+    ]
+    for got, want in pairs:
+        assert torch.equal(got, want)
