@@ -12,6 +12,7 @@ re-weighted by total/valid, so the mean is over the valid entries only (Keras 3)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from fitorch import backend as K
+from fitorch.layers.input import KerasTensor
 from fitorch.layers.op_node import symbolic_op
 from fitorch.registry import Registry, get_registered_name, get_registered_object
 from fitorch.utils.naming import to_snake_case
@@ -61,7 +63,21 @@ def symbolic_loss(fn):
     """`fn` (a per-sample loss function) building a graph node on symbolic tensors, so
     Keras 2 code computes losses between layers (`mse(inputs, outputs)` then `add_loss`);
     saved graphs name it `"fitorch.losses.<name>"`."""
-    return symbolic_op(fn, f"fitorch.losses.{fn.__name__}")
+    op = symbolic_op(fn, f"fitorch.losses.{fn.__name__}")
+
+    @functools.wraps(fn)
+    def loss_function(*args, **kwargs):
+        # The per-step call (tensors in) skips the symbolic check's walk over the arguments.
+        if (
+            len(args) == 2
+            and isinstance(args[0], torch.Tensor)
+            and isinstance(args[1], torch.Tensor)
+            and not any(isinstance(v, KerasTensor) for v in kwargs.values())
+        ):
+            return fn(*args, **kwargs)
+        return op(*args, **kwargs)
+
+    return loss_function
 
 
 def register_loss(obj, *aliases: str, targets: str | None = None):
@@ -192,10 +208,17 @@ def _compute_dtype(dtype, y_pred) -> torch.dtype:
     """
     if dtype is not None:
         return K.to_torch_dtype(dtype)
-    base = K.to_torch_dtype(K.floatx())
+    base = _FLOAT_DTYPES.get(K.floatx()) or K.to_torch_dtype(K.floatx())
     if isinstance(y_pred, torch.Tensor) and y_pred.is_floating_point():
-        return torch.promote_types(base, y_pred.dtype)
+        return base if y_pred.dtype == base else torch.promote_types(base, y_pred.dtype)
     return base
+
+
+# floatx names -> dtypes, read per call without K.to_torch_dtype's parsing.
+_FLOAT_DTYPES = {
+    "float16": torch.float16, "bfloat16": torch.bfloat16,
+    "float32": torch.float32, "float64": torch.float64,
+}  # fmt: skip
 
 
 def prepare(y_true, y_pred, squeeze: bool = False):
@@ -221,6 +244,8 @@ def prepare(y_true, y_pred, squeeze: bool = False):
 
 def _as_tensor(x, dtype: torch.dtype, device) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
+        if x.dtype == dtype and (device is None or x.device == device):
+            return x  # the per-step case: `.to` would return x too, at a dispatcher call's cost
         return x.to(device=device, dtype=dtype)
     return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
 

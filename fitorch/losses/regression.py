@@ -35,6 +35,12 @@ __all__ = [
 _SOBS = "sum_over_batch_size"
 
 
+def _last_axis_mean(x: torch.Tensor) -> torch.Tensor:
+    """`mean(x, axis=-1)`. A length-1 last axis (a one-unit regression output) is dropped
+    without a kernel: the mean of one value is that value, bit for bit."""
+    return x.squeeze(-1) if x.ndim and x.shape[-1] == 1 else torch.mean(x, dim=-1)
+
+
 @symbolic_loss
 def mean_squared_error(y_true, y_pred) -> torch.Tensor:
     """Mean squared error per sample: mean((y_true - y_pred)**2, axis=-1).
@@ -44,7 +50,7 @@ def mean_squared_error(y_true, y_pred) -> torch.Tensor:
         tensor([2.5000])
     """
     y_true, y_pred = prepare(y_true, y_pred, squeeze=True)
-    return torch.mean(torch.square(y_true - y_pred), dim=-1)
+    return _last_axis_mean(torch.square(y_true - y_pred))
 
 
 @symbolic_loss
@@ -56,7 +62,7 @@ def mean_absolute_error(y_true, y_pred) -> torch.Tensor:
         tensor([1.5000])
     """
     y_true, y_pred = prepare(y_true, y_pred, squeeze=True)
-    return torch.mean(torch.abs(y_true - y_pred), dim=-1)
+    return _last_axis_mean(torch.abs(y_true - y_pred))
 
 
 @symbolic_loss
@@ -69,7 +75,7 @@ def mean_absolute_percentage_error(y_true, y_pred) -> torch.Tensor:
     """
     y_true, y_pred = prepare(y_true, y_pred, squeeze=True)
     diff = torch.abs((y_true - y_pred) / torch.clamp(torch.abs(y_true), min=K.epsilon()))
-    return 100.0 * torch.mean(diff, dim=-1)
+    return 100.0 * _last_axis_mean(diff)
 
 
 @symbolic_loss
@@ -85,7 +91,7 @@ def mean_squared_logarithmic_error(y_true, y_pred) -> torch.Tensor:
     # log(x + 1) rather than log1p(x): the same float32 rounding as Keras.
     first = torch.log(torch.clamp(y_pred, min=eps) + 1.0)
     second = torch.log(torch.clamp(y_true, min=eps) + 1.0)
-    return torch.mean(torch.square(first - second), dim=-1)
+    return _last_axis_mean(torch.square(first - second))
 
 
 def l2_normalize(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
@@ -133,7 +139,7 @@ def huber(y_true, y_pred, delta: float = 1.0) -> torch.Tensor:
     abs_error = torch.abs(error)
     quadratic = 0.5 * torch.square(error)
     linear = delta * abs_error - 0.5 * delta * delta
-    return torch.mean(torch.where(abs_error <= delta, quadratic, linear), dim=-1)
+    return _last_axis_mean(torch.where(abs_error <= delta, quadratic, linear))
 
 
 _LOG2 = math.log(2.0)
@@ -151,7 +157,7 @@ def log_cosh(y_true, y_pred) -> torch.Tensor:
     """
     y_true, y_pred = prepare(y_true, y_pred, squeeze=True)
     x = y_pred - y_true
-    return torch.mean(x + F.softplus(-2.0 * x) - _LOG2, dim=-1)
+    return _last_axis_mean(x + F.softplus(-2.0 * x) - _LOG2)
 
 
 class MeanSquaredError(LossFunctionWrapper):

@@ -57,7 +57,9 @@ class TorchLoss(Loss):
         super().__init__(name=name or to_snake_case(type(module).__name__), reduction=reduction)
         self.module = module
         self.targets = "sparse" if isinstance(module, _CLASS_INDEX_LOSSES) else "dense"
-        self._unreduced: nn.Module | None = None
+        # The per-sample copy is made here, not on the first weighted call, so a traced step
+        # never sees this object change (that would recompile it).
+        self._unreduced = _unreduced_copy(module)
         self._warned = False
 
     def prepare_targets(self, y_true, y_pred):
@@ -80,7 +82,7 @@ class TorchLoss(Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         if sample_weight is None:
             return self.call(y_true, y_pred)
-        if not hasattr(self.module, "reduction"):
+        if self._unreduced is None:
             if not self._warned:
                 warnings.warn(
                     f"{type(self.module).__name__} has no `reduction` attribute, so fitorch "
@@ -90,9 +92,6 @@ class TorchLoss(Loss):
                 )
                 self._warned = True
             return self.call(y_true, y_pred)
-        if self._unreduced is None:
-            self._unreduced = copy.copy(self.module)
-            self._unreduced.reduction = "none"
         y_true, y_pred = self.prepare_targets(y_true, y_pred)
         values = self._unreduced(y_pred, y_true)
         mask = None
@@ -107,3 +106,13 @@ class TorchLoss(Loss):
 
     def __repr__(self) -> str:
         return f"<TorchLoss({self.module!r}, name={self.name!r})>"
+
+
+def _unreduced_copy(module: nn.Module) -> nn.Module | None:
+    """A shallow copy of `module` with `reduction="none"` (sharing its parameters and
+    buffers), or None for a module without a `reduction` attribute."""
+    if not hasattr(module, "reduction"):
+        return None
+    unreduced = copy.copy(module)
+    unreduced.reduction = "none"
+    return unreduced

@@ -146,10 +146,16 @@ class AUC(Metric):
                 f"shape {tuple(y_pred.shape)}."
             )
 
+    def build_states(self, y_true, y_pred) -> None:
+        """A multi-label AUC made without `num_labels`: one histogram per label of y_pred."""
+        if self._built:
+            return
+        self.check_shapes(y_true, y_pred)
+        self._build(as_tensor(y_pred).shape[-1], self._state_device(y_pred))
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if not self._built:
-            self.check_shapes(y_true, y_pred)
-            self._build(as_tensor(y_pred).shape[-1], self._state_device(y_pred))
+            self.build_states(y_true, y_pred)
         device = self.confusion_histogram.device
         labels, scores, weights = prepare_inputs(y_true, y_pred, sample_weight, self.dtype, device)
         if self.from_logits:

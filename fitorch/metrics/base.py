@@ -163,6 +163,15 @@ class Metric:
             return getattr(self, name).device
         return torch.device("cpu")
 
+    def build_states(self, y_true, y_pred) -> None:
+        """Create the states whose shape comes from the data (R2Score's columns, F1Score's
+        classes, a multi-label AUC's labels); a metric whose states are fixed does nothing.
+
+        Compile calls it once, eagerly, on the first batch, and `update_state` calls it while
+        the states are missing, so a traced update never changes the metric's structure (a
+        change would make `torch.compile` guard on it and recompile).
+        """
+
     # -- input checks (called by compile on the first batch, never per step) ---------------
     def check_shapes(self, y_true, y_pred) -> None:
         """Raise ValueError if the shapes cannot work (e.g. `k` > classes). No device sync."""

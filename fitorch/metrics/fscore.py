@@ -73,11 +73,17 @@ class FBetaScore(Metric):
                 f"{tuple(y_true.shape)} and y_pred of shape {tuple(y_pred.shape)}."
             )
 
+    def build_states(self, y_true, y_pred) -> None:
+        """The counts: one per class of `y_pred` (a scalar each for `average="micro"`)."""
+        if self._built:
+            return
+        self.check_shapes(y_true, y_pred)
+        device = getattr(self, "_device", None) or as_tensor(y_pred).device
+        self._build(as_tensor(y_pred).shape[-1], device)
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if not self._built:
-            self.check_shapes(y_true, y_pred)
-            device = getattr(self, "_device", None) or as_tensor(y_pred).device
-            self._build(as_tensor(y_pred).shape[-1], device)
+            self.build_states(y_true, y_pred)
         device = self.true_positives.device
         y_pred = as_tensor(y_pred, device, self.dtype)
         y_true = as_tensor(y_true, device, self.dtype)

@@ -168,6 +168,14 @@ class R2Score(Metric):
                 f"{tuple(as_tensor(y_pred).shape)}."
             )
 
+    def build_states(self, y_true, y_pred) -> None:
+        """One sum, squared sum, residual and count per output column of `y_pred`."""
+        if self._built:
+            return
+        self.check_shapes(y_true, y_pred)
+        y_pred = as_tensor(y_pred)
+        self._build(y_pred.shape[-1] if y_pred.ndim > 1 else 1, self.num_samples.device)
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         device = self.num_samples.device
         y_pred = as_tensor(y_pred, device, self.dtype)
@@ -175,8 +183,7 @@ class R2Score(Metric):
         if y_pred.ndim == 1:
             y_true, y_pred = y_true.unsqueeze(-1), y_pred.unsqueeze(-1)
         if not self._built:
-            self.check_shapes(y_true, y_pred)
-            self._build(y_pred.shape[-1], device)
+            self.build_states(y_true, y_pred)
         if sample_weight is None:
             w = torch.ones((), dtype=self.dtype, device=device).expand_as(y_true)
         else:

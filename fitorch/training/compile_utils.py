@@ -35,7 +35,10 @@ class LossTracker(Mean):
     direction = "down"
 
     def update(self, value: torch.Tensor, n: int) -> None:
-        self.total.add_(value.detach().to(self.total.dtype), alpha=n)
+        value = value.detach()
+        if value.dtype != self.total.dtype:
+            value = value.to(self.total.dtype)
+        self.total.add_(value, alpha=n)
         self.count.add_(n)
 
 
@@ -105,10 +108,12 @@ class CompileLoss:
         self.output_names = output_names
         self.losses: list = [None] * len(output_names)
         self.built = False
+        # The outputs that have a loss (fixed at compile; read every step).
+        self._active = [i for i, ident in enumerate(self.identifiers) if ident is not None]
 
     @property
     def active(self) -> list[int]:
-        return [i for i, ident in enumerate(self.identifiers) if ident is not None]
+        return self._active
 
     def build(self, y_true: list, y_pred: list) -> None:
         for i in self.active:
@@ -169,6 +174,7 @@ class CompileMetrics:
                     metric = metrics_mod.resolve(ident, yt, y_pred[i], loss=losses[i])
                     metrics_mod.validate(metric, yt, y_pred[i])
                     metric.to(y_pred[i].device)
+                    metric.build_states(yt, y_pred[i])  # before any (traced) update
                     base = f"{out}_{metric.name}" if multi else metric.name
                     if weighted and base in taken:
                         base = f"weighted_{base}" if not multi else f"{out}_weighted_{metric.name}"
