@@ -1,7 +1,10 @@
 """TextVectorization: Keras's docstring examples, hand-computed vocabularies, counts and tf-idf
-weights (Keras's layer needs TensorFlow, so it cannot serve as the oracle here)."""
+weights (Keras's layer needs TensorFlow, so it cannot serve as the oracle here), and Keras 3 on
+TensorFlow's outputs for vocabulary files (tests/fixtures/hashing_expected.json)."""
 
+import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +14,28 @@ import fitorch
 from fitorch.layers import TextVectorization
 
 DOCS = ["foo bar", "bar baz", "baz bada boom"]
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "hashing_expected.json")
+with open(FIXTURE, encoding="utf-8") as _f:
+    FILE_CASES = [c for c in json.load(_f)["cases"] if c["layer"] == "TextVectorization"]
+
+
+@pytest.mark.parametrize("case", FILE_CASES, ids=[json.dumps(c["config"]) for c in FILE_CASES])
+def test_vocabulary_file_equals_keras(case, tmp_path):
+    config = dict(case["config"])
+    path = tmp_path / "vocabulary.txt"
+    path.write_text("\n".join(config.pop("vocabulary_file")) + "\n", encoding="utf-8")
+    layer = TextVectorization(vocabulary=str(path), **config)
+    assert layer(np.array(case["inputs"])).tolist() == case["output"]
+    assert layer.get_vocabulary() == case["vocabulary"]
+
+
+def test_vocabulary_file_lines_are_taken_as_they_are(tmp_path):
+    path = tmp_path / "vocabulary.txt"
+    path.write_text("[UNK]\ncat\n\n", encoding="utf-8")  # trailing empty lines dropped
+    layer = TextVectorization(vocabulary=path, output_mode="multi_hot")
+    assert layer.get_vocabulary() == ["[UNK]", "[UNK]", "cat"]
+    with pytest.raises(ValueError, match="tf_idf' cannot read its vocabulary from a file"):
+        TextVectorization(vocabulary=path, output_mode="tf_idf", idf_weights=[1.0, 2.0])
 
 
 def test_keras_docstring_examples():

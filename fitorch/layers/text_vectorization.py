@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import math
+import os
 import re
 import string
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from fitorch.layers.base import Layer
+from fitorch.layers.index_lookup import read_vocabulary_file
 
 __all__ = ["TextVectorization"]
 
@@ -137,11 +139,20 @@ class TextVectorization(Layer):
         )
 
     def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
-        """Tokens (without the reserved mask/OOV, which are added; a leading copy is dropped);
-        `idf_weights` (one per token) is required for tf_idf and refused otherwise."""
-        vocab = [str(v) for v in vocabulary]
+        """Tokens (without the reserved mask/OOV, which are added; a leading copy is dropped),
+        or the path of a text file with one token per line (taken as it is, Keras's file
+        rule); `idf_weights` (one per token) is required for tf_idf and refused otherwise."""
+        from_file = isinstance(vocabulary, (str, os.PathLike))
+        if from_file and self.output_mode == "tf_idf":
+            raise ValueError(
+                "TextVectorization: output_mode='tf_idf' cannot read its vocabulary from a file"
+            )
+        if from_file:
+            vocab = read_vocabulary_file(os.fspath(vocabulary))
+        else:
+            vocab = [str(v) for v in vocabulary]
         reserved = self._reserved()
-        if vocab[: len(reserved)] == reserved:
+        if not from_file and vocab[: len(reserved)] == reserved:
             vocab = vocab[len(reserved) :]
         if len(set(vocab)) != len(vocab):
             repeated = sorted({v for v in vocab if vocab.count(v) > 1})
