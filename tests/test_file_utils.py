@@ -184,6 +184,7 @@ def test_download_prints_keras_message_and_byte_progress_bar(server, tmp_path, c
     (root / "f.bin").write_bytes(bytes(20000))  # three 8 KiB blocks
     outputs = {}
     for name, fetch in [("keras", keras.utils.get_file), ("fitorch", get_file)]:
+        (tmp_path / name).mkdir()  # Keras falls back to /tmp/.keras for a missing cache_dir
         fetch("f.bin", f"{url}/f.bin", cache_dir=str(tmp_path / name))
         outputs[name] = capsys.readouterr().out
     for out in outputs.values():
