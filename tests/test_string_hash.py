@@ -4,6 +4,7 @@ written by make_hashing_fixture.py with tf.fingerprint and tf.strings.to_hash_bu
 import json
 import os
 
+import numpy as np
 import pytest
 
 from fitorch.utils import string_hash
@@ -58,3 +59,18 @@ def test_to_bytes_and_hash_buckets():
     assert buckets.tolist() == [1, 0, 1]  # Keras's Hashing(num_bins=3) docstring values
     with pytest.raises(TypeError, match="strings or integers"):
         string_hash.to_bytes(None)
+
+
+def test_array_versions_equal_the_scalar_functions():
+    # the fixture's strings (all length classes) plus short ones ending in zero bytes, which
+    # the vectorised path pads with zeros
+    items = DATA + [b"\0", b"a\0\0", bytes(16), b"\xff" * 16, "日本".encode()]
+    assert string_hash.fingerprint64_array(items).tolist() == [
+        string_hash.fingerprint64(d) for d in items
+    ]
+    assert [str(v) for v in string_hash.fingerprint64_array(DATA).tolist()] == RAW["fingerprint64"]
+    fps = string_hash.fingerprint64_array(items)
+    left = np.full(len(items), 0xDECAFCAFFE, dtype=np.uint64)
+    assert string_hash.fingerprint_cat64_array(left, fps).tolist() == [
+        string_hash.fingerprint_cat64(0xDECAFCAFFE, int(f)) for f in fps
+    ]

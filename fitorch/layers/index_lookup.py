@@ -307,6 +307,8 @@ class IndexLookup(Layer):
         if self.invert:
             return self._invert(inputs)
         ids = self._lookup(self.to_values(inputs))
+        if isinstance(inputs, torch.Tensor):  # looked up on the host, returned beside the input
+            ids = ids.to(inputs.device)
         return ids if self.output_mode == "int" else self._encode(ids)
 
     def get_config(self):

@@ -23,9 +23,8 @@ import torch
 from fitorch.layers.base import Layer
 from fitorch.layers.preprocessing_text import encode_categorical_inputs
 from fitorch.utils.string_hash import (
-    MASK64,
-    fingerprint64,
-    fingerprint_cat64,
+    fingerprint64_array,
+    fingerprint_cat64_array,
     hash_buckets,
     to_bytes,
 )
@@ -190,17 +189,15 @@ class HashedCrossing(Layer):
 
     def cross_values(self, features: list[np.ndarray]) -> np.ndarray:
         """Feature arrays of one shape -> int64 bins of that shape (TF's hashed cross)."""
-        flat = [f.reshape(-1) for f in features]
-        out = np.empty(flat[0].shape, dtype=np.int64)
-        for row in range(out.shape[0]):
-            digest = _CROSS_KEY
-            for column in flat:
-                value = column[row]
-                # string features enter as their fingerprint, integers as their own 64 bits
-                part = fingerprint64(to_bytes(value)) if column.dtype == object else value
-                digest = fingerprint_cat64(digest, int(part) & MASK64)
-            out[row] = digest % self.num_bins
-        return out.reshape(features[0].shape)
+        digest = np.full(features[0].size, _CROSS_KEY, dtype=np.uint64)
+        for column in (f.reshape(-1) for f in features):
+            if column.dtype == object:  # strings enter as their fingerprint
+                part = fingerprint64_array([to_bytes(v) for v in column.tolist()])
+            else:  # integers as their own 64 bits (two's complement)
+                part = column.astype(np.int64).view(np.uint64)
+            digest = fingerprint_cat64_array(digest, part)
+        bins = digest % np.uint64(self.num_bins)
+        return bins.astype(np.int64).reshape(features[0].shape)
 
     def call(self, inputs):
         features, device = self._features(inputs)

@@ -5,6 +5,9 @@
 - `siphash64(data, key)`: SipHash-2-4 with a 128-bit key given as two uint64 halves (TF's
   `to_hash_bucket_strong`, through highwayhash's `SipHash`);
 - `fingerprint_cat64(a, b)`: TF's combination of two fingerprints (`tf.sparse.cross_hashed`);
+  `fingerprint_cat64_array` does it for uint64 arrays;
+- `fingerprint64_array(items)`: `fingerprint64` of many byte strings at once (NumPy on uint64
+  for the strings of up to 16 bytes, the usual tokens; one by one for longer ones);
 - `hash_buckets(values, num_buckets, key=None)`: the bucket `hash % num_buckets` of every value
   of an array, each distinct value hashed once.
 
@@ -17,7 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fingerprint64", "fingerprint_cat64", "hash_buckets", "siphash64", "to_bytes"]
+__all__ = [
+    "fingerprint64",
+    "fingerprint64_array",
+    "fingerprint_cat64",
+    "fingerprint_cat64_array",
+    "hash_buckets",
+    "siphash64",
+    "to_bytes",
+]
 
 MASK64 = (1 << 64) - 1
 # FarmHash's constants (primes between 2**63 and 2**64)
@@ -208,6 +219,18 @@ def fingerprint_cat64(fp1: int, fp2: int) -> int:
     return _shift_mix((_shift_mix(result) * _CAT_MUL) & MASK64)
 
 
+def fingerprint_cat64_array(fp1: np.ndarray, fp2: np.ndarray) -> np.ndarray:
+    """`fingerprint_cat64` elementwise on uint64 arrays (wrapping arithmetic)."""
+    mul, s47 = np.uint64(_CAT_MUL), np.uint64(47)
+    with np.errstate(over="ignore"):
+        mixed = fp2 * mul
+        result = fp1 ^ mul
+        result ^= (mixed ^ (mixed >> s47)) * mul
+        result = result * mul
+        result = (result ^ (result >> s47)) * mul
+    return result ^ (result >> s47)
+
+
 def to_bytes(value) -> bytes:
     """The bytes Keras hashes for one value: UTF-8 text, bytes as they are, integers (and
     floats, truncated to int64 first as Keras casts them) in decimal."""
@@ -224,16 +247,81 @@ def to_bytes(value) -> bytes:
     raise TypeError(f"hashing expects strings or integers, got {type(value).__name__} {value!r}")
 
 
+def _words(padded: np.ndarray, start: np.ndarray, size: int) -> np.ndarray:
+    """Little-endian `size`-byte words read at per-row offsets `start` of a uint8 matrix."""
+    columns = start[:, None] + np.arange(size)
+    parts = padded[np.arange(len(padded))[:, None], columns].astype(np.uint64)
+    return (parts << (np.arange(size, dtype=np.uint64) * np.uint64(8))).sum(axis=1, dtype=np.uint64)
+
+
+def _mix16_array(u: np.ndarray, v: np.ndarray, mul: np.ndarray) -> np.ndarray:
+    s47 = np.uint64(47)
+    a = (u ^ v) * mul
+    a ^= a >> s47
+    b = (v ^ a) * mul
+    b ^= b >> s47
+    return b * mul
+
+
+def _rotr_array(v: np.ndarray, shift: int) -> np.ndarray:
+    return (v >> np.uint64(shift)) | (v << np.uint64(64 - shift))
+
+
+def _fingerprint_short(items: list[bytes]) -> np.ndarray:
+    """`fingerprint64` of byte strings of at most 16 bytes, vectorised (`_len0to16`'s three
+    branches on masks; uint64 arithmetic wraps modulo 2**64 as the C code)."""
+    n = np.array([len(b) for b in items], dtype=np.int64)
+    # NumPy pads to 16 bytes with zeros (the lengths come from `n`, so trailing zeros are kept)
+    padded = np.array(items, dtype="S16").view(np.uint8).reshape(-1, 16)
+    nu = n.astype(np.uint64)
+    mul = np.uint64(_K2) + nu * np.uint64(2)
+    out = np.full(len(items), _K2, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        long = n >= 8
+        if long.any():
+            a = _words(padded[long], np.zeros(long.sum(), np.int64), 8) + np.uint64(_K2)
+            b = _words(padded[long], n[long] - 8, 8)
+            c = _rotr_array(b, 37) * mul[long] + a
+            d = (_rotr_array(a, 25) + b) * mul[long]
+            out[long] = _mix16_array(c, d, mul[long])
+        mid = (n >= 4) & (n < 8)
+        if mid.any():
+            first = _words(padded[mid], np.zeros(mid.sum(), np.int64), 4)
+            last = _words(padded[mid], n[mid] - 4, 4)
+            out[mid] = _mix16_array(nu[mid] + (first << np.uint64(3)), last, mul[mid])
+        few = (n > 0) & (n < 4)
+        if few.any():
+            rows = padded[few].astype(np.uint64)
+            k = n[few]
+            y = rows[:, 0] + (rows[np.arange(len(k)), k >> 1] << np.uint64(8))
+            z = nu[few] + (rows[np.arange(len(k)), k - 1] << np.uint64(2))
+            v = (y * np.uint64(_K2)) ^ (z * np.uint64(_K0))
+            out[few] = (v ^ (v >> np.uint64(47))) * np.uint64(_K2)
+    return out
+
+
+def fingerprint64_array(items: list[bytes]) -> np.ndarray:
+    """`fingerprint64` of each byte string, as a uint64 array."""
+    out = np.empty(len(items), dtype=np.uint64)
+    short = [i for i, b in enumerate(items) if len(b) <= 16]
+    if short:
+        out[short] = _fingerprint_short([items[i] for i in short])
+    for i, b in enumerate(items):
+        if len(b) > 16:
+            out[i] = fingerprint64(b)
+    return out
+
+
 def hash_buckets(values: np.ndarray, num_buckets: int, key=None) -> np.ndarray:
     """`hash(to_bytes(v)) % num_buckets` for every entry of `values` (int64, same shape):
     `fingerprint64` without a key, `siphash64` keyed by the pair `key`."""
     values = np.asarray(values, dtype=object)
-    cache: dict = {}
-    out = np.empty(values.shape, dtype=np.int64)
-    for index, value in np.ndenumerate(values):
-        if value not in cache:
-            data = to_bytes(value)
-            digest = fingerprint64(data) if key is None else siphash64(data, key)
-            cache[value] = digest % num_buckets
-        out[index] = cache[value]
-    return out
+    distinct = list(dict.fromkeys(values.reshape(-1).tolist()))  # first-seen order
+    data = [to_bytes(v) for v in distinct]
+    if key is None:
+        digests = fingerprint64_array(data) % np.uint64(num_buckets)
+    else:
+        digests = np.array([siphash64(d, key) % num_buckets for d in data], dtype=np.uint64)
+    bucket = dict(zip(distinct, digests.astype(np.int64).tolist()))
+    flat = [bucket[v] for v in values.reshape(-1).tolist()]
+    return np.array(flat, dtype=np.int64).reshape(values.shape)
