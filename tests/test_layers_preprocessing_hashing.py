@@ -119,3 +119,15 @@ def test_functional_model_crosses_integer_inputs_and_trains():
     expected_hash = Hashing(num_bins=10)(xa).numpy()[:, 0]
     np.testing.assert_array_equal(out[:, :10], np.eye(10)[expected_cross])
     np.testing.assert_array_equal(out[:, 10:], np.eye(10)[expected_hash])
+
+
+def test_classifier_trained_from_string_arrays_through_fit():
+    # NumPy string columns reach the first layer through fit/predict unconverted
+    x = np.array([["red"], ["green"], ["blue"], ["red"]] * 8)
+    y = (x[:, 0] == "red").astype("float32")
+    model = keras.Sequential([Hashing(num_bins=16, output_mode="one_hot"),
+                              keras.layers.Dense(1, activation="sigmoid")])  # fmt: skip
+    model.compile(keras.optimizers.Adam(0.1), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=20, batch_size=8, verbose=0)
+    assert history.history["accuracy"][-1] == 1.0
+    assert (model.predict(x[:4], verbose=0)[:, 0] > 0.5).tolist() == [True, False, False, True]
