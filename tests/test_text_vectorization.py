@@ -16,17 +16,30 @@ from fitorch.layers import TextVectorization
 DOCS = ["foo bar", "bar baz", "baz bada boom"]
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "hashing_expected.json")
 with open(FIXTURE, encoding="utf-8") as _f:
-    FILE_CASES = [c for c in json.load(_f)["cases"] if c["layer"] == "TextVectorization"]
+    KERAS_CASES = [c for c in json.load(_f)["cases"] if c["layer"] == "TextVectorization"]
 
 
-@pytest.mark.parametrize("case", FILE_CASES, ids=[json.dumps(c["config"]) for c in FILE_CASES])
-def test_vocabulary_file_equals_keras(case, tmp_path):
+@pytest.mark.parametrize("case", KERAS_CASES, ids=[json.dumps(c["config"]) for c in KERAS_CASES])
+def test_equals_keras_on_tensorflow(case, tmp_path):
+    """Adapted vocabularies (ngrams, max_tokens, standardize and split variants, tf_idf) and
+    vocabulary files: outputs and get_vocabulary() as Keras 3 on TensorFlow."""
     config = dict(case["config"])
-    path = tmp_path / "vocabulary.txt"
-    path.write_text("\n".join(config.pop("vocabulary_file")) + "\n", encoding="utf-8")
-    layer = TextVectorization(vocabulary=str(path), **config)
-    assert layer(np.array(case["inputs"])).tolist() == case["output"]
+    lines, docs = config.pop("vocabulary_file", None), config.pop("adapt", None)
+    if lines is not None:
+        path = tmp_path / "vocabulary.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        config["vocabulary"] = str(path)
+    layer = TextVectorization(**config)
+    if docs is not None:
+        layer.adapt(np.array(docs))
+    out = layer(np.array(case["inputs"])).numpy()
+    np.testing.assert_allclose(out, np.asarray(case["output"], dtype=float), rtol=2e-6)
     assert layer.get_vocabulary() == case["vocabulary"]
+
+
+def test_lower_maps_ascii_letters_only_as_tensorflow():
+    layer = TextVectorization(standardize="lower", vocabulary=["Ünïcode", "words"])
+    assert layer(["Ünïcode WORDS ünïcode"]).tolist() == [[2, 3, 1]]
 
 
 def test_vocabulary_file_lines_are_taken_as_they_are(tmp_path):

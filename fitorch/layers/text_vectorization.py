@@ -1,7 +1,8 @@
 """`TextVectorization`: strings -> token ids or bag-of-words vectors (Keras 3 semantics,
 written on Python strings and torch; Keras's own layer needs TensorFlow).
 
-Pipeline per string: standardize (`lower_and_strip_punctuation` default) -> split (whitespace
+Pipeline per string: standardize (`lower_and_strip_punctuation` default; ASCII letters only are
+lowered, as `tf.strings.lower`) -> split (whitespace
 runs, or characters) -> ngrams (all 1..n-grams, or the given sizes, joined by a space, each size
 in turn) -> lookup. Vocabulary (int mode): index 0 the mask `''`, 1 the OOV token `[UNK]`, then
 the learned or given tokens; other modes have no mask, OOV at 0. `adapt` ranks tokens by count,
@@ -28,6 +29,8 @@ __all__ = ["TextVectorization"]
 
 OOV, MASK = "[UNK]", ""
 _PUNCTUATION = re.compile("[" + re.escape(string.punctuation) + "]")
+# Keras lowers with tf.strings.lower, which maps only ASCII letters ("Ü" stays "Ü")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation", None)
 _SPLIT = ("whitespace", "character", None)
 _MODES = ("int", "multi_hot", "count", "tf_idf", "one_hot")
@@ -37,7 +40,7 @@ def standardize_text(text: str, how) -> str:
     if callable(how):
         return how(text)
     if how in ("lower", "lower_and_strip_punctuation"):
-        text = text.lower()
+        text = text.translate(_ASCII_LOWER)
     if how in ("strip_punctuation", "lower_and_strip_punctuation"):
         text = _PUNCTUATION.sub("", text)
     return text
