@@ -188,3 +188,14 @@ def test_state_round_trips_through_config_and_saving(tmp_path):
     clone = StringLookup.from_config(StringLookup(vocabulary=VOCAB).get_config())
     clone.adapt([["x", "x", "y"]])
     assert clone.get_vocabulary() == ["[UNK]", "x", "y"]
+
+
+def test_file_vocabulary_starting_with_reserved_tokens_round_trips(tmp_path):
+    # the file's lines are tokens as they are; the config must not let them be stripped
+    path = _vocabulary_file(tmp_path, ["[UNK]", "a", "b"])
+    layer = StringLookup(vocabulary=path, mask_token="")
+    clone = StringLookup.from_config(layer.get_config())
+    assert clone.get_vocabulary() == layer.get_vocabulary() == ["", "[UNK]", "[UNK]", "a", "b"]
+    words = TextVectorization(vocabulary=_vocabulary_file(tmp_path, ["", "[UNK]", "cat"]))
+    copy = TextVectorization.from_config(words.get_config())
+    assert copy.get_vocabulary() == words.get_vocabulary() == ["", "[UNK]", "", "[UNK]", "cat"]

@@ -313,15 +313,19 @@ class IndexLookup(Layer):
 
     def get_config(self):
         tf_idf = self.output_mode == "tf_idf" and self.idf_weights is not None
-        vocab = self.get_vocabulary(include_special_tokens=tf_idf) if self._vocab else None
+        tokens, reserved = self.get_vocabulary(False), self._reserved()
+        # the reserved tokens come along with tf_idf (their weights are kept as they are) and
+        # when the tokens themselves start like them (a file's lines), which set_vocabulary
+        # would otherwise strip
+        keep = tf_idf or (bool(reserved) and tokens[: len(reserved)] == reserved)
+        vocab = (self.get_vocabulary() if keep else tokens) if self._vocab else None
         idf = self.idf_weights[: len(self._vocab)].tolist() if tf_idf else None
         return {**super().get_config(), "max_tokens": self.max_tokens,
                 "num_oov_indices": self.num_oov_indices, "mask_token": self.mask_token,
                 "oov_token": self.oov_token, "invert": self.invert,
                 "output_mode": self.output_mode, "pad_to_max_tokens": self.pad_to_max_tokens,
                 "sparse": False, "salt": self.salt,
-                # the learned state travels in the config (no asset files in fitorch); with
-                # tf_idf the reserved tokens come along so that their weights are kept as is
+                # the learned state travels in the config (no asset files in fitorch)
                 "vocabulary": vocab, "idf_weights": idf}  # fmt: skip
 
     @classmethod

@@ -177,6 +177,14 @@ class TextVectorization(Layer):
                 )
             self.idf_weights = torch.tensor(idf, dtype=torch.float32)
 
+    def _config_vocabulary(self) -> list[str] | None:
+        """The tokens, with the reserved ones first when the tokens start like them (a file's
+        lines), so that `set_vocabulary` strips only those."""
+        tokens, reserved = self.get_vocabulary(False), self._reserved()
+        if not self._vocab:
+            return None
+        return reserved + tokens if tokens[: len(reserved)] == reserved else tokens
+
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
         return list(self._vocab) if include_special_tokens else self._vocab[len(self._reserved()) :]
 
@@ -244,7 +252,7 @@ class TextVectorization(Layer):
                   "output_sequence_length": self.output_sequence_length, "sparse": False,
                   "ragged": False, "encoding": self.encoding,
                   # the learned state travels in the config (fitorch keeps no asset files)
-                  "vocabulary": self.get_vocabulary(include_special_tokens=False) or None,
+                  "vocabulary": self._config_vocabulary(),
                   "idf_weights": None if self.idf_weights is None
                   else self.idf_weights.tolist()}  # fmt: skip
         return config
