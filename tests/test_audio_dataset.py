@@ -1,10 +1,12 @@
 """audio_dataset_from_directory: WAV decoding by formula, Keras's file order and labels,
-sequence-length handling, fit on the batches."""
+sequence-length handling, ragged (jagged nested) batches, sampling_rate checks, fit on the
+batches."""
 
 import wave
 
 import numpy as np
 import pytest
+import torch
 
 import fitorch
 from fitorch.utils import audio_dataset_from_directory
@@ -81,11 +83,38 @@ def test_fit_on_audio_batches(audio_dir):
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
 
 
-def test_unsupported_arguments_raise(audio_dir):
-    with pytest.raises(ValueError, match="ragged"):
-        audio_dataset_from_directory(audio_dir, ragged=True)
-    with pytest.raises(ValueError, match="sampling_rate=16000"):
-        audio_dataset_from_directory(audio_dir, sampling_rate=16000)
+def test_ragged_batches_keep_each_clip_length(audio_dir):
+    ds = audio_dataset_from_directory(
+        audio_dir, batch_size=3, shuffle=False, ragged=True, verbose=False
+    )
+    (x0, y0), (x1, y1) = list(ds)
+    assert x0.is_nested and x0.layout == torch.jagged
+    # Keras's order: no/0 (5), no/1 (3), no/2 (7) | yes/0 (4), yes/1 (6)
+    assert [len(w) for w in x0.unbind()] == [5, 3, 7] and [len(w) for w in x1.unbind()] == [4, 6]
+    np.testing.assert_allclose(x0.unbind()[1][:, 0].numpy() * 32768, [-1000, -2000, -3000])
+    assert y0.tolist() == [0, 0, 0] and y1.tolist() == [1, 1]
+    padded = next(iter(audio_dataset_from_directory(audio_dir, batch_size=3, shuffle=False,
+                                                    verbose=False)))[0]  # fmt: skip
+    np.testing.assert_array_equal(x0.to_padded_tensor(0.0).numpy(), padded.numpy())
+
+
+def test_sampling_rate_of_the_files_is_accepted_others_raise(audio_dir):
+    ds = audio_dataset_from_directory(audio_dir, sampling_rate=8000, shuffle=False, verbose=False)
+    assert tuple(next(iter(ds))[0].shape) == (5, 7, 1)  # read as they are
+    _wav(audio_dir / "yes" / "fast.wav", [1, 2, 3], rate=16000)
+    with pytest.raises(
+        ValueError, match=r"needs resampling for 1 of 6 files.*fast\.wav \(16000 Hz\)"
+    ):
+        audio_dataset_from_directory(audio_dir, sampling_rate=8000, verbose=False)
+
+
+def test_bad_arguments_raise(audio_dir):
+    with pytest.raises(ValueError, match="ragged=True and output_sequence_length=4"):
+        audio_dataset_from_directory(audio_dir, ragged=True, output_sequence_length=4)
+    with pytest.raises(ValueError, match="sampling_rate must be an int, got 8000.0"):
+        audio_dataset_from_directory(audio_dir, sampling_rate=8000.0)
+    with pytest.raises(ValueError, match="sampling_rate must be > 0, got 0"):
+        audio_dataset_from_directory(audio_dir, sampling_rate=0)
     with pytest.raises(ValueError, match="output_sequence_length"):
         audio_dataset_from_directory(audio_dir, output_sequence_length=0)
     with pytest.raises(ValueError, match="label_mode"):

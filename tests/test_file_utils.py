@@ -1,6 +1,9 @@
-"""get_file against a local HTTP server on 127.0.0.1."""
+"""get_file against a local HTTP server on 127.0.0.1 (its download messages against Keras 3's
+get_file on the same server)."""
 
 import hashlib
+import os
+import re
 
 import pytest
 from _http_server import serve
@@ -167,3 +170,49 @@ def test_bad_hash_download_is_retried_once(tmp_path, monkeypatch):
         with pytest.raises(ValueError, match="in 2 attempts"):  # a hash nothing served matches
             get_file("g.bin", f"{url}/g.bin", file_hash="1" * 32, hash_algorithm="md5")
         assert len(served) == 4 and not (tmp_path / "home" / "datasets" / "g.bin").exists()
+
+
+def _counters(text):
+    """The `current/target` counters a progress bar printed, whatever its redraw style."""
+    return re.findall(r"(\d+)/(\d+|Unknown)", re.sub(r"\x1b\[[0-9;]*m", "", text))
+
+
+def test_download_prints_keras_message_and_byte_progress_bar(server, tmp_path, capsys):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    root, url = server
+    (root / "f.bin").write_bytes(bytes(20000))  # three 8 KiB blocks
+    outputs = {}
+    for name, fetch in [("keras", keras.utils.get_file), ("fitorch", get_file)]:
+        (tmp_path / name).mkdir()  # Keras falls back to /tmp/.keras for a missing cache_dir
+        fetch("f.bin", f"{url}/f.bin", cache_dir=str(tmp_path / name))
+        outputs[name] = capsys.readouterr().out
+    for out in outputs.values():
+        assert out.startswith(f"Downloading data from {url}/f.bin\n")
+        counters = _counters(out)
+        # the hook reports 0 on connection, then each block (redraws at most every 50 ms),
+        # and the total once it is reached
+        assert counters[0] == ("0", "20000") and counters[-1] == ("20000", "20000")
+        assert {int(c) for c, _ in counters} <= {0, 8192, 16384, 20000}
+    # a cached file is not downloaded again: nothing printed
+    get_file("f.bin", f"{url}/f.bin", cache_dir=str(tmp_path / "fitorch"))
+    assert capsys.readouterr().out == ""
+
+
+def test_download_without_content_length_has_an_unknown_target(tmp_path, capsys):
+    import http.server
+
+    class NoLength(http.server.BaseHTTPRequestHandler):
+        def __init__(self, *args, directory=None):
+            super().__init__(*args)
+
+        def do_GET(self):  # HTTP/1.0 without Content-Length: the body ends at the close
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"x" * 10000)
+
+    with serve(tmp_path, NoLength) as url:
+        path = get_file("n.bin", f"{url}/n.bin", cache_dir=str(tmp_path / "cache"))
+    assert open(path, "rb").read() == b"x" * 10000
+    counters = _counters(capsys.readouterr().out)
+    assert counters[0] == ("0", "Unknown") and all(t == "Unknown" for _, t in counters)

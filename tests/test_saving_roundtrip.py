@@ -124,6 +124,8 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "CategoryEncoding": ({"num_tokens": 10, "output_mode": "multi_hot"}, "int:(4,)"),
     "Discretization": ({"bin_boundaries": [-0.5, 0.0, 0.5]}, (4,)),
     "IntegerLookup": ({"vocabulary": [1, 3, 5, 7]}, "int:(4,)"),
+    "Hashing": ({"num_bins": 7, "salt": 3, "output_mode": "count"}, "int:(4,)"),
+    "HashedCrossing": ({"num_bins": 7, "output_mode": "one_hot"}, "pair:(1,)"),
     "Resizing": ({"height": 4, "width": 6}, (8, 8, 3)),
     "CenterCrop": ({"height": 4, "width": 6}, (8, 8, 3)),
     "AutoContrast": ({}, (8, 8, 3)),

@@ -1,7 +1,10 @@
 """TextVectorization: Keras's docstring examples, hand-computed vocabularies, counts and tf-idf
-weights (Keras's layer needs TensorFlow, so it cannot serve as the oracle here)."""
+weights (Keras's layer needs TensorFlow, so it cannot serve as the oracle here), and Keras 3 on
+TensorFlow's outputs for vocabulary files (tests/fixtures/hashing_expected.json)."""
 
+import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +14,41 @@ import fitorch
 from fitorch.layers import TextVectorization
 
 DOCS = ["foo bar", "bar baz", "baz bada boom"]
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "hashing_expected.json")
+with open(FIXTURE, encoding="utf-8") as _f:
+    KERAS_CASES = [c for c in json.load(_f)["cases"] if c["layer"] == "TextVectorization"]
+
+
+@pytest.mark.parametrize("case", KERAS_CASES, ids=[json.dumps(c["config"]) for c in KERAS_CASES])
+def test_equals_keras_on_tensorflow(case, tmp_path):
+    """Adapted vocabularies (ngrams, max_tokens, standardize and split variants, tf_idf) and
+    vocabulary files: outputs and get_vocabulary() as Keras 3 on TensorFlow."""
+    config = dict(case["config"])
+    lines, docs = config.pop("vocabulary_file", None), config.pop("adapt", None)
+    if lines is not None:
+        path = tmp_path / "vocabulary.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        config["vocabulary"] = str(path)
+    layer = TextVectorization(**config)
+    if docs is not None:
+        layer.adapt(np.array(docs))
+    out = layer(np.array(case["inputs"])).numpy()
+    np.testing.assert_allclose(out, np.asarray(case["output"], dtype=float), rtol=2e-6)
+    assert layer.get_vocabulary() == case["vocabulary"]
+
+
+def test_lower_maps_ascii_letters_only_as_tensorflow():
+    layer = TextVectorization(standardize="lower", vocabulary=["Ünïcode", "words"])
+    assert layer(["Ünïcode WORDS ünïcode"]).tolist() == [[2, 3, 1]]
+
+
+def test_vocabulary_file_lines_are_taken_as_they_are(tmp_path):
+    path = tmp_path / "vocabulary.txt"
+    path.write_text("[UNK]\ncat\n\n", encoding="utf-8")  # trailing empty lines dropped
+    layer = TextVectorization(vocabulary=path, output_mode="multi_hot")
+    assert layer.get_vocabulary() == ["[UNK]", "[UNK]", "cat"]
+    with pytest.raises(ValueError, match="tf_idf' cannot read its vocabulary from a file"):
+        TextVectorization(vocabulary=path, output_mode="tf_idf", idf_weights=[1.0, 2.0])
 
 
 def test_keras_docstring_examples():

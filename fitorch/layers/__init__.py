@@ -82,6 +82,7 @@ from fitorch.layers.pooling import (
     MaxPooling3D,
 )
 from fitorch.layers.preprocessing import Normalization, Rescaling
+from fitorch.layers.preprocessing_hashing import HashedCrossing, Hashing
 from fitorch.layers.preprocessing_image import (
     AutoContrast,
     CenterCrop,
@@ -166,7 +167,7 @@ __all__ = [
     "RandomFlip", "RandomGrayscale", "Resizing", "Solarization", "TextVectorization",
     "RandomRotation", "RandomTranslation", "RandomZoom",
     "IntegerLookup", "StringLookup",
-    "Discretization",
+    "Discretization", "HashedCrossing", "Hashing",
 ]  # fmt: skip
 
 # Loading a file finds these classes by name (fitorch.serialization never imports this module).

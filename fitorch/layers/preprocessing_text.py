@@ -1,4 +1,5 @@
-"""Categorical preprocessing layers (Keras 3 semantics). So far: CategoryEncoding."""
+"""Categorical preprocessing layers (Keras 3 semantics): CategoryEncoding, and the encoding of
+bin ids that the hashing layers share (`encode_categorical_inputs`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,36 @@ import torch
 
 from fitorch.layers.base import Layer
 
-__all__ = ["CategoryEncoding"]
+__all__ = ["CategoryEncoding", "encode_categorical_inputs"]
 
 _MODES = ("one_hot", "multi_hot", "count")
+
+
+def encode_categorical_inputs(
+    ids: torch.Tensor, output_mode: str, depth: int, dtype: torch.dtype
+) -> torch.Tensor:
+    """Bin ids in `[0, depth)` -> Keras's encodings (its `encode_categorical_inputs`).
+
+    `int`: the ids cast to `dtype`. `one_hot`: a trailing axis of size 1 is dropped, then a
+    `depth` axis appended. `multi_hot` / `count`: the last axis is the sample axis and is
+    replaced by `depth` (`(batch, k) -> (batch, depth)`, a rank-1 `(k,)` input is one sample
+    `-> (depth,)`, a scalar is upranked to `(1,)` first), holding 1 where an id occurs / the
+    number of times it occurs.
+    """
+    if output_mode == "int":
+        return ids.to(dtype)
+    if ids.ndim == 0:
+        ids = ids[None]
+    if output_mode == "one_hot":
+        if ids.ndim > 1 and ids.shape[-1] == 1:
+            ids = ids[..., 0]
+        return torch.nn.functional.one_hot(ids, depth).to(dtype)
+    rows = ids.reshape(-1, ids.shape[-1])
+    counts = torch.zeros(rows.shape[0], depth, dtype=torch.float32, device=ids.device)
+    counts.scatter_add_(1, rows, torch.ones(rows.shape, device=ids.device))
+    if output_mode == "multi_hot":
+        counts = (counts > 0).float()
+    return counts.reshape(*ids.shape[:-1], depth).to(dtype)
 
 
 class CategoryEncoding(Layer):

@@ -1,7 +1,8 @@
 """`TextVectorization`: strings -> token ids or bag-of-words vectors (Keras 3 semantics,
 written on Python strings and torch; Keras's own layer needs TensorFlow).
 
-Pipeline per string: standardize (`lower_and_strip_punctuation` default) -> split (whitespace
+Pipeline per string: standardize (`lower_and_strip_punctuation` default; ASCII letters only are
+lowered, as `tf.strings.lower`) -> split (whitespace
 runs, or characters) -> ngrams (all 1..n-grams, or the given sizes, joined by a space, each size
 in turn) -> lookup. Vocabulary (int mode): index 0 the mask `''`, 1 the OOV token `[UNK]`, then
 the learned or given tokens; other modes have no mask, OOV at 0. `adapt` ranks tokens by count,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import math
+import os
 import re
 import string
 
@@ -21,11 +23,14 @@ import numpy as np
 import torch
 
 from fitorch.layers.base import Layer
+from fitorch.layers.index_lookup import read_vocabulary_file
 
 __all__ = ["TextVectorization"]
 
 OOV, MASK = "[UNK]", ""
 _PUNCTUATION = re.compile("[" + re.escape(string.punctuation) + "]")
+# Keras lowers with tf.strings.lower, which maps only ASCII letters ("Ü" stays "Ü")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation", None)
 _SPLIT = ("whitespace", "character", None)
 _MODES = ("int", "multi_hot", "count", "tf_idf", "one_hot")
@@ -35,7 +40,7 @@ def standardize_text(text: str, how) -> str:
     if callable(how):
         return how(text)
     if how in ("lower", "lower_and_strip_punctuation"):
-        text = text.lower()
+        text = text.translate(_ASCII_LOWER)
     if how in ("strip_punctuation", "lower_and_strip_punctuation"):
         text = _PUNCTUATION.sub("", text)
     return text
@@ -137,11 +142,20 @@ class TextVectorization(Layer):
         )
 
     def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
-        """Tokens (without the reserved mask/OOV, which are added; a leading copy is dropped);
-        `idf_weights` (one per token) is required for tf_idf and refused otherwise."""
-        vocab = [str(v) for v in vocabulary]
+        """Tokens (without the reserved mask/OOV, which are added; a leading copy is dropped),
+        or the path of a text file with one token per line (taken as it is, Keras's file
+        rule); `idf_weights` (one per token) is required for tf_idf and refused otherwise."""
+        from_file = isinstance(vocabulary, (str, os.PathLike))
+        if from_file and self.output_mode == "tf_idf":
+            raise ValueError(
+                "TextVectorization: output_mode='tf_idf' cannot read its vocabulary from a file"
+            )
+        if from_file:
+            vocab = read_vocabulary_file(os.fspath(vocabulary))
+        else:
+            vocab = [str(v) for v in vocabulary]
         reserved = self._reserved()
-        if vocab[: len(reserved)] == reserved:
+        if not from_file and vocab[: len(reserved)] == reserved:
             vocab = vocab[len(reserved) :]
         if len(set(vocab)) != len(vocab):
             repeated = sorted({v for v in vocab if vocab.count(v) > 1})
@@ -162,6 +176,14 @@ class TextVectorization(Layer):
                     f"{len(vocab)} tokens"
                 )
             self.idf_weights = torch.tensor(idf, dtype=torch.float32)
+
+    def _config_vocabulary(self) -> list[str] | None:
+        """The tokens, with the reserved ones first when the tokens start like them (a file's
+        lines), so that `set_vocabulary` strips only those."""
+        tokens, reserved = self.get_vocabulary(False), self._reserved()
+        if not self._vocab:
+            return None
+        return reserved + tokens if tokens[: len(reserved)] == reserved else tokens
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
         return list(self._vocab) if include_special_tokens else self._vocab[len(self._reserved()) :]
@@ -230,7 +252,7 @@ class TextVectorization(Layer):
                   "output_sequence_length": self.output_sequence_length, "sparse": False,
                   "ragged": False, "encoding": self.encoding,
                   # the learned state travels in the config (fitorch keeps no asset files)
-                  "vocabulary": self.get_vocabulary(include_special_tokens=False) or None,
+                  "vocabulary": self._config_vocabulary(),
                   "idf_weights": None if self.idf_weights is None
                   else self.idf_weights.tolist()}  # fmt: skip
         return config

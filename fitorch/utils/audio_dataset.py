@@ -1,5 +1,7 @@
 """`audio_dataset_from_directory`: a folder of class subfolders of `.wav` files -> batches of
-float32 waveforms `(batch, samples, channels)` in [-1, 1]."""
+float32 waveforms `(batch, samples, channels)` in [-1, 1] (zero-padded per batch), or with
+`ragged=True` torch nested tensors of layout `jagged` (`(batch, j, channels)`, each clip at its
+own length: the torch counterpart of Keras's `tf.RaggedTensor` batches)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,46 @@ def pad_collate(samples):
     return (batch, torch.stack([s[1] for s in samples])) if pairs else batch
 
 
+def ragged_collate(samples):
+    """The waveforms of one batch as one jagged nested tensor (no padding); labels stacked."""
+    pairs = isinstance(samples[0], tuple)
+    waves = [s[0] for s in samples] if pairs else list(samples)
+    batch = torch.nested.nested_tensor(waves, layout=torch.jagged)
+    return (batch, torch.stack([s[1] for s in samples])) if pairs else batch
+
+
+def wav_rate(path: str) -> int:
+    """The sampling rate in a WAV file's header (samples per second)."""
+    with wave.open(path, "rb") as f:
+        return f.getframerate()
+
+
+def _check_sampling_rate(sampling_rate) -> None:
+    if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, np.integer)):
+        raise ValueError(
+            f"audio_dataset_from_directory: sampling_rate must be an int, got {sampling_rate!r}"
+        )
+    if sampling_rate <= 0:
+        raise ValueError(
+            f"audio_dataset_from_directory: sampling_rate must be > 0, got {sampling_rate}"
+        )
+
+
+def _require_rate(datasets, sampling_rate: int) -> None:
+    """Files already at `sampling_rate` are read as they are; any other rate would need
+    resampling, which Keras does with tensorflow_io (not reproduced): refuse, naming them."""
+    paths = [p for ds in datasets for p in ds.file_paths]
+    other = [(p, r) for p, r in ((p, wav_rate(p)) for p in paths) if r != sampling_rate]
+    if other:
+        shown = ", ".join(f"{p} ({r} Hz)" for p, r in other[:3])
+        raise ValueError(
+            f"audio_dataset_from_directory: sampling_rate={sampling_rate} needs resampling for "
+            f"{len(other)} of {len(paths)} files, e.g. {shown}; Keras resamples with "
+            "tensorflow_io, which fitorch does not reproduce: resample the files beforehand "
+            "or pass sampling_rate=None"
+        )
+
+
 def audio_dataset_from_directory(
     directory: str,
     labels="inferred",
@@ -65,26 +107,31 @@ def audio_dataset_from_directory(
     """Batches `(audio, labels)` from `directory/<class>/*.wav` with Keras 3's indexing, split
     and label encodings (as `image_dataset_from_directory`). Waveforms are float32
     `(batch, samples, channels)`, cut/padded to `output_sequence_length`, else padded to the
-    longest of each batch. Not supported (Keras needs tensorflow_io or ragged tf tensors for
-    them): `sampling_rate` resampling and `ragged=True`, which raise."""
+    longest of each batch; with `ragged=True` (not with `output_sequence_length`, as Keras) a
+    batch is a jagged nested tensor holding each clip at its length. `sampling_rate` is
+    accepted when every file already has that rate (Keras would resample the others with
+    tensorflow_io; fitorch raises `ValueError` naming them)."""
     du.check_labels_arg(labels, class_names, label_mode, "audio")
-    if ragged:
-        raise ValueError("audio_dataset_from_directory: ragged=True needs tf.RaggedTensor; "
-                         "use output_sequence_length or the default per-batch padding")  # fmt: skip
-    if sampling_rate is not None:
+    if ragged and output_sequence_length is not None:
         raise ValueError(
-            f"audio_dataset_from_directory: sampling_rate={sampling_rate!r} (resampling) is not "
-            "supported; files are read at their own rate"
+            "audio_dataset_from_directory: ragged=True and output_sequence_length="
+            f"{output_sequence_length!r} cannot be combined (ragged batches keep each length)"
         )
+    if sampling_rate is not None:
+        _check_sampling_rate(sampling_rate)
     if output_sequence_length is not None and output_sequence_length <= 0:
         raise ValueError(
             f"output_sequence_length must be a positive int, got {output_sequence_length!r}"
         )
     load = functools.partial(read_wav, output_sequence_length=output_sequence_length)
-    return du.directory_datasets(
+    datasets = du.directory_datasets(
         directory, labels=labels, label_mode=label_mode, class_names=class_names,
-        formats=ALLOWED_FORMATS, what=".wav files", load=load, collate=pad_collate,
+        formats=ALLOWED_FORMATS, what=".wav files", load=load,
+        collate=ragged_collate if ragged else pad_collate,
         batch_size=batch_size,
         shuffle=shuffle, seed=seed, validation_split=validation_split, subset=subset,
         follow_links=follow_links, verbose=verbose,
     )  # fmt: skip
+    if sampling_rate is not None:
+        _require_rate(datasets if isinstance(datasets, list) else [datasets], sampling_rate)
+    return datasets

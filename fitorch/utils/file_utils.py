@@ -1,5 +1,6 @@
 """`get_file`: download once into the Keras cache (`$KERAS_HOME` or `~/.keras`), verify, reuse,
-and optionally extract a tar or zip archive inside the cache folder."""
+and optionally extract a tar or zip archive inside the cache folder. A download prints
+`Downloading data from <url>` and a `Progbar` of the bytes received, as Keras 3."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+
+from fitorch.utils.progbar import Progbar
 
 # A download whose hash differs is fetched once more before giving up (a truncated transfer is
 # the usual cause); a second mismatch means the published file or the hash is wrong.
@@ -54,15 +57,36 @@ def _targets(fname: str, folder: str, extract: bool, named: bool) -> tuple[str, 
     return os.path.join(folder, fname + "_archive"), os.path.join(folder, fname)
 
 
+class _DownloadBar:
+    """`urlretrieve`'s report hook drawing Keras's download bar: a `Progbar` over the
+    `Content-Length` bytes (unknown target without one), moved to `blocks * block_size` after
+    each 8 KiB block and to the total once when that is reached."""
+
+    def __init__(self):
+        self.bar, self.finished = None, False
+
+    def __call__(self, blocks: int, block_size: int, total: int) -> None:
+        total = None if total == -1 else total
+        if self.bar is None:
+            self.bar = Progbar(total)
+        current = blocks * block_size
+        if total is None or current < total:
+            self.bar.update(current)
+        elif not self.finished:
+            self.bar.update(total)
+            self.finished = True
+
+
 def _download(origin: str, path: str, file_hash: str | None, algo: str | None) -> None:
     """Fetch `origin` to a temporary file beside `path`, check the hash, rename into place."""
     folder, name = os.path.split(path)
+    print(f"Downloading data from {origin}", flush=True)
     for _ in range(DOWNLOAD_ATTEMPTS):
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
         os.close(fd)
         try:
             try:
-                urllib.request.urlretrieve(origin, tmp)
+                urllib.request.urlretrieve(origin, tmp, _DownloadBar())
             except (urllib.error.URLError, OSError) as err:
                 raise OSError(
                     f"download of {origin} to the cache file {path} failed: {err}"
