@@ -90,7 +90,7 @@ def _node_numbering(model) -> tuple[dict, dict]:
     """(id(node) -> node index within its layer, id(tensor) -> [layer, node, index])."""
     counts: dict[int, int] = {}
     node_index, history = {}, {}
-    for node in model._nodes:
+    for node in model.graph_nodes():
         k = counts.get(id(node.layer), 0)
         counts[id(node.layer)] = k + 1
         node_index[id(node)] = k
@@ -150,7 +150,7 @@ def functional_config(model) -> dict:
         record["name"] = layer.name
         record["inbound_nodes"] = [
             {"args": _encode(list(node.args), history), "kwargs": _encode(node.kwargs, history)}
-            for node in model._nodes
+            for node in model.graph_nodes()
             if node.layer is layer and not isinstance(layer, InputLayer)
         ]
         records.append(record)
@@ -158,8 +158,8 @@ def functional_config(model) -> dict:
         "name": model.name,
         "trainable": model.trainable,
         "layers": records,
-        "input_layers": _io_spec(model._inputs_struct, history),
-        "output_layers": _io_spec(model._outputs_struct, history),
+        "input_layers": _io_spec(model.input, history),
+        "output_layers": _io_spec(model.output, history),
     }
 
 
