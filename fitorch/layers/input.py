@@ -320,6 +320,8 @@ def _bind(x):
 
 
 # -- structure helpers --------------------------------------------------------------------
+# Not fitorch.tree: a functional graph keeps dicts in insertion order (the order the user
+# gave inputs and outputs in), where keras.tree sorts the keys; they run at every layer call.
 def _flatten(x) -> list:
     if isinstance(x, (list, tuple)):
         return [leaf for v in x for leaf in _flatten(v)]

@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 import torch
 
+from fitorch import tree
 from fitorch.registry import custom_object_scope
 from fitorch.saving import archive, safetensors_io
 from fitorch.saving.compile_config import compile_from_record, compile_record
@@ -216,16 +217,12 @@ def _ensure_built(model, build_config) -> None:
         return
 
     def zeros(shape):
-        if isinstance(shape, dict):
-            return {k: zeros(v) for k, v in shape.items()}
-        if shape and isinstance(shape[0], (list, tuple)):
-            return [zeros(s) for s in shape]
         return torch.zeros([2 if s is None else int(s) for s in shape])
 
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        model(zeros(build_config["input_shape"]))
+        model(tree.map_shape_structure(zeros, build_config["input_shape"]))
     model.train(was_training)
 
 

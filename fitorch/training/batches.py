@@ -63,6 +63,8 @@ def _to_tensor(value, name: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
+# Not fitorch.tree: here a list of numbers or strings is one array (a leaf), and `path`
+# names the entry in error messages.
 def _tree_map(x, fn, path="x"):
     if x is None:
         return None
