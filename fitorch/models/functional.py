@@ -94,6 +94,15 @@ class Functional(Model):
         return list(self._nodes)
 
     @property
+    def symbolic_losses(self) -> list[KerasTensor]:
+        """The symbolic `add_loss` terms (Keras 2), in the order they were added."""
+        return list(self._loss_tensors)
+
+    def symbolic_loss_nodes(self) -> list[Node]:
+        """The calls computing `symbolic_losses` that the graph does not run, parents first."""
+        return list(self._loss_nodes)
+
+    @property
     def input_names(self) -> list[str]:
         return [t.node.layer.name for t in self._input_tensors]
 
@@ -132,7 +141,8 @@ class Functional(Model):
 
     def add_loss(self, loss, inputs=None) -> None:
         """A tensor term, or a symbolic expression of this graph (Keras 2: `vae.add_loss(
-        K.mean(reconstruction + kl))`) recomputed from the graph at every call."""
+        K.mean(reconstruction + kl))`) recomputed from the graph at every call and saved with
+        the model (`models/graph_config.py`)."""
         if not isinstance(loss, KerasTensor):
             return super().add_loss(loss, inputs)
         self._loss_nodes += _loss_nodes(self, loss)
