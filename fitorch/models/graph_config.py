@@ -255,18 +255,40 @@ def _lookup_tensor(ref, tensors, where):
     return outs[int(ref[2])]
 
 
-def _node_call(node_data, tensors, where):
-    """(args, kwargs) of one recorded call, Keras 3 dict form or Keras 2 list form."""
+def _node_call(node_data, tensors, where, names=frozenset()):
+    """(args, kwargs) of one recorded call, Keras 3 dict form or Keras 2 list form.
+
+    Keras 2 writes a layer's call as `[[name, node, tensor, kwargs], ...]` (its inputs), and
+    an op layer's call on one tensor (`TFOpLambda`, `SlicingOpLambda`) as `[name, node,
+    tensor, kwargs]`; there a tensor among the keyword arguments (`tf.math.multiply(a, b)`:
+    `{"y": [name, node, tensor]}`) is a reference to a layer of `names`.
+    """
     if isinstance(node_data, dict):
         return (
             _decode(node_data.get("args", []), tensors, where),
             _decode(node_data.get("kwargs", {}), tensors, where),
         )
+    if isinstance(node_data, list) and node_data and isinstance(node_data[0], str):
+        node_data = [node_data]  # an op layer's single tensor
     if isinstance(node_data, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
         inputs = [_lookup_tensor(list(ref[:3]), tensors, where) for ref in node_data]
         kwargs = node_data[0][3] if node_data and len(node_data[0]) > 3 else {}
-        return ([inputs[0] if len(inputs) == 1 else inputs], dict(kwargs or {}))
+        kwargs = _keras2_refs(dict(kwargs or {}), tensors, where, names)
+        return ([inputs[0] if len(inputs) == 1 else inputs], kwargs)
     raise ValueError(f"{where}: unreadable inbound node {node_data!r}.")
+
+
+def _keras2_refs(value, tensors, where, names):
+    """`value` with each Keras 2 tensor reference `[layer, node, tensor]` to a layer of
+    `names` replaced by that tensor (tf-keras's keyword tensors)."""
+    if isinstance(value, dict):
+        return {k: _keras2_refs(v, tensors, where, names) for k, v in value.items()}
+    if isinstance(value, list):
+        is_ref = len(value) == 3 and isinstance(value[0], str) and value[0] in names
+        if is_ref and all(isinstance(v, int) for v in value[1:]):
+            return _lookup_tensor(value, tensors, where)
+        return [_keras2_refs(v, tensors, where, names) for v in value]
+    return value
 
 
 def functional_from_config(cls, config: dict, custom_objects=None):
@@ -299,7 +321,7 @@ def functional_from_config(cls, config: dict, custom_objects=None):
                 waiting.append((lname, k, node))
                 continue
             try:
-                args, kwargs = _node_call(node, tensors, where)
+                args, kwargs = _node_call(node, tensors, where, names=layers.keys())
             except _NotReady:
                 waiting.append((lname, k, node))
                 continue
