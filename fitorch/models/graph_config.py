@@ -14,8 +14,8 @@ Operations recorded on symbolic tensors (`x + y`, `torch.cat`, `K.mean`) are sav
 records naming the operation; loading accepts only the allow-listed ops of
 `fitorch.layers.op_node` (which also reads Keras 3 op records and Keras 2 `TFOpLambda`).
 
-Symbolic `add_loss` terms (Keras 2) are saved under `"symbolic_losses"` (a fitorch key that
-Keras ignores): `{"nodes": [TorchOp record + "args"/"kwargs", ...], "losses": [tensor, ...]}`,
+Symbolic `add_loss` terms (Keras 2) are saved under `"symbolic_losses"` (a fitorch key, not
+in Keras's format): `{"nodes": [TorchOp record + "args"/"kwargs", ...], "losses": [tensor, ...]}`,
 the nodes in execution order. Their arguments name graph tensors as above, the output `j` of
 loss node `i` as `{"class_name": "__loss_tensor__", "config": {"node": i, "index": j}}`, and a
 tensor inside a nested functional model (the Keras 2 VAE's `z_mean`, made in `encoder`) as
