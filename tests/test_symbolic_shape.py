@@ -45,6 +45,9 @@ def test_noise_sized_by_a_symbolic_batch_is_drawn_per_run():
     torch.manual_seed(3)
     torch.testing.assert_close(out, 1 + torch.randn(7, 2))  # K.random_normal: torch's RNG
     assert model(torch.ones(3, 2)).shape == (3, 2)
+    whole = K.random_normal(shape=K.shape(z))  # the whole shape vector as the size
+    assert whole.shape == (None, 2)
+    assert fitorch.Model(z, whole)(torch.ones(6, 2)).shape == (6, 2)
 
 
 def test_symbolic_shape_round_trips_through_keras_files(tmp_path):
