@@ -544,14 +544,25 @@ class _Dim(int):
         return obj
 
 
-def shape(x) -> tuple:
-    """The shape of `x` as a tuple of ints.
+def shape(x):
+    """The shape of `x`: a tuple of ints for a tensor, a symbolic int32 vector for a
+    `KerasTensor` (Keras 2).
 
     The ints remember `x`'s device, so `K.random_normal((K.shape(z)[0], 2))` is created on
-    the device of `z` (Keras 2 returned a symbolic shape tensor here).
+    the device of `z`. On a symbolic tensor (between the layers of a functional model) the
+    result is a `KerasTensor` of shape `(rank,)` whose value in a model run is the run's shape,
+    so `K.reshape(x, (K.shape(x)[0], -1))` and `K.random_normal((K.shape(z)[0], 2))` follow
+    the batch size, as in Keras 2 (`K.shape(Input((4, 3)))` has shape `(3,)`, dtype int32).
     """
+    if _is_keras_tensor(x):
+        return _shape_tensor(x)  # an op node (symbolic, see the end of the module)
     x = _t(x)
     return tuple(_Dim(d, x.device) for d in x.shape)
+
+
+def _shape_tensor(x: torch.Tensor) -> torch.Tensor:
+    """The shape of `x` as an int32 tensor on `x`'s device (Keras 2's `tf.shape`)."""
+    return torch.tensor(tuple(x.shape), dtype=torch.int32, device=x.device)
 
 
 def int_shape(x) -> tuple:
@@ -628,10 +639,14 @@ def transpose(x) -> torch.Tensor:
 
 
 def _shape_device(shape):
-    """Sizes as ints and the device remembered by any `_Dim` (else torch's default)."""
-    if isinstance(shape, (int, np.integer)):
+    """Sizes as ints and the device remembered by any `_Dim` or size tensor (an entry of a
+    symbolic `K.shape` in a model run), else torch's default. A size tensor on an
+    accelerator is read back to the host here (one sync)."""
+    if isinstance(shape, (int, np.integer)) or (
+        isinstance(shape, torch.Tensor) and shape.ndim == 0
+    ):
         shape = (shape,)
-    device = next((d.device for d in shape if isinstance(d, _Dim)), None)
+    device = next((d.device for d in shape if isinstance(d, (_Dim, torch.Tensor))), None)
     return tuple(int(d) for d in shape), device
 
 
@@ -923,11 +938,12 @@ def l2_normalize(x, axis=None) -> torch.Tensor:
 # Every function computing a tensor from tensors also builds a graph node when given a
 # functional-API KerasTensor (`K.mean(K.exp(z_log_var))` between layers; Keras 2 VAE), and is
 # allowed in saved graphs as "fitorch.backend.<name>". Config, shape and value helpers stay
-# plain functions.
+# plain functions. The creators (`zeros`, `random_normal`, ...) are symbolic too: their
+# shape may hold a symbolic size (`K.random_normal((K.shape(z)[0], 2))`).
 _NOT_SYMBOLIC = {
     "epsilon", "set_epsilon", "floatx", "set_floatx", "image_data_format",
     "set_image_data_format", "is_tensor", "dtype", "shape", "int_shape", "ndim",
-    "count_params", "zeros", "ones", "eye", "random_normal", "random_uniform", "backend",
+    "count_params", "eye", "backend",
     "clear_session", "cast_to_floatx", "get_value", "set_value", "batch_get_value",
     "batch_set_value", "variable", "constant", "eval",
 }  # fmt: skip
@@ -939,6 +955,9 @@ def _make_symbolic() -> None:
     for name in __all__:
         if name not in _NOT_SYMBOLIC:
             globals()[name] = symbolic_op(globals()[name], f"fitorch.backend.{name}")
+    # `shape` answers ints on tensors; on a KerasTensor it records this op (saved as
+    # "fitorch.backend.shape").
+    globals()["_shape_tensor"] = symbolic_op(_shape_tensor, "fitorch.backend.shape")
 
 
 _make_symbolic()

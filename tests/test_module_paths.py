@@ -15,24 +15,14 @@ keras = pytest.importorskip("keras")
 # Paths not provided yet, each with its reason (listed in docs/symbolic.md as well).
 NOT_PROVIDED = {
     "applications.convnext": "issue 21: family not built yet",
-    "applications.efficientnet_v2": "issue 21: family not built yet",
     "applications.inception_resnet_v2": "issue 21: family not built yet",
     "applications.nasnet": "issue 21: family not built yet",
-    "datasets.boston_housing": "issue 17: dataset loader",
-    "datasets.california_housing": "issue 17: dataset loader",
-    "datasets.cifar10": "issue 17: dataset loader",
-    "datasets.cifar100": "issue 17: dataset loader",
-    "datasets.fashion_mnist": "issue 17: dataset loader",
-    "datasets.imdb": "issue 17: dataset loader",
-    "datasets.reuters": "issue 17: dataset loader",
     "distillation": "Keras 3.12 knowledge distillation API: not implemented",
     "distribution": "JAX-style device meshes; fitorch.distributed is the torch (DDP) API",
-    "dtype_policies": "fitorch.mixed_precision holds DTypePolicy; module path not added",
-    "export": "issue 19: model.export",
+    "export": "ExportArchive builds TF SavedModels; fitorch exports with model.export",
     "legacy": "TF-Keras 2 shims; fitorch accepts the Keras 2 spellings directly",
     "legacy.saving": "TF-Keras 2 shims; fitorch accepts the Keras 2 spellings directly",
     "optimizers.legacy": "TF-Keras 2 shims; fitorch optimizers take lr=/decay= directly",
-    "quantizers": "quantization: not implemented",
     "utils.bounding_boxes": "bounding-box preprocessing: not implemented",
     "utils.legacy": "TF-Keras 2 shims",
     "visualization": "box/mask plotting: not implemented",
@@ -56,7 +46,7 @@ def test_every_keras_module_path_exists_in_fitorch_or_is_documented():
         except ImportError:
             missing.append(path)
     assert set(missing) <= set(NOT_PROVIDED), sorted(set(missing) - set(NOT_PROVIDED))
-    assert len(_keras_public_paths()) - len(missing) >= 42
+    assert len(_keras_public_paths()) - len(missing) >= 50
 
 
 def test_top_level_modules_are_attributes_of_fitorch():
@@ -103,3 +93,40 @@ def test_keras_utils_names_user_code_imports():
         return 2 * x
 
     assert utils.get_custom_objects()["sym22>scaled"] is scaled
+
+
+def test_dtype_policies_match_keras():
+    from keras import dtype_policies as theirs
+
+    from fitorch import dtype_policies as ours
+
+    for name in ("float32", "mixed_float16", "mixed_bfloat16", "bfloat16"):
+        mine, keras_policy = ours.get(name), theirs.get(name)
+        assert mine.name == keras_policy.name
+        assert str(mine.compute_dtype) == f"torch.{keras_policy.compute_dtype}"
+        assert str(mine.variable_dtype) == f"torch.{keras_policy.variable_dtype}"
+        assert ours.serialize(mine) == theirs.serialize(keras_policy)
+        assert ours.deserialize(theirs.serialize(keras_policy)) == mine
+    assert ours.get(None) is ours.get(None) and ours.get(None).name == "float32"
+    with pytest.raises(ValueError, match="Did you mean 'mixed_float16'"):
+        ours.get("mixed_float61")
+    with pytest.raises(ValueError, match="identifier must be a policy name.*got int 3"):
+        ours.get(3)
+    with pytest.raises(NotImplementedError, match="quantized dtype policies"):
+        ours.deserialize({"class_name": "QuantizedDTypePolicy", "config": {"name": "int8"}})
+
+
+def test_quantizers_names_raise_saying_why():
+    import fitorch
+
+    with pytest.raises(NotImplementedError, match="quantizers.Quantizer: Keras 3's quantization"):
+        from fitorch.quantizers import Quantizer  # noqa: F401
+    with pytest.raises(NotImplementedError, match="quantized dtype policies"):
+        fitorch.dtype_policies.Int4DTypePolicy  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'Quantiser'"):
+        fitorch.quantizers.Quantiser  # noqa: B018
+    keras_names = [n for n in dir(keras.quantizers) if not n.startswith("_")]
+    assert len(keras_names) >= 19
+    for name in keras_names:  # every Keras name answers with the reason
+        with pytest.raises(NotImplementedError, match=f"fitorch.quantizers.{name}: "):
+            getattr(fitorch.quantizers, name)

@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 import torch
 
+from fitorch import tree
 from fitorch.callbacks import files
 from fitorch.callbacks.base import Callback
 
@@ -84,15 +85,13 @@ def restore_rng(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _cpu(tree):
+def _cpu(state):
     """Detached CPU clones of the tensors in a nested container (others unchanged)."""
-    if isinstance(tree, torch.Tensor):
-        return tree.detach().to("cpu", copy=True)
-    if isinstance(tree, dict):
-        return {k: _cpu(v) for k, v in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(_cpu(v) for v in tree)
-    return tree
+
+    def clone(leaf):
+        return leaf.detach().to("cpu", copy=True) if isinstance(leaf, torch.Tensor) else leaf
+
+    return tree.map_structure(clone, state)
 
 
 class BackupAndRestore(Callback):

@@ -276,15 +276,16 @@ def _layer_graph(model):
         from tensorboard.compat.proto.versions_pb2 import VersionDef
     except ImportError:  # pragma: no cover - tensorboard is a dependency of the writer
         return None
+    from fitorch.models import Functional, Sequential
+
     nodes: list[tuple[str, str, list[str]]] = []
-    graph_nodes = getattr(model, "_nodes", None)
-    if graph_nodes is not None:  # Functional: the recorded layer calls
-        for node in graph_nodes:
+    if isinstance(model, Functional):  # the recorded layer calls
+        for node in model.graph_nodes():
             inputs = [t.node.layer.name for t in node.parents() if getattr(t, "node", None)]
             nodes.append((node.layer.name, type(node.layer).__name__, inputs))
     else:  # Sequential order, or a model's direct children
         previous: list[str] = []
-        sequential = hasattr(model, "_stack")
+        sequential = isinstance(model, Sequential)
         children = model.layers if hasattr(model, "layers") else list(model.children())
         for i, layer in enumerate(children):
             name = getattr(layer, "name", None) or f"layer_{i}"

@@ -15,6 +15,7 @@ tensor (as Keras 2 custom-loss layers do) computes with the real values.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 
 import torch
@@ -72,6 +73,10 @@ class KerasTensor:
         self.node = node
         self.index = index
         self._value = None
+        # For an integer scalar or vector made by an op (`K.shape(x)`, `K.shape(x)[0]`):
+        # (batch, free) -> its value on the shape-inference placeholders, so a size read
+        # from a shape follows the placeholder batch downstream (see `symbolic_call`).
+        self.placeholder_value = None
 
     @property
     def ndim(self) -> int:
@@ -235,16 +240,30 @@ def symbolic_call(layer, args, kwargs, record: bool = True, vary_batch: bool = F
     node = Node(layer, args, kwargs, outputs) if record else None
     for i, t in enumerate(outputs):
         t.node, t.index = node, i
+        if vary_batch and t.ndim <= 1 and _is_integer(t.dtype):  # sizes (Keras 2 K.shape)
+            t.placeholder_value = functools.partial(_placeholder_output, layer, args, kwargs, i)
     if record:
         layer._inbound_nodes.append(node)
     it = iter(outputs)
     return _map(out_small, lambda _: next(it))
 
 
+def _is_integer(dtype: torch.dtype) -> bool:
+    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+
+
+def _placeholder_output(layer, args, kwargs, index: int, batch: int, free: int):
+    """Output `index` of `layer` run on the placeholders of (batch, free)."""
+    return _flatten(_run_placeholder(layer, args, kwargs, batch, free))[index]
+
+
 def _run_placeholder(layer, args, kwargs, batch: int, free: int):
-    """Run `layer` on zeros shaped like the symbolic args (None -> batch / free)."""
+    """Run `layer` on zeros shaped like the symbolic args (None -> batch / free); a size
+    tensor (`placeholder_value`) takes its value on those placeholders instead."""
 
     def placeholder(t):
+        if t.placeholder_value is not None:
+            return t.placeholder_value(batch, free)
         shape = [
             batch if i == 0 and s is None else (free if s is None else s)
             for i, s in enumerate(t.shape)
@@ -342,6 +361,8 @@ def _bind(x):
 
 
 # -- structure helpers --------------------------------------------------------------------
+# Not fitorch.tree: a functional graph keeps dicts in insertion order (the order the user
+# gave inputs and outputs in), where keras.tree sorts the keys; they run at every layer call.
 def _flatten(x) -> list:
     if isinstance(x, (list, tuple)):
         return [leaf for v in x for leaf in _flatten(v)]

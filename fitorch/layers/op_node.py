@@ -129,7 +129,7 @@ def keras_op_layer(record: dict, where: str) -> OpLayer | None:
     name = config.pop("name", None)
     if cls == "TorchOp":
         return OpLayer(get_op(config.get("op"), where), name=name, bound=config.get("bound"))
-    if cls == "TFOpLambda":
+    if cls in ("TFOpLambda", "SlicingOpLambda"):  # tf-keras: `tf.*` calls, `x[...]`
         function = config.get("function")
         if function not in _TF_OPS:
             close = suggest(str(function), _TF_OPS)
@@ -231,8 +231,32 @@ def _tf_binary(fn):
     return call
 
 
+def _tf_getitem(x, slice_spec, var=None, name=None):
+    """`x[slice_spec]`: tf-keras's `SlicingOpLambda` (indexing a KerasTensor).
+
+    The file writes each entry of the index as an int, None (a new axis), `{"start", "stop",
+    "step"}` (a slice) or `{"class_name": "__ellipsis__"}`; a graph rebuilt by fitorch holds
+    `Ellipsis` and slices there already.
+    """
+    return x[tuple(_tf_index_entry(entry) for entry in slice_spec)]
+
+
+def _tf_index_entry(entry):
+    if isinstance(entry, dict) and entry.get("class_name") == "__ellipsis__":
+        return Ellipsis
+    if isinstance(entry, dict) and set(entry) <= {"start", "stop", "step"}:
+        return slice(entry.get("start"), entry.get("stop"), entry.get("step"))
+    if entry is None or entry is Ellipsis or isinstance(entry, (int, slice)):
+        return entry
+    raise ValueError(
+        f"SlicingOpLambda: an index entry must be an int, None, a slice or an ellipsis; "
+        f"got {entry!r}."
+    )
+
+
 # Keras 2 (tf.keras) TFOpLambda functions, by the TensorFlow name the record carries.
 _TF_OPS: dict[str, Callable] = {
+    "__operators__.getitem": _tf_getitem,
     "math.not_equal": _tf_binary(operator.ne),
     "math.equal": _tf_binary(operator.eq),
     "math.less": _tf_binary(operator.lt),

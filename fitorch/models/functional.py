@@ -23,6 +23,7 @@ from fitorch.layers.base import enclosing_training
 from fitorch.layers.input import (
     InputLayer,
     KerasTensor,
+    Node,
     _flatten,
     bind_value,
     executing,
@@ -65,11 +66,49 @@ class Functional(Model):
 
     @property
     def inputs(self) -> list[KerasTensor]:
+        """The input tensors, flat (Keras 3's `model.inputs`)."""
         return list(self._input_tensors)
 
     @property
     def outputs(self) -> list[KerasTensor]:
+        """The output tensors, flat (Keras 3's `model.outputs`)."""
         return list(self._output_tensors)
+
+    @property
+    def input(self):
+        """The inputs as given to `Model(inputs, outputs)`: one tensor, a list or a dict keyed
+        by input name (Keras 3's `model.input`)."""
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        """The outputs as given to `Model(inputs, outputs)` (Keras 3's `model.output`)."""
+        return self._outputs_struct
+
+    @property
+    def operations(self) -> list:
+        """Every layer of the graph, its `InputLayer`s and op nodes (`OpLayer`) included, in
+        `layers` order (Keras 3's `model.operations`)."""
+        return list(self._graph_layers)
+
+    def graph_nodes(self) -> list[Node]:
+        """The graph's layer calls in execution order (each input before the calls reading it).
+
+        A `Node` has `layer`, `args`/`kwargs` (symbolic tensors where the call took them),
+        `outputs` (flat list) and `parents()` (the tensors it reads). A layer called twice has
+        two nodes. Symbolic `add_loss` terms are not part of the graph and are not listed.
+        Keras keeps its nodes private (`_nodes_by_depth`); this is fitorch's public view.
+        """
+        return list(self._nodes)
+
+    @property
+    def symbolic_losses(self) -> list[KerasTensor]:
+        """The symbolic `add_loss` terms (Keras 2), in the order they were added."""
+        return list(self._loss_tensors)
+
+    def symbolic_loss_nodes(self) -> list[Node]:
+        """The calls computing `symbolic_losses` that the graph does not run, parents first."""
+        return list(self._loss_nodes)
 
     @property
     def input_names(self) -> list[str]:
@@ -110,7 +149,8 @@ class Functional(Model):
 
     def add_loss(self, loss, inputs=None) -> None:
         """A tensor term, or a symbolic expression of this graph (Keras 2: `vae.add_loss(
-        K.mean(reconstruction + kl))`) recomputed from the graph at every call."""
+        K.mean(reconstruction + kl))`) recomputed from the graph at every call and saved with
+        the model (`models/graph_config.py`)."""
         if not isinstance(loss, KerasTensor):
             return super().add_loss(loss, inputs)
         self._loss_nodes += _loss_nodes(self, loss)

@@ -13,6 +13,14 @@ form of `inbound_nodes` (`[[[name, node, tensor, kwargs], ...]]`) is read too.
 Operations recorded on symbolic tensors (`x + y`, `torch.cat`, `K.mean`) are saved as `TorchOp`
 records naming the operation; loading accepts only the allow-listed ops of
 `fitorch.layers.op_node` (which also reads Keras 3 op records and Keras 2 `TFOpLambda`).
+
+Symbolic `add_loss` terms (Keras 2) are saved under `"symbolic_losses"` (a fitorch key, not
+in Keras's format): `{"nodes": [TorchOp record + "args"/"kwargs", ...], "losses": [tensor, ...]}`,
+the nodes in execution order. Their arguments name graph tensors as above, the output `j` of
+loss node `i` as `{"class_name": "__loss_tensor__", "config": {"node": i, "index": j}}`, and a
+tensor inside a nested functional model (the Keras 2 VAE's `z_mean`, made in `encoder`) as
+`{"class_name": "__nested_tensor__", "config": {"models": ["encoder"], "keras_history":
+[layer, node, index]}}`. Loading replays the nodes on the rebuilt graph and adds the terms.
 """
 
 from __future__ import annotations
@@ -90,7 +98,7 @@ def _node_numbering(model) -> tuple[dict, dict]:
     """(id(node) -> node index within its layer, id(tensor) -> [layer, node, index])."""
     counts: dict[int, int] = {}
     node_index, history = {}, {}
-    for node in model._nodes:
+    for node in model.graph_nodes():
         k = counts.get(id(node.layer), 0)
         counts[id(node.layer)] = k + 1
         node_index[id(node)] = k
@@ -101,12 +109,15 @@ def _node_numbering(model) -> tuple[dict, dict]:
 
 def _encode(value, history):
     if isinstance(value, KerasTensor):
+        ref = history[id(value)]
+        if isinstance(ref, dict):  # a loss node's output or a nested model's tensor
+            return ref
         return {
             "class_name": "__keras_tensor__",
             "config": {
                 "shape": list(value.shape),
                 "dtype": str(value.dtype).replace("torch.", ""),
-                "keras_history": history[id(value)],
+                "keras_history": ref,
             },
         }
     if isinstance(value, list):
@@ -150,7 +161,7 @@ def functional_config(model) -> dict:
         record["name"] = layer.name
         record["inbound_nodes"] = [
             {"args": _encode(list(node.args), history), "kwargs": _encode(node.kwargs, history)}
-            for node in model._nodes
+            for node in model.graph_nodes()
             if node.layer is layer and not isinstance(layer, InputLayer)
         ]
         records.append(record)
@@ -158,9 +169,49 @@ def functional_config(model) -> dict:
         "name": model.name,
         "trainable": model.trainable,
         "layers": records,
-        "input_layers": _io_spec(model._inputs_struct, history),
-        "output_layers": _io_spec(model._outputs_struct, history),
+        "input_layers": _io_spec(model.input, history),
+        "output_layers": _io_spec(model.output, history),
+        **_losses_config(model, history),
     }
+
+
+def _losses_config(model, history) -> dict:
+    """`{"symbolic_losses": ...}` for a model with symbolic add_loss terms, else `{}`."""
+    if not model.symbolic_losses:
+        return {}
+    refs = _nested_refs(model, [])
+    refs.update(history)  # a tensor the graph itself computes is named by the graph
+    nodes = []
+    for i, node in enumerate(model.symbolic_loss_nodes()):
+        if not isinstance(node.layer, OpLayer):
+            raise TypeError(
+                f"Cannot save the add_loss term of model {model.name!r}: it calls layer "
+                f"{node.layer.name!r} ({type(node.layer).__name__}); a saved symbolic loss is "
+                "made of ops only (K functions, fitorch.ops, operators). Call the layer in the "
+                "graph and add the loss of its output."
+            )
+        call = {"args": _encode(list(node.args), refs), "kwargs": _encode(node.kwargs, refs)}
+        nodes.append({**op_record(node.layer), **call})
+        for j, t in enumerate(node.outputs):
+            refs[id(t)] = {"class_name": "__loss_tensor__", "config": {"node": i, "index": j}}
+    losses = [_encode(t, refs) for t in model.symbolic_losses]
+    return {"symbolic_losses": {"nodes": nodes, "losses": losses}}
+
+
+def _nested_refs(model, path: list) -> dict:
+    """id(tensor) -> `__nested_tensor__` reference for every tensor of the functional models
+    nested (at any depth) in `model`'s graph."""
+    from fitorch.models.functional import Functional
+
+    refs = {}
+    for layer in model.layers:
+        if isinstance(layer, Functional):
+            inner = [*path, layer.name]
+            refs.update(_nested_refs(layer, inner))
+            for key, ref in _node_numbering(layer)[1].items():
+                config = {"models": inner, "keras_history": ref}
+                refs[key] = {"class_name": "__nested_tensor__", "config": config}
+    return refs
 
 
 def _decode(value, tensors, where):
@@ -172,6 +223,13 @@ def _decode(value, tensors, where):
     config = value.get("config") or {}
     if cls == "__keras_tensor__":
         return _lookup_tensor(config.get("keras_history"), tensors, where)
+    if cls == "__loss_tensor__":  # keyed (None, node) by `_restore_losses`
+        return _lookup_tensor([None, config.get("node"), config.get("index")], tensors, where)
+    if cls == "__nested_tensor__":  # keyed by (models..., layer) by `_restore_losses`
+        ref = config.get("keras_history")
+        if not (isinstance(ref, list) and len(ref) == 3 and isinstance(config.get("models"), list)):
+            raise ValueError(f"{where}: unreadable nested tensor reference {config!r}.")
+        return _lookup_tensor([(*map(str, config["models"]), ref[0]), *ref[1:]], tensors, where)
     if cls == "__tuple__":
         return tuple(_decode(v, tensors, where) for v in config.get("value", []))
     if cls == "__slice__":
@@ -197,18 +255,40 @@ def _lookup_tensor(ref, tensors, where):
     return outs[int(ref[2])]
 
 
-def _node_call(node_data, tensors, where):
-    """(args, kwargs) of one recorded call, Keras 3 dict form or Keras 2 list form."""
+def _node_call(node_data, tensors, where, names=frozenset()):
+    """(args, kwargs) of one recorded call, Keras 3 dict form or Keras 2 list form.
+
+    Keras 2 writes a layer's call as `[[name, node, tensor, kwargs], ...]` (its inputs), and
+    an op layer's call on one tensor (`TFOpLambda`, `SlicingOpLambda`) as `[name, node,
+    tensor, kwargs]`; there a tensor among the keyword arguments (`tf.math.multiply(a, b)`:
+    `{"y": [name, node, tensor]}`) is a reference to a layer of `names`.
+    """
     if isinstance(node_data, dict):
         return (
             _decode(node_data.get("args", []), tensors, where),
             _decode(node_data.get("kwargs", {}), tensors, where),
         )
+    if isinstance(node_data, list) and node_data and isinstance(node_data[0], str):
+        node_data = [node_data]  # an op layer's single tensor
     if isinstance(node_data, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
         inputs = [_lookup_tensor(list(ref[:3]), tensors, where) for ref in node_data]
         kwargs = node_data[0][3] if node_data and len(node_data[0]) > 3 else {}
-        return ([inputs[0] if len(inputs) == 1 else inputs], dict(kwargs or {}))
+        kwargs = _keras2_refs(dict(kwargs or {}), tensors, where, names)
+        return ([inputs[0] if len(inputs) == 1 else inputs], kwargs)
     raise ValueError(f"{where}: unreadable inbound node {node_data!r}.")
+
+
+def _keras2_refs(value, tensors, where, names):
+    """`value` with each Keras 2 tensor reference `[layer, node, tensor]` to a layer of
+    `names` replaced by that tensor (tf-keras's keyword tensors)."""
+    if isinstance(value, dict):
+        return {k: _keras2_refs(v, tensors, where, names) for k, v in value.items()}
+    if isinstance(value, list):
+        is_ref = len(value) == 3 and isinstance(value[0], str) and value[0] in names
+        if is_ref and all(isinstance(v, int) for v in value[1:]):
+            return _lookup_tensor(value, tensors, where)
+        return [_keras2_refs(v, tensors, where, names) for v in value]
+    return value
 
 
 def functional_from_config(cls, config: dict, custom_objects=None):
@@ -241,7 +321,7 @@ def functional_from_config(cls, config: dict, custom_objects=None):
                 waiting.append((lname, k, node))
                 continue
             try:
-                args, kwargs = _node_call(node, tensors, where)
+                args, kwargs = _node_call(node, tensors, where, names=layers.keys())
             except _NotReady:
                 waiting.append((lname, k, node))
                 continue
@@ -261,7 +341,55 @@ def functional_from_config(cls, config: dict, custom_objects=None):
     model = cls(inputs=inputs, outputs=outputs, name=name)
     if config.get("trainable") is False:
         model.trainable = False
+    if config.get("symbolic_losses") is not None:
+        _restore_losses(model, config["symbolic_losses"], tensors)
     return model
+
+
+def _restore_losses(model, spec, tensors) -> None:
+    """Replay the saved loss nodes on the rebuilt graph and add the loss terms."""
+    where = f"symbolic_losses of model {model.name!r}"
+    if not (isinstance(spec, dict) and isinstance(spec.get("nodes"), list)
+            and isinstance(spec.get("losses"), list)):  # fmt: skip
+        raise ValueError(f"{where}: expected {{'nodes': [...], 'losses': [...]}}; got {spec!r}.")
+    tensors = {**tensors, **_nested_tensors(model, ())}
+    for i, record in enumerate(spec["nodes"]):
+        at = f"node {i} of {where}"
+        layer = keras_op_layer(record, at) if isinstance(record, dict) else None
+        if layer is None:
+            raise ValueError(f"{at}: expected an op record; got {record!r}.")
+        try:
+            args, kwargs = _node_call(record, tensors, at)
+        except _NotReady as missing:
+            raise ValueError(
+                f"{at}: it reads layer {missing.args[0]!r}, which the model does not have."
+            ) from None
+        tensors[(None, i)] = _flatten(layer(*args, **kwargs))
+    for k, loss in enumerate(spec["losses"]):
+        try:
+            model.add_loss(_decode(loss, tensors, f"loss {k} of {where}"))
+        except _NotReady as missing:
+            raise ValueError(
+                f"loss {k} of {where}: it reads layer {missing.args[0]!r}, which the model "
+                "does not have."
+            ) from None
+
+
+def _nested_tensors(model, path: tuple) -> dict:
+    """((models..., layer), node) -> outputs for the functional models nested in `model`."""
+    from fitorch.models.functional import Functional
+
+    found = {}
+    for layer in model.layers:
+        if isinstance(layer, Functional):
+            inner = (*path, layer.name)
+            found.update(_nested_tensors(layer, inner))
+            counts: dict[int, int] = {}
+            for node in layer.graph_nodes():
+                k = counts.get(id(node.layer), 0)
+                counts[id(node.layer)] = k + 1
+                found[((*inner, node.layer.name), k)] = node.outputs
+    return found
 
 
 def _resolve_io(spec, tensors, name):

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fitorch import tree
 from fitorch.ops.dtypes import floatx, standardize_dtype, to_torch_dtype
 
 __all__ = [
@@ -197,7 +198,7 @@ def scan(
     if xs is None and length is None:
         raise ValueError("scan: give xs or length; received xs=None and length=None.")
     if xs is not None:
-        xs = _map_arrays(convert_to_tensor, xs)
+        xs = tree.map_structure(convert_to_tensor, xs)
         n = _leading(xs)
         if length is not None and length != n:
             raise ValueError(
@@ -208,7 +209,7 @@ def scan(
     carry, ys = init, []
     order = range(n - 1, -1, -1) if reverse else range(n)
     for i in order:
-        x = None if xs is None else _map_arrays(lambda t, i=i: t[i], xs)
+        x = None if xs is None else tree.map_structure(lambda t, i=i: t[i], xs)
         carry, y = f(carry, x)
         ys.append(y)
     if reverse:
@@ -218,13 +219,15 @@ def scan(
 
 def map(f: Callable, xs: Any) -> Any:  # noqa: A001 (Keras name)
     """`f` applied to each slice of `xs` along its leading axis, results stacked."""
-    xs = _map_arrays(convert_to_tensor, xs)
-    return _stack_structures([f(_map_arrays(lambda t, i=i: t[i], xs)) for i in range(_leading(xs))])
+    xs = tree.map_structure(convert_to_tensor, xs)
+    return _stack_structures(
+        [f(tree.map_structure(lambda t, i=i: t[i], xs)) for i in range(_leading(xs))]
+    )
 
 
 def vectorized_map(function: Callable, elements: Any) -> Any:
     """`map(function, elements)`, vectorized with `torch.vmap` where `function` allows it."""
-    elements = _map_arrays(convert_to_tensor, elements)
+    elements = tree.map_structure(convert_to_tensor, elements)
     try:
         return torch.vmap(function)(elements)
     except (RuntimeError, ValueError, TypeError):
@@ -240,19 +243,22 @@ def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: int =
     """
     if not callable(f):
         raise TypeError(f"associative_scan: f must be callable; received {f!r}.")
-    elems = _map_arrays(convert_to_tensor, elems)
+    elems = tree.map_structure(convert_to_tensor, elems)
     flip = (lambda t: torch.flip(t, (axis,))) if reverse else (lambda t: t)
-    out = _map_arrays(flip, elems)
-    n = _leaves(out)[0].shape[axis]
+    out = tree.map_structure(flip, elems)
+    n = tree.flatten(out)[0].shape[axis]
     shift = 1
     while shift < n:
-        head = _map_arrays(lambda t, s=shift: t.narrow(axis, 0, s), out)
-        prev = _map_arrays(lambda t, s=shift: t.narrow(axis, 0, n - s), out)
-        cur = _map_arrays(lambda t, s=shift: t.narrow(axis, s, n - s), out)
+        head = tree.map_structure(lambda t, s=shift: t.narrow(axis, 0, s), out)
+        prev = tree.map_structure(lambda t, s=shift: t.narrow(axis, 0, n - s), out)
+        cur = tree.map_structure(lambda t, s=shift: t.narrow(axis, s, n - s), out)
         combined = f(prev, cur)
-        out = _zip_arrays(lambda h, c: torch.cat([h, c], dim=axis), head, combined)
+        # up_to: `f` may return a list where `elems` is a tuple.
+        out = tree.map_structure_up_to(
+            head, lambda h, c: torch.cat([h, c], dim=axis), head, combined
+        )
         shift *= 2
-    return _map_arrays(flip, out)
+    return tree.map_structure(flip, out)
 
 
 # ------------------------------------------------------------------- slicing, scattering
@@ -370,42 +376,19 @@ def _index_put(
     return out.index_put_(tuple(rows.t()), vals, accumulate=accumulate)
 
 
-def _leaves(tree: Any) -> list:
-    if isinstance(tree, (list, tuple)):
-        return [leaf for t in tree for leaf in _leaves(t)]
-    if isinstance(tree, dict):
-        return [leaf for k in sorted(tree) for leaf in _leaves(tree[k])]
-    return [tree]
-
-
-def _map_arrays(fn: Callable, tree: Any) -> Any:
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(_map_arrays(fn, t) for t in tree)
-    if isinstance(tree, dict):
-        return {k: _map_arrays(fn, v) for k, v in tree.items()}
-    return fn(tree)
-
-
-def _zip_arrays(fn: Callable, a: Any, b: Any) -> Any:
-    if isinstance(a, (list, tuple)):
-        return type(a)(_zip_arrays(fn, x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return {k: _zip_arrays(fn, a[k], b[k]) for k in a}
-    return fn(a, b)
-
-
-def _leading(tree: Any) -> int:
-    return int(_leaves(tree)[0].shape[0])
+def _leading(structure: Any) -> int:
+    return int(tree.flatten(structure)[0].shape[0])
 
 
 def _stack_structures(items: list) -> Any:
+    """The per-step results `items` (one structure each) stacked leaf by leaf; a `None`
+    leaf stays `None`."""
     if not items:
         return torch.zeros((0,))
-    first = items[0]
-    if isinstance(first, (list, tuple)):
-        return type(first)(_stack_structures([it[j] for it in items]) for j in range(len(first)))
-    if isinstance(first, dict):
-        return {k: _stack_structures([it[k] for it in items]) for k in first}
-    if first is None:
-        return None
-    return torch.stack([convert_to_tensor(it) for it in items])
+
+    def stack(*leaves):
+        if leaves[0] is None:
+            return None
+        return torch.stack([convert_to_tensor(leaf) for leaf in leaves])
+
+    return tree.map_structure(stack, *items)

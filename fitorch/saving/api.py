@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 import torch
 
+from fitorch import tree
 from fitorch.registry import custom_object_scope
 from fitorch.saving import archive, safetensors_io
 from fitorch.saving.compile_config import compile_from_record, compile_record
@@ -216,16 +217,12 @@ def _ensure_built(model, build_config) -> None:
         return
 
     def zeros(shape):
-        if isinstance(shape, dict):
-            return {k: zeros(v) for k, v in shape.items()}
-        if shape and isinstance(shape[0], (list, tuple)):
-            return [zeros(s) for s in shape]
         return torch.zeros([2 if s is None else int(s) for s in shape])
 
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        model(zeros(build_config["input_shape"]))
+        model(tree.map_shape_structure(zeros, build_config["input_shape"]))
     model.train(was_training)
 
 
@@ -246,6 +243,8 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     from_keras = "keras_version" in metadata
     if from_keras:
         config = sanitize_keras(config)
+        if str(metadata["keras_version"]).startswith("2."):  # a tf-keras `.keras` file
+            _unnest_keras2_io(config)
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
         model = _build_model(config, custom_objects, path)
@@ -358,6 +357,18 @@ def _h5_json_attr(f, key: str, path: str):
     return archive.parse_json(raw, f"{path}:{key}")
 
 
+def _unnest_keras2_io(config: dict) -> None:
+    """Keras 2 nests even a single input or output tensor (`[["head", 0, 0]]`), where Keras 3
+    writes one tensor as `["head", 0, 0]`: unnest it, in place, so the model has one output."""
+    inner = config.get("config")
+    if not isinstance(inner, dict):
+        return
+    for key in ("input_layers", "output_layers"):
+        spec = inner.get(key)
+        if isinstance(spec, list) and len(spec) == 1 and isinstance(spec[0], list):
+            inner[key] = spec[0]
+
+
 def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
     """A whole-model HDF5 file: `model_config` and `training_config` attributes + weights."""
     from fitorch.saving.weights_h5 import open_h5
@@ -373,12 +384,8 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
     config = sanitize_keras(config)
     if config.get("class_name") == "Model" and "layers" in (config.get("config") or {}):
         config["class_name"] = "Functional"  # Keras 2 called functional models "Model"
-    inner = config.get("config")
-    if version.startswith("2.") and isinstance(inner, dict):
-        for key in ("input_layers", "output_layers"):  # Keras 2 nests even a single tensor
-            spec = inner.get(key)
-            if isinstance(spec, list) and len(spec) == 1 and isinstance(spec[0], list):
-                inner[key] = spec[0]
+    if version.startswith("2."):
+        _unnest_keras2_io(config)
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
         model = _build_model(config, custom_objects, path)

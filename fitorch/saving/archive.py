@@ -185,7 +185,8 @@ def parse_json(data: bytes, name: str):
 
 
 def json_depth(value) -> int:
-    """Levels of nested lists/dicts in a parsed JSON value, counted without recursion."""
+    """Levels of nested lists/dicts in a parsed JSON value, counted without recursion (not
+    fitorch.tree, which recurses: a hostile file must not exhaust the stack)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()

@@ -56,6 +56,8 @@ def compile_record(model):
 
 
 def _serialize_compiled(value, kind):
+    # Not fitorch.tree: the result is JSON (tuples become lists), and the reader below treats
+    # a dict with "class_name" as one record and positional metric lists specially.
     from fitorch.losses import TorchLoss
 
     if isinstance(value, (list, tuple)):

@@ -25,7 +25,10 @@ OPT_JSON, OPT_TENSORS = "optimizer.json", "optimizer.safetensors"
 
 
 def _flatten(obj, prefix: str, tensors: dict):
-    """JSON-able structure of `obj` with each tensor replaced by {"__tensor__": key}."""
+    """JSON-able structure of `obj` with each tensor replaced by {"__tensor__": key}.
+
+    Not fitorch.tree: the encoding tags tuples and dicts (non-string keys, insertion order)
+    so that `_unflatten` rebuilds torch's optimizer state exactly."""
     if isinstance(obj, torch.Tensor):
         tensors[prefix] = obj
         return {"__tensor__": prefix}

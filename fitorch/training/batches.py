@@ -63,6 +63,8 @@ def _to_tensor(value, name: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
+# Not fitorch.tree: here a list of numbers or strings is one array (a leaf), and `path`
+# names the entry in error messages.
 def _tree_map(x, fn, path="x"):
     if x is None:
         return None
@@ -303,10 +305,11 @@ def check_input_keys(x: Mapping, input_names: list[str] | None, argument: str = 
 def model_input_names(model) -> list[str] | None:
     """The keys a dict `x` must have: a functional model's input names, else None (a
     subclassed model receives the dict as it is)."""
-    if not hasattr(model, "_input_tensors"):
+    from fitorch.models.functional import Functional  # models import training: call time
+
+    if not isinstance(model, Functional):
         return None
-    struct = getattr(model, "_inputs_struct", None)
-    return list(struct) if isinstance(struct, Mapping) else list(model.input_names)
+    return list(model.input) if isinstance(model.input, Mapping) else list(model.input_names)
 
 
 class DataSource:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from fitorch import distributed
+from fitorch import distributed, tree
 from fitorch.training.batches import (
     ClassWeights,
     DataSource,
@@ -126,24 +126,19 @@ class ArraySource(DataSource):
 
 
 def _flatten(data):
-    """The tensors of a nested list/tuple/dict (Nones skipped) and a function that rebuilds
-    the same structure from a list of replacements, in the same order."""
-    leaves = []
+    """The leaves of a nested list/tuple/dict other than `None` (in `fitorch.tree.flatten`
+    order) and a function that rebuilds the same structure from a list of replacements, in
+    the same order (the `None`s kept in place)."""
+    flat = tree.flatten(data)
+    kept = [i for i, leaf in enumerate(flat) if leaf is not None]
 
-    def spec(x):
-        if x is None:
-            return lambda it: None
-        if isinstance(x, Mapping):
-            parts = {k: spec(v) for k, v in x.items()}
-            return lambda it: {k: part(it) for k, part in parts.items()}
-        if isinstance(x, (list, tuple)):
-            parts, kind = [spec(v) for v in x], type(x)
-            return lambda it: kind([part(it) for part in parts])
-        leaves.append(x)
-        return next
+    def rebuild(values):
+        full = [None] * len(flat)
+        for i, value in zip(kept, values):
+            full[i] = value
+        return tree.pack_sequence_as(data, full)
 
-    build = spec(data)
-    return leaves, lambda values: build(iter(values))
+    return [flat[i] for i in kept], rebuild
 
 
 def _gather(t: torch.Tensor, idx: torch.Tensor, pinned: bool) -> torch.Tensor:

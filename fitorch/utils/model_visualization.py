@@ -75,7 +75,7 @@ def _call_node(layer, model, kind: str):
     """The call whose shapes a node shows: the layer's first, as Keras' `layer.input`."""
     calls = [node for node in getattr(layer, "_inbound_nodes", []) if node is not None]
     if not calls and kind == "functional":  # an InputLayer's own node
-        calls = [node for node in model._nodes if node.layer is layer]
+        calls = [node for node in model.graph_nodes() if node.layer is layer]
     return calls[0] if calls else None
 
 
@@ -148,10 +148,7 @@ def _label(layer, node, options: dict) -> str:
 def _drawn_layers(model, kind: str) -> list:
     if kind == "sequential":
         return list(model.layers)
-    seen = dict.fromkeys(model.layers)
-    for node in model._nodes:  # op nodes a model may not list among its layers
-        seen.setdefault(node.layer, None)
-    return list(seen)
+    return model.operations
 
 
 def _expandable(layer, expand_nested: bool) -> bool:
@@ -164,7 +161,7 @@ def _entries(layer, expand_nested: bool) -> list:
         return [layer]
     if _model_kind(layer) == "sequential":
         return _entries(layer.layers[0], expand_nested) if layer.layers else []
-    return [t.node.layer for t in layer._input_tensors]
+    return [t.node.layer for t in layer.inputs]
 
 
 def _exits(layer, expand_nested: bool) -> list:
@@ -174,7 +171,7 @@ def _exits(layer, expand_nested: bool) -> list:
     if _model_kind(layer) == "sequential":
         return _exits(layer.layers[-1], expand_nested) if layer.layers else []
     found = []
-    for t in layer._output_tensors:
+    for t in layer.outputs:
         for source in _exits(t.node.layer, expand_nested):
             if source not in found:
                 found.append(source)
@@ -207,7 +204,7 @@ def _fill(pydot, dot, model, options: dict, expand_nested: bool) -> None:
         for source, target in zip(layers, layers[1:]):
             _connect(pydot, dot, source, target, expand_nested)
         return
-    for node in model._nodes:
+    for node in model.graph_nodes():
         for parent in node.parents():
             _connect(pydot, dot, parent.node.layer, node.layer, expand_nested)
 

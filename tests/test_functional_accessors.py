@@ -1,0 +1,93 @@
+"""A functional model's public graph accessors (`input`, `output`, `inputs`, `outputs`,
+`operations`, `graph_nodes()`) against Keras 3 (torch backend), and the modules that read the
+graph through them (training's input names, TensorBoard's graph)."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import fitorch  # noqa: E402
+from fitorch.training.batches import model_input_names  # noqa: E402
+
+
+def _dict_graph(lib):
+    """Dict inputs, a shared Dense called twice, an operator and an op."""
+    a = lib.Input((3,), name="a")
+    b = lib.Input((3,), name="b")
+    shared = lib.layers.Dense(3, name="shared")
+    h = shared(a) + shared(b)
+    out = lib.ops.exp(lib.layers.Dense(2, name="head")(h))
+    return lib.Model({"a": a, "b": b}, {"y": out, "h": h}, name="g")
+
+
+def test_input_and_output_keep_the_given_structure_as_keras():
+    ours, theirs = _dict_graph(fitorch), _dict_graph(keras)
+    assert sorted(ours.input) == sorted(theirs.input) == ["a", "b"]
+    assert ours.input["a"] is ours.inputs[0] and ours.input["b"] is ours.inputs[1]
+    assert sorted(ours.output) == sorted(theirs.output) == ["h", "y"]
+    shapes = {k: tuple(t.shape) for k, t in theirs.output.items()}
+    assert {k: t.shape for k, t in ours.output.items()} == shapes
+    # Flat lists follow the dict's insertion order (Keras 3 sorts the keys: docs/symbolic.md).
+    assert [t.shape for t in ours.outputs] == [(None, 2), (None, 3)]
+    single = fitorch.Input((4,))
+    model = fitorch.Model(single, fitorch.layers.Dense(1)(single))
+    assert model.input is single and model.inputs == [single]
+    assert model.output is model.outputs[0]
+
+
+def test_operations_list_layers_inputs_and_ops_as_keras():
+    keras.utils.clear_session()  # Keras numbers op names per session ("add", "add_1", ...)
+    ours, theirs = _dict_graph(fitorch), _dict_graph(keras)
+    names = [op.name for op in ours.operations]
+    assert names == [op.name for op in theirs.operations]
+    assert names == ["a", "b", "shared", "add", "head", "exp"]
+    assert type(ours.operations[0]).__name__ == "InputLayer"
+
+
+def test_graph_nodes_are_the_calls_in_execution_order():
+    model = _dict_graph(fitorch)
+    nodes = model.graph_nodes()
+    layer_names = [node.layer.name for node in nodes]
+    assert layer_names == ["a", "b", "shared", "shared", "add", "head", "exp"]  # shared twice
+    position = {id(t): i for i, node in enumerate(nodes) for t in node.outputs}
+    for i, node in enumerate(nodes):
+        assert all(position[id(t)] < i for t in node.parents())  # parents run first
+    assert nodes[2].parents() == [model.input["a"]]
+    assert nodes[3].parents() == [model.input["b"]]
+    assert model.graph_nodes() is not model.graph_nodes()  # a copy: callers cannot edit the graph
+
+
+def test_model_input_names_reads_the_dict_keys_or_names():
+    assert model_input_names(_dict_graph(fitorch)) == ["a", "b"]
+    x = fitorch.Input((2,), name="pixels")
+    listed = fitorch.Model([x], fitorch.layers.Dense(1)(x))
+    assert model_input_names(listed) == ["pixels"]
+    assert model_input_names(fitorch.Sequential([fitorch.layers.Dense(1)])) is None
+
+
+def test_fit_checks_dict_keys_of_a_dict_input_model():
+    model = _dict_graph(fitorch)
+    model.compile("sgd", loss={"y": "mse", "h": "mse"})
+    data = {"a": np.ones((4, 3), "float32"), "bb": np.ones((4, 3), "float32")}
+    targets = {"y": np.ones((4, 2), "float32"), "h": np.ones((4, 3), "float32")}
+    with pytest.raises(ValueError, match="'bb'.*Did you mean 'b'"):
+        model.fit(data, targets, verbose=0)
+
+
+def test_tensorboard_graph_of_a_sequential_model_chains_the_layers():
+    from fitorch.callbacks.tensorboard import _layer_graph
+
+    model = fitorch.Sequential(
+        [
+            fitorch.Input((3,)),
+            fitorch.layers.Dense(2, name="d1"),
+            fitorch.layers.Dense(1, name="d2"),
+        ],
+        name="s",
+    )
+    graph, _ = _layer_graph(model)
+    assert {n.name: list(n.input) for n in graph.node} == {"s/d1": [], "s/d2": ["s/d1"]}
