@@ -8,6 +8,8 @@ Whole model (`model.save(path)`): a zip holding
 - `optimizer.json` + `optimizer.safetensors`: the optimizer's `state_dict` (slots, iterations),
   tensors in safetensors and the rest as JSON, so training resumes exactly.
 `load_model` also reads Keras 3 `.keras` archives (weights in `model.weights.h5`).
+A `.h5`/`.hdf5` name writes Keras's whole-model HDF5 layout instead (`saving.legacy_h5`),
+which Keras 3 loads; `load_model` reads it from fitorch, Keras 3 and Keras 2.
 
 Weights only (`model.save_weights(path)`): `.h5` / `.weights.h5` names write HDF5 in Keras 3's
 layout (Keras loads it); any other name writes safetensors of the `state_dict`. `load_weights`
@@ -159,7 +161,8 @@ def model_record(model) -> dict:
 def save_model(
     model, filepath, overwrite: bool = True, include_optimizer: bool = True, **kwargs
 ) -> None:
-    """Write `model` to a zip archive at `filepath` (see the module docstring); atomic."""
+    """Write `model` to a zip archive at `filepath` (see the module docstring), or in Keras's
+    whole-model HDF5 layout for `.h5`/`.hdf5` names (`saving.legacy_h5`); atomic."""
     kwargs.pop("save_format", None)
     if kwargs:
         raise TypeError(
@@ -172,11 +175,12 @@ def save_model(
     path = _path(filepath)
     _check_overwrite(path, overwrite)
     if _is_h5(path):
-        warnings.warn(
-            f"{path!r}: fitorch writes its zip format (as for .keras), not legacy HDF5; "
-            "load_model reads it back whatever the name.",
-            stacklevel=3,
-        )
+        from fitorch.saving.legacy_h5 import write_model_h5
+
+        record = model_record(model)
+        data = archive.to_bytes(lambda f: write_model_h5(model, f, record, include_optimizer))
+        archive.atomic_write(path, lambda f: f.write(data))
+        return
     members = {
         METADATA: json.dumps(_metadata()).encode(),
         CONFIG: json.dumps(model_record(model)).encode(),
@@ -387,4 +391,13 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
         if compile and training:
             record = dict(training, optimizer=training.get("optimizer_config"))
             compile_from_record(model, record, custom_objects, path)
+            if _has_optimizer_weights(path):
+                load_keras_optimizer_state(model, path, path)
     return model
+
+
+def _has_optimizer_weights(path: str) -> bool:
+    from fitorch.saving.weights_h5 import open_h5
+
+    with open_h5(path, path) as f:
+        return "optimizer_weights" in f
