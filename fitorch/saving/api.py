@@ -31,6 +31,7 @@ import torch
 from fitorch.registry import custom_object_scope
 from fitorch.saving import archive, safetensors_io
 from fitorch.saving.compile_config import compile_from_record, compile_record
+from fitorch.saving.legacy_h5 import keras2_compile_record
 from fitorch.saving.optimizer_state import (
     OPT_JSON,
     OPT_TENSORS,
@@ -389,10 +390,13 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
         plan, problems = _h5_plan(model, path, path)
         _assign(plan, problems, False, path)
         if compile and training:
-            record = dict(training, optimizer=training.get("optimizer_config"))
+            if version.startswith("2."):
+                record = keras2_compile_record(training, model.output_names)
+            else:
+                record = dict(training, optimizer=training.get("optimizer_config"))
             compile_from_record(model, record, custom_objects, path)
             if _has_optimizer_weights(path):
-                load_keras_optimizer_state(model, path, path)
+                load_keras_optimizer_state(model, path, path, keras2=version.startswith("2."))
     return model
 
 

@@ -11,7 +11,8 @@ Layout (as `keras.models.save_model(model, "m.h5")` writes it):
   weights first, see `weights_h5.legacy_layer_weights`), values in Keras layout;
 - group `optimizer_weights` (compiled models whose optimizer state maps onto Keras's): the
   iteration count, learning rate and slots in Keras's order, named by `weight_names`.
-`load_model` reads this layout back (from fitorch, Keras 3 or Keras 2), see `saving.api`.
+`load_model` reads this layout back (from fitorch, Keras 3 or Keras 2), see `saving.api`;
+Keras 2's `training_config` differs (metrics per output, see `keras2_compile_record`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from fitorch.saving.weights_h5 import (
     to_keras_layout,
 )
 
-__all__ = ["KERAS_VERSION", "keras_model_config", "keras_training_config", "write_model_h5"]
+__all__ = [
+    "KERAS_VERSION",
+    "keras_model_config",
+    "keras_training_config",
+    "write_model_h5",
+    "keras2_compile_record",
+]
 
 # The Keras release whose whole-model layout this writer follows (what Keras reads in
 # `keras_version`; a "2." prefix would make readers apply Keras 2's conversions).
@@ -176,3 +183,45 @@ def write_model_h5(model, fileobj, record: dict, include_optimizer: bool = True)
             group.attrs["weight_names"] = _string_list([name for name, _ in optimizer])
             for name, value in optimizer:
                 group.create_dataset(name, data=value)
+
+
+# -- reading Keras 2 (tf-keras) files -----------------------------------------------------
+def _keras2_metric(record, output: str | None):
+    """A Keras 2 metric record -> what the user passed when that can be told: tf-keras stores
+    `metrics=["mae"]` as `MeanMetricWrapper(name="mae" or "<output>_mae", fn=...)`."""
+    from fitorch import metrics
+
+    if not (isinstance(record, dict) and record.get("class_name") == "MeanMetricWrapper"):
+        return record
+    config = record.get("config") or {}
+    name = str(config.get("name", ""))
+    if output and name.startswith(f"{output}_"):
+        name = name[len(output) + 1 :]
+    try:
+        metrics.get(name)
+    except (ValueError, TypeError):
+        return config.get("fn", record)
+    return name
+
+
+def _keras2_metrics(value, output_names: list[str]):
+    """Keras 2's `[[metrics of output 0], [metrics of output 1], ...]` -> a list (one output)
+    or a dict by output name; other forms are returned as they are."""
+    if not (isinstance(value, list) and value and all(isinstance(v, list) for v in value)):
+        return value
+    if len(value) != len(output_names):
+        return value
+    per_output = {
+        out: [_keras2_metric(r, out if len(output_names) > 1 else None) for r in records]
+        for out, records in zip(output_names, value)
+    }
+    return per_output[output_names[0]] if len(output_names) == 1 else per_output
+
+
+def keras2_compile_record(training: dict, output_names: list[str]) -> dict:
+    """A compile record from a tf-keras 2.x `training_config`: the optimizer from
+    `optimizer_config`, metrics and weighted metrics from Keras 2's per-output nested lists."""
+    record = dict(training, optimizer=training.get("optimizer_config"))
+    for key in ("metrics", "weighted_metrics"):
+        record[key] = _keras2_metrics(record.get(key), list(output_names))
+    return record

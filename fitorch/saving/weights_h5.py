@@ -411,3 +411,58 @@ def read_keras_optimizer(model, fileobj, where: str):
             return None, "the iteration count is missing"
         iterations = int(_read_dataset(dsets[0], where))
     return iterations, plan
+
+
+# tf-keras 2.x slot names -> fitorch's (Keras 3's); the others are spelled the same.
+_KERAS2_SLOTS = {"m": "momentum", "v": "velocity", "vhat": "velocity_hat"}
+
+
+def _keras2_slot_datasets(group, names: list[str], slots: tuple, where: str):
+    """{fitorch slot name: [datasets in trainable-weight order]} and the `iteration` dataset
+    from tf-keras 2.x names (`iteration:0`, `Adam/m/dense/kernel:0`), or a reason string."""
+    by_slot: dict[str, list] = {}
+    iteration = None
+    for name in names:
+        parts = name.split("/")
+        if len(parts) == 1 and parts[0].split(":")[0] == "iteration":
+            iteration = _lookup(group, name, where)
+            continue
+        kind = parts[1] if len(parts) > 2 else ""
+        slot = _KERAS2_SLOTS.get(kind, kind) if kind not in slots else kind
+        if slot not in slots:
+            return None, None, f"optimizer variable {name!r} is not a slot of {slots}"
+        by_slot.setdefault(slot, []).append(_lookup(group, name, where))
+    return by_slot, iteration, None
+
+
+def read_keras2_optimizer(model, fileobj, where: str):
+    """tf-keras 2.x `optimizer_weights` -> (iterations, [(slot tensor, value)]) or
+    (None, reason). Slots are matched by kind (`m` -> momentum, `v` -> velocity, ...), the
+    i-th variable of a kind to the i-th trainable weight, every shape checked."""
+    layout_info, reason = _keras_optimizer_layout(model)
+    if layout_info is None:
+        return None, reason
+    opt, params, slots = layout_info
+    with open_h5(fileobj, where) as f:
+        group = _hard_child(f, "optimizer_weights", where)
+        names = attr_strings(group, "weight_names") if group is not None else []
+        if not names:
+            return 0, []
+        by_slot, iteration, reason = _keras2_slot_datasets(group, names, slots, where)
+        if reason is not None:
+            return None, reason
+        if iteration is None:
+            return None, "the iteration count is missing"
+        plan = []
+        for slot in slots:
+            dsets = by_slot.get(slot, [])
+            if len(dsets) != len(params):
+                return None, f"{len(dsets)} {slot!r} variables for {len(params)} parameters"
+            for p, ds in zip(params, dsets):
+                layout = model.weight_layout(p)
+                if ds is None or tuple(ds.shape) != _keras_shape(p, layout):
+                    return None, f"a {slot!r} variable does not match parameter {tuple(p.shape)}"
+                value = torch.as_tensor(np.ascontiguousarray(_read_dataset(ds, where)))
+                plan.append((opt._state_of(p)[slot], value.permute(*layout) if layout else value))
+        iterations = int(_read_dataset(iteration, where))
+    return iterations, plan
