@@ -47,6 +47,7 @@ from fitorch.serialization import (
     serialize_object,
 )
 from fitorch.utils.keywords import unexpected_keyword
+from fitorch.utils.weight_budget import budget_for, weight_budget
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
@@ -253,10 +254,12 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         config = sanitize_keras(config)
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
-        model = _build_model(config, custom_objects, path)
-        if not isinstance(model, torch.nn.Module):
-            raise ValueError(f"{path!r}: config.json does not describe a model.")
-        _ensure_built(model, config.get("build_config"))
+        held = sum(len(members.get(k, b"")) for k in (WEIGHTS, KERAS_WEIGHTS))
+        with weight_budget(budget_for(held), path):  # refuse configs far over the weights
+            model = _build_model(config, custom_objects, path)
+            if not isinstance(model, torch.nn.Module):
+                raise ValueError(f"{path!r}: config.json does not describe a model.")
+            _ensure_built(model, config.get("build_config"))
         _load_archive_weights(model, members, path, skip_mismatch=False)
         compile_config = config.get("compile_config")
         if compile and compile_config:
@@ -386,7 +389,8 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
                 inner[key] = spec[0]
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
-        model = _build_model(config, custom_objects, path)
+        with weight_budget(budget_for(_h5_weight_bytes(path)), path):
+            model = _build_model(config, custom_objects, path)
         plan, problems = _h5_plan(model, path, path)
         _assign(plan, problems, False, path)
         if compile and training:
@@ -398,6 +402,25 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
             if _has_optimizer_weights(path):
                 load_keras_optimizer_state(model, path, path, keras2=version.startswith("2."))
     return model
+
+
+def _h5_weight_bytes(path: str) -> int:
+    """Bytes the file's `model_weights` datasets occupy on disk (their storage, not their
+    declared shapes, which a hostile file can inflate at no cost)."""
+    from fitorch.saving.weights_h5 import h5py_module, open_h5
+
+    h5py, total = h5py_module(), 0
+
+    def add(_name, obj):
+        nonlocal total
+        if isinstance(obj, h5py.Dataset):
+            total += obj.id.get_storage_size()
+
+    with open_h5(path, path) as f:
+        group = f.get("model_weights", getlink=True)
+        if isinstance(group, h5py.HardLink):
+            f["model_weights"].visititems(add)
+    return total
 
 
 def _has_optimizer_weights(path: str) -> bool:

@@ -167,6 +167,9 @@ def _read_dataset(ds, where) -> np.ndarray:
     if ds.external or ds.is_virtual:
         kind = "external files" if ds.external else "a virtual dataset (other files' data)"
         raise ValueError(f"{where}: dataset {ds.name} stores its data in {kind}; refusing it.")
+    if ds.dtype.kind not in "biuf" or ds.dtype.itemsize > 8:  # judged before reading a byte
+        raise ValueError(f"{where}: dataset {ds.name} has dtype {ds.dtype}; weights are "
+                         "numbers of at most 8 bytes.")  # fmt: skip
     return ds[()]
 
 
@@ -225,11 +228,10 @@ def _materialize(plan, problems, where: str):
         if tuple(ds.shape) != expected:
             problems.append(f"{label}: shape {tuple(ds.shape)} in the file, {expected} expected")
             continue
-        value = _read_dataset(ds, f"{where}: {label}")
-        if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-            problems.append(f"{label}: dtype {value.dtype} is not numeric")
+        if ds.dtype.kind not in "biuf":
+            problems.append(f"{label}: dtype {ds.dtype} is not numeric")
             continue
-        out.append((t, value, layout, label))
+        out.append((t, _read_dataset(ds, f"{where}: {label}"), layout, label))
     return out, problems
 
 
