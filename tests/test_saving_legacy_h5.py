@@ -208,3 +208,16 @@ def test_save_h5_is_atomic_and_respects_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=False"):
         model.save(path, overwrite=False)
     assert sorted(os.listdir(tmp_path)) == ["m.h5"]  # no temp file left beside it
+
+
+def test_model_weights_as_an_external_link_is_refused(tmp_path):
+    """A whole-model file whose `model_weights` is an HDF5 external link (data from another
+    file) is refused naming the link, not followed."""
+    model = _mlp()
+    model.save(tmp_path / "real.h5")
+    with h5py.File(tmp_path / "real.h5") as src, h5py.File(tmp_path / "link.h5", "w") as f:
+        for key, value in src.attrs.items():
+            f.attrs[key] = value
+        f["model_weights"] = h5py.ExternalLink(str(tmp_path / "real.h5"), "model_weights")
+    with pytest.raises(ValueError, match=r"link\.h5.*model_weights is a ExternalLink"):
+        load_model(tmp_path / "link.h5")

@@ -261,7 +261,8 @@ def legacy_layer_weights(layer) -> list[tuple[str, torch.Tensor, tuple | None]]:
 def _read_keras2(model, f, where, by_name):
     """Whole-model or Keras 2 HDF5: top-level layers with weights, in order (or matched by
     name), each layer's weights in `weight_names` order (see `legacy_layer_weights`)."""
-    root = f["model_weights"] if "model_weights" in f else f
+    root = _hard_child(f, "model_weights", where)  # a soft or external link is refused
+    root = f if root is None else root
     file_layers = []
     for n in attr_strings(root, "layer_names"):
         group = _hard_child(root, n, where)
