@@ -121,7 +121,9 @@ def check_finite(name: str, t: torch.Tensor, what: str) -> None:
         return
     if not (t.is_floating_point() or t.is_complex()) or t.numel() == 0:
         return
-    if bool(torch.isfinite(t).all()):  # one reduction, one transfer per array
+    # One reduction, one transfer per array: any NaN/inf makes the sum NaN/inf; a sum that
+    # overflowed from finite values is settled by the exact element check below.
+    if bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all()):
         return
     row, value = _first_bad(t, ~torch.isfinite(t))
     raise ValueError(
