@@ -36,18 +36,30 @@ def _data(n=32):
 
 # -- TerminateOnNaN -----------------------------------------------------------------------------
 def _nan_loader(nan_row=10):
-    # Streamed, since in-memory arrays holding NaN are refused before the first step
-    # (training/validation.py); a DataLoader's batches reach the step unchecked.
+    # Finite data (NaN in data is refused before its step, also when streamed: see
+    # training/validation.py); row `nan_row` is negative, so `_nan_model`'s sqrt makes the
+    # loss of its batch NaN.
     x, y = _data()
-    x[nan_row] = np.nan  # row 10: second batch of 8
+    x[nan_row] = -1.0  # row 10: second batch of 8
     dataset = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
     return torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=False)
+
+
+def _nan_model():
+    fitorch.utils.set_random_seed(0)
+    model = fitorch.Sequential(
+        [layers.Lambda(torch.sqrt, input_shape=(3,)), layers.Dense(4), layers.Dense(1)]
+    )
+    model.compile(fitorch.optimizers.SGD(0.1), "mse")
+    return model
 
 
 def test_terminate_on_nan_stops_after_the_batch(capsys):
     batches = []
     count = LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
-    history = _model().fit(_nan_loader(), epochs=3, verbose=0, callbacks=[count, TerminateOnNaN()])
+    history = _nan_model().fit(
+        _nan_loader(), epochs=3, verbose=0, callbacks=[count, TerminateOnNaN()]
+    )
     assert batches == [0, 1]
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
     assert len(history.epoch) == 1 and np.isnan(history.history["loss"][0])
@@ -55,7 +67,7 @@ def test_terminate_on_nan_stops_after_the_batch(capsys):
 
 def test_terminate_on_nan_raise_error():
     with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch 1"):
-        _model().fit(_nan_loader(), verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
+        _nan_model().fit(_nan_loader(), verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
 
 
 @pytest.mark.parametrize("nan_row, expected_batches", [(10, [0, 1, 2]), (30, [0, 1, 2, 3])])
@@ -66,7 +78,7 @@ def test_terminate_on_nan_deferred_check_on_accelerators(capsys, nan_row, expect
     count = LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
     cb = TerminateOnNaN()
     cb._defer_on = ("cpu",)
-    history = _model().fit(_nan_loader(nan_row), epochs=3, verbose=0, callbacks=[count, cb])
+    history = _nan_model().fit(_nan_loader(nan_row), epochs=3, verbose=0, callbacks=[count, cb])
     assert batches == expected_batches and len(history.epoch) == 1
     assert f"Batch {nan_row // 8}: Invalid loss, terminating training" in capsys.readouterr().out
 

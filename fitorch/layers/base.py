@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import threading
 
 import numpy as np
@@ -38,6 +39,7 @@ from torch import nn
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
+from fitorch.utils import weight_budget
 from fitorch.utils.keywords import unexpected_keyword
 from fitorch.utils.naming import to_snake_case
 from fitorch.variables import Variable
@@ -321,7 +323,9 @@ class Layer(nn.Module):
         if name in self._weight_info or hasattr(type(self), name):
             raise ValueError(f"{self.name}: a weight named {name!r} already exists.")
         init = initializers_mod.get(initializer if initializer is not None else "zeros")
-        value = init(tuple(int(s) for s in shape), dtype=_as_dtype(dtype) if dtype else self._dtype)
+        shape, dtype = tuple(int(s) for s in shape), _as_dtype(dtype) if dtype else self._dtype
+        weight_budget.charge(math.prod(shape) * dtype.itemsize, f"{self.name}/{name} {shape}")
+        value = init(shape, dtype=dtype)
         if layout is not None:
             value = value.permute(*layout).contiguous()
         param = Variable(value, requires_grad=bool(trainable))

@@ -8,6 +8,8 @@ Whole model (`model.save(path)`): a zip holding
 - `optimizer.json` + `optimizer.safetensors`: the optimizer's `state_dict` (slots, iterations),
   tensors in safetensors and the rest as JSON, so training resumes exactly.
 `load_model` also reads Keras 3 `.keras` archives (weights in `model.weights.h5`).
+A `.h5`/`.hdf5` name writes Keras's whole-model HDF5 layout instead (`saving.legacy_h5`),
+which Keras 3 loads; `load_model` reads it from fitorch, Keras 3 and Keras 2.
 
 Weights only (`model.save_weights(path)`): `.h5` / `.weights.h5` names write HDF5 in Keras 3's
 layout (Keras loads it); any other name writes safetensors of the `state_dict`. `load_weights`
@@ -30,6 +32,7 @@ from fitorch import tree
 from fitorch.registry import custom_object_scope
 from fitorch.saving import archive, safetensors_io
 from fitorch.saving.compile_config import compile_from_record, compile_record
+from fitorch.saving.legacy_h5 import keras2_compile_record
 from fitorch.saving.optimizer_state import (
     OPT_JSON,
     OPT_TENSORS,
@@ -45,6 +48,7 @@ from fitorch.serialization import (
     serialize_object,
 )
 from fitorch.utils.keywords import unexpected_keyword
+from fitorch.utils.weight_budget import budget_for, weight_budget
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
@@ -160,7 +164,8 @@ def model_record(model) -> dict:
 def save_model(
     model, filepath, overwrite: bool = True, include_optimizer: bool = True, **kwargs
 ) -> None:
-    """Write `model` to a zip archive at `filepath` (see the module docstring); atomic."""
+    """Write `model` to a zip archive at `filepath` (see the module docstring), or in Keras's
+    whole-model HDF5 layout for `.h5`/`.hdf5` names (`saving.legacy_h5`); atomic."""
     kwargs.pop("save_format", None)
     if kwargs:
         raise TypeError(
@@ -173,11 +178,12 @@ def save_model(
     path = _path(filepath)
     _check_overwrite(path, overwrite)
     if _is_h5(path):
-        warnings.warn(
-            f"{path!r}: fitorch writes its zip format (as for .keras), not legacy HDF5; "
-            "load_model reads it back whatever the name.",
-            stacklevel=3,
-        )
+        from fitorch.saving.legacy_h5 import write_model_h5
+
+        record = model_record(model)
+        data = archive.to_bytes(lambda f: write_model_h5(model, f, record, include_optimizer))
+        archive.atomic_write(path, lambda f: f.write(data))
+        return
     members = {
         METADATA: json.dumps(_metadata()).encode(),
         CONFIG: json.dumps(model_record(model)).encode(),
@@ -247,10 +253,12 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
             _unnest_keras2_io(config)
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
-        model = _build_model(config, custom_objects, path)
-        if not isinstance(model, torch.nn.Module):
-            raise ValueError(f"{path!r}: config.json does not describe a model.")
-        _ensure_built(model, config.get("build_config"))
+        held = sum(len(members.get(k, b"")) for k in (WEIGHTS, KERAS_WEIGHTS))
+        with weight_budget(budget_for(held), path):  # refuse configs far over the weights
+            model = _build_model(config, custom_objects, path)
+            if not isinstance(model, torch.nn.Module):
+                raise ValueError(f"{path!r}: config.json does not describe a model.")
+            _ensure_built(model, config.get("build_config"))
         _load_archive_weights(model, members, path, skip_mismatch=False)
         compile_config = config.get("compile_config")
         if compile and compile_config:
@@ -388,10 +396,42 @@ def _load_legacy_h5(path: str, custom_objects, compile: bool, safe_mode: bool):
         _unnest_keras2_io(config)
     custom_objects = dict(custom_objects or {})
     with custom_object_scope(custom_objects), safe_mode_scope(safe_mode):
-        model = _build_model(config, custom_objects, path)
+        with weight_budget(budget_for(_h5_weight_bytes(path)), path):
+            model = _build_model(config, custom_objects, path)
         plan, problems = _h5_plan(model, path, path)
         _assign(plan, problems, False, path)
         if compile and training:
-            record = dict(training, optimizer=training.get("optimizer_config"))
+            if version.startswith("2."):
+                record = keras2_compile_record(training, model.output_names)
+            else:
+                record = dict(training, optimizer=training.get("optimizer_config"))
             compile_from_record(model, record, custom_objects, path)
+            if _has_optimizer_weights(path):
+                load_keras_optimizer_state(model, path, path, keras2=version.startswith("2."))
     return model
+
+
+def _h5_weight_bytes(path: str) -> int:
+    """Bytes the file's `model_weights` datasets occupy on disk (their storage, not their
+    declared shapes, which a hostile file can inflate at no cost)."""
+    from fitorch.saving.weights_h5 import h5py_module, open_h5
+
+    h5py, total = h5py_module(), 0
+
+    def add(_name, obj):
+        nonlocal total
+        if isinstance(obj, h5py.Dataset):
+            total += obj.id.get_storage_size()
+
+    with open_h5(path, path) as f:
+        group = f.get("model_weights", getlink=True)
+        if isinstance(group, h5py.HardLink):
+            f["model_weights"].visititems(add)
+    return total
+
+
+def _has_optimizer_weights(path: str) -> bool:
+    from fitorch.saving.weights_h5 import open_h5
+
+    with open_h5(path, path) as f:
+        return "optimizer_weights" in f

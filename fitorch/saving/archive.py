@@ -91,7 +91,7 @@ def write_archive(path, members: dict[str, bytes]) -> None:
     atomic_write(path, write)
 
 
-def _check_name(name: str) -> None:
+def _check_name(name: str, where: str) -> None:
     parts = name.replace("\\", "/").split("/")
     if (
         name.startswith(("/", "\\"))
@@ -101,7 +101,7 @@ def _check_name(name: str) -> None:
         or (len(name) > 1 and name[1] == ":")
     ):
         raise ValueError(
-            f"Archive member {name!r} has an unsafe path (absolute or with '..'); "
+            f"{where}: archive member {name!r} has an unsafe path (absolute or with '..'); "
             "refusing the file."
         )
 
@@ -116,52 +116,54 @@ def read_archive(path, wanted=None, limits=Limits) -> dict[str, bytes]:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
         raise ValueError(f"{os.fspath(path)!r} is not a valid zip archive: {err}") from err
+    where = repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "the archive"
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_members:
-            raise ValueError(f"Archive has {len(infos)} members (limit {limits.max_members}).")
+            raise ValueError(
+                f"{where}: the archive has {len(infos)} members (limit {limits.max_members})."
+            )
         seen, total = set(), 0
         for info in infos:
-            _check_name(info.filename)
+            _check_name(info.filename, where)
+            member = f"{where}: archive member {info.filename!r}"
             if info.filename in seen:
-                raise ValueError(
-                    f"Archive member {info.filename!r} appears twice; refusing the file."
-                )
+                raise ValueError(f"{member} appears twice; refusing the file.")
             seen.add(info.filename)
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise ValueError(
-                    f"Archive member {info.filename!r} is a symbolic link; refusing the file."
-                )
+                raise ValueError(f"{member} is a symbolic link; refusing the file.")
             cap = _member_cap(info.filename, limits)
             if info.file_size > cap:
                 raise ValueError(
-                    f"Archive member {info.filename!r} declares {info.file_size} bytes, over the "
+                    f"{member} declares {info.file_size} bytes, over the "
                     f"limit of {cap} (fitorch.saving.archive.Limits); refusing before reading it."
                 )
             if info.file_size > 2**20 and info.file_size > limits.max_ratio * max(
                 1, info.compress_size
             ):
                 raise ValueError(
-                    f"Archive member {info.filename!r} expands {info.compress_size} bytes to "
+                    f"{member} expands {info.compress_size} bytes to "
                     f"{info.file_size} (ratio over {limits.max_ratio}): a zip bomb; refusing it."
                 )
             total += info.file_size
         if total > limits.total:
-            raise ValueError(f"Archive members total {total} bytes, over the limit {limits.total}.")
+            raise ValueError(
+                f"{where}: the archive members total {total} bytes, over the limit {limits.total}."
+            )
         out = {}
         for info in infos:
             if wanted is not None and info.filename not in wanted:
                 continue
+            member = f"{where}: archive member {info.filename!r}"
             try:
                 with zf.open(info) as f:
                     data = f.read(info.file_size + 1)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as err:
-                raise ValueError(f"Archive member {info.filename!r} cannot be read: {err}") from err
-            if len(data) != info.file_size:
                 raise ValueError(
-                    f"Archive member {info.filename!r} holds {len(data)} bytes but declares "
-                    f"{info.file_size}."
-                )
+                    f"{where}: archive member {info.filename!r} cannot be read: {err}"
+                ) from err
+            if len(data) != info.file_size:
+                raise ValueError(f"{member} holds {len(data)} bytes but declares {info.file_size}.")
             out[info.filename] = data
         return out
 

@@ -139,15 +139,17 @@ def load_optimizer_state(model, members: dict, where: str) -> None:
         ) from err
 
 
-def prepare_keras_optimizer_state(model, source, where: str):
-    """Read and check Keras' `optimizer/vars` (archive bytes or an .h5 path) without assigning
-    anything; returns the function that assigns slots and iterations. A file whose state does
-    not map one to one gives a function that warns and leaves the optimizer as it is; a
-    hostile or damaged file raises ValueError here, before the caller assigns any weight."""
-    from fitorch.saving.weights_h5 import read_keras_optimizer
+def prepare_keras_optimizer_state(model, source, where: str, keras2: bool = False):
+    """Read and check Keras' optimizer variables (archive bytes or an .h5 path; tf-keras 2.x
+    names with `keras2=True`) without assigning anything; returns the function that assigns
+    slots and iterations. A file whose state does not map one to one gives a function that
+    warns and leaves the optimizer as it is; a hostile or damaged file raises ValueError
+    here, before the caller assigns any weight."""
+    from fitorch.saving.weights_h5 import read_keras2_optimizer, read_keras_optimizer
 
     source = io.BytesIO(source) if isinstance(source, bytes) else source
-    iterations, plan = read_keras_optimizer(model, source, where)
+    reader = read_keras2_optimizer if keras2 else read_keras_optimizer
+    iterations, plan = reader(model, source, where)
 
     def apply() -> None:
         if iterations is None:
@@ -166,7 +168,7 @@ def prepare_keras_optimizer_state(model, source, where: str):
     return apply
 
 
-def load_keras_optimizer_state(model, source, where: str) -> None:
-    """Slots and iterations from Keras' `optimizer/vars`, when they map one to one;
+def load_keras_optimizer_state(model, source, where: str, keras2: bool = False) -> None:
+    """Slots and iterations from Keras' optimizer variables, when they map one to one;
     otherwise a warning and the optimizer is left as it is."""
-    prepare_keras_optimizer_state(model, source, where)()
+    prepare_keras_optimizer_state(model, source, where, keras2)()

@@ -26,7 +26,16 @@ from torch import nn
 from fitorch.layers.base import Layer
 from fitorch.utils.naming import unique_name
 
-__all__ = ["keras_variables", "write_h5", "read_h5", "h5py_module", "open_h5"]
+__all__ = [
+    "keras_variables",
+    "legacy_layer_weights",
+    "keras_optimizer_values",
+    "write_h5",
+    "read_h5",
+    "h5py_module",
+    "open_h5",
+    "attr_strings",
+]
 
 
 def h5py_module():
@@ -158,6 +167,9 @@ def _read_dataset(ds, where) -> np.ndarray:
     if ds.external or ds.is_virtual:
         kind = "external files" if ds.external else "a virtual dataset (other files' data)"
         raise ValueError(f"{where}: dataset {ds.name} stores its data in {kind}; refusing it.")
+    if ds.dtype.kind not in "biuf" or ds.dtype.itemsize > 8:  # judged before reading a byte
+        raise ValueError(f"{where}: dataset {ds.name} has dtype {ds.dtype}; weights are "
+                         "numbers of at most 8 bytes.")  # fmt: skip
     return ds[()]
 
 
@@ -216,11 +228,10 @@ def _materialize(plan, problems, where: str):
         if tuple(ds.shape) != expected:
             problems.append(f"{label}: shape {tuple(ds.shape)} in the file, {expected} expected")
             continue
-        value = _read_dataset(ds, f"{where}: {label}")
-        if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-            problems.append(f"{label}: dtype {value.dtype} is not numeric")
+        if ds.dtype.kind not in "biuf":
+            problems.append(f"{label}: dtype {ds.dtype} is not numeric")
             continue
-        out.append((t, value, layout, label))
+        out.append((t, _read_dataset(ds, f"{where}: {label}"), layout, label))
     return out, problems
 
 
@@ -232,22 +243,37 @@ def _keras_shape(t: torch.Tensor, layout) -> tuple:
     return tuple(shape[i] for i in inverse)
 
 
-def _read_keras2(model, f, where, by_name):
-    """Keras 2 HDF5: layers with weights, in order (or matched by name), weight_names order."""
-    root = f["model_weights"] if "model_weights" in f else f
-    names = [
-        n.decode() if isinstance(n, bytes) else str(n) for n in root.attrs.get("layer_names", [])
+def legacy_layer_weights(layer) -> list[tuple[str, torch.Tensor, tuple | None]]:
+    """(name, tensor, layout) of a top-level layer's weights in the whole-model HDF5 order:
+    all trainable weights (nested layers included), then all non-trainable ones. Names are
+    `<layer>/<attribute path>` (`dense/kernel`, `lstm/cell/kernel`), unique in the layer."""
+    if not isinstance(layer, Layer):
+        items = layer.state_dict(keep_vars=True).items()
+        return [(f"{type(layer).__name__}/{k.replace('.', '/')}", v, None) for k, v in items]
+    paths = {id(p): n.replace(".", "/") for n, p in layer.named_parameters(remove_duplicate=True)}
+    weights = layer.trainable_weights + layer.non_trainable_weights
+    return [
+        (f"{layer.name}/{paths.get(id(w), f'weight_{j}')}", w, layer.weight_layout(w))
+        for j, w in enumerate(weights)
     ]
+
+
+def _read_keras2(model, f, where, by_name):
+    """Whole-model or Keras 2 HDF5: top-level layers with weights, in order (or matched by
+    name), each layer's weights in `weight_names` order (see `legacy_layer_weights`)."""
+    root = _hard_child(f, "model_weights", where)  # a soft or external link is refused
+    root = f if root is None else root
     file_layers = []
-    for n in names:
+    for n in attr_strings(root, "layer_names"):
         group = _hard_child(root, n, where)
-        wnames = [
-            w.decode() if isinstance(w, bytes) else str(w)
-            for w in group.attrs.get("weight_names", [])
-        ]
+        if group is None:
+            raise ValueError(f"{where}: layer {n!r} is listed in layer_names but has no group.")
+        wnames = attr_strings(group, "weight_names")
         if wnames:
             file_layers.append((n, [_lookup(group, w, where) for w in wnames]))
-    model_layers = [(name, items) for name, items in keras_variables(model).values() if items]
+    model_layers = [
+        (layer.name, items) for layer in model.layers if (items := legacy_layer_weights(layer))
+    ]
     plan, problems = [], []
     if by_name:
         table = dict(file_layers)
@@ -271,7 +297,10 @@ def _read_keras2(model, f, where, by_name):
                 f"layer {name!r}: {len(dsets)} weights in the file, {len(items)} in the model"
             )
             continue
-        for (_key, t, layout), ds in zip(items, dsets):
+        for (key, t, layout), ds in zip(items, dsets):
+            if ds is None:
+                problems.append(f"layer {name!r}: weight {key!r} is listed but missing")
+                continue
             plan.append((t, ds, layout, f"{ds.name} (layer {name!r})"))
     return _materialize(plan, problems, where)
 
@@ -294,28 +323,63 @@ def _keras_optimizer_layout(model):
     return (opt, params, tuple(opt._slot_names)), None
 
 
-def write_keras_optimizer(model, f) -> None:
-    """Write `optimizer/vars` as Keras 3 does (so Keras resumes training from the file)."""
+def keras_optimizer_values(model) -> list[tuple[str, np.ndarray]] | None:
+    """[(name, value)] of the optimizer in Keras 3's variable order, or None when unmapped.
+
+    Order: iterations (int32), learning rate (float32), then each trainable weight's slots
+    in Keras layout; names are Keras's (`adam/iteration`, `adam/dense_kernel_momentum`).
+    """
     layout_info, _ = _keras_optimizer_layout(model)
     if layout_info is None:
-        return
+        return None
     opt, params, slots = layout_info
-    group = f.require_group("optimizer/vars")
-    group.attrs["name"] = opt.name
-    group.create_dataset("0", data=np.int32(int(opt.iterations)))
-    group.create_dataset("1", data=np.float32(opt.current_learning_rate()))
-    i = 2
-    for p in params:
+    out = [
+        (f"{opt.name}/iteration", np.int32(int(opt.iterations))),
+        (f"{opt.name}/learning_rate", np.float32(opt.current_learning_rate())),
+    ]
+    taken: set[str] = set()
+    for j, p in enumerate(params):
         layout = model.weight_layout(p)
         state = opt.state.get(p) or {}
+        stem = unique_name(str(getattr(p, "path", None) or f"variable_{j}"), taken)
         for name in slots:
             value = state.get(name, torch.zeros_like(p))
-            group.create_dataset(str(i), data=to_keras_layout(value, layout))
-            i += 1
+            key = f"{opt.name}/{stem.replace('/', '_')}_{name}"
+            out.append((key, to_keras_layout(value, layout)))
+    return out
+
+
+def write_keras_optimizer(model, f) -> None:
+    """Write `optimizer/vars` as Keras 3 does (so Keras resumes training from the file)."""
+    values = keras_optimizer_values(model)
+    if values is None:
+        return
+    group = f.require_group("optimizer/vars")
+    group.attrs["name"] = model.optimizer.name
+    for i, (_, value) in enumerate(values):
+        group.create_dataset(str(i), data=value)
+
+
+def _optimizer_datasets(f, where: str) -> list:
+    """The optimizer's datasets in Keras order: `optimizer/vars/<i>` (Keras 3 weights files)
+    or `optimizer_weights` by its `weight_names` attribute (whole-model HDF5)."""
+    group = _lookup(f, "optimizer/vars", where)
+    if group is not None:
+        return [_hard_child(group, str(i), where) for i in range(len(group))]
+    group = _hard_child(f, "optimizer_weights", where)
+    if group is None:
+        return []
+    return [_lookup(group, name, where) for name in attr_strings(group, "weight_names")]
+
+
+def attr_strings(group, key: str) -> list[str]:
+    """A string-list attribute (`layer_names`, `weight_names`) decoded; [] when absent."""
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get(key, [])]
 
 
 def read_keras_optimizer(model, fileobj, where: str):
-    """Keras 3 `optimizer/vars` -> (iterations, [(slot tensor, value)]) or (None, reason).
+    """Keras's optimizer variables (see `_optimizer_datasets`) -> (iterations, [(slot tensor,
+    value)]) or (None, reason).
 
     Only when the variable count and every shape match (see `_keras_optimizer_layout`).
     """
@@ -324,8 +388,8 @@ def read_keras_optimizer(model, fileobj, where: str):
         return None, reason
     opt, params, slots = layout_info
     with open_h5(fileobj, where) as f:
-        group = _lookup(f, "optimizer/vars", where)
-        count = len(group) if group is not None else 0
+        dsets = _optimizer_datasets(f, where)
+        count = len(dsets)
         if count == 0:
             return 0, []  # compiled, never trained: nothing to restore
         if count != 2 + len(params) * len(slots):
@@ -338,7 +402,7 @@ def read_keras_optimizer(model, fileobj, where: str):
         for p in params:
             layout = model.weight_layout(p)
             for name in slots:
-                ds = _hard_child(group, str(i), where)
+                ds = dsets[i]
                 if ds is None or tuple(ds.shape) != _keras_shape(p, layout):
                     return None, f"optimizer variable {i} does not match parameter {tuple(p.shape)}"
                 value = torch.as_tensor(np.ascontiguousarray(_read_dataset(ds, where)))
@@ -346,5 +410,62 @@ def read_keras_optimizer(model, fileobj, where: str):
                     value = value.permute(*layout)
                 plan.append((opt._state_of(p)[name], value))
                 i += 1
-        iterations = int(_read_dataset(_hard_child(group, "0", where), where))
+        if dsets[0] is None:
+            return None, "the iteration count is missing"
+        iterations = int(_read_dataset(dsets[0], where))
+    return iterations, plan
+
+
+# tf-keras 2.x slot names -> fitorch's (Keras 3's); the others are spelled the same.
+_KERAS2_SLOTS = {"m": "momentum", "v": "velocity", "vhat": "velocity_hat"}
+
+
+def _keras2_slot_datasets(group, names: list[str], slots: tuple, where: str):
+    """{fitorch slot name: [datasets in trainable-weight order]} and the `iteration` dataset
+    from tf-keras 2.x names (`iteration:0`, `Adam/m/dense/kernel:0`), or a reason string."""
+    by_slot: dict[str, list] = {}
+    iteration = None
+    for name in names:
+        parts = name.split("/")
+        if len(parts) == 1 and parts[0].split(":")[0] == "iteration":
+            iteration = _lookup(group, name, where)
+            continue
+        kind = parts[1] if len(parts) > 2 else ""
+        slot = _KERAS2_SLOTS.get(kind, kind) if kind not in slots else kind
+        if slot not in slots:
+            return None, None, f"optimizer variable {name!r} is not a slot of {slots}"
+        by_slot.setdefault(slot, []).append(_lookup(group, name, where))
+    return by_slot, iteration, None
+
+
+def read_keras2_optimizer(model, fileobj, where: str):
+    """tf-keras 2.x `optimizer_weights` -> (iterations, [(slot tensor, value)]) or
+    (None, reason). Slots are matched by kind (`m` -> momentum, `v` -> velocity, ...), the
+    i-th variable of a kind to the i-th trainable weight, every shape checked."""
+    layout_info, reason = _keras_optimizer_layout(model)
+    if layout_info is None:
+        return None, reason
+    opt, params, slots = layout_info
+    with open_h5(fileobj, where) as f:
+        group = _hard_child(f, "optimizer_weights", where)
+        names = attr_strings(group, "weight_names") if group is not None else []
+        if not names:
+            return 0, []
+        by_slot, iteration, reason = _keras2_slot_datasets(group, names, slots, where)
+        if reason is not None:
+            return None, reason
+        if iteration is None:
+            return None, "the iteration count is missing"
+        plan = []
+        for slot in slots:
+            dsets = by_slot.get(slot, [])
+            if len(dsets) != len(params):
+                return None, f"{len(dsets)} {slot!r} variables for {len(params)} parameters"
+            for p, ds in zip(params, dsets):
+                layout = model.weight_layout(p)
+                if ds is None or tuple(ds.shape) != _keras_shape(p, layout):
+                    return None, f"a {slot!r} variable does not match parameter {tuple(p.shape)}"
+                value = torch.as_tensor(np.ascontiguousarray(_read_dataset(ds, where)))
+                plan.append((opt._state_of(p)[slot], value.permute(*layout) if layout else value))
+        iterations = int(_read_dataset(iteration, where))
     return iterations, plan

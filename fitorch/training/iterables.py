@@ -54,6 +54,7 @@ class IterableSource(DataSource):
         self._passes = 0
         self._first = None  # structure of the first batch, the reference for the others
         self._live = weakref.WeakSet()  # passes not finished (steps_per_epoch, errors)
+        self.batch_check = None  # called as batch_check((x, y, sw), position) on each batch
 
     def epoch_batches(self):
         if self.one_shot and self._passes > 0:
@@ -70,7 +71,10 @@ class IterableSource(DataSource):
 
     def _batches(self):
         for position, item in enumerate(self.iterable):
-            yield self.to_device(self._prepare(item, position))
+            batch = self._prepare(item, position)
+            if self.batch_check is not None:  # validation.StreamCheck, set by the trainer
+                self.batch_check(batch, position)
+            yield self.to_device(batch)
 
     def _prepare(self, item, position: int):
         """Unpack, check and convert one yielded item to `(x, y_list, sw_list)` tensors."""

@@ -11,8 +11,9 @@ Two entry points, each called once from the trainer:
   from the model's output shape when the model is built; `ignore_class` excepted), binary
   crossentropy targets in `[0, 1]`, `class_weight` keys below `num_classes`.
 Validation arrays must also have the training arrays' structure and per-sample shapes.
-Streamed sources (generators, Sequences, DataLoaders) are not read here: their batches are
-judged by the existing first-batch checks (see docs/validation.md for what stays open).
+Streamed sources (generators, Sequences, DataLoaders) are not read here: `check_arrays`
+gives them a `StreamCheck`, which judges every batch the same way as it is read (shapes
+against the model's inputs, dtypes against the first batch, values), naming the batch.
 Every error is a ValueError naming the argument (`x`, `y`, `sample_weight`, ...), the position
 of the first bad value and what was expected.
 """
@@ -28,7 +29,7 @@ import torch
 from fitorch import losses as losses_mod
 from fitorch.training.data import ArraySource
 
-__all__ = ["check_fit_arguments", "check_steps", "check_arrays"]
+__all__ = ["check_fit_arguments", "check_steps", "check_arrays", "StreamCheck"]
 
 
 # -- arguments -------------------------------------------------------------------------------
@@ -120,7 +121,9 @@ def check_finite(name: str, t: torch.Tensor, what: str) -> None:
         return
     if not (t.is_floating_point() or t.is_complex()) or t.numel() == 0:
         return
-    if bool(torch.isfinite(t).all()):  # one reduction, one transfer per array
+    # One reduction, one transfer per array: any NaN/inf makes the sum NaN/inf; a sum that
+    # overflowed from finite values is settled by the exact element check below.
+    if bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all()):
         return
     row, value = _first_bad(t, ~torch.isfinite(t))
     raise ValueError(
@@ -216,11 +219,11 @@ def _check_class_weight_keys(class_weight, output_names, i: int, num_classes, wh
         )
 
 
-def _check_targets(model, state, source: ArraySource, what: str, class_weight) -> None:
+def _check_targets(model, state, ys, what: str, class_weight) -> None:
     shapes = _output_shapes(model)
     names = state.output_names
     for i in state.loss.active:
-        y = source.y[i] if source.y is not None and i < len(source.y) else None
+        y = ys[i] if ys is not None and i < len(ys) else None
         ident = state.loss.identifiers[i]
         if y is None or (isinstance(ident, str) and ident.lower() in ("crossentropy", "ce")):
             continue  # the kind of "crossentropy" depends on y_pred: judged at the first batch
@@ -262,22 +265,116 @@ def check_same_sample_shapes(source: ArraySource, reference, what: str) -> None:
                 )
 
 
-def check_arrays(model, state, source, what: str, class_weight=None, reference=None) -> None:
-    """Finite arrays and targets fit for their losses, for an in-memory source (see module
-    docstring); other sources pass unchanged. `what` names the call (`"fit"`, ...);
-    `reference`: the training source, whose per-sample shapes validation data must have."""
-    if not isinstance(source, ArraySource):
-        return
-    check_same_sample_shapes(source, reference, what)
-    for name, t in _named_leaves(source.x, "x"):
+def _check_values(model, state, x, ys, sws, what: str, class_weight=None) -> None:
+    """Finite `x`, `y`, `sample_weight` and targets fit for their losses (`ys`, `sws`: one
+    entry per output)."""
+    for name, t in _named_leaves(x, "x"):
         check_finite(name, t, what)
     if state is None:  # predict: x only
         return
-    for i, y in enumerate(source.y or []):
+    for i, y in enumerate(ys or []):
         if y is not None:
             check_finite(_target_name(i, state.output_names), y, what)
-    for sw in source.sw or []:
+    for sw in sws or []:
         if sw is not None:  # class weights, already checked, are multiplied in
             check_finite("sample_weight", sw, what)
-    if source.y is not None:
-        _check_targets(model, state, source, what, class_weight)
+    if ys is not None:
+        _check_targets(model, state, ys, what, class_weight)
+
+
+def check_arrays(model, state, source, what: str, class_weight=None, reference=None) -> None:
+    """Finite arrays and targets fit for their losses, for an in-memory source (see module
+    docstring); a streamed source gets a `StreamCheck` that judges each batch as it is read.
+    `what` names the call (`"fit"`, ...); `reference`: the training source, whose per-sample
+    shapes validation data must have."""
+    if not isinstance(source, ArraySource):
+        if hasattr(source, "batch_check"):
+            source.batch_check = StreamCheck(model, state, what, getattr(source, "where", None))
+        return
+    check_same_sample_shapes(source, reference, what)
+    _check_values(model, state, source.x, source.y, source.sw, what, class_weight)
+
+
+# -- streamed batches ------------------------------------------------------------------------
+def _model_input_shapes(model) -> dict[str, tuple] | None:
+    """{position: batch shape} of the model's declared inputs (`x`, `x[0]`, `x['name']`), or
+    None when the model declares none (a subclassed or lazily built model)."""
+    inputs = getattr(model, "inputs", None)
+    if isinstance(inputs, list) and inputs:
+        if len(inputs) == 1:
+            return {"x": tuple(inputs[0].shape)}
+        shapes = {f"x[{i}]": tuple(t.shape) for i, t in enumerate(inputs)}
+        names = getattr(model, "input_names", None) or []
+        shapes.update({f"x[{n!r}]": tuple(t.shape) for n, t in zip(names, inputs)})
+        return shapes
+    shape = getattr(model, "input_shape", None)
+    return {"x": tuple(shape)} if isinstance(shape, tuple) else None
+
+
+def _dtype_kind(t: torch.Tensor) -> str:
+    if t.dtype == torch.bool:
+        return "bool"
+    return "float" if (t.is_floating_point() or t.is_complex()) else "integer"
+
+
+class StreamCheck:
+    """Judges the batches of a streamed source (generator, Sequence, DataLoader) as they are
+    read, before each reaches a step; `source.batch_check(batch, position)` calls it.
+
+    Every batch: each array's rank and per-sample sizes against the model's declared inputs
+    (dims declared None, such as a padded sequence length, may vary), and its dtype kind
+    (float, integer, bool) against the first batch's; then, as for in-memory arrays, NaN/inf
+    in `x`, `y`, `sample_weight` and labels fit for the losses (integer-valued and in range
+    for sparse losses, in [0, 1] for binary ones). These value checks are reductions over the
+    batch where it lies (the host, for loaders and generators), before it moves to the
+    device, so they cost no device sync. Errors are ValueErrors naming the call, the batch
+    index and what changed or is wrong.
+    """
+
+    def __init__(self, model, state, what: str, where: str | None = None):
+        self.model, self.state = model, state
+        self.what, self.where = what, where or "the data"
+        self.expected = _model_input_shapes(model)
+        self.kinds: dict[str, str] | None = None  # dtype kinds of the first batch
+
+    def __call__(self, batch, position: int) -> None:
+        x, ys, sws = batch
+        where = f"{self.what}: batch {position} of {self.where}"
+        leaves = _named_leaves(x, "x") + [
+            (_target_name(i, self.state.output_names) if self.state else f"y[{i}]", y)
+            for i, y in enumerate(ys or [])
+            if y is not None
+        ]
+        self._check_shapes(leaves, where)
+        self._check_kinds(leaves, where, position)
+        _check_values(self.model, self.state, x, ys, sws, where)
+
+    def _check_shapes(self, leaves, where: str) -> None:
+        if self.expected is None:
+            return
+        for name, t in leaves:
+            want = self.expected.get(name)
+            if want is None or not isinstance(t, torch.Tensor):
+                continue
+            got = tuple(t.shape)
+            fits = len(got) == len(want) and all(
+                w is None or g == w for g, w in zip(got[1:], want[1:])
+            )
+            if not fits:
+                raise ValueError(
+                    f"{where}: `{name}` has shape {got}, but the model's input expects "
+                    f"{want} (None: any size)."
+                )
+
+    def _check_kinds(self, leaves, where: str, position: int) -> None:
+        kinds = {n: _dtype_kind(t) for n, t in leaves if isinstance(t, torch.Tensor)}
+        if self.kinds is None:
+            self.kinds = kinds
+            return
+        for name, kind in kinds.items():
+            first = self.kinds.get(name)
+            if first is not None and kind != first:
+                raise ValueError(
+                    f"{where}: `{name}` holds {kind} values, but the first batch held "
+                    f"{first} values; every batch must have the same dtypes."
+                )
