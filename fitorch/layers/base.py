@@ -248,17 +248,23 @@ class Layer(nn.Module):
 
     def __call__(self, *args, **kwargs):
         first = args[0] if args else next(iter(kwargs.values()), None)
-        if not isinstance(first, torch.Tensor) and _has_symbolic(first):
-            from fitorch.layers.input import symbolic_call
+        is_tensor = isinstance(first, torch.Tensor)
+        if not is_tensor:
+            if _has_symbolic(first):
+                from fitorch.layers.input import symbolic_call
 
-            return symbolic_call(self, args, kwargs)
-        if args and not isinstance(first, torch.Tensor) and _has_host_array(first):
-            first = _to_tensor(first, self._device())
-            args = (first,) + tuple(args[1:])
+                return symbolic_call(self, args, kwargs)
+            if args and _has_host_array(first):
+                first = _to_tensor(first, self._device())
+                args = (first,) + tuple(args[1:])
         takes_training, takes_mask, default = _call_spec(type(self))
-        explicit = kwargs.pop("training", None)
-        mask = kwargs.pop("mask", None)
-        context = explicit if explicit is not None else _scope_training()
+        if kwargs:
+            explicit = kwargs.pop("training", None)
+            mask = kwargs.pop("mask", None)
+        else:  # the common `layer(x)`: no keyword to look up
+            explicit = mask = None
+        previous = getattr(_STATE, "training", None)
+        context = explicit if explicit is not None else previous
         if context is None:
             context = default
         training = bool(context) if context is not None else False
@@ -272,13 +278,17 @@ class Layer(nn.Module):
             self._maybe_build(_shape_of(first))
         if self._last_losses:
             self._last_losses = []
-        previous = _scope_training()
-        _STATE.training = context if context is None else bool(context)
-        try:
+        scope = context if context is None else bool(context)
+        if scope is previous:
+            # Nested calls already inherit this value (rule 2): no scope to enter and leave.
             outputs = super().__call__(*args, **kwargs)
-        finally:
-            _STATE.training = previous
-        if self.supports_masking and isinstance(first, torch.Tensor):
+        else:
+            _STATE.training = scope
+            try:
+                outputs = super().__call__(*args, **kwargs)
+            finally:
+                _STATE.training = previous
+        if self.supports_masking and is_tensor:
             _carry_mask(first, outputs)
         if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
             penalty = self.activity_regularizer(outputs)

@@ -77,17 +77,18 @@ class Dense(Layer):
             )
 
     def call(self, inputs):
-        if inputs.shape[-1] != self.kernel.shape[0]:
+        kernel = self.kernel  # one lookup: nn.Module resolves parameters through __getattr__
+        if inputs.shape[-1] != kernel.shape[0]:
             raise ValueError(
-                f"Dense {self.name!r} expects inputs with last dimension {self.kernel.shape[0]}; "
+                f"Dense {self.name!r} expects inputs with last dimension {kernel.shape[0]}; "
                 f"got shape {tuple(inputs.shape)}."
             )
-        if inputs.dtype != self.kernel.dtype and inputs.is_floating_point() is False:
-            inputs = inputs.to(self.kernel.dtype)
+        if inputs.dtype != kernel.dtype and inputs.is_floating_point() is False:
+            inputs = inputs.to(kernel.dtype)
         if self.use_bias and inputs.ndim == 2:
-            out = torch.addmm(self.bias, inputs, self.kernel)
+            out = torch.addmm(self.bias, inputs, kernel)
         else:
-            out = inputs @ self.kernel
+            out = inputs @ kernel
             if self.use_bias:
                 out = out + self.bias
         return self.activation(out) if self.activation is not activations.linear else out

@@ -131,7 +131,9 @@ class Functional(Model):
             for node in self._nodes + self._loss_nodes:
                 if isinstance(node.layer, InputLayer):
                     continue
-                args, kwargs = _substitute((node.args, node.kwargs), values)
+                args = _substitute(node.args, values)
+                # A fresh dict either way: the `training` pop below must not touch the node.
+                kwargs = _substitute(node.kwargs, values) if node.kwargs else {}
                 if override:
                     kwargs.pop("training", None)  # the layer inherits the model's value
                 out = node.layer(*args, **kwargs)
@@ -217,10 +219,9 @@ def _substitute(structure, values):
     if isinstance(structure, KerasTensor):
         # A tensor inside a nested model of the graph is bound by that model's run.
         return values[id(structure)] if id(structure) in values else value_of(structure)
-    if isinstance(structure, list):
-        return [_substitute(v, values) for v in structure]
-    if isinstance(structure, tuple):
-        return tuple(_substitute(v, values) for v in structure)
+    if isinstance(structure, (list, tuple)):
+        items = [_substitute(v, values) for v in structure]
+        return items if isinstance(structure, list) else tuple(items)
     if isinstance(structure, dict):
         return {k: _substitute(v, values) for k, v in structure.items()}
     return structure

@@ -22,6 +22,9 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, **kwargs):
         super().__init__(name=name or "sequential", **kwargs)
         self._stack = nn.ModuleList()
+        # The stack as a tuple, the order `call` runs (refreshed by add/pop, the only writers
+        # of `_stack`): a tuple iterates without ModuleList's per-call iterator and length.
+        self._call_order: tuple = ()
         self._input_layer: InputLayer | None = None
         self._symbolic_output: KerasTensor | None = None
         for layer in layers or []:
@@ -52,6 +55,7 @@ class Sequential(Model):
             i += 1
             layer.name = f"{base}_{i}"
         self._stack.append(layer)
+        self._call_order = tuple(self._stack)
         if self._symbolic_output is None and len(self._stack) == 1 and layer._batch_input_shape:
             self._start_graph(InputLayer(batch_shape=layer._batch_input_shape))
         elif self._symbolic_output is not None:
@@ -71,6 +75,7 @@ class Sequential(Model):
             raise ValueError("Sequential.pop(): the model has no layers.")
         layer = self._stack[-1]
         del self._stack[-1]
+        self._call_order = tuple(self._stack)
         if self._input_layer is not None:
             self._start_graph(self._input_layer)
         return layer
@@ -86,10 +91,10 @@ class Sequential(Model):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
-        if not len(self._stack):
+        if not self._call_order:
             raise ValueError("Sequential model has no layers; add some before calling it.")
         x = inputs
-        for layer in self._stack:
+        for layer in self._call_order:
             x = layer(x)
         return x
 
