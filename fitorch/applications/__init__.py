@@ -9,6 +9,7 @@ Each family module (`vgg16`, `resnet`, `resnet_v2`, `mobilenet_v2`, ...) also ha
 """
 
 from fitorch.applications import (
+    convnext,
     densenet,
     efficientnet,
     efficientnet_v2,
@@ -23,6 +24,13 @@ from fitorch.applications import (
     vgg16,
     vgg19,
     xception,
+)
+from fitorch.applications.convnext import (
+    ConvNeXtBase,
+    ConvNeXtLarge,
+    ConvNeXtSmall,
+    ConvNeXtTiny,
+    ConvNeXtXLarge,
 )
 from fitorch.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from fitorch.applications.efficientnet import (
@@ -60,6 +68,11 @@ from fitorch.applications.vgg import VGG16, VGG19
 from fitorch.applications.xception import Xception
 
 __all__ = [
+    "ConvNeXtBase",
+    "ConvNeXtLarge",
+    "ConvNeXtSmall",
+    "ConvNeXtTiny",
+    "ConvNeXtXLarge",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
@@ -92,6 +105,7 @@ __all__ = [
     "VGG16",
     "VGG19",
     "Xception",
+    "convnext",
     "densenet",
     "efficientnet",
     "efficientnet_v2",

@@ -247,7 +247,7 @@ def _read_keras2(model, f, where, by_name):
         ]
         if wnames:
             file_layers.append((n, [_lookup(group, w, where) for w in wnames]))
-    model_layers = [(name, items) for name, items in keras_variables(model).values() if items]
+    model_layers = _keras2_layers(model)
     plan, problems = [], []
     if by_name:
         table = dict(file_layers)
@@ -274,6 +274,21 @@ def _read_keras2(model, f, where, by_name):
         for (_key, t, layout), ds in zip(items, dsets):
             plan.append((t, ds, layout, f"{ds.name} (layer {name!r})"))
     return _materialize(plan, problems, where)
+
+
+def _keras2_layers(model) -> list[tuple[str, list]]:
+    """Keras 2's entries: one per top-level layer with weights (a nested model is one entry),
+    holding its trainable then its non-trainable weights, as Keras 2 saved them."""
+    if not hasattr(model, "layers"):
+        return [(name, items) for name, items in keras_variables(model).values() if items]
+    out = []
+    for layer in model.layers:
+        weights = layer.trainable_weights + layer.non_trainable_weights
+        if weights:
+            out.append(
+                (layer.name, [(str(i), w, layer.weight_layout(w)) for i, w in enumerate(weights)])
+            )
+    return out
 
 
 def _keras_optimizer_layout(model):
