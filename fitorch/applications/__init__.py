@@ -18,6 +18,7 @@ from fitorch.applications import (
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
+    nasnet,
     resnet,
     resnet50,
     resnet_v2,
@@ -56,6 +57,7 @@ from fitorch.applications.inception_v3 import InceptionV3
 from fitorch.applications.mobilenet import MobileNet
 from fitorch.applications.mobilenet_v2 import MobileNetV2
 from fitorch.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
+from fitorch.applications.nasnet import NASNetLarge, NASNetMobile
 from fitorch.applications.resnet import (
     ResNet50,
     ResNet50V2,
@@ -96,6 +98,8 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "NASNetLarge",
+    "NASNetMobile",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -114,6 +118,7 @@ __all__ = [
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "nasnet",
     "resnet",
     "resnet50",
     "resnet_v2",
