@@ -13,48 +13,8 @@ import torch  # noqa: E402
 
 import fitorch  # noqa: E402
 from fitorch import applications  # noqa: E402
-
-
-def _auto_name(name, layer):
-    """Whether `name` is an automatic name for `layer` ('re_lu', 'add_3'): Keras numbers these
-    per session, so only the pattern can be compared."""
-    import re
-
-    base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type(layer).__name__)
-    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", base).lower()
-    return re.fullmatch(rf"{base}(_\d+)?", name) is not None
-
-
-def _compare(fit_model, ker_model, x, atol=1e-4):
-    """Same layer types and names in the same order (automatic names by pattern), weight
-    shapes, parameter counts, and outputs for Keras's weights."""
-    from fitorch.layers.input import _OpLayer
-
-    # Arithmetic on symbolic tensors (MobileNetV3's `x + 3.0`) is a graph op in Keras but a
-    # weightless op layer in fitorch's list.
-    fit_layers = [x for x in fit_model.layers if not isinstance(x, _OpLayer)]
-    ker_layers = ker_model.layers
-    assert len(fit_layers) == len(ker_layers)
-    for f, k in zip(fit_layers, ker_layers, strict=True):
-        assert type(f).__name__ == type(k).__name__, (f.name, k.name)
-        if _auto_name(k.name, k):
-            assert _auto_name(f.name, f), (f.name, k.name)
-        else:
-            assert f.name == k.name
-    assert fit_model.name == ker_model.name
-    assert fit_model.count_params() == ker_model.count_params()
-    ker_w = ker_model.get_weights()
-    assert [w.shape for w in fit_model.get_weights()] == [w.shape for w in ker_w]
-    fit_model.set_weights(ker_w)
-    want = np.asarray(ker_model(x, training=False).detach().cpu())
-    got = fit_model.predict(x, verbose=0)
-    assert got.shape == want.shape
-    np.testing.assert_allclose(got, want, atol=atol, rtol=1e-4)
-    return got
-
-
-def _images(shape, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, (2, *shape)).astype("float32")
+from tests._applications_oracle import compare as _compare  # noqa: E402
+from tests._applications_oracle import images as _images  # noqa: E402
 
 
 # -- VGG ----------------------------------------------------------------------------------

@@ -133,6 +133,33 @@ def test_keras2_legacy_h5_weights_by_order_and_by_name(tmp_path):
         renamed.load_weights(tmp_path / "legacy.h5", by_name=True)
 
 
+def test_keras2_legacy_h5_nested_model_is_one_entry(tmp_path):
+    """Keras 2 files hold a nested model as one entry: its trainable weights, then its
+    non-trainable ones (BatchNormalization's moving statistics last), as ConvNeXt's
+    published files do for their stem and downsampling blocks."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    import fitorch
+
+    kl = keras.layers
+    kinner = keras.Sequential(
+        [keras.Input((3,)), kl.Dense(4), kl.BatchNormalization(), kl.Dense(2)], name="inner"
+    )
+    kx = keras.Input((3,))
+    km = keras.Model(kx, keras.layers.Dense(1)(kinner(kx)))
+    rng = np.random.default_rng(3)
+    km.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32") for w in km.get_weights()])
+    with h5py.File(tmp_path / "nested.h5", "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, km)
+    inner = Sequential([layers.Dense(4, input_shape=(3,)), layers.BatchNormalization(),
+                        layers.Dense(2)], name="inner")  # fmt: skip
+    x = fitorch.Input((3,))
+    fm = Model(inputs=x, outputs=layers.Dense(1)(inner(x)))
+    fm.load_weights(tmp_path / "nested.h5")
+    np.testing.assert_allclose(fm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-5)
+
+
 def test_keras_lambda_layer_safe_mode(tmp_path):
     km = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda t: t * 2.0 + 1.0)])
     with warnings.catch_warnings():

@@ -9,6 +9,7 @@ Each family module (`vgg16`, `resnet`, `resnet_v2`, `mobilenet_v2`, ...) also ha
 """
 
 from fitorch.applications import (
+    convnext,
     densenet,
     efficientnet,
     efficientnet_v2,
@@ -17,12 +18,20 @@ from fitorch.applications import (
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
+    nasnet,
     resnet,
     resnet50,
     resnet_v2,
     vgg16,
     vgg19,
     xception,
+)
+from fitorch.applications.convnext import (
+    ConvNeXtBase,
+    ConvNeXtLarge,
+    ConvNeXtSmall,
+    ConvNeXtTiny,
+    ConvNeXtXLarge,
 )
 from fitorch.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from fitorch.applications.efficientnet import (
@@ -48,6 +57,7 @@ from fitorch.applications.inception_v3 import InceptionV3
 from fitorch.applications.mobilenet import MobileNet
 from fitorch.applications.mobilenet_v2 import MobileNetV2
 from fitorch.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
+from fitorch.applications.nasnet import NASNetLarge, NASNetMobile
 from fitorch.applications.resnet import (
     ResNet50,
     ResNet50V2,
@@ -60,6 +70,11 @@ from fitorch.applications.vgg import VGG16, VGG19
 from fitorch.applications.xception import Xception
 
 __all__ = [
+    "ConvNeXtBase",
+    "ConvNeXtLarge",
+    "ConvNeXtSmall",
+    "ConvNeXtTiny",
+    "ConvNeXtXLarge",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
@@ -83,6 +98,8 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "NASNetLarge",
+    "NASNetMobile",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -92,6 +109,7 @@ __all__ = [
     "VGG16",
     "VGG19",
     "Xception",
+    "convnext",
     "densenet",
     "efficientnet",
     "efficientnet_v2",
@@ -100,6 +118,7 @@ __all__ = [
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "nasnet",
     "resnet",
     "resnet50",
     "resnet_v2",
