@@ -39,3 +39,18 @@ def run_compiled_and_eager(fn_compiled, fn_eager, counter, batches):
         if first is None:
             first = counter.graphs
     return pairs, counter.graphs - first
+
+
+def fresh_jit_dynamo():
+    """Generator for an autouse fixture: dynamo's caches and counters cleared, compiled
+    steps on aot_eager during the test, inductor again after it."""
+    from torch._dynamo.utils import counters
+
+    from fitorch.training import jit
+
+    torch._dynamo.reset()
+    counters.clear()
+    jit.set_backend("aot_eager")
+    yield
+    jit.set_backend("inductor")
+    torch._dynamo.reset()

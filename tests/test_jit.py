@@ -9,8 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
-import torch._dynamo
+from _tracing import fresh_jit_dynamo
 from torch._dynamo.utils import counters
 
 import fitorch
@@ -21,14 +20,7 @@ X = np.random.default_rng(0).normal(size=(37, 4)).astype("float32")  # batches 8
 Y = (X[:, 0] - X[:, 2] > 0).astype("float32")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_dynamo():
-    torch._dynamo.reset()
-    counters.clear()
-    jit.set_backend("aot_eager")
-    yield
-    jit.set_backend("inductor")
-    torch._dynamo.reset()
+_fresh_dynamo = pytest.fixture(autouse=True)(fresh_jit_dynamo)
 
 
 def _model(jit_compile):

@@ -12,25 +12,18 @@ import numpy as np
 import pytest
 import torch
 import torch._dynamo
+from _tracing import fresh_jit_dynamo
 from torch._dynamo.utils import counters
 
 import fitorch
 from fitorch import callbacks, constraints, layers, optimizers, regularizers
-from fitorch.training import jit
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(37, 4)).astype("float32")  # batch 8: 8, 8, 8, 8, 5
 Y = (X[:, :1] - X[:, 2:3] > 0).astype("float32")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_dynamo():
-    torch._dynamo.reset()
-    counters.clear()
-    jit.set_backend("aot_eager")
-    yield
-    jit.set_backend("inductor")
-    torch._dynamo.reset()
+_fresh_dynamo = pytest.fixture(autouse=True)(fresh_jit_dynamo)
 
 
 def _graphs() -> int:
