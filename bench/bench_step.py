@@ -18,6 +18,7 @@ when not given or not found) that trains when told to, so its epochs interleave 
 
 Usage: python bench/bench_step.py [--workloads overhead,mlp,evaluate,predict] [--rounds 7]
        [--jax-python /path/to/python] [--no-keras] [--device cpu|cuda]
+       [--only "jit_compile,keras 3 jax"] (contenders to time beside the raw loop)
 """
 
 from __future__ import annotations
@@ -142,29 +143,41 @@ class JaxWorker:
         self.proc.wait(timeout=60)
 
 
-def contenders(name: str, device, jax_python: str | None, with_keras: bool) -> dict:
+def contenders(name: str, device, jax_python, with_keras: bool, only=()) -> dict:
+    """The workload's contenders, built: the raw loop always, the others when their name
+    contains one of the substrings `only` (all when empty)."""
+    makers = _makers(name, device, jax_python, with_keras)
+    return {
+        key: make()
+        for key, make in makers.items()
+        if key == "raw torch loop" or not only or any(part in key for part in only)
+    }
+
+
+def _makers(name: str, device, jax_python: str | None, with_keras: bool) -> dict:
+    """{contender name: a function building it}."""
     import fitorch
 
     x, y = workload_data(name)
-    out = {"raw torch loop": RawLoop(name, x, y, device)}
-    out["fitorch eager"] = KerasStyle(fitorch, name, x, y)
-    out["fitorch jit_compile"] = KerasStyle(fitorch, name, x, y, jit_compile=True)
+    out = {"raw torch loop": lambda: RawLoop(name, x, y, device)}
+    out["fitorch eager"] = lambda: KerasStyle(fitorch, name, x, y)
+    out["fitorch jit_compile"] = lambda: KerasStyle(fitorch, name, x, y, jit_compile=True)
     if WORKLOADS[name]["kind"] == "fit":
-        out["fitorch jit + steps_per_execution=25"] = KerasStyle(
+        out["fitorch jit + steps_per_execution=25"] = lambda: KerasStyle(
             fitorch, name, x, y, jit_compile=True, steps_per_execution=25
         )
     if with_keras:
         import keras
 
-        out["keras 3 torch"] = KerasStyle(keras, name, x, y)
+        out["keras 3 torch"] = lambda: KerasStyle(keras, name, x, y)
     if jax_python and os.path.exists(jax_python):
-        out["keras 3 jax"] = JaxWorker(jax_python, name)
+        out["keras 3 jax"] = lambda: JaxWorker(jax_python, name)
     return out
 
 
-def measure(name: str, rounds: int, device, jax_python, with_keras) -> dict:
+def measure(name: str, rounds: int, device, jax_python, with_keras, only=()) -> dict:
     """{contender: (warm-up seconds, [epoch seconds per round])}."""
-    runners = contenders(name, device, jax_python, with_keras)
+    runners = contenders(name, device, jax_python, with_keras, only)
     warmup, times = {}, {k: [] for k in runners}
     for key, runner in runners.items():
         t0 = time.perf_counter()
@@ -201,10 +214,18 @@ def main() -> None:
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=None, help="also write the raw timings here")
+    parser.add_argument(
+        "--only", default="", help="comma-separated substrings: time only these contenders"
+    )
     args = parser.parse_args()
     results = {
         name: measure(
-            name, args.rounds, torch.device(args.device), args.jax_python, not args.no_keras
+            name,
+            args.rounds,
+            torch.device(args.device),
+            args.jax_python,
+            not args.no_keras,
+            tuple(filter(None, args.only.split(","))),
         )  # fmt: skip
         for name in args.workloads.split(",")
     }

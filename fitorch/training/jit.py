@@ -38,7 +38,7 @@ import weakref
 import torch
 import torch._dynamo
 
-__all__ = ["begin", "enabled", "run", "set_backend"]
+__all__ = ["begin", "begin_run", "enabled", "run", "set_backend", "signature"]
 
 _BACKEND = {"name": "inductor"}
 # compile state (model.trainer) -> {kind: _Compiled}; a new `compile()` starts afresh.
@@ -64,6 +64,7 @@ class _Compiled:
         self.fn = fn
         self.compiled = torch.compile(_own_copy(fn), backend=_BACKEND["name"])
         self.eager_calls = 0
+        self.signatures: set = set()  # input signatures called with guards in this run
 
 
 def _own_copy(fn):
@@ -85,6 +86,16 @@ def _entry(model, kind: str, fn) -> _Compiled | None:
     return current
 
 
+def begin_run(model) -> None:
+    """A run (one `fit`, `evaluate`, `predict` or `*_on_batch` call) starts: the first call
+    of each signature evaluates dynamo's guards again, so Python state changed between runs
+    (a layer's `trainable`, a new optimizer phase) is seen."""
+    state = getattr(model, "trainer", None)
+    for current in _COMPILED.get(state, {}).values() if state is not None else ():
+        if current is not None:
+            current.signatures.clear()
+
+
 def begin(model, kind: str, fn, eager_calls: int = 0) -> None:
     """Start a run of `kind`: its first `eager_calls` calls run eagerly (an overridden step
     builds what it uses then)."""
@@ -94,7 +105,14 @@ def begin(model, kind: str, fn, eager_calls: int = 0) -> None:
 
 
 def run(model, kind: str, fn, *args):
-    """`fn(*args)` through the model's compiled `fn` for `kind` if jit is on, else eagerly."""
+    """`fn(*args)` through the model's compiled `fn` for `kind` if jit is on, else eagerly.
+
+    The first call of each input signature in a run (see `begin_run`) evaluates dynamo's
+    guards (and compiles when none of the graphs fits); later calls with a signature seen
+    in the run skip guard evaluation (`skip_guard_eval_unsafe`): the graph was traced for
+    these inputs, and what else the guards watch (the model's Python state) is frozen for
+    the run, as Keras's traced steps freeze it.
+    """
     current = _entry(model, kind, fn)
     if current is None:
         return fn(*args)
@@ -102,10 +120,16 @@ def run(model, kind: str, fn, *args):
         current.eager_calls -= 1
         return fn(*args)
     args = [_own_storage(arg) for arg in args]
-    _mark_batch_dims(args)  # for any call that compiles (a new phase of the optimizer)
+    key = signature(args)
     try:
+        if key in current.signatures:
+            with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
+                return current.compiled(*args)
+        _mark_batch_dims(args)  # for any call that compiles (a new phase of the optimizer)
         with torch._dynamo.config.patch(trace_autograd_ops=True):
-            return current.compiled(*args)
+            out = current.compiled(*args)
+        current.signatures.add(key)
+        return out
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _COMPILED[model.trainer][kind] = None
         warnings.warn(
@@ -116,6 +140,32 @@ def run(model, kind: str, fn, *args):
             stacklevel=3,
         )
         return fn(*args)
+
+
+def signature(args) -> tuple:
+    """What a compiled step's graph depends on that may change between calls of a run: each
+    tensor's shape, strides, dtype and `requires_grad` (parameters are left out: a run keeps them),
+    the values of None, bool, int, float and str leaves, the lengths of lists and tuples,
+    the keys of dicts, the identity of any other object (the model, its compile state), and
+    the grad and inference modes."""
+    out = [torch.is_grad_enabled(), torch.is_inference_mode_enabled()]
+    pending = list(args)
+    while pending:
+        arg = pending.pop()
+        if isinstance(arg, torch.Tensor):
+            if not isinstance(arg, torch.nn.Parameter):
+                out += (arg.shape, arg.stride(), arg.dtype, arg.requires_grad)
+        elif isinstance(arg, (list, tuple)):
+            out.append(len(arg))
+            pending.extend(arg)
+        elif isinstance(arg, dict):
+            out.append(tuple(arg))
+            pending.extend(arg.values())
+        elif arg is None or isinstance(arg, (bool, int, float, str)):
+            out.append(arg)
+        else:
+            out.append(id(arg))
+    return tuple(out)
 
 
 def _mark_batch_dims(args) -> None:

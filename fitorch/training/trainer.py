@@ -527,8 +527,10 @@ def _publish_log_keys(model, state: CompiledState, cbs: CallbackList, feed: Step
 
 
 def _begin_jit(model, *kinds: str) -> None:
-    """Start a run of each overridden `<kind>_step` under jit_compile: its first call is
-    eager (see training/jit.py); the default steps compile in training/step.py."""
+    """Start a run under jit_compile (guards are evaluated again, see training/jit.py); the
+    first call of each overridden `<kind>_step` is eager; the default steps compile in
+    training/step.py."""
+    jit.begin_run(model)
     for kind in kinds:
         step = f"{kind}_step"
         if not _is_default_step(model, step):
@@ -663,6 +665,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     validation.check_arrays(model, None, source, "predict")
     feed = StepFeed(source, steps)
     cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
+    _begin_jit(model)
     model.eval()
     cbs.on_predict_begin()
     chunks, structure, global_rows = [], None, []
@@ -714,6 +717,7 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
     update). `class_weight` may be a list of dicts for several outputs (seed 003)."""
     state = _require_compiled(model, "train_on_batch")
     batch = _single_batch(model, x, y, sample_weight, class_weight)
+    _begin_jit(model)
     model.reset_metrics()
     model.train()
     results = run_step(model, "train_step", batch)
@@ -723,6 +727,7 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
 def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
     state = _require_compiled(model, "test_on_batch")
     batch = _single_batch(model, x, y, sample_weight)
+    _begin_jit(model)
     model.reset_metrics()
     model.eval()
     with torch.inference_mode():
@@ -732,6 +737,7 @@ def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
 
 def predict_on_batch(model, x):
     bx = _single_batch(model, x, None, None)[0]
+    _begin_jit(model)
     model.eval()
     with torch.inference_mode():
         out = model.predict_step(bx)
