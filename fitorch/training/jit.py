@@ -22,6 +22,15 @@ metrics and checks the targets (Python work that should not be traced).
   step function:
   dynamo's cache (and its limit of 8 graphs) is per code object, so models never evict each
   other's graphs.
+- **Runs**: each `fit`, `evaluate`, `predict` and `*_on_batch` call is a run
+  (`begin_run`). Within a run, a call whose input signature (`signature`: the batch
+  tensors' shapes, strides and dtypes, the optimizer plan's flags, the grad mode) was
+  already called in the run skips dynamo's guard evaluation (`set_stance(...,
+  skip_guard_eval_unsafe=True)`: only the guards telling this function's graphs apart are
+  checked), which was about a third of a small model's compiled step. Python state the step
+  reads (a layer attribute, `trainable`) is therefore taken when the run's first call of
+  a signature checks the guards, as Keras 3 takes it when it traces a step for a new input
+  signature: change it between runs (or recompile), not from a callback within one.
 - **Fallback**: if compiling (or the compiled call) fails, the step reruns eagerly and the
   kind stays eager for that model, after ONE warning naming the error.
 - `jit_compile="auto"` means False (Keras 3 on torch does the same); True compiles.
