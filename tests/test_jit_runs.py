@@ -9,6 +9,7 @@ from _tracing import fresh_jit_dynamo
 
 import fitorch
 from fitorch import callbacks, layers
+from fitorch.optimizers.base import UpdatePlan
 from fitorch.training import jit
 
 _fresh_dynamo = pytest.fixture(autouse=True)(fresh_jit_dynamo)
@@ -35,9 +36,12 @@ def test_signature_tells_apart_what_a_graph_depends_on():
     assert all(jit.signature(args) != base for args in different)
     with torch.no_grad():
         assert jit.signature([x, None, True, {"a": 1}]) != base  # grad mode
-    # Parameters are the run's own (the step reads them where they live): left out.
+    # An optimizer plan counts by its flags and group sizes; its parameters are the run's.
     p, q = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(7))
-    assert jit.signature([p, x]) == jit.signature([q, x])
+    plan = UpdatePlan(True, False, None, ((p,),), (None,))
+    assert jit.signature([plan, x]) == jit.signature([plan._replace(parameters=((q,),)), x])
+    assert jit.signature([plan, x]) != jit.signature([plan._replace(update_now=False), x])
+    assert jit.signature([plan, x]) != jit.signature([plan._replace(parameters=((p, q),)), x])
 
 
 class _Scale(layers.Layer):

@@ -63,6 +63,14 @@ class UpdatePlan(NamedTuple):
     parameters: tuple[tuple[torch.Tensor, ...], ...] = ()
     weight_decays: tuple[float | None, ...] = ()
 
+    def compile_signature(self) -> tuple:
+        """What a compiled update's graph depends on (see `training.jit.signature`): the
+        flags, whether the rates are tensors, the groups' sizes and weight decays; the
+        parameters themselves are the run's own."""
+        sizes = tuple(len(group) for group in self.parameters)
+        rates = self.learning_rates is None
+        return (self.update_now, self.overwrite_ema, rates, sizes, self.weight_decays)
+
 
 class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     """Base class of fitorch optimizers (Keras 3 `keras.optimizers.Optimizer` arguments).

@@ -153,25 +153,26 @@ def run(model, kind: str, fn, *args):
 
 def signature(args) -> tuple:
     """What a compiled step's graph depends on that may change between calls of a run: each
-    tensor's shape, strides, dtype and `requires_grad` (parameters are left out: a run keeps them),
-    the values of None, bool, int, float and str leaves, the lengths of lists and tuples,
-    the keys of dicts, the identity of any other object (the model, its compile state), and
-    the grad and inference modes."""
+    tensor's shape, strides, dtype and `requires_grad`, the values of None, bool, int, float
+    and str leaves, the lengths of lists and tuples, the keys of dicts, what an object's
+    `compile_signature()` returns (an optimizer's `UpdatePlan`), the identity of any other
+    object (the model, its compile state), and the grad and inference modes."""
     out = [torch.is_grad_enabled(), torch.is_inference_mode_enabled()]
     pending = list(args)
     while pending:
         arg = pending.pop()
         if isinstance(arg, torch.Tensor):
-            if not isinstance(arg, torch.nn.Parameter):
-                out += (arg.shape, arg.stride(), arg.dtype, arg.requires_grad)
+            out += (arg.shape, arg.stride(), arg.dtype, arg.requires_grad)
+        elif arg is None or isinstance(arg, (bool, int, float, str)):
+            out.append(arg)
+        elif hasattr(arg, "compile_signature"):
+            out.append(arg.compile_signature())
         elif isinstance(arg, (list, tuple)):
             out.append(len(arg))
             pending.extend(arg)
         elif isinstance(arg, dict):
             out.append(tuple(arg))
             pending.extend(arg.values())
-        elif arg is None or isinstance(arg, (bool, int, float, str)):
-            out.append(arg)
         else:
             out.append(id(arg))
     return tuple(out)
