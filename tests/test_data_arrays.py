@@ -114,6 +114,20 @@ def test_shuffle_true_draws_a_new_permutation_each_epoch_reproducibly():
     assert batches_of(ArraySource(x, None, None, 5, shuffle=False))[0] == [0, 1, 2, 3, 4]
 
 
+@pytest.mark.parametrize("shuffle", [True, "batch", False])
+def test_blocks_hold_the_rows_of_consecutive_batches_in_their_order(shuffle):
+    x = np.arange(23, dtype="float32")
+    source = ArraySource(x, x * 10, None, 4, shuffle=shuffle)
+    set_random_seed(5)
+    batches = list(source.epoch_batches())
+    set_random_seed(5)
+    blocks = list(source.epoch_blocks(3))  # 3 batches (12 rows) each, the last 11 rows
+    assert [len(b[0]) for b in blocks] == [12, 11]
+    for got, want in ((blocks[0], batches[:3]), (blocks[1], batches[3:])):
+        np.testing.assert_array_equal(got[0][:, 0], np.concatenate([b[0][:, 0] for b in want]))
+        np.testing.assert_array_equal(got[1][0], np.concatenate([b[1][0] for b in want]))
+
+
 def test_shuffle_value_is_checked():
     with pytest.raises(ValueError, match="shuffle must be True, False or 'batch'; got 'yes'"):
         adapt(np.ones((4, 2)), shuffle="yes")

@@ -232,3 +232,23 @@ def test_untraceable_layer_falls_back_or_breaks_but_trains_as_eager():
         hc = compiled.fit(X, Y, **kwargs)
     he = eager.fit(X, Y, **kwargs)
     _assert_same(eager, compiled, he, hc)
+
+
+def test_shuffled_dict_inputs_with_sample_weights_train_in_blocks_as_eager():
+    def build():
+        a, b = layers.Input((3,), name="a"), layers.Input((1,), name="b")
+        out = layers.Dense(1)(layers.Concatenate()([layers.Dense(4, "relu")(a), b]))
+        return fitorch.Model({"a": a, "b": b}, out)
+
+    eager, compiled = _pair(
+        build, lambda: {"optimizer": "adam", "loss": "mse", "metrics": ["mae"],
+                        "steps_per_execution": 4}
+    )  # fmt: skip
+    x = {"a": X[:, :3], "b": X[:, 3:]}
+    weights = np.linspace(0.5, 1.5, len(X)).astype("float32")
+    kwargs = {"batch_size": 4, "epochs": 3, "verbose": 0, "sample_weight": weights}
+    histories = []
+    for model in (eager, compiled):
+        fitorch.utils.set_random_seed(3)  # the same shuffles for both
+        histories.append(model.fit(x, Y, **kwargs))
+    _assert_same(eager, compiled, *histories, atol=1e-5)

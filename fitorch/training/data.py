@@ -109,14 +109,24 @@ class ArraySource(DataSource):
         return None
 
     def epoch_batches(self):
+        yield from self._epoch_slices(self.batch_size)
+
+    def epoch_blocks(self, batches_per_block: int):
+        """The epoch's batches (the rows and order of `epoch_batches`) grouped by
+        `batches_per_block`: each item is one `(x, y, sw)` of the next batches' rows (fewer
+        at the end), gathered with one `index_select` per array (views when unshuffled), so
+        that `steps_per_execution` batches cost one slice of the data."""
+        yield from self._epoch_slices(self.batch_size * batches_per_block)
+
+    def _epoch_slices(self, rows_per_item: int):
         order = self._order()
-        # Flatten the (x, y, sw) structure once per epoch; per batch only slice and rebuild.
+        # Flatten the (x, y, sw) structure once per epoch; per item only slice and rebuild.
         arrays, rebuild = _flatten((self.x, self.y, self.sw))
         if order is not None:
             tensors = [t for t in arrays if isinstance(t, torch.Tensor)]
             order = order.to(tensors[0].device if tensors else "cpu")
-        for i in range(self.num_batches):
-            lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, self.num_samples)
+        for lo in range(0, self.num_samples, rows_per_item):
+            hi = min(lo + rows_per_item, self.num_samples)
             if order is None:  # rows lo:hi of every array (views)
                 rows = [t[lo:hi] for t in arrays]
             else:  # rows order[lo:hi]: one gather per array

@@ -26,6 +26,8 @@ __all__ = [
     "total_loss",
     "record",
     "train_block",
+    "rows_of",
+    "stack_rows",
     "whole_step_applies",
 ]
 
@@ -187,21 +189,48 @@ def train_step(model, state, batch) -> None:
             record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], n)
 
 
-def _train_block_body(model, state, batches, plans) -> None:
-    """`_train_body` for each `(x, y, sw)` of `batches` in turn: one compiled call runs a
-    whole execution of `steps_per_execution` steps."""
-    for (x, y, sw), plan in zip(batches, plans):
+def _train_block_body(model, state, block, plans, batch_rows: int) -> None:
+    """`_train_body` on each `batch_rows` rows of `block` in turn, one plan each: one
+    compiled call runs a whole execution of `steps_per_execution` steps."""
+    for i, plan in enumerate(plans):
+        x, y, sw = rows_of(block, i * batch_rows, (i + 1) * batch_rows)
         _train_body(model, state, x, y, sw, plan)
 
 
-def train_block(model, state, batches: list) -> None:
-    """Train on `batches` (one execution of `steps_per_execution`), in order, as one
-    compiled call when `whole_step_applies` (the caller checks), with the same numbers as
-    one `train_step` per batch."""
+def rows_of(data, start: int, stop: int):
+    """Rows `start:stop` of every array in `data` (nested lists, tuples and dicts; None
+    kept)."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: rows_of(v, start, stop) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        parts = [rows_of(v, start, stop) for v in data]
+        return parts if isinstance(data, list) else tuple(parts)
+    return data[start:stop]
+
+
+def stack_rows(batches: list):
+    """The batches `(x, y, sw)` (same structure) as one of their rows concatenated."""
+    first = batches[0]
+    if first is None:
+        return None
+    if isinstance(first, dict):
+        return {k: stack_rows([b[k] for b in batches]) for k in first}
+    if isinstance(first, (list, tuple)):
+        parts = [stack_rows([b[i] for b in batches]) for i in range(len(first))]
+        return parts if isinstance(first, list) else tuple(parts)
+    return torch.cat(batches) if isinstance(first, torch.Tensor) else np.concatenate(batches)
+
+
+def train_block(model, state, block, batch_rows: int, count: int) -> None:
+    """Train on the `count` batches of `batch_rows` rows that make `block` (one execution of
+    `steps_per_execution`, rows in order), as one compiled call when `whole_step_applies`
+    (the caller checks), with the same numbers as one `train_step` per batch."""
     optimizer = state.optimizer
-    plans = [optimizer.plan_update(tensor_learning_rates=True) for _ in batches]
-    data = [(x, y, sw) for x, y, sw in batches]
-    jit.run(model, f"train_block_{len(batches)}", _train_block_body, model, state, data, plans)
+    plans = [optimizer.plan_update(tensor_learning_rates=True) for _ in range(count)]
+    kind = f"train_block_{count}"
+    jit.run(model, kind, _train_block_body, model, state, block, plans, batch_rows)
 
 
 def _test_body(model, state, x, y, sw) -> None:

@@ -465,6 +465,9 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
     model.train()
     state.skip_batches = 0
     cbs.on_epoch_begin(epoch)
+    if _trains_in_blocks(model, state, feed):
+        _train_epoch_in_blocks(model, state, feed, cbs, epoch)
+        return True
     per_execution = state.steps_per_execution
     step, execution = -1, None  # execution: the first batch of the one in progress
     block = None  # the execution's batches, when they run as one compiled call
@@ -483,8 +486,7 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
         else:
             block.append(batch)
             if len(block) == per_execution:
-                step_mod.train_block(model, state, block)
-                feed.last_results = state.results
+                feed.last_results = _train_collected_block(model, state, block)
         if epoch == state.initial_epoch and step == state.skip_batches:
             _publish_log_keys(model, state, cbs, feed)
         if step - execution == per_execution - 1:
@@ -499,6 +501,62 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
     if step < 0 and not feed.exhausted:
         raise ValueError("fit: the training data produced no batches (is it empty?).")
     return step >= 0 or not feed.exhausted
+
+
+def _train_collected_block(model, state: CompiledState, block: list):
+    """One execution's batches as one compiled call when they have the same number of rows
+    (their rows concatenated, see `step.train_block`), else one step each; returns the last
+    step's results function."""
+    rows = {step_mod.batch_size_of(batch[0]) for batch in block}
+    if len(rows) > 1:
+        for batch in block:
+            results = run_step(model, "train_step", batch)
+        return results
+    step_mod.train_block(model, state, step_mod.stack_rows(block), rows.pop(), len(block))
+    return state.results
+
+
+def _trains_in_blocks(model, state: CompiledState, feed: StepFeed) -> bool:
+    """Whether this epoch's executions come from the source as blocks (`epoch_blocks`: one
+    slice of the arrays per execution): compiled executions (see `_runs_as_block`) over
+    in-memory arrays, one full pass per epoch, nothing to skip, one process."""
+    return (
+        state.steps_per_execution > 1
+        and feed.steps is None
+        and state.skip_batches == 0
+        and hasattr(feed.source, "epoch_blocks")
+        and distributed.world_size() == 1
+        and state.built
+        and _is_default_step(model, "train_step")
+        and step_mod.whole_step_applies(model, state, None)
+    )
+
+
+def _train_epoch_in_blocks(model, state: CompiledState, feed: StepFeed, cbs, epoch: int):
+    """`_train_epoch`'s loop when the source gives blocks: each full block of
+    `steps_per_execution` batches is one compiled call; a short last block runs its batches
+    one step each. The hooks and their indices are those of the batch loop."""
+    per_execution, batch_rows = state.steps_per_execution, feed.source.batch_size
+    first = 0
+    for block in feed.source.epoch_blocks(per_execution):
+        rows = step_mod.batch_size_of(block[0])
+        count = -(-rows // batch_rows)
+        cbs.on_train_batch_begin(first)
+        state.step = first + count - 1
+        if count == per_execution and rows == count * batch_rows:
+            step_mod.train_block(model, state, block, batch_rows, count)
+            feed.last_results = state.results
+        else:
+            for i in range(count):
+                batch = step_mod.rows_of(block, i * batch_rows, (i + 1) * batch_rows)
+                feed.last_results = run_step(model, "train_step", batch)
+        if epoch == state.initial_epoch and first == 0:
+            _publish_log_keys(model, state, cbs, feed)
+        _end_execution(cbs, feed, first + per_execution - 1)
+        first += count
+        if model.stop_training:
+            break
+    feed.source.on_epoch_end()
 
 
 def _runs_as_block(model, state: CompiledState, batch) -> bool:
