@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from fitorch.optimizers import steps
 from fitorch.optimizers.base import Optimizer
 
 __all__ = ["Adafactor"]
@@ -54,15 +55,22 @@ class Adafactor(Optimizer):
             c = p.new_zeros(p.shape[:-2] + p.shape[-1:])
         return {"r": r, "c": c, "v": torch.zeros_like(p)}
 
-    def _update_foreach(self, params, grads, slots, lr, t):
-        for i, (p, g) in enumerate(zip(params, grads)):
-            self._update_reference(p, g, {k: v[i] for k, v in slots.items()}, lr, t)
-
-    def _update_reference(self, p, g, slots, lr, t):
+    def _step_scalars(self, lr, t):
+        """`(rho, beta)` of this step (shared by every tensor)."""
         rho = 1 / torch.sqrt(t)
         rho = torch.clamp(rho, max=lr) if isinstance(lr, float) else torch.minimum(rho, lr)
+        return rho, 1 - torch.pow(t, self.beta_2_decay)
+
+    def _update_foreach(self, params, grads, slots, lr, t):
+        rho, beta = steps.computed_once(*self._step_scalars(lr, t))
+        for i, (p, g) in enumerate(zip(params, grads)):
+            self._update_tensor(p, g, {k: v[i] for k, v in slots.items()}, rho, beta)
+
+    def _update_reference(self, p, g, slots, lr, t):
+        self._update_tensor(p, g, slots, *self._step_scalars(lr, t))
+
+    def _update_tensor(self, p, g, slots, rho, beta):
         alpha = torch.clamp(_rms(p), min=self.epsilon_2) * rho
-        beta = 1 - torch.pow(t, self.beta_2_decay)
         g2 = g * g + self.epsilon_1
         r, c, v = slots["r"], slots["c"], slots["v"]
         if p.dim() >= 2:

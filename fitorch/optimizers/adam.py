@@ -67,7 +67,8 @@ class Adam(_AdamBase):
             v = slots["velocity_hat"]
         denom = torch._foreach_sqrt(v)
         torch._foreach_add_(denom, self.epsilon)
-        steps.add_ratio(params, m, denom, -self._alpha(lr, t))
+        (step_size,) = steps.computed_once(-self._alpha(lr, t))
+        steps.add_ratio(params, m, denom, step_size)
 
     def _update_reference(self, p, g, slots, lr, t):
         m, v = slots["momentum"], slots["velocity"]
@@ -122,7 +123,8 @@ class Adamax(_AdamBase):
         torch._foreach_mul_(u, self.beta_2)
         torch._foreach_maximum_(u, torch._foreach_abs(grads))
         denom = torch._foreach_add(u, self.epsilon)
-        steps.add_ratio(params, m, denom, -lr / (1 - torch.pow(self.beta_1, t)))
+        (step_size,) = steps.computed_once(-lr / (1 - torch.pow(self.beta_1, t)))
+        steps.add_ratio(params, m, denom, step_size)
 
     def _update_reference(self, p, g, slots, lr, t):
         m, u = slots["m"], slots["u"]
@@ -179,10 +181,11 @@ class Nadam(_AdamBase):
         torch._foreach_mul_(v, self.beta_2)
         torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
         c_m, c_g = self._coefficients(t)
+        c_m, c_g, c_v = steps.computed_once(c_m, c_g, torch.sqrt(1 - torch.pow(self.beta_2, t)))
         m_hat = torch._foreach_mul(m, steps.like(c_m, m))
         torch._foreach_add_(m_hat, torch._foreach_mul(grads, steps.like(c_g, grads)))
         denom = torch._foreach_sqrt(v)
-        torch._foreach_div_(denom, steps.like(torch.sqrt(1 - torch.pow(self.beta_2, t)), denom))
+        torch._foreach_div_(denom, steps.like(c_v, denom))
         torch._foreach_add_(denom, self.epsilon)
         steps.add_ratio(params, m_hat, denom, -lr)
 

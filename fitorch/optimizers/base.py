@@ -323,6 +323,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         if self.decay:
             # Keras 2: lr / (1 + decay * iterations), with iterations before this update.
             lr = lr / (1.0 + self.decay * self.iterations.to(self._scalar_dtype))
+        if base is not None or self.decay:
+            (lr,) = steps.computed_once(lr)  # a schedule's pow/cos: once, not per element
         return lr
 
     def current_learning_rate(self) -> float:

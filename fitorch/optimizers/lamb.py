@@ -29,8 +29,9 @@ class Lamb(_AdamBase):
     _slot_names = ("momentum", "velocity")
 
     def _direction(self, m, v, t):
-        u = torch._foreach_div(m, steps.like(1 - torch.pow(self.beta_1, t), m))
-        denom = torch._foreach_div(v, steps.like(1 - torch.pow(self.beta_2, t), v))
+        c_m, c_v = steps.computed_once(1 - torch.pow(self.beta_1, t), 1 - torch.pow(self.beta_2, t))
+        u = torch._foreach_div(m, steps.like(c_m, m))
+        denom = torch._foreach_div(v, steps.like(c_v, v))
         torch._foreach_sqrt_(denom)
         torch._foreach_add_(denom, self.epsilon)
         torch._foreach_div_(u, denom)

@@ -19,6 +19,7 @@ __all__ = [
     "group_by_device_and_dtype",
     "bucket_indices",
     "like",
+    "computed_once",
     "add_scaled",
     "add_ratio",
     "clip_by_norm",
@@ -54,6 +55,30 @@ def like(factor: Scalar, tensors: list[torch.Tensor]) -> Scalar:
     if isinstance(factor, torch.Tensor) and factor.dtype != tensors[0].dtype:
         return factor.to(tensors[0].dtype)
     return factor
+
+
+def computed_once(*scalars: Scalar) -> tuple[Scalar, ...]:
+    """The per-step scalars of an update (bias corrections, step sizes), each computed once.
+
+    Eagerly, the 0-d tensors are returned as they are (each was computed once already). Under
+    `torch.compile`, inductor would inline a 0-d tensor expression into every loop that
+    reads it and recompute it (pow, sqrt and divisions, in float64) for every vector of
+    parameter elements; so the tensors are stacked into one small tensor, which inductor
+    computes into a buffer before the loops (a concatenation is materialized), and read back
+    from it. Floats pass through; tensors come back in the first tensor's dtype.
+
+    Example: `step, bias = computed_once(-alpha, 1 - beta_1**t)`.
+    """
+    tensors = [s for s in scalars if isinstance(s, torch.Tensor)]
+    if not tensors or not torch.compiler.is_compiling():
+        return scalars
+    dtype = tensors[0].dtype
+    parts = [s.to(dtype) for s in tensors]
+    if len(parts) == 1:
+        # inductor lowers a one-input cat as a copy, which it inlines again: pad with a zero
+        parts.append(torch.zeros((), dtype=dtype, device=parts[0].device))
+    values = iter(torch.stack(parts).unbind())
+    return tuple(next(values) if isinstance(s, torch.Tensor) else s for s in scalars)
 
 
 def bucket_indices(tensors: list[torch.Tensor]) -> list[list[int]]:
