@@ -332,8 +332,9 @@ def steps_table(rounds: int) -> str:
     """Whole steps: the compiled training step and the compiled inference forward under
     each option set, interleaved, with their compile time."""
     lines = ["| step | path | ms/step | vs eager | compile (s) |", "|---|---|---|---|---|"]
-    for label, make, options in (("train, batch 128", _train_step, STEP_OPTIONS),
-                                 ("predict, batch 1024", _predict_step, PREDICT_OPTIONS)):  # fmt: skip
+    cases = [("train, batch 128", _train_step, STEP_OPTIONS),
+             ("predict, batch 1024", _predict_step, PREDICT_OPTIONS)]  # fmt: skip
+    for label, make, options in cases:
         built = {name: make(opt) for name, opt in options.items()}
         med = interleaved({name: fn for name, (fn, _) in built.items()}, rounds)
         for name, sec in med.items():
@@ -353,7 +354,7 @@ def main() -> None:
     parser.add_argument("--mkl-env", action="store_true", help="the MKL env knob table")
     parser.add_argument("--steps", action="store_true", help="whole compiled steps table")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="cpu: one thread timed by its CPU time (robust on a loaded machine)")  # fmt: skip
+                        help="cpu: 1 thread, timed by CPU time (robust under load)")  # fmt: skip
     parser.add_argument("--child-forward", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.clock == "cpu":
@@ -362,8 +363,9 @@ def main() -> None:
     if args.child_forward:
         print(_forward_seconds_line(args.rounds))
         return
+    cap = torch.backends.cpu.get_cpu_capability()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"cpu capability {torch.backends.cpu.get_cpu_capability()}, load {os.getloadavg()}")  # fmt: skip
+          f"cpu capability {cap}, load {os.getloadavg()}")  # fmt: skip
     if args.mkl_env:
         print(mkl_env_table(args.rounds))
         return
