@@ -6,6 +6,9 @@ GEMM template (max-autotune, backends CPP), and the thread count.
 
     PYTHONPATH=. python3 bench/bench_gemm.py [--rounds 7] [--rows 128,1024] [--no-inductor]
     PYTHONPATH=. python3 bench/bench_gemm.py --mkl-env   # MKL env knobs, one process each
+    PYTHONPATH=. python3 bench/bench_gemm.py --steps     # whole steps, compile options
+    PYTHONPATH=. python3 bench/bench_gemm.py --narrow    # Dense's narrow-kernel layouts
+    (--clock cpu: one thread timed by its CPU time, for a loaded machine)
 
 Every contender runs the same shapes; the rounds interleave the contenders (A B C A B C ...)
 and the table gives the median over rounds of the time per call, as GFLOP/s (2*m*k*n flops
@@ -345,6 +348,49 @@ def steps_table(rounds: int) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------ narrow kernels
+def _narrow_step(m: int, units: int, linear_layout: bool, compiled: bool):
+    """Forward and backward of a Dense-like layer (512 -> units) at m rows: addmm on the
+    (in, units) kernel, or F.linear on its (units, in) copy (what Dense does for 2..11
+    units); optionally compiled by inductor."""
+    g = torch.Generator().manual_seed(4)
+    kernel = torch.randn(512, units, generator=g).requires_grad_()
+    bias = torch.zeros(units, requires_grad=True)
+    x = torch.randn(m, 512, generator=g)
+
+    def step():
+        if linear_layout:
+            out = F.linear(x, kernel.t().contiguous(), bias)
+        else:
+            out = torch.addmm(bias, x, kernel)
+        out.sum().backward()
+        kernel.grad = bias.grad = None
+
+    if not compiled:
+        return step
+    torch._dynamo.reset()
+    fn = torch.compile(step)
+    fn()
+    return fn
+
+
+def narrow_table(rounds: int) -> str:
+    """Dense's two layouts for narrow kernels, eager and compiled, interleaved."""
+    lines = ["| rows | units | mode | addmm (in, units) us | F.linear (units, in) us | ratio |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for m in (128, 1024):
+        for units in (1, 2, 10, 12, 64):
+            for compiled in (False, True):
+                fns = {lay: _narrow_step(m, units, lay, compiled) for lay in (False, True)}
+                med = interleaved(fns, rounds)
+                lines.append(
+                    f"| {m} | {units} | {'inductor' if compiled else 'eager'} | "
+                    f"{med[False] * 1e6:.0f} | {med[True] * 1e6:.0f} | "
+                    f"{med[True] / med[False]:.2f}x |"
+                )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -353,6 +399,7 @@ def main() -> None:
     parser.add_argument("--threads", action="store_true", help="the 1- vs 2-thread table")
     parser.add_argument("--mkl-env", action="store_true", help="the MKL env knob table")
     parser.add_argument("--steps", action="store_true", help="whole compiled steps table")
+    parser.add_argument("--narrow", action="store_true", help="Dense's narrow-kernel layouts")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="cpu: 1 thread, timed by CPU time (robust under load)")  # fmt: skip
     parser.add_argument("--child-forward", action="store_true", help=argparse.SUPPRESS)
@@ -368,6 +415,9 @@ def main() -> None:
           f"cpu capability {cap}, load {os.getloadavg()}")  # fmt: skip
     if args.mkl_env:
         print(mkl_env_table(args.rounds))
+        return
+    if args.narrow:
+        print(narrow_table(args.rounds))
         return
     if args.steps:
         print(steps_table(args.rounds))
