@@ -18,6 +18,21 @@ from fitorch.layers.base import Layer
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda"]
 
+# MKL's float32 GEMM multiplies by a row-major (in, units) kernel with 2 <= units <= 11 on a
+# slow path (2-3x the forward time, 4-12x the kernel gradient's, on AVX2; bench/README.md,
+# "Matrix multiplies on this CPU"); nn.Linear's (units, in) layout does not hit it.
+_MKL_NARROW_UNITS = range(2, 12)
+
+
+def _transposed_layout_is_faster(kernel: torch.Tensor) -> bool:
+    """Whether `inputs @ kernel` runs faster as F.linear on a (units, in) copy: float32 CPU
+    kernels with 2..11 units (the copy is at most 11 * in numbers)."""
+    return (
+        kernel.shape[1] in _MKL_NARROW_UNITS
+        and kernel.dtype == torch.float32
+        and kernel.device.type == "cpu"
+    )
+
 
 class Dense(Layer):
     """`output = activation(inputs @ kernel + bias)`; kernel (in, units) as in Keras.
@@ -85,7 +100,9 @@ class Dense(Layer):
             )
         if inputs.dtype != kernel.dtype and inputs.is_floating_point() is False:
             inputs = inputs.to(kernel.dtype)
-        if self.use_bias and inputs.ndim == 2:
+        if _transposed_layout_is_faster(kernel):
+            out = F.linear(inputs, kernel.t().contiguous(), self.bias if self.use_bias else None)
+        elif self.use_bias and inputs.ndim == 2:
             out = torch.addmm(self.bias, inputs, kernel)
         else:
             out = inputs @ kernel
