@@ -38,7 +38,7 @@ import weakref
 import torch
 import torch._dynamo
 
-__all__ = ["begin", "enabled", "run", "set_backend"]
+__all__ = ["begin", "compile_options", "enabled", "run", "set_backend"]
 
 _BACKEND = {"name": "inductor"}
 # compile state (model.trainer) -> {kind: _Compiled}; a new `compile()` starts afresh.
@@ -62,8 +62,25 @@ class _Compiled:
 
     def __init__(self, fn):
         self.fn = fn
-        self.compiled = torch.compile(_own_copy(fn), backend=_BACKEND["name"])
+        backend = _BACKEND["name"]
+        options = compile_options(backend)
+        self.compiled = torch.compile(_own_copy(fn), backend=backend, options=options)
         self.eager_calls = 0
+
+
+def compile_options(backend: str) -> dict | None:
+    """The `options` given to `torch.compile` with `backend` (None: the backend's defaults),
+    chosen to cut the compile warm-up (bench/bench_warmup.py; measurements in
+    bench/README.md, "Compile warm-up"); they do not change the generated code's numbers:
+
+    - inductor `cpp.vec_isa_ok=True`: use the SIMD level the CPU reports (AVX2 here) without
+      first building and running a test program with g++, which costs one C++ compile
+      (seconds) on every cold cache. A toolchain that cannot build for that level fails the
+      compile, and the step then falls back to eager with one warning.
+    """
+    if backend != "inductor":
+        return None
+    return {"cpp.vec_isa_ok": True}
 
 
 def _own_copy(fn):
