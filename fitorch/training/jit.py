@@ -47,7 +47,7 @@ import weakref
 import torch
 import torch._dynamo
 
-__all__ = ["begin", "begin_run", "enabled", "run", "set_backend", "signature"]
+__all__ = ["begin", "begin_run", "compile_options", "enabled", "run", "set_backend", "signature"]
 
 _BACKEND = {"name": "inductor"}
 # compile state (model.trainer) -> {kind: _Compiled}; a new `compile()` starts afresh.
@@ -71,9 +71,30 @@ class _Compiled:
 
     def __init__(self, fn):
         self.fn = fn
-        self.compiled = torch.compile(_own_copy(fn), backend=_BACKEND["name"])
+        backend = _BACKEND["name"]
+        options = compile_options(backend)
+        self.compiled = torch.compile(_own_copy(fn), backend=backend, options=options)
         self.eager_calls = 0
         self.signatures: set = set()  # input signatures called with guards in this run
+
+
+def compile_options(backend: str) -> dict | None:
+    """The `options` given to `torch.compile` with `backend` (None: the backend's defaults),
+    chosen to cut the compile warm-up (bench/bench_warmup.py; measurements in
+    bench/README.md, "Compile warm-up") and the per-call cost; they do not change the
+    generated code's numbers:
+
+    - inductor `cpp.vec_isa_ok=True`: use the SIMD level the CPU reports (AVX2 here) without
+      first building and running a test program with g++, which costs one C++ compile
+      (seconds) on every cold cache. A toolchain that cannot build for that level fails the
+      compile, and the step then falls back to eager with one warning.
+    - inductor `size_asserts=False`: no size/stride assertion of every input on every call
+      (about 9% of the small model's compiled step); `run` checks shapes and strides in the
+      input `signature`, and dynamo's guards on each new signature.
+    """
+    if backend != "inductor":
+        return None
+    return {"cpp.vec_isa_ok": True, "size_asserts": False}
 
 
 def _own_copy(fn):
