@@ -29,6 +29,7 @@ __all__ = [
     "map_structure",
     "map_structure_up_to",
     "pack_sequence_as",
+    "packer",
     "traverse",
 ]
 
@@ -110,6 +111,31 @@ def pack_sequence_as(structure: Any, flat_sequence) -> Any:
         return _rebuild(s, [pack(c) for c in _children(s)])
 
     return pack(structure)
+
+
+def packer(structure: Any) -> Callable[[list], Any]:
+    """A function `f` with `f(values) == pack_sequence_as(structure, values)` for every list
+    `values` of `len(flatten(structure))` leaves, the structure walked once here instead of
+    at every call (the data path rebuilds each batch's structure with it). `f` does not check
+    the length."""
+    count = [0]
+
+    def build(s) -> Callable[[list], Any]:
+        if not is_nested(s):
+            index = count[0]
+            count[0] += 1
+            return lambda values: values[index]
+        children = [build(c) for c in _children(s)]
+        kind = type(s)
+        if isinstance(s, dict):
+            slots = dict(zip(_keys(s), children))
+            pairs = [(k, slots[k]) for k in s]  # insertion order, as `_rebuild`
+            return lambda values: kind((k, f(values)) for k, f in pairs)
+        if isinstance(s, tuple) and hasattr(s, "_fields"):
+            return lambda values: kind(*(f(values) for f in children))
+        return lambda values: kind([f(values) for f in children])
+
+    return build(structure)
 
 
 def assert_same_structure(a: Any, b: Any) -> None:

@@ -331,6 +331,13 @@ class DataSource:
     def close(self) -> None:
         """Release workers or files."""
 
+    def batch_mover(self):
+        """`to_device`, or the identity where it would change nothing (one process, CPU):
+        decided once per epoch by the sources, so a batch pays no check."""
+        if self.device.type == "cpu" and not distributed.is_active():
+            return _unchanged
+        return self.to_device
+
     def to_device(self, batch):
         """Move one `(x, y, sw)` batch to the model's device (non-blocking from pinned memory).
 
@@ -343,6 +350,10 @@ class DataSource:
             batch = _tree_map(batch, lambda t, _: t.to(self.device, non_blocking=True)
                               if isinstance(t, torch.Tensor) else t)  # fmt: skip
         return batch if global_rows is None else distributed.Shard(batch, global_rows)
+
+
+def _unchanged(batch):
+    return batch
 
 
 def unpack_batch(item, output_names, where="the generator"):

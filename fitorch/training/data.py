@@ -120,35 +120,21 @@ class ArraySource(DataSource):
 
     def _epoch_slices(self, rows_per_item: int):
         order = self._order()
-        # Flatten the (x, y, sw) structure once per epoch; per item only slice and rebuild.
-        arrays, rebuild = _flatten((self.x, self.y, self.sw))
+        # Flatten the (x, y, sw) structure once per epoch; per item only slice and repack.
+        data = (self.x, self.y, self.sw)
+        arrays, pack = tree.flatten(data), tree.packer(data)
+        move = self.batch_mover()
         if order is not None:
             tensors = [t for t in arrays if isinstance(t, torch.Tensor)]
             order = order.to(tensors[0].device if tensors else "cpu")
         for lo in range(0, self.num_samples, rows_per_item):
             hi = min(lo + rows_per_item, self.num_samples)
             if order is None:  # rows lo:hi of every array (views)
-                rows = [t[lo:hi] for t in arrays]
+                rows = [None if t is None else t[lo:hi] for t in arrays]
             else:  # rows order[lo:hi]: one gather per array
                 idx = order[lo:hi]
-                rows = [_gather(t, idx, self._pinned) for t in arrays]
-            yield self.to_device(rebuild(rows))
-
-
-def _flatten(data):
-    """The leaves of a nested list/tuple/dict other than `None` (in `fitorch.tree.flatten`
-    order) and a function that rebuilds the same structure from a list of replacements, in
-    the same order (the `None`s kept in place)."""
-    flat = tree.flatten(data)
-    kept = [i for i, leaf in enumerate(flat) if leaf is not None]
-
-    def rebuild(values):
-        full = [None] * len(flat)
-        for i, value in zip(kept, values):
-            full[i] = value
-        return tree.pack_sequence_as(data, full)
-
-    return [flat[i] for i in kept], rebuild
+                rows = [None if t is None else _gather(t, idx, self._pinned) for t in arrays]
+            yield move(pack(rows))
 
 
 def _gather(t: torch.Tensor, idx: torch.Tensor, pinned: bool) -> torch.Tensor:

@@ -70,11 +70,12 @@ class IterableSource(DataSource):
         return generator
 
     def _batches(self):
+        move = self.batch_mover()
         for position, item in enumerate(self.iterable):
             batch = self._prepare(item, position)
             if self.batch_check is not None:  # validation.StreamCheck, set by the trainer
                 self.batch_check(batch, position)
-            yield self.to_device(batch)
+            yield move(batch)
 
     def _prepare(self, item, position: int):
         """Unpack, check and convert one yielded item to `(x, y_list, sw_list)` tensors."""

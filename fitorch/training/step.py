@@ -155,9 +155,13 @@ def _train_body(model, state, x, y, sw, plan) -> None:
 
 
 def train_step(model, state, batch) -> None:
+    """One training step on the data layer's `(x, y_list, sw_list)` batch (or a `Shard` of
+    it): the whole step compiled when `whole_step_applies`, else eager (the forward and
+    losses compiled alone under `jit_compile=True` with a `torch.optim` optimizer)."""
     x, y, sw = batch
     optimizer = state.optimizer
-    if whole_step_applies(model, state, batch):
+    jit_on = jit.enabled(model)
+    if jit_on and whole_step_applies(model, state, batch):
         plan = optimizer.plan_update(tensor_learning_rates=True)  # host side, outside the graph
         jit.run(model, "train", _train_body, model, state, x, y, sw, plan)
         return
@@ -172,7 +176,10 @@ def train_step(model, state, batch) -> None:
         loss = total = sum(o.float().sum() for o in flat_outputs(out)) * 0.0
         y_list = None
     else:
-        y_list, total, parts = _forward("train_forward", model, state, x, y, sw, True, net)
+        if jit_on:
+            y_list, total, parts = _forward("train_forward", model, state, x, y, sw, True, net)
+        else:  # the default: no compiled function to look up
+            y_list, total, parts = forward_loss(model, state, x, y, sw, True, net)
         loss = total
         if net is not None and n * distributed.world_size() != global_rows:
             # DDP averages gradients over ranks; n * W / m makes that mean the gradient of
@@ -185,8 +192,8 @@ def train_step(model, state, batch) -> None:
     with torch.no_grad():
         for param, constraint in state.constrained:
             param.copy_(constraint(param))
-        if y_list is not None:
-            record(state, y, y_list, sw, total.detach(), [p.detach() for p in parts], n)
+        if y_list is not None:  # (the loss trackers detach the values they add)
+            record(state, y, y_list, sw, total, parts, n)
 
 
 def _train_block_body(model, state, block, plans, batch_rows: int) -> None:

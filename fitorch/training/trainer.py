@@ -216,14 +216,48 @@ def run_step(model, kind: str, batch):
     the epoch end asks): the dict an overridden step returned, else the metrics' results.
     The default steps take the data layer's batch as it is; an override gets Keras's tuple.
     """
+    return step_runner(model, kind)(batch)
+
+
+def step_runner(model, kind: str):
+    """`lambda batch: run_step(model, kind, batch)` with the per-run decisions (which step
+    runs, where its results come from) taken once, here: the loops build one per epoch (as
+    Keras builds its train function once per fit), so a batch pays only for its step."""
     if _is_default_step(model, kind):
-        getattr(model, kind)(batch)
-        return model.trainer.results
-    returned = jit.run(model, kind, getattr(type(model), kind), model, keras_data(batch))
-    if returned is None:
-        return lambda: _tensor_logs(model.get_metrics_result())
-    logs = _tensor_logs(returned)
-    return lambda: logs
+        method = getattr(model, kind)
+        results = model.trainer.results
+        default = getattr(step_mod, kind) if _is_unchanged_method(method, kind) else None
+        if default is not None:  # the step itself, without Model's forwarding method
+            state = model.trainer
+
+            def run_default(batch):
+                default(model, state, batch)
+                return results
+
+            return run_default
+
+        def run_instance(batch):
+            method(batch)
+            return results
+
+        return run_instance
+    override = getattr(type(model), kind)
+
+    def run_override(batch):
+        returned = jit.run(model, kind, override, model, keras_data(batch))
+        if returned is None:
+            return lambda: _tensor_logs(model.get_metrics_result())
+        logs = _tensor_logs(returned)
+        return lambda: logs
+
+    return run_override
+
+
+def _is_unchanged_method(method, kind: str) -> bool:
+    """Whether the bound `method` is `Model`'s own `kind` (no function set on the instance)."""
+    from fitorch.models.model import Model
+
+    return getattr(method, "__func__", None) is getattr(Model, kind)
 
 
 def _is_default_step(model, kind: str) -> bool:
@@ -469,6 +503,7 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
         _train_epoch_in_blocks(model, state, feed, cbs, epoch)
         return True
     per_execution = state.steps_per_execution
+    train = step_runner(model, "train_step")
     step, execution = -1, None  # execution: the first batch of the one in progress
     block = None  # the execution's batches, when they run as one compiled call
     for step, batch in enumerate(feed.epoch()):
@@ -482,7 +517,7 @@ def _train_epoch(model, state, feed, cbs, epoch: int) -> bool:
             cbs.on_train_batch_begin(step)
             block = [] if _runs_as_block(model, state, batch) else None
         if block is None:
-            feed.last_results = run_step(model, "train_step", batch)
+            feed.last_results = train(batch)
         else:
             block.append(batch)
             if len(block) == per_execution:
@@ -659,10 +694,11 @@ def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
     model.eval()
     cbs.on_test_begin()
     step = -1
+    test = step_runner(model, "test_step")
     with torch.inference_mode():
         for step, batch in enumerate(feed.epoch()):
             cbs.on_test_batch_begin(step)
-            feed.last_results = run_step(model, "test_step", batch)
+            feed.last_results = test(batch)
             cbs.on_test_batch_end(step, lambda r=feed.last_results: results_to_logs(r()))
     if step < 0:
         raise ValueError("evaluate: the data produced no batches (is it empty?).")
