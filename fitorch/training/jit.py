@@ -134,7 +134,7 @@ def begin(model, kind: str, fn, eager_calls: int = 0) -> None:
         current.eager_calls = eager_calls
 
 
-def run(model, kind: str, fn, *args):
+def run(model, kind: str, fn, *args, reuse_signatures: bool = True):
     """`fn(*args)` through the model's compiled `fn` for `kind` if jit is on, else eagerly.
 
     The first call of each input signature in a run (see `begin_run`) evaluates dynamo's
@@ -142,6 +142,8 @@ def run(model, kind: str, fn, *args):
     in the run skip guard evaluation (`skip_guard_eval_unsafe`): the graph was traced for
     these inputs, and what else the guards watch (the model's Python state) is frozen for
     the run, as Keras's traced steps freeze it.
+    `reuse_signatures=False` checks the guards on every call: for a step the user wrote,
+    whose graph breaks (`loss.backward()`) leave frames dynamo compiles on later calls.
     """
     current = _entry(model, kind, fn)
     if current is None:
@@ -152,7 +154,7 @@ def run(model, kind: str, fn, *args):
     args = [_own_storage(arg) for arg in args]
     key = signature(args)
     try:
-        if key in current.signatures:
+        if reuse_signatures and key in current.signatures:
             with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
                 return current.compiled(*args)
         _mark_batch_dims(args)  # for any call that compiles (a new phase of the optimizer)

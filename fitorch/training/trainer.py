@@ -244,7 +244,7 @@ def step_runner(model, kind: str):
     override = getattr(type(model), kind)
 
     def run_override(batch):
-        returned = jit.run(model, kind, override, model, keras_data(batch))
+        returned = jit.run(model, kind, override, model, keras_data(batch), reuse_signatures=False)
         if returned is None:
             return lambda: _tensor_logs(model.get_metrics_result())
         logs = _tensor_logs(returned)
