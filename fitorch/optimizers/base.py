@@ -50,8 +50,8 @@ class UpdatePlan(NamedTuple):
 
     update_now: False on the accumulating steps of `gradient_accumulation_steps`.
     overwrite_ema: whether this step copies the EMA into the weights.
-    learning_rates: per param group, the float `lr` as a 0-d tensor, or None (use the floats,
-        or the schedule/callable the optimizer was given).
+    learning_rates: per param group, the float `lr` as a one-element tensor, or None (use the
+        floats, or the schedule/callable the optimizer was given).
     parameters / weight_decays: per param group, the parameters that take a gradient and the
         group's weight decay (read on the host, so a compiled update never reads a group
         dict: dynamo would guard on its float `lr` and compile again when it changes).
@@ -501,9 +501,9 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
         Counts the call (gradient accumulation and the EMA overwrite are phases of that host
         count), moves the step scalars to the parameters' device and creates missing state.
-        With `tensor_learning_rates`, the groups' float learning rates come as 0-d device
-        tensors, so that a compiled update takes a changed rate as a new input instead of
-        compiling again.
+        With `tensor_learning_rates`, the groups' float learning rates come as one-element
+        device tensors, so that a compiled update takes a changed rate as a new input instead
+        of compiling again.
         """
         self._require_built()
         self._calls += 1
@@ -528,14 +528,20 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         )
 
     def _learning_rate_tensors(self) -> tuple[torch.Tensor, ...]:
-        """Each group's float `lr` as a cached 0-d tensor of the step-scalar dtype."""
+        """Each group's float `lr` as a cached one-element tensor of the step-scalar dtype.
+
+        Not 0-d: for a 0-d float64 CPU input, dynamo (torch 2.13) makes a symbolic float of
+        its value that the graph never uses, and inductor's float-scalar pass then throws
+        the whole trace away and has dynamo trace the step a second time
+        (`TensorifyScalarRestartAnalysis`). `_update` reads the element as a 0-d view.
+        """
         device, dtype = self._iterations.device, self._scalar_dtype
         out = []
         for index, group in enumerate(self.param_groups):
             value = group["lr"]
             cached = self._rate_tensors.get(index)
             if cached is None or cached[0] != value or cached[1].device != device:
-                cached = (value, torch.tensor(float(value), dtype=dtype, device=device))
+                cached = (value, torch.tensor([float(value)], dtype=dtype, device=device))
                 self._rate_tensors[index] = cached
             out.append(cached[1])
         return tuple(out)
@@ -570,7 +576,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
                 t = self.iterations.to(self._scalar_dtype) + 1.0 if self._uses_step_count else None
                 self._before_update(t)
                 for index, group, params, grads in collected:
-                    rate = None if plan.learning_rates is None else plan.learning_rates[index]
+                    rate = None if plan.learning_rates is None else plan.learning_rates[index][0]
                     lr = self._group_lr(group, base, rate)
                     wd = group["weight_decay"] if group is not None else plan.weight_decays[index]
                     self._decay(wd, params, lr)

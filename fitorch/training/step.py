@@ -7,6 +7,8 @@ device. Metrics see the predictions made before the update (as Keras).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 
@@ -267,9 +269,26 @@ def _predict(model, x):
     return mixed_precision.to_float32(out)
 
 
+# Compile states (`model.trainer`) whose model made its first predict call under jit.
+_PREDICTED: weakref.WeakSet = weakref.WeakSet()
+
+
 def predict_step(model, x):
     """Model outputs for `x` (float32 under a mixed policy); compiled with jit_compile once
-    the model is built (a lazily built model's first call builds it eagerly)."""
-    if not getattr(model, "built", True):
+    the model is built, after one eager call (`_first_jit_predict`); a lazily built model's
+    first call builds it eagerly."""
+    if not getattr(model, "built", True) or _first_jit_predict(model):
         return _predict(model, x)
     return jit.run(model, "predict", _predict, model, x)
+
+
+def _first_jit_predict(model) -> bool:
+    """Whether this is the model's first predict call under jit_compile since its
+    `compile()`; it runs eagerly, as the first train and test batches do. The layers' first
+    call creates Python state (layers/base.py: the thread-local training scope, the cache of
+    call signatures); traced in a compiled call instead, the graph's replay creates it, its
+    guards saw it missing, and the next call compiles a second graph."""
+    if not jit.enabled(model) or model.trainer in _PREDICTED:
+        return False
+    _PREDICTED.add(model.trainer)
+    return True
