@@ -265,8 +265,10 @@ def run(model, kind: str, fn, *args, reuse_signatures: bool = True):
     if current.eager_calls:
         current.eager_calls -= 1
         return fn(*args)
-    args = [_own_storage(arg) for arg in args]
-    key, tensors = _flatten(args)
+    key, tensors, copies = _flatten(args)
+    if copies:
+        args = [_own_storage(arg) for arg in args]
+        key, tensors, _ = _flatten(args)
     try:
         if reuse_signatures:
             direct = current.direct.get(key)
@@ -309,21 +311,26 @@ def signature(args) -> tuple:
     return _flatten(args)[0]
 
 
-def _flatten(args) -> tuple[tuple, list]:
-    """`(signature(args), the tensors in args)`, the tensors in a fixed order for a given
-    signature; an object with `compile_signature()` also gives its fields' tensors (the
-    learning-rate tensors of an `UpdatePlan`)."""
-    out = [torch.is_grad_enabled(), torch.is_inference_mode_enabled()]
-    tensors = []
+def _flatten(args) -> tuple[tuple, list, bool]:
+    """`(signature(args), the tensors in args, whether `_own_storage` would copy one)`,
+    the tensors in a fixed order for a given signature; an object with
+    `compile_signature()` also gives its fields' tensors (the learning-rate tensors of an
+    `UpdatePlan`). One pass, as cheap as it can be: it runs on every compiled call."""
+    inference = torch.is_inference_mode_enabled()
+    out = [torch.is_grad_enabled(), inference]
+    tensors: list = []
+    copies = False
     pending = list(args)
     while pending:
         arg = pending.pop()
         if isinstance(arg, torch.Tensor):
             out += (arg.shape, arg.stride(), arg.dtype, arg.requires_grad)
             tensors.append(arg)
+            copies = copies or bool(arg.storage_offset()) or (inference and not arg.is_inference())
         elif arg is None or isinstance(arg, (bool, int, float, str)):
             out.append(arg)
-        elif hasattr(arg, "compile_signature"):
+        elif getattr(type(arg), "compile_signature", None) is not None:  # (no instance
+            # lookup: an nn.Module's __getattr__ raising costs microseconds)
             out.append(arg.compile_signature())
             tensors += _tensors_in(arg)
         elif isinstance(arg, (list, tuple)):
@@ -334,16 +341,19 @@ def _flatten(args) -> tuple[tuple, list]:
             pending.extend(arg.values())
         else:
             out.append(id(arg))
-    return tuple(out), tensors
+    return tuple(out), tensors, copies
 
 
 def _tensors_in(value) -> list:
-    """The tensors in `value` and in the lists and tuples nested in it, in order."""
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [t for item in value for t in _tensors_in(item)]
-    return []
+    """The tensors in `value` and in the lists and tuples nested in it."""
+    found, pending = [], [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, torch.Tensor):
+            found.append(item)
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return found
 
 
 def _mark_batch_dims(args) -> None:
