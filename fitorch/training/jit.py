@@ -80,12 +80,15 @@ class _Compiled:
     """One kind's compiled function for one model, how many calls still run eagerly, and
     the graphs this run calls directly (`run`)."""
 
-    def __init__(self, fn):
+    def __init__(self, kind: str, fn):
         self.fn = fn
         own = _own_copy(fn)
         self.code = own.__code__
         self.log = _CallLog()
-        self.compiled = torch.compile(own, backend=_GraphRecorder(_BACKEND["name"], self.log))
+        # A block of `steps_per_execution` steps (step.py `train_block`, kind
+        # "train_block_<count>") is one graph of many kernels: see `compile_options`.
+        recorder = _GraphRecorder(_BACKEND["name"], self.log, block=kind.startswith("train_block_"))
+        self.compiled = torch.compile(own, backend=recorder)
         self.eager_calls = 0
         self.signatures: set = set()  # input signatures called with guards in this run
         self.direct: dict = {}  # signature -> _DirectCall, for this run
@@ -100,22 +103,33 @@ class _CallLog:
 
 class _GraphRecorder:
     """A `torch.compile` backend: compiles each graph dynamo hands it with `backend` (and
-    `compile_options`) and returns it as a `_RecordedGraph` writing to `log`."""
+    `compile_options`; those of a block when `block` and every input is on the CPU) and
+    returns it as a `_RecordedGraph` writing to `log`."""
 
-    def __init__(self, backend, log: _CallLog):
-        options = compile_options(backend) if isinstance(backend, str) else None
-        if options is not None:
-            # The wrapper `torch.compile(backend="inductor", options=...)` makes (private
-            # name, stable since torch 2.0): inductor with `options` as its config patches.
-            self.backend = torch._TorchCompileInductorWrapper(None, options, None)
-        else:
-            self.backend = torch._dynamo.lookup_backend(backend)
+    def __init__(self, backend, log: _CallLog, block: bool = False):
+        self.backend = _with_options(backend, block=False)
+        self.block_backend = _with_options(backend, block=True) if block else None
         self.log = log
 
     def __call__(self, graph_module, example_inputs):
-        compiled = self.backend(graph_module, example_inputs)
+        backend = self.backend
+        if self.block_backend is not None and all(
+            t.device.type == "cpu" for t in example_inputs if isinstance(t, torch.Tensor)
+        ):
+            backend = self.block_backend
+        compiled = backend(graph_module, example_inputs)
         output = next(n for n in reversed(graph_module.graph.nodes) if n.op == "output")
         return _RecordedGraph(compiled, not output.args[0], self.log)
+
+
+def _with_options(backend, block: bool):
+    """The backend callable for `backend` (a name or a callable) with `compile_options`."""
+    options = compile_options(backend, block=block) if isinstance(backend, str) else None
+    if options is None:
+        return torch._dynamo.lookup_backend(backend)
+    # The wrapper `torch.compile(backend="inductor", options=...)` makes (private name,
+    # stable since torch 2.0): inductor with `options` as its config patches.
+    return torch._TorchCompileInductorWrapper(None, options, None)
 
 
 class _RecordedGraph:
@@ -187,7 +201,7 @@ def _breaks_graph(code) -> bool:
     )
 
 
-def compile_options(backend: str) -> dict | None:
+def compile_options(backend: str, block: bool = False) -> dict | None:
     """The `options` given to `torch.compile` with `backend` (None: the backend's defaults),
     chosen to cut the compile warm-up (bench/bench_warmup.py; measurements in
     bench/README.md, "Compile warm-up") and the per-call cost; they do not change the
@@ -200,10 +214,16 @@ def compile_options(backend: str) -> dict | None:
     - inductor `size_asserts=False`: no size/stride assertion of every input on every call
       (about 9% of the small model's compiled step); `run` checks shapes and strides in the
       input `signature`, and dynamo's guards on each new signature.
+    - `block` (a CPU graph of `steps_per_execution` steps): also inductor `cpp_wrapper=True`,
+      the kernels launched from C++ instead of a Python function: the unrolled graph makes
+      hundreds of views and buffers per call (overhead workload, 25 steps: 0.093x -> 0.063x
+      the raw loop), for one more C++ compile of the wrapper at warm-up. Not for single
+      steps, where it measured no faster (bench/README.md, "per-call cost").
     """
     if backend != "inductor":
         return None
-    return {"cpp.vec_isa_ok": True, "size_asserts": False}
+    options = {"cpp.vec_isa_ok": True, "size_asserts": False}
+    return {**options, "cpp_wrapper": True} if block else options
 
 
 def _own_copy(fn):
@@ -221,7 +241,7 @@ def _entry(model, kind: str, fn) -> _Compiled | None:
     kinds = _COMPILED.setdefault(model.trainer, {})
     current = kinds.get(kind, "missing")
     if current == "missing" or (current is not None and current.fn is not fn):
-        current = kinds[kind] = _Compiled(fn)
+        current = kinds[kind] = _Compiled(kind, fn)
     return current
 
 
