@@ -1,24 +1,38 @@
 """The torch.compile options of the compiled step (training/jit.py `compile_options`);
-tests/test_jit.py `test_inductor_step_equals_eager` compiles a step with them."""
+tests/test_jit.py `test_inductor_step_equals_eager` compiles a step with them, and
+`test_inductor_block_with_its_cpp_wrapper_equals_eager` a block of steps."""
 
+import warnings
+
+import numpy as np
+import pytest
 import torch._inductor.config as inductor_config
 from torch._inductor import cpu_vec_isa
 
+import fitorch
+from fitorch import layers
 from fitorch.training import jit
 
 
 def test_only_inductor_gets_options():
     assert jit.compile_options("aot_eager") is None
+    assert jit.compile_options("aot_eager", block=True) is None
     assert jit.compile_options("inductor") == {"cpp.vec_isa_ok": True, "size_asserts": False}
+    # A block of steps_per_execution steps also launches its kernels from C++.
+    assert jit.compile_options("inductor", block=True) == {
+        "cpp.vec_isa_ok": True, "size_asserts": False, "cpp_wrapper": True,
+    }  # fmt: skip
 
 
 def test_options_are_inductor_settings():
     # torch.compile hands the options to inductor's config.patch: every key must exist there.
-    with inductor_config.patch(jit.compile_options("inductor")):
+    with inductor_config.patch(jit.compile_options("inductor", block=True)):
         assert inductor_config.cpp.vec_isa_ok is True
         assert inductor_config.size_asserts is False
+        assert inductor_config.cpp_wrapper is True
     assert inductor_config.cpp.vec_isa_ok is None
     assert inductor_config.size_asserts is True
+    assert inductor_config.cpp_wrapper is False
 
 
 def test_unchecked_simd_level_is_the_checked_one():
@@ -30,3 +44,28 @@ def test_unchecked_simd_level_is_the_checked_one():
         unchecked = cpu_vec_isa.pick_vec_isa()
     assert str(unchecked) == str(checked)
     assert checked.bit_width() == unchecked.bit_width()
+
+
+@pytest.mark.slow
+def test_inductor_block_with_its_cpp_wrapper_equals_eager():
+    # Default backend (inductor): a block of 2 steps per call, compiled with cpp_wrapper.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")  # batch 8: two blocks, one single step
+    y = x @ np.array([[0.5], [-1.0], [2.0]], dtype="float32")
+    results = []
+    for flag in (False, True):
+        fitorch.utils.set_random_seed(0)
+        model = fitorch.Sequential([layers.Input((3,)), layers.Dense(4), layers.Dense(1)])
+        model.compile(
+            optimizer="adam", loss="mse", metrics=["mae"], steps_per_execution=2,
+            jit_compile=flag,
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # compiled: no fallback to eager
+            history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+        results.append((model.get_weights(), history))
+    (w_eager, h_eager), (w_compiled, h_compiled) = results
+    for a, b in zip(w_eager, w_compiled):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    for key in h_eager:
+        np.testing.assert_allclose(h_compiled[key], h_eager[key], rtol=1e-5, atol=1e-6)

@@ -2,6 +2,9 @@
 skips dynamo's guard evaluation; each run and each new signature evaluates the guards again
 (so Python state changed in between is seen, as Keras retraces on a new input signature)."""
 
+import sys
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -87,21 +90,108 @@ def test_python_state_is_read_at_tracing_for_the_run_and_again_by_the_next_run()
     np.testing.assert_array_equal(compiled.predict(X, batch_size=8, verbose=0), 0.0)
 
 
-def test_guards_are_evaluated_once_per_signature_and_run(monkeypatch):
-    skipped = []
-    real = torch.compiler.set_stance
+def _step_code_runs(fit):
+    """How many times the training step's Python code (`_train_body`, as dynamo's compiled
+    version of it) ran during `fit()`: a call made directly to the graph runs none of it."""
+    runs = []
 
-    def counting(*args, **kwargs):
-        skipped.append(kwargs.get("skip_guard_eval_unsafe", False))
-        return real(*args, **kwargs)
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code.co_name == "_train_body":
+            runs.append(frame.f_code)
 
-    monkeypatch.setattr(torch.compiler, "set_stance", counting)
+    sys.setprofile(profile)
+    try:
+        fit()
+    finally:
+        sys.setprofile(None)
+    return len(runs)
+
+
+def test_guards_are_evaluated_once_per_signature_and_run():
     model, _ = _scaled_model(True)
     x = np.concatenate([X, X[:5]])  # batches 8, 8, 8, 8, 5
     y = np.concatenate([Y, Y[:5]])
-    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
-    # Run 1: the first batch is eager (it builds), batches 2-4 repeat the signature of batch
-    # 2 (2 skip), the short batch is new; epoch 2 repeats both signatures (5 skip).
-    assert skipped == [True] * 7
-    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    assert len(skipped) == 7 + 3  # a new run: each signature's first call has guards again
+    kwargs = {"batch_size": 8, "shuffle": False, "verbose": 0}
+    # Run 1: the first batch is eager and builds (no `_train_body`), batch 2 evaluates the
+    # guards, batches 3-4 repeat its signature (direct calls), the short batch is new;
+    # epoch 2 repeats both signatures.
+    assert _step_code_runs(lambda: model.fit(x, y, epochs=2, **kwargs)) == 2
+    # A new run: each signature's first call evaluates the guards again.
+    assert _step_code_runs(lambda: model.fit(x, y, epochs=1, **kwargs)) == 2
+
+
+def _adam_pair():
+    models = []
+    for flag in (False, True):
+        fitorch.utils.set_random_seed(0)
+        model = fitorch.Sequential(
+            [layers.Input((3,)), layers.Dense(4, activation="relu"), layers.Dense(1)]
+        )
+        model.compile(
+            optimizer=fitorch.optimizers.Adam(0.05), loss="mse", metrics=["mae"],
+            jit_compile=flag,
+        )  # fmt: skip
+        models.append(model)
+    return models
+
+
+def _assert_trained_alike(eager, compiled, h_eager, h_compiled):
+    for a, b in zip(eager.get_weights(), compiled.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    slots_e = eager.optimizer.state_dict()["state"]
+    slots_c = compiled.optimizer.state_dict()["state"]
+    assert slots_c.keys() == slots_e.keys()
+    for key in slots_e:
+        for name, value in slots_e[key].items():
+            np.testing.assert_allclose(slots_c[key][name], value, rtol=1e-5, atol=1e-7)
+    assert int(compiled.optimizer.iterations) == int(eager.optimizer.iterations)
+    assert h_compiled.history.keys() == h_eager.history.keys()
+    for key, values in h_eager.history.items():
+        np.testing.assert_allclose(h_compiled.history[key], values, rtol=1e-5, atol=1e-6)
+
+
+def test_direct_calls_train_as_eager_and_see_the_learning_rate_and_trainable():
+    eager, compiled = _adam_pair()
+    x, y = np.concatenate([X] * 3), np.concatenate([Y] * 3)  # 96 rows: 12 batches of 8
+    # Within a run the learning rate changes each epoch (a tensor input of the graph).
+    schedule = callbacks.LearningRateScheduler(lambda epoch, lr: 0.05 / (epoch + 1))
+    kwargs = {"batch_size": 8, "shuffle": False, "verbose": 0, "validation_data": (X, Y)}
+    runs = []
+    for model in (eager, compiled):
+        first = model.fit(x, y, epochs=3, callbacks=[schedule], **kwargs)
+        model.layers[0].trainable = False  # between runs: the next run sees it
+        frozen = model.layers[0].get_weights()
+        second = model.fit(x, y, epochs=2, **kwargs)
+        runs.append((first, second, frozen))
+    (e1, e2, frozen_e), (c1, c2, frozen_c) = runs
+    np.testing.assert_allclose(c1.history["learning_rate"], [0.05, 0.025, 0.05 / 3], rtol=1e-6)
+    _assert_trained_alike(eager, compiled, e1, c1)
+    _assert_trained_alike(eager, compiled, e2, c2)
+    for before, after in zip(frozen_c, compiled.layers[0].get_weights()):
+        np.testing.assert_array_equal(after, before)
+    np.testing.assert_allclose(frozen_c[0], frozen_e[0], rtol=1e-5, atol=1e-6)
+
+
+_HOST_CALLS = []
+
+
+@torch._dynamo.disable
+def _count_host_call(x):
+    _HOST_CALLS.append(x.shape[0])
+
+
+def _host_counting_mse(y_true, y_pred):
+    """The mean squared error, calling Python that dynamo does not trace (a graph break)."""
+    _count_host_call(y_pred)
+    return (y_pred - y_true).square().mean(-1)
+
+
+def test_a_graph_break_in_the_step_runs_its_python_on_every_step():
+    _HOST_CALLS.clear()
+    fitorch.utils.set_random_seed(0)
+    model = fitorch.Sequential([layers.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss=_host_counting_mse, jit_compile=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # compiled, no fallback to eager
+        model.fit(X, Y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    assert _HOST_CALLS == [8] * 12  # each of the 3 x 4 steps: none skips it

@@ -23,14 +23,24 @@ metrics and checks the targets (Python work that should not be traced).
   dynamo's cache (and its limit of 8 graphs) is per code object, so models never evict each
   other's graphs.
 - **Runs**: each `fit`, `evaluate`, `predict` and `*_on_batch` call is a run
-  (`begin_run`). Within a run, a call whose input signature (`signature`: the batch
-  tensors' shapes, strides and dtypes, the optimizer plan's flags, the grad mode) was
-  already called in the run skips dynamo's guard evaluation (`set_stance(...,
-  skip_guard_eval_unsafe=True)`: only the guards telling this function's graphs apart are
-  checked), which was about a third of a small model's compiled step. Python state the step
-  reads (a layer attribute, `trainable`) is therefore taken when the run's first call of
-  a signature checks the guards, as Keras 3 takes it when it traces a step for a new input
-  signature: change it between runs (or recompile), not from a callback within one.
+  (`begin_run`). The first call of each input signature in a run (`signature`: the batch
+  tensors' shapes, strides and dtypes, the optimizer plan's flags, the grad mode) goes
+  through dynamo with its guards. Later calls of that signature in the run:
+  - call the graph that first call ran **directly** (`_DirectCall`: no frame evaluation,
+    guards or dynamo bytecode, about 3/4 of a small model's compiled step) when that call
+    ran one graph with no outputs and no graph break and returned None (the train and test
+    steps, which only update tensors in place). The graph's inputs are that call's tensors
+    found in the arguments (the batch, the learning-rate tensors of the optimizer plan) and,
+    as constants for the run, the other tensors it read (parameters, optimizer slots,
+    metric states: all updated in place, never replaced). The Python state the step writes
+    (the layer call context, restored on exit) was written by the first call;
+  - otherwise (predict, a graph break) go through dynamo skipping guard evaluation
+    (`set_stance(..., skip_guard_eval_unsafe=True)`: only the guards telling this
+    function's graphs apart are checked).
+  Python state the step reads (a layer attribute, `trainable`) is therefore taken when the
+  run's first call of a signature checks the guards, as Keras 3 takes it when it traces a
+  step for a new input signature: change it between runs (or recompile), not from a
+  callback within one.
 - **Fallback**: if compiling (or the compiled call) fails, the step reruns eagerly and the
   kind stays eager for that model, after ONE warning naming the error.
 - `jit_compile="auto"` means False (Keras 3 on torch does the same); True compiles.
@@ -69,18 +79,131 @@ def enabled(model) -> bool:
 
 
 class _Compiled:
-    """One kind's compiled function for one model, and how many calls still run eagerly."""
+    """One kind's compiled function for one model, how many calls still run eagerly, and
+    the graphs this run calls directly (`run`)."""
 
-    def __init__(self, fn):
+    def __init__(self, kind: str, fn):
         self.fn = fn
-        backend = _BACKEND["name"]
-        options = compile_options(backend)
-        self.compiled = torch.compile(_own_copy(fn), backend=backend, options=options)
+        own = _own_copy(fn)
+        self.code = own.__code__
+        self.log = _CallLog()
+        # A block of `steps_per_execution` steps (step.py `train_block`, kind
+        # "train_block_<count>") is one graph of many kernels: see `compile_options`.
+        recorder = _GraphRecorder(_BACKEND["name"], self.log, block=kind.startswith("train_block_"))
+        self.compiled = torch.compile(own, backend=recorder)
         self.eager_calls = 0
         self.signatures: set = set()  # input signatures called with guards in this run
+        self.direct: dict = {}  # signature -> _DirectCall, for this run
 
 
-def compile_options(backend: str) -> dict | None:
+class _CallLog:
+    """The graphs called, with their inputs, while `calls` is a list (one guarded call)."""
+
+    def __init__(self):
+        self.calls: list | None = None
+
+
+class _GraphRecorder:
+    """A `torch.compile` backend: compiles each graph dynamo hands it with `backend` (and
+    `compile_options`; those of a block when `block` and every input is on the CPU) and
+    returns it as a `_RecordedGraph` writing to `log`."""
+
+    def __init__(self, backend, log: _CallLog, block: bool = False):
+        self.backend = _with_options(backend, block=False)
+        self.block_backend = _with_options(backend, block=True) if block else None
+        self.log = log
+
+    def __call__(self, graph_module, example_inputs):
+        backend = self.backend
+        if self.block_backend is not None and all(
+            t.device.type == "cpu" for t in example_inputs if isinstance(t, torch.Tensor)
+        ):
+            backend = self.block_backend
+        compiled = backend(graph_module, example_inputs)
+        output = next(n for n in reversed(graph_module.graph.nodes) if n.op == "output")
+        return _RecordedGraph(compiled, not output.args[0], self.log)
+
+
+def _with_options(backend, block: bool):
+    """The backend callable for `backend` (a name or a callable) with `compile_options`."""
+    options = compile_options(backend, block=block) if isinstance(backend, str) else None
+    if options is None:
+        return torch._dynamo.lookup_backend(backend)
+    # The wrapper `torch.compile(backend="inductor", options=...)` makes (private name,
+    # stable since torch 2.0): inductor with `options` as its config patches.
+    return torch._TorchCompileInductorWrapper(None, options, None)
+
+
+class _RecordedGraph:
+    """A compiled graph as dynamo calls it (positional inputs: the tensors and sizes dynamo
+    lifted, in the graph's order); adds itself and its inputs to the log while one is kept.
+    `returns_nothing`: the graph has no outputs (all it does is update its inputs)."""
+
+    def __init__(self, compiled, returns_nothing: bool, log: _CallLog):
+        self.compiled = compiled
+        self.returns_nothing = returns_nothing
+        self.log = log
+
+    def __call__(self, *inputs):
+        if self.log.calls is not None:
+            self.log.calls.append((self, inputs))
+        return self.compiled(*inputs)
+
+
+class _DirectCall:
+    """One graph called without dynamo for a repeated signature: its inputs are the call's
+    tensors (by position among the flattened arguments' tensors, `_flatten`) and, as
+    constants for the run, the other tensors and sizes of the run's first call (the
+    model's parameters, the optimizer slots, the metric states: updated in place)."""
+
+    def __init__(self, graph: _RecordedGraph, template: list, from_call: list):
+        self.graph = graph.compiled
+        self.template = template
+        self.from_call = from_call  # (graph input index, call tensor index)
+
+    @classmethod
+    def of(cls, calls: list, out, code, tensors: list) -> _DirectCall | None:
+        """The direct call repeating the guarded call whose graph calls were `calls`, or
+        None unless that call ran exactly one graph with no outputs and returned None, no
+        version of `code` breaks its graph, and every input is a tensor or a number."""
+        if out is not None or len(calls) != 1 or _breaks_graph(code):
+            return None
+        graph, inputs = calls[0]
+        if not graph.returns_nothing:
+            return None
+        position = {id(t): k for k, t in enumerate(tensors)}
+        template, from_call = list(inputs), []
+        for i, value in enumerate(inputs):
+            if isinstance(value, torch.Tensor):
+                k = position.get(id(value))
+                if k is not None:
+                    template[i] = None
+                    from_call.append((i, k))
+            elif not isinstance(value, (int, float)):
+                return None
+        return cls(graph, template, from_call)
+
+    def __call__(self, tensors: list) -> None:
+        inputs = self.template.copy()
+        for i, k in self.from_call:
+            inputs[i] = tensors[k]
+        self.graph(*inputs)
+
+
+def _breaks_graph(code) -> bool:
+    """Whether a version dynamo compiled of `code` continues after a graph break (calls a
+    resume function): Python then runs between graphs on every call. Read from dynamo's
+    cache entries (private: `torch._dynamo.eval_frame._debug_get_cache_entry_list`); True
+    when that is missing, so no direct call is made."""
+    entries = getattr(torch._dynamo.eval_frame, "_debug_get_cache_entry_list", None)
+    if entries is None:
+        return True
+    return any(
+        name.startswith("__resume_at_") for entry in entries(code) for name in entry.code.co_names
+    )
+
+
+def compile_options(backend: str, block: bool = False) -> dict | None:
     """The `options` given to `torch.compile` with `backend` (None: the backend's defaults),
     chosen to cut the compile warm-up (bench/bench_warmup.py; measurements in
     bench/README.md, "Compile warm-up") and the per-call cost; they do not change the
@@ -93,10 +216,16 @@ def compile_options(backend: str) -> dict | None:
     - inductor `size_asserts=False`: no size/stride assertion of every input on every call
       (about 9% of the small model's compiled step); `run` checks shapes and strides in the
       input `signature`, and dynamo's guards on each new signature.
+    - `block` (a CPU graph of `steps_per_execution` steps): also inductor `cpp_wrapper=True`,
+      the kernels launched from C++ instead of a Python function: the unrolled graph makes
+      hundreds of views and buffers per call (overhead workload, 25 steps: 0.093x -> 0.063x
+      the raw loop), for one more C++ compile of the wrapper at warm-up. Not for single
+      steps, where it measured no faster (bench/README.md, "per-call cost").
     """
     if backend != "inductor":
         return None
-    return {"cpp.vec_isa_ok": True, "size_asserts": False}
+    options = {"cpp.vec_isa_ok": True, "size_asserts": False}
+    return {**options, "cpp_wrapper": True} if block else options
 
 
 def _own_copy(fn):
@@ -115,7 +244,7 @@ def _entry(model, kind: str, fn) -> _Compiled | None:
     current = kinds.get(kind, "missing")
     if current == "missing" or (current is not None and current.fn is not fn):
         inductor_probe.start_simd_probe(model, compile_options(_BACKEND["name"]))
-        current = kinds[kind] = _Compiled(fn)
+        current = kinds[kind] = _Compiled(kind, fn)
     return current
 
 
@@ -127,6 +256,7 @@ def begin_run(model) -> None:
     for current in _COMPILED.get(state, {}).values() if state is not None else ():
         if current is not None:
             current.signatures.clear()
+            current.direct.clear()
 
 
 def begin(model, kind: str, fn, eager_calls: int = 0) -> None:
@@ -141,10 +271,14 @@ def run(model, kind: str, fn, *args, reuse_signatures: bool = True):
     """`fn(*args)` through the model's compiled `fn` for `kind` if jit is on, else eagerly.
 
     The first call of each input signature in a run (see `begin_run`) evaluates dynamo's
-    guards (and compiles when none of the graphs fits); later calls with a signature seen
-    in the run skip guard evaluation (`skip_guard_eval_unsafe`): the graph was traced for
-    these inputs, and what else the guards watch (the model's Python state) is frozen for
-    the run, as Keras's traced steps freeze it.
+    guards (and compiles when none of the graphs fits). Later calls with a signature seen
+    in the run take the model's Python state as frozen for the run, as Keras's traced steps
+    do: when that first call ran one graph with no outputs and `fn` returned None (the
+    train and test steps: they only update tensors in place) and no graph break, they call
+    that graph directly (`_DirectCall`), without dynamo's frame evaluation, guards and
+    bytecode (the Python state the step writes, its layer call context, was written by
+    the first call); otherwise they go through dynamo skipping guard evaluation
+    (`skip_guard_eval_unsafe`).
     `reuse_signatures=False` checks the guards on every call: for a step the user wrote,
     whose graph breaks (`loss.backward()`) leave frames dynamo compiles on later calls.
     """
@@ -154,16 +288,30 @@ def run(model, kind: str, fn, *args, reuse_signatures: bool = True):
     if current.eager_calls:
         current.eager_calls -= 1
         return fn(*args)
-    args = [_own_storage(arg) for arg in args]
-    key = signature(args)
+    key, tensors, copies = _flatten(args)
+    if copies:
+        args = [_own_storage(arg) for arg in args]
+        key, tensors, _ = _flatten(args)
     try:
-        if reuse_signatures and key in current.signatures:
-            with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
-                return current.compiled(*args)
+        if reuse_signatures:
+            direct = current.direct.get(key)
+            if direct is not None:
+                return direct(tensors)
+            if key in current.signatures:
+                with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
+                    return current.compiled(*args)
         _mark_batch_dims(args)  # for any call that compiles (a new phase of the optimizer)
-        with torch._dynamo.config.patch(trace_autograd_ops=True):
-            out = current.compiled(*args)
+        current.log.calls = []
+        try:
+            with torch._dynamo.config.patch(trace_autograd_ops=True):
+                out = current.compiled(*args)
+        finally:
+            calls, current.log.calls = current.log.calls, None
         current.signatures.add(key)
+        if reuse_signatures:
+            direct = _DirectCall.of(calls, out, current.code, tensors)
+            if direct is not None:
+                current.direct[key] = direct
         return out
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _COMPILED[model.trainer][kind] = None
@@ -183,16 +331,31 @@ def signature(args) -> tuple:
     and str leaves, the lengths of lists and tuples, the keys of dicts, what an object's
     `compile_signature()` returns (an optimizer's `UpdatePlan`), the identity of any other
     object (the model, its compile state), and the grad and inference modes."""
-    out = [torch.is_grad_enabled(), torch.is_inference_mode_enabled()]
+    return _flatten(args)[0]
+
+
+def _flatten(args) -> tuple[tuple, list, bool]:
+    """`(signature(args), the tensors in args, whether `_own_storage` would copy one)`,
+    the tensors in a fixed order for a given signature; an object with
+    `compile_signature()` also gives its fields' tensors (the learning-rate tensors of an
+    `UpdatePlan`). One pass, as cheap as it can be: it runs on every compiled call."""
+    inference = torch.is_inference_mode_enabled()
+    out = [torch.is_grad_enabled(), inference]
+    tensors: list = []
+    copies = False
     pending = list(args)
     while pending:
         arg = pending.pop()
         if isinstance(arg, torch.Tensor):
             out += (arg.shape, arg.stride(), arg.dtype, arg.requires_grad)
+            tensors.append(arg)
+            copies = copies or bool(arg.storage_offset()) or (inference and not arg.is_inference())
         elif arg is None or isinstance(arg, (bool, int, float, str)):
             out.append(arg)
-        elif hasattr(arg, "compile_signature"):
+        elif getattr(type(arg), "compile_signature", None) is not None:  # (no instance
+            # lookup: an nn.Module's __getattr__ raising costs microseconds)
             out.append(arg.compile_signature())
+            tensors += _tensors_in(arg)
         elif isinstance(arg, (list, tuple)):
             out.append(len(arg))
             pending.extend(arg)
@@ -201,7 +364,19 @@ def signature(args) -> tuple:
             pending.extend(arg.values())
         else:
             out.append(id(arg))
-    return tuple(out)
+    return tuple(out), tensors, copies
+
+
+def _tensors_in(value) -> list:
+    """The tensors in `value` and in the lists and tuples nested in it."""
+    found, pending = [], [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, torch.Tensor):
+            found.append(item)
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return found
 
 
 def _mark_batch_dims(args) -> None:
