@@ -142,6 +142,18 @@ def test_bind():
 
 
 # -------------------------------------------------------------------- learning rate
+def test_zero_grad_clears_every_group_like_torch():
+    model = make_model()
+    first, second = list(model.parameters())[:2], list(model.parameters())[2:]
+    opt = O.Adam([{"params": first}, {"params": second, "lr": 0.1}])
+    model(torch.randn(3, 4)).sum().backward()
+    opt.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    model(torch.randn(3, 4)).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert all(torch.equal(p.grad, torch.zeros_like(p)) for p in model.parameters())
+
+
 def test_learning_rate_get_set_fitorch_and_torch():
     model = make_model()
     opt = O.Adam(model.parameters(), learning_rate=0.01)
