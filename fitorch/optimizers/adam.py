@@ -6,6 +6,7 @@ All use `t = iterations + 1` and keep every bias correction as a device tensor.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import torch
@@ -122,20 +123,26 @@ def fused_kernel_applies(params, grads, slots) -> bool:
     """Whether `Adam._update_fused` may run this bucket's update: eagerly (a compiled step
     traces the foreach rule, which reads nothing on the host), on the CPU (reading the step
     count there is free; on an accelerator it would be a sync), in float32 or float64, with
-    every tensor dense and contiguous (the kernel walks the memory of each parameter, its
-    gradient and its slots in one linear order), and where this torch has the CPU kernel."""
+    gradients of the parameters' dtype, every tensor dense and contiguous (the kernel walks
+    the memory of each parameter, its gradient and its slots in one linear order; a sparse
+    tensor is not contiguous), and where this torch has the CPU kernel.
+
+    The parameters of a bucket share one device and dtype (`Optimizer._buckets`), and so do
+    their slots (created `zeros_like` them; torch's `load_state_dict` casts loaded state to
+    its parameter's dtype and device), so only the first parameter and the gradients (which
+    `apply` takes from the caller) are checked for them."""
     first = params[0]
     if (
         torch.compiler.is_compiling()
-        or first.device.type != "cpu"
+        or not first.is_cpu
         or first.dtype not in _FUSED_DTYPES
         or not _cpu_kernel_available()
     ):
         return False
     dtype = first.dtype
-    tensors = (params, grads, *slots.values())
-    return all(x.dtype == dtype and x.layout == torch.strided and x.is_contiguous()
-               for group in tensors for x in group)  # fmt: skip
+    if not all(g.dtype == dtype and g.is_cpu for g in grads):
+        return False
+    return all(map(torch.Tensor.is_contiguous, itertools.chain(params, grads, *slots.values())))
 
 
 @functools.cache
