@@ -1,6 +1,8 @@
 """Adam and its relatives: Adam (amsgrad), AdamW, Adamax, Nadam (Keras 3 rules).
 
-All use `t = iterations + 1` and keep every bias correction as a device tensor.
+All use `t = iterations + 1` and keep every bias correction as a device tensor, except the
+eager CPU update of Adam/AdamW, one pass of torch's fused kernel, which reads `t` on the host
+(no synchronisation there; see `fused_kernel_applies`).
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ class Adam(_AdamBase):
         `bc = 1 - beta**t`; with `eps = epsilon / sqrt(bc2)` it is Keras' rule above, term for
         term (multiply through by `sqrt(bc2)`); the slot updates are the same, and amsgrad's
         running max replaces `v` in both. `t` and a tensor `lr` are read on the host, which on
-        the CPU is no synchronisation."""
+        the CPU is no synchronisation. `torch._fused_adam_` is torch's private op (what
+        `torch.optim.Adam(fused=True)` calls); where it is missing `fused_kernel_applies` says
+        no and the foreach rule runs."""
         step = float(t)
         epsilon = self.epsilon / math.sqrt(1.0 - self.beta_2**step)
         torch._fused_adam_(
