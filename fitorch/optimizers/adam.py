@@ -1,9 +1,15 @@
 """Adam and its relatives: Adam (amsgrad), AdamW, Adamax, Nadam (Keras 3 rules).
 
-All use `t = iterations + 1` and keep every bias correction as a device tensor.
+All use `t = iterations + 1` and keep every bias correction as a device tensor, except the
+eager CPU update of Adam/AdamW, one pass of torch's fused kernel, which reads `t` on the host
+(no synchronisation there; see `fused_kernel_applies`).
 """
 
 from __future__ import annotations
+
+import functools
+import itertools
+import math
 
 import torch
 
@@ -58,6 +64,9 @@ class Adam(_AdamBase):
         return lr * torch.sqrt(1 - torch.pow(self.beta_2, t)) / (1 - torch.pow(self.beta_1, t))
 
     def _update_foreach(self, params, grads, slots, lr, t):
+        if fused_kernel_applies(params, grads, slots):
+            self._update_fused(params, grads, slots, lr, t)
+            return
         m, v = slots["momentum"], slots["velocity"]
         torch._foreach_lerp_(m, grads, 1 - self.beta_1)
         torch._foreach_mul_(v, self.beta_2)
@@ -70,6 +79,34 @@ class Adam(_AdamBase):
         (step_size,) = steps.computed_once(-self._alpha(lr, t))
         steps.add_ratio(params, m, denom, step_size)
 
+    def _update_fused(self, params, grads, slots, lr, t):
+        """The same rule as one pass of torch's fused Adam kernel (`fused_kernel_applies`).
+
+        torch's rule is `p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)` with
+        `bc = 1 - beta**t`; with `eps = epsilon / sqrt(bc2)` it is Keras' rule above, term for
+        term (multiply through by `sqrt(bc2)`); the slot updates are the same, and amsgrad's
+        running max replaces `v` in both. `t` and a tensor `lr` are read on the host, which on
+        the CPU is no synchronisation. `torch._fused_adam_` is torch's private op (what
+        `torch.optim.Adam(fused=True)` calls); where it is missing `fused_kernel_applies` says
+        no and the foreach rule runs."""
+        step = float(t)
+        epsilon = self.epsilon / math.sqrt(1.0 - self.beta_2**step)
+        torch._fused_adam_(
+            params,
+            grads,
+            slots["momentum"],
+            slots["velocity"],
+            slots["velocity_hat"] if self.amsgrad else [],
+            [t] * len(params),
+            lr=float(lr),
+            beta1=self.beta_1,
+            beta2=self.beta_2,
+            weight_decay=0.0,  # decoupled decay is applied before the rule (Optimizer._decay)
+            eps=epsilon,
+            amsgrad=self.amsgrad,
+            maximize=False,
+        )
+
     def _update_reference(self, p, g, slots, lr, t):
         m, v = slots["momentum"], slots["velocity"]
         m.add_((g - m) * (1 - self.beta_1))
@@ -81,6 +118,50 @@ class Adam(_AdamBase):
 
     def get_config(self):
         return {**super().get_config(), "amsgrad": self.amsgrad}
+
+
+_FUSED_DTYPES = (torch.float32, torch.float64)
+
+
+def fused_kernel_applies(params, grads, slots) -> bool:
+    """Whether `Adam._update_fused` may run this bucket's update: eagerly (a compiled step
+    traces the foreach rule, which reads nothing on the host), on the CPU (reading the step
+    count there is free; on an accelerator it would be a sync), in float32 or float64, with
+    gradients of the parameters' dtype, every tensor dense and contiguous (the kernel walks
+    the memory of each parameter, its gradient and its slots in one linear order; a sparse
+    tensor is not contiguous), and where this torch has the CPU kernel.
+
+    The parameters of a bucket share one device and dtype (`Optimizer._buckets`), and so do
+    their slots (created `zeros_like` them; torch's `load_state_dict` casts loaded state to
+    its parameter's dtype and device), so only the first parameter and the gradients (which
+    `apply` takes from the caller) are checked for them."""
+    first = params[0]
+    if (
+        torch.compiler.is_compiling()
+        or not first.is_cpu
+        or first.dtype not in _FUSED_DTYPES
+        or not _cpu_kernel_available()
+    ):
+        return False
+    dtype = first.dtype
+    if not all(g.dtype == dtype and g.is_cpu for g in grads):
+        return False
+    return all(map(torch.Tensor.is_contiguous, itertools.chain(params, grads, *slots.values())))
+
+
+@functools.cache
+def _cpu_kernel_available() -> bool:
+    """torch's fused Adam runs on the CPU from torch 2.4; older versions lack the kernel."""
+    one = [torch.ones(1)]
+    try:
+        torch._fused_adam_(
+            [torch.ones(1)], one, [torch.zeros(1)], [torch.zeros(1)], [], one,
+            lr=0.0, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1.0, amsgrad=False,
+            maximize=False,
+        )  # fmt: skip
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return False
+    return True
 
 
 class AdamW(Adam):

@@ -247,8 +247,17 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             self._globals = {k: v.to(device=device, dtype=dtype) for k, v in self._globals.items()}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        if self.built:
-            super().zero_grad(set_to_none=set_to_none)
+        """torch's `zero_grad`; `set_to_none` (the default, what `fit` uses) is done here
+        as a plain loop: torch's version also opens a profiler range and leaves dynamo's
+        frame (42 us against 1 us for the overhead model's 4 parameters, load 6.5)."""
+        if not self.built:
+            return
+        if not set_to_none:
+            super().zero_grad(set_to_none=False)
+            return
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
 
     def __getstate__(self) -> dict[str, Any]:
         # torch keeps only defaults/state/param_groups; the Keras attributes must survive too.
