@@ -14,7 +14,11 @@ from fitorch.training import jit
 
 def test_only_inductor_gets_options():
     assert jit.compile_options("aot_eager") is None
-    assert jit.compile_options("inductor") == {"cpp.vec_isa_ok": True, "size_asserts": False}
+    assert jit.compile_options("inductor") == {
+        "cpp.vec_isa_ok": True,
+        "size_asserts": False,
+        "cpp_wrapper": True,
+    }
 
 
 def test_options_are_inductor_settings():
@@ -22,8 +26,10 @@ def test_options_are_inductor_settings():
     with inductor_config.patch(jit.compile_options("inductor")):
         assert inductor_config.cpp.vec_isa_ok is True
         assert inductor_config.size_asserts is False
+        assert inductor_config.cpp_wrapper is True
     assert inductor_config.cpp.vec_isa_ok is None
     assert inductor_config.size_asserts is True
+    assert inductor_config.cpp_wrapper is False
 
 
 def test_unchecked_simd_level_is_the_checked_one():
