@@ -1,8 +1,9 @@
 """GFLOP/s of the MLP workload's matrix multiplies (784-512-512-10, 128 and 1024 rows) on
 this CPU, through each path PyTorch offers: MKL as the raw loop calls it (F.linear, weight
-(out, in)) and as fitorch's Dense calls it (addmm, kernel (in, out)), oneDNN with a
-prepacked weight (mkldnn._linear_pointwise, what inductor's freezing emits), inductor's C++
-GEMM template (max-autotune, backends CPP), and the thread count.
+(out, in)) and as fitorch's Dense calls it (addmm, kernel (in, out)), MKL with a prepacked
+weight (mkl._mkl_linear, what inductor's freezing emits for float32), oneDNN with a
+prepacked weight (mkldnn._linear_pointwise), inductor's C++ GEMM template (max-autotune,
+backends CPP), and the thread count.
 
     PYTHONPATH=. python3 bench/bench_gemm.py [--rounds 7] [--rows 128,1024] [--no-inductor]
     PYTHONPATH=. python3 bench/bench_gemm.py --mkl-env   # MKL env knobs, one process each
@@ -77,9 +78,13 @@ def forward_contenders(m: int, k: int, n: int, inductor: bool) -> tuple[dict, di
     bias = torch.randn(n, generator=g)
     want = x.double() @ kernel.double() + bias.double()
     packed = torch.ops.mkldnn._reorder_linear_weight(weight, m)
+    mkl_packed = torch.ops.mkl._mkl_reorder_linear_weight(weight, m)
     fns = {
         "raw loop: F.linear, W (out,in)": lambda: F.linear(x, weight, bias),
         "fitorch Dense: addmm, K (in,out)": lambda: torch.addmm(bias, x, kernel),
+        "MKL prepacked (_mkl_linear)": lambda: torch.ops.mkl._mkl_linear(
+            x, mkl_packed, weight, bias, m
+        ),
         "oneDNN prepacked (_linear_pointwise)": lambda: torch.ops.mkldnn._linear_pointwise(
             x, packed, bias, "none", [], ""
         ),

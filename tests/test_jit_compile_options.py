@@ -69,3 +69,37 @@ def test_inductor_block_with_its_cpp_wrapper_equals_eager():
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
     for key in h_eager:
         np.testing.assert_allclose(h_compiled[key], h_eager[key], rtol=1e-5, atol=1e-6)
+
+
+def _classifier(jit_compile):
+    fitorch.utils.set_random_seed(0)
+    model = fitorch.Sequential(
+        [layers.Input((6,)), layers.Dense(16, activation="relu"), layers.Dense(3)]
+    )
+    loss = fitorch.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile("adam", loss, metrics=["accuracy"], jit_compile=jit_compile)
+    return model
+
+
+def test_inductor_with_these_options_trains_evaluates_and_predicts_as_eager():
+    # The MLP workload's kind of model (Dense-relu, a narrow Dense(3) multiplied on its
+    # transposed copy, logits, sparse crossentropy, accuracy) through inductor with
+    # `compile_options`, a short last batch included (37 rows, batches of 8): no fallback to
+    # eager, and the eager numbers for the losses, metrics, weights, evaluate and predict.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(37, 6)).astype("float32")
+    y = rng.integers(0, 3, size=37)
+    compiled = _classifier(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback to eager warns
+        history = compiled.fit(x, y, batch_size=8, epochs=2, verbose=0).history
+        evaluated = compiled.evaluate(x, y, batch_size=8, verbose=0)
+        predicted = compiled.predict(x, batch_size=8, verbose=0)
+    eager = _classifier(False)  # seeded as `compiled` was: the same weights and shuffles
+    want = eager.fit(x, y, batch_size=8, epochs=2, verbose=0).history
+    for key in want:
+        np.testing.assert_allclose(history[key], want[key], rtol=1e-5, atol=1e-6)
+    for got, ref in zip(compiled.get_weights(), eager.get_weights()):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(evaluated, eager.evaluate(x, y, batch_size=8, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(predicted, eager.predict(x, batch_size=8, verbose=0), atol=1e-5)

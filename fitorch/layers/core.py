@@ -19,8 +19,9 @@ from fitorch.layers.base import Layer
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda"]
 
 # MKL's float32 GEMM multiplies by a row-major (in, units) kernel with 2 <= units <= 11 on a
-# slow path (2-3x the forward time, 4-12x the kernel gradient's, on AVX2; bench/README.md,
-# "Matrix multiplies on this CPU"); nn.Linear's (units, in) layout does not hit it.
+# slow path (2-3x the forward time, 4-12x the kernel gradient's, on AVX2; on AVX-512 the
+# forward is even and the kernel gradient 1.7x; bench/README.md, "Matrix multiplies on this
+# CPU" and "AVX-512 re-measure"); nn.Linear's (units, in) layout does not hit it.
 _MKL_NARROW_UNITS = range(2, 12)
 
 
