@@ -14,7 +14,8 @@ epoch CPU time and its ratio to the raw loop's.
   one thread like the others.
 - `--options '{"cpp_wrapper": true}'` adds a contender "fitorch jit + options": the same
   model with these inductor options on top of `fitorch.training.jit.compile_options` while it
-  compiles (its first two epochs), to A/B an option in one process. "first epoch (s)" is the
+  compiles (its first two epochs), to A/B an option in one process (a key that
+  `compile_options` itself sets keeps compile_options' value). "first epoch (s)" is the
   wall time of each contender's first epoch (compilation included; the inductor cache is
   whatever `TORCHINDUCTOR_CACHE_DIR` holds).
 
