@@ -8,7 +8,8 @@ Workloads (synthetic data, one epoch per timing):
 - evaluate / predict: the mlp, batch 1024 (raw loop: the same work under inference_mode).
 
 The raw loop shuffles with one randperm per epoch, slices batches with index_select, runs
-forward/loss/backward/torch.optim.Adam (default, foreach) and accumulates the same metrics on
+forward/loss/backward/torch.optim.Adam (default arguments:
+single-tensor on the CPU, foreach on CUDA) and accumulates the same metrics on
 the device, reading them once per epoch. Every contender is timed once per round, rounds are
 interleaved (the order rotates), the first epoch of each (compilation) is timed apart as its
 warm-up; the table gives the median epoch time over the rounds as a ratio to the raw loop's.
