@@ -38,8 +38,12 @@ def test_options_are_inductor_settings():
 def test_unchecked_simd_level_is_the_checked_one():
     # vec_isa_ok=True skips inductor's g++ test build; the SIMD level (and so the generated
     # kernels) must be the one the test build selects on this machine.
+    # inductor caches the list of valid levels per process: clear it before each pick, so
+    # each one makes its own choice.
+    cpu_vec_isa.valid_vec_isa_list.cache_clear()
     with inductor_config.patch({"cpp.vec_isa_ok": None}):
         checked = cpu_vec_isa.pick_vec_isa()
+    cpu_vec_isa.valid_vec_isa_list.cache_clear()
     with inductor_config.patch(jit.compile_options("inductor")):
         unchecked = cpu_vec_isa.pick_vec_isa()
     assert str(unchecked) == str(checked)
