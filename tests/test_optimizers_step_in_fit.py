@@ -1,10 +1,12 @@
 """`Optimizer.step_in_fit`, the step `fit`'s eager train step takes: the same update as
 `step()`, and torch's step wrapper still runs whenever it has work (step hooks on the
-optimizer or global, the profiler recording, a subclass overriding `step`)."""
+optimizer or global, the profiler recording, a subclass overriding `step`, a `step` set on
+the instance, as torch's LR schedulers do)."""
 
 from __future__ import annotations
 
 import os
+import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -123,3 +125,31 @@ def test_fit_with_step_in_fit_equals_keras():
     )
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_calls_a_step_set_on_the_instance():
+    optimizer = fitorch.optimizers.Adam(learning_rate=0.1)
+    model = _model(optimizer)
+    calls = []
+    class_step = optimizer.step
+
+    def counting_step(*args, **kwargs):
+        calls.append(int(optimizer.iterations))
+        return class_step(*args, **kwargs)
+
+    optimizer.step = counting_step
+    model.fit(X, Y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    assert calls == [0, 1, 2]
+
+
+def test_a_torch_lr_scheduler_sees_fits_steps():
+    optimizer = fitorch.optimizers.Adam(learning_rate=0.1)
+    model = _model(optimizer)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    model.fit(X, Y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    with warnings.catch_warnings():
+        # torch warns "lr_scheduler.step() before optimizer.step()" if fit's steps bypassed
+        # the step the scheduler set on the optimizer.
+        warnings.simplefilter("error")
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == 0.05

@@ -449,8 +449,12 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
         The wrapper runs, through `step()`, whenever it has work: a step pre- or post-hook
         registered on this optimizer or globally (`register_optimizer_step_pre_hook`), the
-        autograd profiler recording, or a subclass overriding `step`."""
-        overridden = getattr(type(self).step, "__wrapped__", None) is not _keras_step
+        autograd profiler recording, a subclass overriding `step`, or a `step` set on the
+        instance (torch's LR schedulers wrap `optimizer.step` so to count its calls)."""
+        overridden = (
+            "step" in self.__dict__
+            or getattr(type(self).step, "__wrapped__", None) is not _keras_step
+        )
         if overridden or torch_step_wrapper_has_work(self):
             self.step()
             return
