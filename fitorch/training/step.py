@@ -190,7 +190,8 @@ def train_step(model, state, batch) -> None:
     optimizer.zero_grad(set_to_none=True)
     scale = getattr(optimizer, "scale_loss", None)
     (scale(loss) if scale is not None else loss).backward()
-    optimizer.step()
+    step = getattr(optimizer, "step_in_fit", None)  # fitorch's: torch's wrapper where it works
+    (step if step is not None else optimizer.step)()
     with torch.no_grad():
         for param, constraint in state.constrained:
             param.copy_(constraint(param))
