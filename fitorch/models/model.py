@@ -336,7 +336,8 @@ class Model(Layer):
 
     # -- the steps (fit/evaluate/predict call these; override them as in Keras) ----------
     def train_step(self, data):
-        """One training step on `data` (`(x,)`, `(x, y)` or `(x, y, sample_weight)`).
+        """One training step on `data` (`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`, as
+        `fit` hands it to a step; an override may call `super().train_step(data)`).
 
         Default: forward, `compute_loss`, backward, optimizer update, weight constraints and
         metric updates (fitorch.training.step). Returns a dict of logs, or None: then the
@@ -344,13 +345,21 @@ class Model(Layer):
         """
         from fitorch.training import step
 
-        step.train_step(self, self.trainer, data)
+        step.train_step(self, self.trainer, self._step_batch(data, "train_step"))
 
     def test_step(self, data):
-        """One evaluation step on `data`: forward, loss and metric updates, no update."""
+        """One evaluation step on `data` (as `train_step` takes it): forward, loss and
+        metric updates, no update."""
         from fitorch.training import step
 
-        step.test_step(self, self.trainer, data)
+        step.test_step(self, self.trainer, self._step_batch(data, "test_step"))
+
+    def _step_batch(self, data, kind: str):
+        """Keras's step `data` as the training package's `(x, y_list, sw_list)` batch."""
+        from fitorch.training import batches
+
+        state = self._require_trainer(kind)
+        return batches.unpack_batch(data, state.output_names, f"{kind}'s `data`")
 
     def predict_step(self, data):
         """The model's outputs for one batch `data` (`x`, or a tuple whose first item is x)."""

@@ -279,6 +279,8 @@ def run(model, kind: str, fn, *args, reuse_signatures: bool = True):
     `reuse_signatures=False` checks the guards on every call: for a step the user wrote,
     whose graph breaks (`loss.backward()`) leave frames dynamo compiles on later calls.
     """
+    if torch.compiler.is_compiling():  # inside a compiled step (an override calling
+        return fn(*args)  # `super().train_step`): the enclosing graph traces `fn` itself
     current = _entry(model, kind, fn)
     if current is None:
         return fn(*args)

@@ -214,7 +214,8 @@ def run_step(model, kind: str, batch):
 
     Returns a function giving that step's results as tensors (read only when a callback or
     the epoch end asks): the dict an overridden step returned, else the metrics' results.
-    The default steps take the data layer's batch as it is; an override gets Keras's tuple.
+    The default steps take the data layer's batch as it is; an override (or a step set on
+    the instance) gets Keras's tuple.
     """
     return step_runner(model, kind)(batch)
 
@@ -236,8 +237,8 @@ def step_runner(model, kind: str):
 
             return run_default
 
-        def run_instance(batch):
-            method(batch)
+        def run_instance(batch):  # a step set on the instance: Keras's data, as an override
+            method(keras_data(batch))
             return results
 
         return run_instance
