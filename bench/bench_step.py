@@ -28,13 +28,19 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import torch  # noqa: E402
-from step_workloads import WORKLOADS, build_keras_style, keras_style_epoch, workload_data  # noqa: E402
+from step_workloads import (  # noqa: E402
+    WORKLOADS,
+    LineWorker,
+    build_keras_style,
+    keras_style_epoch,
+    rotated_rounds,
+    workload_data,
+)
 
 
 # ------------------------------------------------------------------------------ raw loop
@@ -118,30 +124,17 @@ class KerasStyle:
         keras_style_epoch(self.model, self.name, self.x, self.y)
 
 
-class JaxWorker:
+class JaxWorker(LineWorker):
     """Keras on JAX in a worker process: each `epoch()` asks it for one epoch and waits."""
 
     def __init__(self, python: str, name: str):
-        env = dict(os.environ, KERAS_BACKEND="jax")
-        self.proc = subprocess.Popen(
-            [python, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                  "step_workloads.py"), name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
-        self._ask("ready")
-
-    def _ask(self, line: str) -> str:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        return self.proc.stdout.readline().strip()
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "step_workloads.py")
+        super().__init__([python, script, name], dict(os.environ, KERAS_BACKEND="jax"))
+        self.ask("ready")
 
     def epoch(self) -> None:
-        if self._ask("epoch") != "done":
+        if self.ask("epoch") != "done":
             raise RuntimeError("the Keras-on-JAX worker failed")
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
 
 
 def contenders(name: str, device, jax_python, with_keras: bool, only=()) -> dict:
@@ -179,21 +172,22 @@ def _makers(name: str, device, jax_python: str | None, with_keras: bool) -> dict
 def measure(name: str, rounds: int, device, jax_python, with_keras, only=()) -> dict:
     """{contender: (warm-up seconds, [epoch seconds per round])}."""
     runners = contenders(name, device, jax_python, with_keras, only)
-    warmup, times = {}, {k: [] for k in runners}
+    warmup = {}
     for key, runner in runners.items():
         t0 = time.perf_counter()
         runner.epoch()
         warmup[key] = time.perf_counter() - t0
-    keys = list(runners)
-    for r in range(rounds):
-        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
-            t0 = time.perf_counter()
-            runners[key].epoch()
-            times[key].append(time.perf_counter() - t0)
+    times = rotated_rounds(runners, rounds, _wall_seconds_of_epoch)
     for runner in runners.values():
         if isinstance(runner, JaxWorker):
             runner.close()
-    return {k: (warmup[k], times[k]) for k in keys}
+    return {k: (warmup[k], times[k]) for k in runners}
+
+
+def _wall_seconds_of_epoch(runner) -> float:
+    t0 = time.perf_counter()
+    runner.epoch()
+    return time.perf_counter() - t0
 
 
 def table(results: dict) -> str:

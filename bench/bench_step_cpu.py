@@ -29,11 +29,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
-from step_workloads import build_keras_style, keras_style_epoch, workload_data
+from step_workloads import (
+    LineWorker,
+    build_keras_style,
+    keras_style_epoch,
+    rotated_rounds,
+    workload_data,
+)
 
 
 def cpu_timed(epoch) -> float:
@@ -58,28 +63,16 @@ def jax_worker(name: str) -> None:
             print("ready", flush=True)
 
 
-class JaxContender:
+class JaxContender(LineWorker):
     """Keras on JAX in a worker process; `epoch()` returns the worker's CPU seconds."""
 
     def __init__(self, python: str, name: str):
         env = dict(os.environ, KERAS_BACKEND="jax", XLA_FLAGS="--xla_cpu_multi_thread_eigen=false")
-        self.proc = subprocess.Popen(
-            [python, os.path.abspath(__file__), "--jax-worker", name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
-        self._ask("ready")
-
-    def _ask(self, line: str) -> str:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        return self.proc.stdout.readline().strip()
+        super().__init__([python, os.path.abspath(__file__), "--jax-worker", name], env)
+        self.ask("ready")
 
     def epoch(self) -> float:
-        return float(self._ask("epoch"))
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        return float(self.ask("epoch"))
 
 
 # --------------------------------------------------------------------------- contenders
@@ -139,15 +132,11 @@ def measure(name: str, rounds: int, jax_python: str | None, options: dict | None
         first[key] = runner.warm_up() if isinstance(runner, TorchContender) else None
         if first[key] is None:
             runner.epoch()
-    keys = list(runners)
-    times = {k: [] for k in keys}
-    for r in range(rounds):
-        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
-            times[key].append(runners[key].epoch())
+    times = rotated_rounds(runners, rounds, lambda runner: runner.epoch())  # CPU seconds
     for runner in runners.values():
         if isinstance(runner, JaxContender):
             runner.close()
-    return {k: (first[k], times[k]) for k in keys}
+    return {k: (first[k], times[k]) for k in runners}
 
 
 def table(results: dict) -> str:

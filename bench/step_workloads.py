@@ -5,6 +5,7 @@ answers each stdin line 'epoch' with one epoch of training and 'done')."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
@@ -54,6 +55,37 @@ def keras_style_epoch(model, name: str, x, y):
         model.evaluate(x, y, batch_size=spec["batch"], verbose=0)
     else:
         model.predict(x, batch_size=spec["batch"], verbose=0)
+
+
+def rotated_rounds(runners: dict, rounds: int, timed) -> dict:
+    """{key: [timed(runner) for each round]}: every runner once per round, the order rotated
+    by one each round, so no contender always runs first or after the same neighbour."""
+    keys = list(runners)
+    times = {k: [] for k in keys}
+    for r in range(rounds):
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            times[key].append(timed(runners[key]))
+    return times
+
+
+class LineWorker:
+    """A worker process that answers each line written to its stdin with one line on its
+    stdout (the Keras-on-JAX workers of bench_step.py and bench_step_cpu.py)."""
+
+    def __init__(self, argv: list, env: dict):
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+
+    def ask(self, line: str) -> str:
+        """Send `line`, return the worker's answer (stripped)."""
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def worker_main(name: str) -> None:
