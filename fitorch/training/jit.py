@@ -57,6 +57,8 @@ import weakref
 import torch
 import torch._dynamo
 
+from fitorch.training import inductor_probe
+
 __all__ = ["begin", "begin_run", "compile_options", "enabled", "run", "set_backend", "signature"]
 
 _BACKEND = {"name": "inductor"}
@@ -241,6 +243,7 @@ def _entry(model, kind: str, fn) -> _Compiled | None:
     kinds = _COMPILED.setdefault(model.trainer, {})
     current = kinds.get(kind, "missing")
     if current == "missing" or (current is not None and current.fn is not fn):
+        inductor_probe.start_simd_probe(model, compile_options(_BACKEND["name"]))
         current = kinds[kind] = _Compiled(kind, fn)
     return current
 
