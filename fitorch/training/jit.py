@@ -80,18 +80,18 @@ def enabled(model) -> bool:
 
 class _Compiled:
     """One kind's compiled function for one model, how many calls still run eagerly, and
-    the graphs this run calls directly (`run`)."""
+    the graphs this run calls directly (`run`). `block`: `fn` runs a block of
+    `steps_per_execution` steps, one graph of many kernels (see `compile_options`);
+    `first_call_eager`: the first call after it is made runs eagerly."""
 
-    def __init__(self, kind: str, fn):
+    def __init__(self, fn, block: bool, first_call_eager: bool):
         self.fn = fn
         own = _own_copy(fn)
         self.code = own.__code__
         self.log = _CallLog()
-        # A block of `steps_per_execution` steps (step.py `train_block`, kind
-        # "train_block_<count>") is one graph of many kernels: see `compile_options`.
-        recorder = _GraphRecorder(_BACKEND["name"], self.log, block=kind.startswith("train_block_"))
+        recorder = _GraphRecorder(_BACKEND["name"], self.log, block=block)
         self.compiled = torch.compile(own, backend=recorder)
-        self.eager_calls = 0
+        self.eager_calls = int(first_call_eager)
         self.signatures: set = set()  # input signatures called with guards in this run
         self.direct: dict = {}  # signature -> _DirectCall, for this run
 
@@ -235,16 +235,19 @@ def _own_copy(fn):
     )
 
 
-def _entry(model, kind: str, fn) -> _Compiled | None:
-    """The model's compiled `fn` for `kind` (made on first use); None when jit is off or
-    this kind fell back to eager."""
+def _entry(
+    model, kind: str, fn, block: bool = False, first_call_eager: bool = False
+) -> _Compiled | None:
+    """The model's compiled `fn` for `kind` (made on first use, with `block` and
+    `first_call_eager` as `run` documents them); None when jit is off or this kind fell
+    back to eager."""
     if not enabled(model):
         return None
     kinds = _COMPILED.setdefault(model.trainer, {})
     current = kinds.get(kind, "missing")
     if current == "missing" or (current is not None and current.fn is not fn):
         inductor_probe.start_simd_probe(model, compile_options(_BACKEND["name"]))
-        current = kinds[kind] = _Compiled(kind, fn)
+        current = kinds[kind] = _Compiled(fn, block, first_call_eager)
     return current
 
 
@@ -267,7 +270,15 @@ def begin(model, kind: str, fn, eager_calls: int = 0) -> None:
         current.eager_calls = eager_calls
 
 
-def run(model, kind: str, fn, *args, reuse_signatures: bool = True):
+def run(
+    model,
+    kind: str,
+    fn,
+    *args,
+    reuse_signatures: bool = True,
+    block: bool = False,
+    first_call_eager: bool = False,
+):
     """`fn(*args)` through the model's compiled `fn` for `kind` if jit is on, else eagerly.
 
     The first call of each input signature in a run (see `begin_run`) evaluates dynamo's
@@ -281,10 +292,14 @@ def run(model, kind: str, fn, *args, reuse_signatures: bool = True):
     (`skip_guard_eval_unsafe`).
     `reuse_signatures=False` checks the guards on every call: for a step the user wrote,
     whose graph breaks (`loss.backward()`) leave frames dynamo compiles on later calls.
+    `block=True`: `fn` runs a block of `steps_per_execution` steps (compiled with the
+    block's `compile_options`). `first_call_eager=True`: the kind's first call since the
+    model's `compile()` runs eagerly (a first predict creates Python state in the layers,
+    see step.py `predict_step`).
     """
     if torch.compiler.is_compiling():  # inside a compiled step (an override calling
         return fn(*args)  # `super().train_step`): the enclosing graph traces `fn` itself
-    current = _entry(model, kind, fn)
+    current = _entry(model, kind, fn, block, first_call_eager)
     if current is None:
         return fn(*args)
     if current.eager_calls:

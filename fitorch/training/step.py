@@ -7,8 +7,6 @@ device. Metrics see the predictions made before the update (as Keras).
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import torch
 
@@ -240,7 +238,7 @@ def train_block(model, state, block, batch_rows: int, count: int) -> None:
     optimizer = state.optimizer
     plans = [optimizer.plan_update(tensor_learning_rates=True) for _ in range(count)]
     kind = f"train_block_{count}"
-    jit.run(model, kind, _train_block_body, model, state, block, plans, batch_rows)
+    jit.run(model, kind, _train_block_body, model, state, block, plans, batch_rows, block=True)
 
 
 def _test_body(model, state, x, y, sw) -> None:
@@ -270,26 +268,13 @@ def _predict(model, x):
     return mixed_precision.to_float32(out)
 
 
-# Compile states (`model.trainer`) whose model made its first predict call under jit.
-_PREDICTED: weakref.WeakSet = weakref.WeakSet()
-
-
 def predict_step(model, x):
     """Model outputs for `x` (float32 under a mixed policy); compiled with jit_compile once
-    the model is built, after one eager call (`_first_jit_predict`); a lazily built model's
-    first call builds it eagerly."""
-    if not getattr(model, "built", True) or _first_jit_predict(model):
+    the model is built, after one eager call: the layers' first call creates Python state
+    (layers/base.py: the thread-local training scope, the cache of call signatures);
+    traced in a compiled call instead, the graph's replay creates it, its guards saw it
+    missing, and the next call would compile a second graph. A lazily built model's first
+    call builds it eagerly."""
+    if not getattr(model, "built", True):
         return _predict(model, x)
-    return jit.run(model, "predict", _predict, model, x)
-
-
-def _first_jit_predict(model) -> bool:
-    """Whether this is the model's first predict call under jit_compile since its
-    `compile()`; it runs eagerly, as the first train and test batches do. The layers' first
-    call creates Python state (layers/base.py: the thread-local training scope, the cache of
-    call signatures); traced in a compiled call instead, the graph's replay creates it, its
-    guards saw it missing, and the next call compiles a second graph."""
-    if not jit.enabled(model) or model.trainer in _PREDICTED:
-        return False
-    _PREDICTED.add(model.trainer)
-    return True
+    return jit.run(model, "predict", _predict, model, x, first_call_eager=True)
