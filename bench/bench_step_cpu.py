@@ -9,6 +9,10 @@ each epoch is timed by `time.process_time()` (all threads of the process), which
 processes inflate far less. Rounds interleave the contenders; the table gives the median
 epoch CPU time and its ratio to the raw loop's.
 
+- "raw loop, fused Adam" (training workloads): the raw loop with `torch.optim.Adam(fused=True)`,
+  the kernel fitorch's eager CPU step runs: what is left between it and "fitorch eager" is
+  fitorch's own glue (losses, metrics, trackers, the data path, Python).
+
 - Keras on JAX (`--jax-python`, a Python with jax and keras) runs in a worker process that
   reports each epoch's CPU time; XLA's multi-threaded Eigen is switched off so it computes on
   one thread like the others.
@@ -33,6 +37,7 @@ import sys
 import time
 
 from step_workloads import (
+    WORKLOADS,
     LineWorker,
     build_keras_style,
     keras_style_epoch,
@@ -112,8 +117,11 @@ def contenders(name: str, jax_python: str | None, options: dict | None) -> dict:
         model = build_keras_style(fitorch, name, **compile_args)
         return lambda: keras_style_epoch(model, name, x, y)
 
-    out = {
-        "raw torch loop": TorchContender(raw.epoch),
+    out = {"raw torch loop": TorchContender(raw.epoch)}
+    if WORKLOADS[name]["kind"] == "fit":  # the eager step's floor: the same loop, fused Adam
+        fused = RawLoop(name, x, y, torch.device("cpu"), fused_adam=True)
+        out["raw loop, fused Adam"] = TorchContender(fused.epoch)
+    out |= {
         "fitorch eager": TorchContender(keras_style()),
         "fitorch jit_compile": TorchContender(keras_style(jit_compile=True)),
     }
