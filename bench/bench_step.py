@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -38,6 +37,7 @@ from step_workloads import (  # noqa: E402
     LineWorker,
     build_keras_style,
     keras_style_epoch,
+    median_rows,
     rotated_rounds,
     workload_data,
 )
@@ -195,11 +195,8 @@ def _wall_seconds_of_epoch(runner) -> float:
 def table(results: dict) -> str:
     lines = ["| workload | contender | median epoch (s) | ratio to raw loop | first epoch (s) |",
              "|---|---|---|---|---|"]  # fmt: skip
-    for name, per in results.items():
-        raw = statistics.median(per["raw torch loop"][1])
-        for key, (warm, times) in per.items():
-            med = statistics.median(times)
-            lines.append(f"| {name} | {key} | {med:.4f} | {med / raw:.2f}x | {warm:.2f} |")
+    for name, key, median, ratio, warm in median_rows(results):
+        lines.append(f"| {name} | {key} | {median:.4f} | {ratio:.2f}x | {warm:.2f} |")
     return "\n".join(lines)
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -41,6 +40,7 @@ from step_workloads import (
     LineWorker,
     build_keras_style,
     keras_style_epoch,
+    median_rows,
     rotated_rounds,
     workload_data,
 )
@@ -150,12 +150,9 @@ def measure(name: str, rounds: int, jax_python: str | None, options: dict | None
 def table(results: dict) -> str:
     lines = ["| workload | contender | epoch CPU (s) | ratio to raw loop | first epoch (s) |",
              "|---|---|---|---|---|"]  # fmt: skip
-    for name, per in results.items():
-        raw = statistics.median(per["raw torch loop"][1])
-        for key, (first, times) in per.items():
-            med = statistics.median(times)
-            warm = "-" if first is None else f"{first:.1f}"
-            lines.append(f"| {name} | {key} | {med:.4f} | {med / raw:.3f}x | {warm} |")
+    for name, key, median, ratio, first in median_rows(results):
+        warm = "-" if first is None else f"{first:.1f}"
+        lines.append(f"| {name} | {key} | {median:.4f} | {ratio:.3f}x | {warm} |")
     return "\n".join(lines)
 
 

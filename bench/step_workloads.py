@@ -5,6 +5,7 @@ answers each stdin line 'epoch' with one epoch of training and 'done')."""
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 
@@ -66,6 +67,17 @@ def rotated_rounds(runners: dict, rounds: int, timed) -> dict:
         for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
             times[key].append(timed(runners[key]))
     return times
+
+
+def median_rows(results: dict):
+    """(workload, contender, median seconds, ratio to the raw loop's median, first epoch)
+    for each contender of `results` = {workload: {contender: (first epoch, [seconds per
+    round])}}: the rows of bench_step.py's and bench_step_cpu.py's tables."""
+    for name, per in results.items():
+        raw = statistics.median(per["raw torch loop"][1])
+        for key, (first, times) in per.items():
+            median = statistics.median(times)
+            yield name, key, median, median / raw, first
 
 
 class LineWorker:
