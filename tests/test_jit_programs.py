@@ -121,23 +121,42 @@ def _assert_one_graph_per_kind(outcome, validation: bool):
 SEQ_X, SEQ_Y = _padded_sequences(np.random.default_rng(0), 40, 7, 12)  # batch 12: 12, 12, 12, 4
 
 
-def _masked_rnn(recurrent):
+def _masked_rnn(recurrent, library=fitorch):
+    """The guide's classifier, built with `library` (fitorch or keras); `recurrent` takes
+    the library's `layers` module."""
+
     def build():
-        return fitorch.Sequential([
-            layers.Input((7,), dtype="int64"),
-            layers.Embedding(12, 5, mask_zero=True),
-            recurrent(),
-            layers.Dense(1, activation="sigmoid"),
+        return library.Sequential([
+            library.Input((7,), dtype="int64"),
+            library.layers.Embedding(12, 5, mask_zero=True),
+            recurrent(library.layers),
+            library.layers.Dense(1, activation="sigmoid"),
         ])  # fmt: skip
 
     return build
 
 
 MASKED_RNNS = {
-    "lstm": lambda: layers.LSTM(4),
-    "gru": lambda: layers.GRU(4),
-    "bidirectional_lstm": lambda: layers.Bidirectional(layers.LSTM(3)),
+    "lstm": lambda lib: lib.LSTM(4),
+    "gru": lambda lib: lib.GRU(4),
+    "bidirectional_lstm": lambda lib: lib.Bidirectional(lib.LSTM(3)),
 }
+
+
+@pytest.mark.parametrize("name", sorted(MASKED_RNNS))
+def test_masked_recurrent_classifier_predicts_as_keras_3(name):
+    """The eager reference itself: Keras 3 (torch backend) on the same weights."""
+    import keras
+
+    fitorch.utils.set_random_seed(0)
+    model = _masked_rnn(MASKED_RNNS[name])()
+    reference = _masked_rnn(MASKED_RNNS[name], library=keras)()
+    reference.set_weights(model.get_weights())
+    np.testing.assert_allclose(
+        model.predict(SEQ_X, verbose=0),
+        np.asarray(reference.predict(SEQ_X, verbose=0)),
+        rtol=RTOL, atol=ATOL,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(MASKED_RNNS))
