@@ -9,14 +9,16 @@ classification with Transformer") is built twice from the same seed, compiled ea
 `evaluate` at two batch sizes and `predict` at two batch sizes. Weights, both Histories,
 the evaluate results and the predictions must agree; the compiled model must have made
 exactly one graph per step kind it ran (train, test, predict) and no graph after its kind's
-first one, and must not have warned. The "aot_eager" backend traces forward and backward as
-inductor does, without code generation, which keeps the module fast.
+first one, and must not have warned; the one program that cannot be traced must fall back
+to the eager step with one warning naming the op. The "aot_eager" backend traces forward
+and backward as inductor does, without code generation, which keeps the module fast.
 """
 
 import warnings
 
 import numpy as np
 import pytest
+import torch
 from _tracing import fresh_jit_dynamo
 from torch._dynamo.utils import counters
 
@@ -44,12 +46,13 @@ def _padded_sequences(rng, rows: int, length: int, vocabulary: int):
 
 
 class _Outcome:
-    """What one model produced in `_run`: its Histories, evaluate results, predictions, and
-    (compiled model) the graph counts after the warm-up `fit` and at the end."""
+    """What one model produced in `_run`: its Histories, evaluate results, predictions, the
+    graph counts after the warm-up `fit` and at the end, and its jit_compile warnings."""
 
     def __init__(self):
         self.histories, self.evaluations, self.predictions = [], [], []
         self.warm_graphs = self.graphs = 0
+        self.warnings: list[str] = []
 
 
 def _run(model, x, y, fit_kwargs, evaluate_kwargs=None, predict_x=None, batches=(16, 7)):
@@ -86,10 +89,10 @@ def _assert_close(actual, expected, what):
         np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL, err_msg=what)
 
 
-def _compare(build, compile_kwargs, x, y, fit_kwargs, weights_atol=ATOL, **run_kwargs):
+def _compare(build, compile_kwargs, x, y, fit_kwargs, weights_atol=ATOL, fallbacks=0, **run_kwargs):
     """Build, compile and `_run` the program eagerly and with jit_compile=True from the same
-    seed; assert equal numbers (weights within `weights_atol`), no jit warning, and return
-    (eager, compiled, their outcomes)."""
+    seed; assert equal numbers (weights within `weights_atol`) and `fallbacks` jit_compile
+    warnings (none eagerly); return (eager, compiled, their outcomes)."""
     results = []
     for flag in (False, True):
         fitorch.utils.set_random_seed(0)
@@ -98,9 +101,11 @@ def _compare(build, compile_kwargs, x, y, fit_kwargs, weights_atol=ATOL, **run_k
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             outcome = _run(model, x, y, fit_kwargs, **run_kwargs)
-        assert [str(w.message) for w in caught if "jit_compile" in str(w.message)] == []
+        outcome.warnings = [str(w.message) for w in caught if "jit_compile" in str(w.message)]
         results.append((model, outcome))
     (eager, e), (compiled, c) = results
+    assert e.warnings == []
+    assert len(c.warnings) == fallbacks, c.warnings
     for i, (a, b) in enumerate(zip(compiled.get_weights(), eager.get_weights())):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=weights_atol, err_msg=f"weights[{i}]")
     _assert_close(c.histories, e.histories, "history")
@@ -460,3 +465,32 @@ def test_steps_per_execution_with_a_validation_split_and_a_short_last_block():
     assert len(e.histories[0]["val_loss"]) == 3
     assert c.warm_graphs == 3  # the block, a single step for the short block, the test step
     assert c.graphs == c.warm_graphs + 1  # the predict step only
+
+
+# --- A program that cannot be traced: the eager fallback ---------------------------------
+
+
+class BatchNoise(layers.Layer):
+    """Training noise drawn with `generator=None` and a batch-sized shape: torch's draw
+    then needs concrete sizes, so dynamo cannot trace it (fake tensors fail)."""
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        return inputs + 0.1 * torch.randn(inputs.shape, generator=None)
+
+
+def test_an_untraceable_training_step_falls_back_with_one_warning_naming_the_op():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(30, 4)).astype("float32")
+    y = x[:, :1] - x[:, 1:2]
+
+    def build():
+        return fitorch.Sequential([layers.Input((4,)), BatchNoise(), layers.Dense(1)])
+
+    _, _, _, c = _compare(
+        build, lambda: {"optimizer": "sgd", "loss": "mse"}, x, y, {"batch_size": 8, "epochs": 2},
+        fallbacks=1,
+    )  # fmt: skip
+    assert "train step" in c.warnings[0] and "randn" in c.warnings[0]
+    assert c.graphs == 2  # the test and predict steps still compile (no noise there)
