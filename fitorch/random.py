@@ -100,6 +100,14 @@ def _generator(seed, device: torch.device) -> torch.Generator | None:
     return gen
 
 
+def _seeded(seed, device: torch.device) -> dict:
+    """The `generator=` keyword of a draw for `seed`, none for the global generator: torch's
+    draws with an explicit `generator=None` need concrete sizes, so under `torch.compile`
+    a draw of batch-sized (symbolic) shape would fail to trace."""
+    gen = _generator(seed, device)
+    return {} if gen is None else {"generator": gen}
+
+
 @contextlib.contextmanager
 def _global_seeded(seed, device: torch.device):
     """Seed torch's global RNG for samplers that take no generator (gamma, binomial)."""
@@ -114,9 +122,11 @@ def _global_seeded(seed, device: torch.device):
 
 
 def _shape(shape) -> tuple[int, ...]:
+    """`shape` as a tuple of ints; symbolic sizes (a batch size under `torch.compile`) stay
+    symbolic, as `int()` would specialize the graph to their value."""
     if isinstance(shape, int):
         return (shape,)
-    return tuple(int(d) for d in shape)
+    return tuple(d if isinstance(d, torch.SymInt) else int(d) for d in shape)
 
 
 def _float_dtype(dtype, op: str) -> torch.dtype:
@@ -130,7 +140,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> torch.Tensor:
     """Samples of N(mean, stddev**2)."""
     device = _device()
     out = torch.randn(_shape(shape), dtype=_float_dtype(dtype, "normal"), device=device,
-                      generator=_generator(seed, device))  # fmt: skip
+                      **_seeded(seed, device))  # fmt: skip
     return out * stddev + mean
 
 
@@ -138,7 +148,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None) -> torch.Tenso
     """Samples of U[minval, maxval)."""
     device = _device()
     out = torch.rand(_shape(shape), dtype=_float_dtype(dtype, "uniform"), device=device,
-                     generator=_generator(seed, device))  # fmt: skip
+                     **_seeded(seed, device))  # fmt: skip
     return out * (maxval - minval) + minval
 
 
@@ -184,7 +194,7 @@ def dropout(inputs, rate: float, noise_shape=None, seed=None) -> torch.Tensor:
     shape = x.shape if noise_shape is None else tuple(
         x.shape[i] if d is None else d for i, d in enumerate(noise_shape)
     )  # fmt: skip
-    keep = torch.rand(shape, device=x.device, generator=_generator(seed, x.device)) >= rate
+    keep = torch.rand(shape, device=x.device, **_seeded(seed, x.device)) >= rate
     return torch.where(keep, x / (1.0 - rate), torch.zeros((), dtype=x.dtype, device=x.device))
 
 

@@ -208,3 +208,23 @@ def test_reachable_as_keras_random():
 
     assert keras_alias.random is random
     assert keras_alias.random.randint((2,), 0, 3, seed=1).dtype == torch.int32
+
+
+def test_unseeded_draws_of_a_batch_shape_trace_into_one_graph():
+    """Under torch.compile a batch-sized draw (a symbolic shape) traces without a graph
+    break, and one graph serves every batch size (no specialization to the first one)."""
+    from _tracing import compile_counted
+
+    from fitorch import ops
+
+    def noisy(x):
+        shape = ops.shape(x)
+        return x + random.normal(shape) + random.uniform(shape) + random.dropout(x, 0.5)
+
+    compiled, counter = compile_counted(noisy)
+    for rows in (4, 6, 9):
+        torch.manual_seed(rows)
+        out = compiled(torch.ones(rows, 3))
+        torch.manual_seed(rows)  # aot_eager draws from the global generator as eager does
+        torch.testing.assert_close(out, noisy(torch.ones(rows, 3)))
+    assert counter.graphs == 1

@@ -276,7 +276,7 @@ class Layer(nn.Module):
             self.train(training)
         if not self.built:
             self._maybe_build(_shape_of(first))
-        if self._last_losses:
+        if not torch.compiler.is_compiling() and self._last_losses:
             self._last_losses = []
         scope = context if context is None else bool(context)
         if scope is previous:
@@ -496,7 +496,12 @@ class Layer(nn.Module):
             loss = loss.mean()
         collectors = _collectors()
         detach = bool(collectors) and collectors[-1].detach_recorded
-        self._last_losses.append(loss.detach() if detach else loss)
+        if not torch.compiler.is_compiling():
+            # `losses` (the last eager call's terms) is not kept by a compiled step, which
+            # collects its terms through `collect_losses`: reading or replacing the list
+            # there would guard on its length, which the previous step kind left (a
+            # training call's terms), and recompile the next kind's graph.
+            self._last_losses.append(loss.detach() if detach else loss)
         for bucket in collectors[-1:]:
             bucket.append(loss)
 

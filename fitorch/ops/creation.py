@@ -59,9 +59,13 @@ def _shape(shape: Any) -> tuple[int, ...]:
 
 def default_device() -> torch.device:
     """Where creation ops put new tensors: the current CUDA device when CUDA is available,
-    else torch's default device."""
+    else torch's default device. Traceable: dynamo cannot trace `torch.get_default_device`
+    (a graph break), so a compiled step reads the device of a new empty tensor instead,
+    which is the same device."""
     if torch.cuda.is_available():
         return torch.device("cuda", torch.cuda.current_device())
+    if torch.compiler.is_compiling():
+        return torch.empty(()).device
     return torch.get_default_device()
 
 

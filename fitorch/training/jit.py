@@ -333,13 +333,22 @@ def run(
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _COMPILED[model.trainer][kind] = None
         warnings.warn(
-            f"jit_compile: torch.compile failed for the {kind} step "
-            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+            f"jit_compile: torch.compile failed for the {kind} step ({_reason(error)}); "
             "continuing eagerly.",
             RuntimeWarning,
             stacklevel=3,
         )
         return fn(*args)
+
+
+def _reason(error: Exception) -> str:
+    """`error` in one line for the fallback warning: its type and first line, and dynamo's
+    "Explanation:" line when it has one (its first line is often generic, e.g.
+    "RuntimeError when making fake tensor call", and the explanation names the op)."""
+    lines = str(error).splitlines()
+    reason = f"{type(error).__name__}: {lines[0] if lines else ''}"
+    explanation = next((line.strip() for line in lines if "Explanation:" in line), None)
+    return reason if explanation is None else f"{reason}; {explanation}"
 
 
 def signature(args) -> tuple:
