@@ -128,12 +128,14 @@ def training_scope(training: bool | None):
         _STATE.training = previous
 
 
-_CALL_SPEC: dict[type, tuple[bool, bool, bool | None]] = {}
-
-
 def _call_spec(cls) -> tuple[bool, bool, bool | None]:
-    """(call takes training, call takes mask, default of call's training) for a class."""
-    if cls not in _CALL_SPEC:
+    """(call takes training, call takes mask, default of call's training) for a class, kept
+    on the class itself (`_fitorch_call_spec` in its own `__dict__`, so a subclass gets its
+    own). Not a dict keyed by classes: when a graph break makes dynamo compile the layers'
+    calls one by one, such a dict's lookup was resolved to another layer's entry (a
+    `call(inputs)` got `training=`)."""
+    spec = cls.__dict__.get("_fitorch_call_spec")
+    if spec is None:
         try:
             params = inspect.signature(cls.call).parameters
         except (TypeError, ValueError):
@@ -142,8 +144,9 @@ def _call_spec(cls) -> tuple[bool, bool, bool | None]:
         if "training" in params:
             value = params["training"].default
             default = value if isinstance(value, bool) else None
-        _CALL_SPEC[cls] = ("training" in params, "mask" in params, default)
-    return _CALL_SPEC[cls]
+        spec = ("training" in params, "mask" in params, default)
+        type.__setattr__(cls, "_fitorch_call_spec", spec)
+    return spec
 
 
 class Layer(nn.Module):

@@ -34,9 +34,11 @@ metrics and checks the targets (Python work that should not be traced).
     as constants for the run, the other tensors it read (parameters, optimizer slots,
     metric states: all updated in place, never replaced). The Python state the step writes
     (the layer call context, restored on exit) was written by the first call;
-  - otherwise (predict, a graph break) go through dynamo skipping guard evaluation
+  - otherwise (predict) go through dynamo skipping guard evaluation
     (`set_stance(..., skip_guard_eval_unsafe=True)`: only the guards telling this
-    function's graphs apart are checked).
+    function's graphs apart are checked);
+  - a step whose graph breaks checks its guards on every call (the frames dynamo compiles
+    apart may compile again later).
   Python state the step reads (a layer attribute, `trainable`) is therefore taken when the
   run's first call of a signature checks the guards, as Keras 3 takes it when it traces a
   step for a new input signature: change it between runs (or recompile), not from a
@@ -288,10 +290,13 @@ def run(
     train and test steps: they only update tensors in place) and no graph break, they call
     that graph directly (`_DirectCall`), without dynamo's frame evaluation, guards and
     bytecode (the Python state the step writes, its layer call context, was written by
-    the first call); otherwise they go through dynamo skipping guard evaluation
-    (`skip_guard_eval_unsafe`).
-    `reuse_signatures=False` checks the guards on every call: for a step the user wrote,
-    whose graph breaks (`loss.backward()`) leave frames dynamo compiles on later calls.
+    the first call); otherwise, when no version of the step breaks its graph (predict),
+    they go through dynamo skipping guard evaluation (`skip_guard_eval_unsafe`). A step
+    whose graph breaks checks the guards on every call: the frames dynamo compiles apart
+    (a layer's call after a break inside `forward_loss`'s context managers) may compile
+    again on later calls. `reuse_signatures=False` checks the guards on every call too: for
+    a step the user wrote, whose graph breaks (`loss.backward()`) leave frames dynamo
+    compiles on later calls.
     `block=True`: `fn` runs a block of `steps_per_execution` steps (compiled with the
     block's `compile_options`). `first_call_eager=True`: the kind's first call since the
     model's `compile()` runs eagerly (a first predict creates Python state in the layers,
@@ -324,7 +329,8 @@ def run(
                 out = current.compiled(*args)
         finally:
             calls, current.log.calls = current.log.calls, None
-        current.signatures.add(key)
+        if not _breaks_graph(current.code):  # else later calls may still compile frames
+            current.signatures.add(key)
         if reuse_signatures:
             direct = _DirectCall.of(calls, out, current.code, tensors)
             if direct is not None:
