@@ -164,11 +164,12 @@ class _DirectCall:
         self.from_call = from_call  # (graph input index, call tensor index)
 
     @classmethod
-    def of(cls, calls: list, out, code, tensors: list) -> _DirectCall | None:
-        """The direct call repeating the guarded call whose graph calls were `calls`, or
-        None unless that call ran exactly one graph with no outputs and returned None, no
-        version of `code` breaks its graph, and every input is a tensor or a number."""
-        if out is not None or len(calls) != 1 or _breaks_graph(code):
+    def of(cls, calls: list, out, tensors: list) -> _DirectCall | None:
+        """The direct call repeating the guarded call whose graph calls were `calls` (of a
+        step no version of which breaks its graph: `run` checks), or None unless that call
+        ran exactly one graph with no outputs and returned None, and every input is a
+        tensor or a number."""
+        if out is not None or len(calls) != 1:
             return None
         graph, inputs = calls[0]
         if not graph.returns_nothing:
@@ -329,10 +330,11 @@ def run(
                 out = current.compiled(*args)
         finally:
             calls, current.log.calls = current.log.calls, None
-        if not _breaks_graph(current.code):  # else later calls may still compile frames
-            current.signatures.add(key)
+        if _breaks_graph(current.code):  # later calls may still compile frames: guards
+            return out
+        current.signatures.add(key)
         if reuse_signatures:
-            direct = _DirectCall.of(calls, out, current.code, tensors)
+            direct = _DirectCall.of(calls, out, tensors)
             if direct is not None:
                 current.direct[key] = direct
         return out
