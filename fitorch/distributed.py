@@ -204,7 +204,9 @@ def shard_model(model, state) -> None:
     step. Calling the model, `evaluate`, `predict` and `get_weights` (which gathers full
     values) work as before, on every rank together. Not supported with FSDP: callbacks that
     read weights on rank 0 alone (ModelCheckpoint, BackupAndRestore, model.save), which would
-    wait forever for the other ranks' shards.
+    wait forever for the other ranks' shards. torch's `fully_shard` keeps the process group
+    alive after `teardown` destroys it (torch 2.13), until the interpreter exits; on gloo its
+    threads then meet interpreter finalization, which has aborted a rank at exit (once, in CI).
     """
     if not is_active() or model in _FSDP:
         return

@@ -147,7 +147,8 @@ SCRIPT = textwrap.dedent(
 
 
 def _env():
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    # PYTHONFAULTHANDLER: a rank that dies of a native abort prints every thread's Python stack.
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
     for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
     return env
@@ -462,6 +463,13 @@ FSDP_SCRIPT = textwrap.dedent(
     with open(os.path.join(sys.argv[1], f"rank{distributed.rank()}.json"), "w") as f:
         json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "eval": ev, "local": local,
                    "pred": pred.tolist(), "weights": weights, "refused": refused}, f)
+    # torch's fully_shard keeps the gloo group alive after destroy_process_group (two references
+    # no Python object shows), so its threads would meet interpreter finalization, which aborted
+    # a rank once in CI ("terminate called without an active exception"). Leave without it.
+    distributed.teardown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
     """
 )
 
