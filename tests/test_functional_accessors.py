@@ -91,3 +91,67 @@ def test_tensorboard_graph_of_a_sequential_model_chains_the_layers():
     )
     graph, _ = _layer_graph(model)
     assert {n.name: list(n.input) for n in graph.node} == {"s/d1": [], "s/d2": ["s/d1"]}
+
+
+def _layer_accessor_graph(lib):
+    """A shared Dense (two calls), a two-input Concatenate and an LSTM returning its states."""
+    a, b = lib.Input((4,), name="a"), lib.Input((4,), name="b")
+    shared = lib.layers.Dense(3, name="shared")
+    joined = lib.layers.Concatenate(name="join")([shared(a), shared(b)])
+    seq = lib.layers.Reshape((2, 3), name="steps")(joined)
+    states = lib.layers.LSTM(2, return_state=True, name="lstm")(seq)
+    return lib.Model([a, b], states[0])
+
+
+def _shapes(tensors):
+    if isinstance(tensors, list):
+        return [tuple(t.shape) for t in tensors]
+    return tuple(tensors.shape)
+
+
+@pytest.mark.parametrize("layer", ["a", "shared", "join", "steps", "lstm"])
+def test_layer_input_and_output_are_its_first_call_as_keras(layer):
+    ours, theirs = _layer_accessor_graph(fitorch), _layer_accessor_graph(keras)
+    mine, keras_layer = ours.get_layer(layer), theirs.get_layer(layer)
+    pairs = ((mine.input, keras_layer.input), (mine.output, keras_layer.output))
+    for ours_side, keras_side in pairs:
+        assert isinstance(ours_side, list) == isinstance(keras_side, list)  # list for several
+    assert _shapes(mine.input) == _shapes(keras_layer.input)
+    assert _shapes(mine.output) == _shapes(keras_layer.output)
+    if layer == "shared":  # the first of its two calls, fed by input `a`
+        assert mine.input is ours.inputs[0]
+
+
+def test_a_layer_never_called_symbolically_has_no_output():
+    assert not hasattr(fitorch.layers.Dense(2), "output")
+    assert not hasattr(fitorch.layers.Dense(2), "input")
+
+
+def test_feature_extraction_from_a_sequential_model_as_the_sequential_guide():
+    # "The Sequential model" guide: a Model on a Sequential's inputs and a middle layer's output.
+    def build(lib):
+        return lib.Sequential([
+            lib.Input((6,)),
+            lib.layers.Dense(5, activation="relu"),
+            lib.layers.Dense(4, activation="tanh", name="middle"),
+            lib.layers.Dense(1),
+        ])  # fmt: skip
+
+    ours, theirs = build(fitorch), build(keras)
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
+    mine = fitorch.Model(ours.inputs, ours.get_layer("middle").output)
+    reference = keras.Model(theirs.inputs, theirs.get_layer("middle").output)
+    np.testing.assert_allclose(mine.predict(x, verbose=0), reference.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-6)  # fmt: skip
+    every = fitorch.Model(ours.inputs, [layer.output for layer in ours.layers])
+    assert [tuple(t.shape) for t in every(x)] == [(3, 5), (3, 4), (3, 1)]
+    assert _shapes(ours.outputs) == _shapes(theirs.outputs) == [(None, 1)]
+    assert ours.layers[0].input is ours.inputs[0]
+
+
+def test_a_sequential_without_an_input_shape_has_no_inputs_yet():
+    model = fitorch.Sequential([fitorch.layers.Dense(2)])
+    assert not hasattr(model, "inputs")
+    model.build((None, 3))
+    assert _shapes(model.inputs) == [(None, 3)] and _shapes(model.outputs) == [(None, 2)]

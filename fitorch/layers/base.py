@@ -315,6 +315,28 @@ class Layer(nn.Module):
             return [o.shape for o in out]
         return out.shape
 
+    @property
+    def input(self):
+        """The symbolic input of this layer's first functional call (Keras 3's `layer.input`):
+        one KerasTensor, or a flat list when that call took several. AttributeError if the
+        layer was never called on symbolic tensors."""
+        return self._first_call_tensors("input")
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's first functional call (Keras 3's
+        `layer.output`): one KerasTensor, or a flat list for several outputs."""
+        return self._first_call_tensors("output")
+
+    def _first_call_tensors(self, which: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"The layer {self.name} has never been called and thus has no defined {which}."
+            )
+        node = self._inbound_nodes[0]
+        tensors = node.parents() if which == "input" else list(node.outputs)
+        return tensors[0] if len(tensors) == 1 else tensors
+
     # -- weights ----------------------------------------------------------------------
     def add_weight(
         self,

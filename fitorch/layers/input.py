@@ -176,8 +176,18 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + shape
         self.batch_shape = tuple(batch_shape)
         self.built = True
-        self.output = KerasTensor(self.batch_shape, self._dtype, name=self.name)
-        self.output.node = Node(self, (), {}, [self.output])
+        self._tensor = KerasTensor(self.batch_shape, self._dtype, name=self.name)
+        self._tensor.node = Node(self, (), {}, [self._tensor])
+
+    @property
+    def input(self) -> list:
+        """An input layer reads no tensor: `[]`, as Keras 3."""
+        return []
+
+    @property
+    def output(self) -> KerasTensor:
+        """The symbolic tensor `Input(...)` returns."""
+        return self._tensor
 
     def call(self, inputs):
         return inputs

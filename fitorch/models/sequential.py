@@ -99,6 +99,20 @@ class Sequential(Model):
         return x
 
     @property
+    def inputs(self) -> list[KerasTensor]:
+        """`[Input tensor]` once the input shape is known (Keras 3's `model.inputs`)."""
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential model {self.name!r} has no defined inputs yet.")
+        return [self._input_layer.output]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """`[last layer's symbolic output]` once the input shape is known."""
+        if self._symbolic_output is None:
+            raise AttributeError(f"Sequential model {self.name!r} has no defined outputs yet.")
+        return [self._symbolic_output]
+
+    @property
     def input_shape(self):
         return None if self._input_layer is None else self._input_layer.batch_shape
 
