@@ -24,6 +24,7 @@ from fitorch import (
     models,
     ops,
     optimizers,
+    preprocessing,
     quantizers,
     random,
     regularizers,
@@ -31,17 +32,42 @@ from fitorch import (
     tree,
     utils,
 )
-from fitorch.layers import Input
+from fitorch.devices import device
+from fitorch.dtype_policies import DTypePolicy, FloatDTypePolicy
+from fitorch.initializers import Initializer
+from fitorch.layers import Input, InputSpec, KerasTensor, Layer
+from fitorch.losses import Loss
+from fitorch.metrics import Metric
 from fitorch.models import Model, Sequential
+from fitorch.optimizers import Optimizer
+from fitorch.regularizers import Regularizer
 from fitorch.variables import Variable
 
 __version__ = "0.1.0"
 
+
+def version() -> str:
+    """fitorch's version string (Keras 3's `keras.version()`)."""
+    return __version__
+
+
 __all__ = [
+    "DTypePolicy",
+    "FloatDTypePolicy",
+    "Initializer",
     "Input",
+    "InputSpec",
+    "KerasTensor",
+    "Layer",
+    "Loss",
+    "Metric",
     "Model",
+    "Optimizer",
+    "Regularizer",
     "Sequential",
     "Variable",
+    "device",
+    "version",
     "activations",
     "applications",
     "backend",
@@ -59,6 +85,7 @@ __all__ = [
     "models",
     "ops",
     "optimizers",
+    "preprocessing",
     "quantizers",
     "random",
     "regularizers",

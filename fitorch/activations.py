@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from fitorch.registry import Registry
+from fitorch.serialization import deserialize_with
 
-__all__ = ["get", "serialize", "ACTIVATIONS"]
+__all__ = ["get", "serialize", "deserialize", "ACTIVATIONS"]
 
 ACTIVATIONS = Registry("activation")
 
@@ -137,6 +138,69 @@ swish = silu
 hard_swish = hard_silu
 
 
+# Keras 3's newer activations are `keras.ops` functions as well: they call fitorch.ops (imported
+# at call time, since fitorch.ops imports the layers, which import this module).
+def _ops():
+    from fitorch.ops import nn_activations
+
+    return nn_activations
+
+
+def celu(x, alpha=1.0):
+    """`x` if x >= 0, else `alpha * (exp(x / alpha) - 1)`."""
+    return _ops().celu(x, alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: split `x` in halves a, b along `axis`; `a * sigmoid(b)`."""
+    return _ops().glu(x, axis)
+
+
+def hard_shrink(x, threshold=0.5):
+    """`x` where |x| > threshold, else 0."""
+    return _ops().hard_shrink(x, threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """`x - threshold` above threshold, `x + threshold` below -threshold, else 0."""
+    return _ops().soft_shrink(x, threshold)
+
+
+def sparse_plus(x):
+    """0 for x <= -1, `(x + 1)**2 / 4` for |x| < 1, `x` for x >= 1."""
+    return _ops().sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """0 for x <= -1, `(x + 1) / 2` for |x| < 1, 1 for x >= 1."""
+    return _ops().sparse_sigmoid(x)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of `x` onto the probability simplex along `axis`."""
+    return _ops().sparsemax(x, axis)
+
+
+def squareplus(x, b=4):
+    """`(x + sqrt(x**2 + b)) / 2`."""
+    return _ops().squareplus(x, b)
+
+
+def tanh_shrink(x):
+    """`x - tanh(x)`."""
+    return _ops().tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):  # noqa: A002 (Keras's argument name)
+    """`x` where x > threshold, else `default_value`."""
+    return _ops().threshold(x, threshold, default_value)
+
+
+for _fn in (celu, glu, hard_shrink, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax,
+            squareplus, tanh_shrink, threshold):  # fmt: skip
+    ACTIVATIONS.register(_fn)
+
+
 def get(identifier):
     """None -> linear; str -> the registered function; a callable is returned unchanged."""
     if identifier is None:
@@ -158,3 +222,8 @@ def serialize(fn) -> str | None:
         return "linear"
     names = ACTIVATIONS.aliases_of(fn)
     return names[0] if names else get_registered_name(fn)
+
+
+def deserialize(config, custom_objects=None):
+    """The activation a `serialize` output (or a name) describes."""
+    return deserialize_with(get, config, custom_objects)

@@ -109,6 +109,7 @@ __all__ = [
     "set_image_data_format",
     "backend",
     "clear_session",
+    "is_keras_tensor",
     "cast_to_floatx",
     "repeat_elements",
     "get_value",
@@ -213,7 +214,7 @@ def _t(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     """
     if isinstance(x, torch.Tensor):
         return x
-    if _is_keras_tensor(x):
+    if is_keras_tensor(x):
         return _symbolic_value(x)
     device = like.device if like is not None else None
     if like is not None and isinstance(x, (int, float, bool)) and not isinstance(x, np.generic):
@@ -224,8 +225,9 @@ def _t(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     return out
 
 
-def _is_keras_tensor(x) -> bool:
-    """A functional-API KerasTensor (recognised by its attributes: no import of layers)."""
+def is_keras_tensor(x) -> bool:
+    """Whether `x` is a functional-API KerasTensor (`Input(...)` or a layer's output on one),
+    as Keras's `K.is_keras_tensor`; recognised by its attributes (no import of layers)."""
     return hasattr(x, "__torch_function__") and hasattr(x, "node")
 
 
@@ -484,7 +486,7 @@ def cast(x, dtype) -> torch.Tensor:
 
 def dtype(x) -> str:
     """The dtype of `x` (a tensor or a symbolic tensor) as a Keras string (`"float32"`)."""
-    x = x if _is_keras_tensor(x) else _t(x)
+    x = x if is_keras_tensor(x) else _t(x)
     return str(x.dtype).replace("torch.", "")
 
 
@@ -554,7 +556,7 @@ def shape(x):
     so `K.reshape(x, (K.shape(x)[0], -1))` and `K.random_normal((K.shape(z)[0], 2))` follow
     the batch size, as in Keras 2 (`K.shape(Input((4, 3)))` has shape `(3,)`, dtype int32).
     """
-    if _is_keras_tensor(x):
+    if is_keras_tensor(x):
         return _shape_tensor(x)  # an op node (symbolic, see the end of the module)
     x = _t(x)
     return tuple(_Dim(d, x.device) for d in x.shape)
@@ -567,14 +569,14 @@ def _shape_tensor(x: torch.Tensor) -> torch.Tensor:
 
 def int_shape(x) -> tuple:
     """The shape of `x` as a tuple of Python ints (None where a symbolic `x` has no size)."""
-    if _is_keras_tensor(x):
+    if is_keras_tensor(x):
         return tuple(x.shape)
     return tuple(int(d) for d in _t(x).shape)
 
 
 def ndim(x) -> int:
     """The rank of `x` (a tensor or a symbolic tensor)."""
-    return x.ndim if _is_keras_tensor(x) else _t(x).ndim
+    return x.ndim if is_keras_tensor(x) else _t(x).ndim
 
 
 def count_params(x) -> int:
@@ -944,7 +946,8 @@ _NOT_SYMBOLIC = {
     "epsilon", "set_epsilon", "floatx", "set_floatx", "image_data_format",
     "set_image_data_format", "is_tensor", "dtype", "shape", "int_shape", "ndim",
     "count_params", "eye", "backend",
-    "clear_session", "cast_to_floatx", "get_value", "set_value", "batch_get_value",
+    "clear_session", "is_keras_tensor", "cast_to_floatx", "get_value", "set_value",
+    "batch_get_value",
     "batch_set_value", "variable", "constant", "eval",
 }  # fmt: skip
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 
 from fitorch.registry import Registry
+from fitorch.serialization import deserialize_with
 
-__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get"]
+__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get"]
 
 CONSTRAINTS = Registry("constraint")
 
@@ -93,6 +94,10 @@ for _cls, *_aliases in [
     CONSTRAINTS.register(_cls, *_aliases)
 
 
+# Keras 3's lower-case spellings name the same classes (`constraints.max_norm(2)`).
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
+
+
 def get(identifier):
     if identifier is None:
         return None
@@ -108,3 +113,8 @@ def serialize(c):
     if c is None:
         return None
     return {"class_name": type(c).__name__, "config": c.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The constraint a `serialize` output (or a name) describes."""
+    return deserialize_with(get, config, custom_objects)

@@ -12,6 +12,7 @@ import math
 import torch
 
 from fitorch.registry import Registry
+from fitorch.serialization import deserialize_with
 
 __all__ = [
     "Initializer",
@@ -283,6 +284,16 @@ for _cls, *_aliases in [
     INITIALIZERS.register(_cls, *_aliases)
 
 
+# Keras 3's lower-case spellings name the same classes (`initializers.glorot_uniform(seed=1)`).
+zeros, ones, constant = Zeros, Ones, Constant
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal, identity = VarianceScaling, Orthogonal, Identity
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_uniform, he_normal = HeUniform, HeNormal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+
+
 def get(identifier) -> Initializer:
     """str / dict / class / instance / callable -> an initializer instance (or the callable)."""
     if identifier is None:
@@ -299,3 +310,8 @@ def serialize(init) -> dict | None:
     if init is None:
         return None
     return {"class_name": type(init).__name__, "config": init.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer a `serialize` output (or a name) describes."""
+    return deserialize_with(get, config, custom_objects)

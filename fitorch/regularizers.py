@@ -5,8 +5,12 @@ from __future__ import annotations
 import torch
 
 from fitorch.registry import Registry
+from fitorch.serialization import deserialize_with
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2", "get"]
+__all__ = [
+    "Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "deserialize", "get", "l1", "l2",
+    "l1_l2",
+]  # fmt: skip
 
 REGULARIZERS = Registry("regularizer")
 
@@ -117,6 +121,9 @@ for _cls, *_aliases in [
     REGULARIZERS.register(_cls, *_aliases)
 
 
+orthogonal_regularizer = OrthogonalRegularizer  # Keras 3's lower-case spelling
+
+
 def get(identifier):
     if identifier is None:
         return None
@@ -132,3 +139,8 @@ def serialize(reg):
     if reg is None:
         return None
     return {"class_name": type(reg).__name__, "config": reg.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The regularizer a `serialize` output (or a name) describes."""
+    return deserialize_with(get, config, custom_objects)

@@ -382,6 +382,13 @@ def sanitize_keras(record):
     return out
 
 
+def deserialize_with(get, config, custom_objects: dict | None = None):
+    """`get(config)` with `custom_objects` resolvable and Keras-only neutral keys dropped
+    (`sanitize_keras`): every family's Keras-style `deserialize`."""
+    with custom_registry.custom_object_scope(custom_objects):
+        return get(sanitize_keras(config))
+
+
 def deserialize_object(record, kind: str | None = None, custom_objects=None, where=None):
     """Inverse of `serialize_object` for the kinds in `KINDS` (see the module docstring)."""
     if record is None or isinstance(record, (bool, int, float)):

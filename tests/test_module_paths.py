@@ -8,6 +8,7 @@ import pkgutil
 
 import numpy as np
 import pytest
+import torch
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -130,3 +131,109 @@ def test_quantizers_names_raise_saying_why():
     for name in keras_names:  # every Keras name answers with the reason
         with pytest.raises(NotImplementedError, match=f"fitorch.quantizers.{name}: "):
             getattr(fitorch.quantizers, name)
+
+
+# Names Keras 3 programs reach as attributes after `import keras` (top level and families).
+KERAS_NAMES = [
+    "Layer", "Loss", "Metric", "Optimizer", "Initializer", "Regularizer", "InputSpec",
+    "KerasTensor", "DTypePolicy", "FloatDTypePolicy", "device", "version", "preprocessing",
+    "preprocessing.timeseries_dataset_from_array", "preprocessing.sequence.pad_sequences",
+    "initializers.glorot_uniform", "initializers.he_normal", "initializers.constant",
+    "initializers.IdentityInitializer", "initializers.OrthogonalInitializer",
+    "initializers.deserialize", "constraints.max_norm", "constraints.non_neg",
+    "constraints.deserialize", "regularizers.orthogonal_regularizer", "regularizers.deserialize",
+    "activations.deserialize", "layers.serialize", "layers.deserialize", "layers.InputSpec",
+    "models.clone_model", "models.model_from_json", "models.save_model",
+    "utils.get_source_inputs", "utils.clear_session", "utils.CustomObjectScope",
+    "utils.get_registered_name", "utils.get_registered_object", "utils.is_keras_tensor",
+    "backend.is_keras_tensor",
+]  # fmt: skip
+# sparsemax is left out of the value check: Keras 3.15's rows do not sum to 1 and fitorch's
+# projection does (docs/ops_nn.md; tests/test_ops_nn.py checks it against a reference).
+NEW_ACTIVATIONS = ["celu", "glu", "hard_shrink", "soft_shrink", "sparse_plus", "sparse_sigmoid",
+                   "squareplus", "tanh_shrink"]  # fmt: skip
+
+
+def _attr_path(root, path: str):
+    for part in path.split("."):
+        root = getattr(root, part)
+    return root
+
+
+@pytest.mark.parametrize("path", KERAS_NAMES)
+def test_keras_names_user_code_reaches_exist_in_fitorch(path):
+    import fitorch
+
+    _attr_path(keras, path)  # the name is Keras 3's
+    assert _attr_path(fitorch, path) is not None
+
+
+def test_top_level_classes_are_the_family_base_classes():
+    import fitorch
+
+    assert fitorch.Layer is fitorch.layers.Layer and fitorch.Loss is fitorch.losses.Loss
+    assert fitorch.Metric is fitorch.metrics.Metric
+    assert fitorch.Optimizer is fitorch.optimizers.Optimizer
+    assert fitorch.initializers.glorot_uniform is fitorch.initializers.GlorotUniform
+    assert fitorch.constraints.max_norm is fitorch.constraints.MaxNorm
+    assert fitorch.version() == fitorch.__version__
+    assert fitorch.device("gpu:1") == torch.device("cuda:1")
+    assert fitorch.device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        fitorch.device("tpu")
+
+
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS + ["threshold"])
+def test_keras_3_activations_compute_as_keras_and_resolve_by_name(name):
+    import fitorch
+
+    x = np.linspace(-3, 3, 12, dtype="float32").reshape(3, 4)
+    args = (0.5, -1.0) if name == "threshold" else ()
+    want = keras.ops.convert_to_numpy(getattr(keras.activations, name)(x, *args))
+    got = getattr(fitorch.activations, name)(torch.as_tensor(x), *args)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)
+    assert fitorch.activations.get(name) is getattr(fitorch.activations, name)
+    assert fitorch.activations.deserialize(
+        keras.activations.serialize(getattr(keras.activations, name))
+    ) is getattr(fitorch.activations, name)
+
+
+def test_sparsemax_activation_is_the_ops_projection():
+    import fitorch
+
+    x = torch.linspace(-3, 3, 12).reshape(3, 4)
+    assert fitorch.activations.get("sparsemax") is fitorch.activations.sparsemax
+    torch.testing.assert_close(fitorch.activations.sparsemax(x), fitorch.ops.sparsemax(x))
+    torch.testing.assert_close(fitorch.activations.sparsemax(x).sum(-1), torch.ones(3))
+
+
+def test_family_deserialize_reads_keras_serialize_output():
+    import fitorch
+
+    init = fitorch.initializers.deserialize(
+        keras.initializers.serialize(keras.initializers.HeNormal(seed=3))
+    )
+    assert isinstance(init, fitorch.initializers.HeNormal) and init.get_config()["seed"] == 3
+    norm = fitorch.constraints.deserialize(
+        keras.constraints.serialize(keras.constraints.MaxNorm(2.5))
+    )
+    assert isinstance(norm, fitorch.constraints.MaxNorm) and norm.get_config()["max_value"] == 2.5
+    reg = fitorch.regularizers.deserialize(keras.regularizers.serialize(keras.regularizers.L2(0.3)))
+    assert isinstance(reg, fitorch.regularizers.L2)
+    assert reg.get_config()["l2"] == pytest.approx(0.3)
+    lstm = fitorch.layers.deserialize(keras.layers.serialize(keras.layers.LSTM(4, name="l")))
+    assert isinstance(lstm, fitorch.layers.LSTM) and lstm.name == "l"
+    assert fitorch.layers.serialize(lstm)["class_name"] == "LSTM"
+
+
+def test_graph_utilities_on_a_functional_graph():
+    import fitorch
+
+    a, b = fitorch.Input((2,)), fitorch.Input((2,))
+    joined = fitorch.layers.Add()([a, fitorch.layers.Dense(2)(b)])
+    assert fitorch.utils.get_source_inputs(joined) == [a, b]
+    assert fitorch.utils.get_source_inputs(a) == [a]
+    assert fitorch.utils.is_keras_tensor(joined) and not fitorch.utils.is_keras_tensor(1.0)
+    assert fitorch.backend.is_keras_tensor(a)
+    with fitorch.utils.CustomObjectScope({"Marker23": int}):
+        assert fitorch.utils.get_registered_object("Marker23") is int

@@ -30,6 +30,7 @@ from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Res
 from fitorch.layers.embedding import Embedding, Masking
 from fitorch.layers.index_lookup import IntegerLookup, StringLookup
 from fitorch.layers.input import Input, InputLayer, KerasTensor
+from fitorch.layers.input_spec import InputSpec
 from fitorch.layers.merge import (
     Add,
     Average,
@@ -136,7 +137,7 @@ from fitorch.layers.torch_module import TorchModuleWrapper
 from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
-    "Layer", "Input", "InputLayer", "KerasTensor", "TorchModuleWrapper",
+    "Layer", "Input", "InputLayer", "InputSpec", "KerasTensor", "TorchModuleWrapper",
     "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda",
     "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
@@ -168,9 +169,21 @@ __all__ = [
     "RandomRotation", "RandomTranslation", "RandomZoom",
     "IntegerLookup", "StringLookup",
     "Discretization", "HashedCrossing", "Hashing",
+    "deserialize", "serialize",
 ]  # fmt: skip
 
 # Loading a file finds these classes by name (fitorch.serialization never imports this module).
 _serialization.register_builtin_layers(
     v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer)
 )
+
+
+def serialize(layer) -> dict:
+    """The `{"module", "class_name", "config", "registered_name"}` record of `layer`."""
+    return _serialization.serialize_object(layer)
+
+
+def deserialize(config: dict, custom_objects=None):
+    """A new layer (or model) from a `serialize` record or a Keras layer config."""
+    record = _serialization.sanitize_keras(config)
+    return _serialization.deserialize_object(record, kind="layer", custom_objects=custom_objects)

@@ -39,6 +39,7 @@ from torch import nn
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
+from fitorch.layers.input_spec import check_input_compatibility
 from fitorch.utils import weight_budget
 from fitorch.utils.keywords import unexpected_keyword
 from fitorch.utils.naming import to_snake_case
@@ -164,6 +165,9 @@ class Layer(nn.Module):
     # Keras' mask passing: a layer that declares it hands its input's mask (the
     # `_keras_mask` attribute set by Embedding(mask_zero)/Masking) on to its output.
     supports_masking = False
+    # An `InputSpec` (or a list, one per input) set by a layer checks each call's first
+    # argument before and after `build` (fitorch.layers.input_spec).
+    input_spec = None
 
     def __init__(
         self, *, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs
@@ -256,7 +260,12 @@ class Layer(nn.Module):
             if _has_symbolic(first):
                 from fitorch.layers.input import symbolic_call
 
-                return symbolic_call(self, args, kwargs)
+                was_built = self.built
+                self._check_input_spec(first)
+                outputs = symbolic_call(self, args, kwargs)
+                if not was_built:  # `build` may have set the spec
+                    self._check_input_spec(first)
+                return outputs
             if args and _has_host_array(first):
                 first = _to_tensor(first, self._device())
                 args = (first,) + tuple(args[1:])
@@ -277,8 +286,13 @@ class Layer(nn.Module):
             kwargs["mask"] = mask
         if self.training != training and not symbolic_tracing():
             self.train(training)
+        checked = self.input_spec is not None and not symbolic_tracing()
+        if checked:
+            self._check_input_spec(first)
         if not self.built:
             self._maybe_build(_shape_of(first))
+            if not checked and not symbolic_tracing():  # `build` may have set the spec
+                self._check_input_spec(first)
         if not torch.compiler.is_compiling() and self._last_losses:
             self._last_losses = []
         scope = context if context is None else bool(context)
@@ -297,6 +311,11 @@ class Layer(nn.Module):
             penalty = self.activity_regularizer(outputs)
             self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
         return outputs
+
+    def _check_input_spec(self, first) -> None:
+        """ValueError when the call's first argument breaks `self.input_spec` (if any)."""
+        if self.input_spec is not None:
+            check_input_compatibility(self.input_spec, first, self.name)
 
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (None = any), found by running the layer on zeros."""

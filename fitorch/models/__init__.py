@@ -1,11 +1,21 @@
-"""Models: `Model` (functional and subclassed), `Sequential`, `load_model`."""
+"""Models: `Model` (functional and subclassed), `Sequential`, `clone_model`, `load_model`,
+`save_model`, `model_from_json`."""
 
 from fitorch import serialization as _serialization
+from fitorch.models.cloning import clone_model
 from fitorch.models.functional import Functional
 from fitorch.models.model import Model, _WrappedModule
 from fitorch.models.sequential import Sequential
 
-__all__ = ["Functional", "Model", "Sequential", "load_model"]
+__all__ = [
+    "Functional",
+    "Model",
+    "Sequential",
+    "clone_model",
+    "load_model",
+    "model_from_json",
+    "save_model",
+]
 
 # Loading a file finds these classes by name (fitorch.serialization never imports this module).
 _serialization.register_builtin_layers(
@@ -20,3 +30,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return saving.load_model(
         filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
     )
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """`model.save(filepath, ...)` (Keras 3's `keras.models.save_model`)."""
+    model.save(filepath, overwrite=overwrite, **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """The model `model.to_json()` described, with new weights (Keras's `model_from_json`)."""
+    import json
+
+    record = _serialization.sanitize_keras(json.loads(json_string))
+    return _serialization.deserialize_object(record, kind="layer", custom_objects=custom_objects)

@@ -461,6 +461,15 @@ class Model(Layer):
             return
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON (the record `saving.serialize_keras_object` gives; no
+        weights); `fitorch.models.model_from_json` rebuilds it. `kwargs` go to `json.dumps`."""
+        import json
+
+        from fitorch import serialization
+
+        return json.dumps(serialization.serialize_object(self), **kwargs)
+
     def save_weights(self, filepath, overwrite=True, **kwargs) -> None:
         from fitorch import distributed, saving
 

@@ -1,13 +1,15 @@
 """Utilities (Keras 3 `keras.utils` names): Sequence/PyDataset, to_categorical, pad_sequences,
 get_file, image helpers, timeseries datasets, step-data packing, set_random_seed, plot_history."""
 
-from fitorch.registry import custom_object_scope
+from fitorch.registry import custom_object_scope, get_registered_name, get_registered_object
+from fitorch.registry import custom_object_scope as CustomObjectScope  # noqa: N813 (Keras name)
 from fitorch.registry import custom_objects as get_custom_objects
 from fitorch.registry import register_serializable as register_keras_serializable
 from fitorch.serialization import deserialize_object as deserialize_keras_object
 from fitorch.serialization import serialize_object as serialize_keras_object
 from fitorch.utils.audio_dataset import audio_dataset_from_directory
 from fitorch.utils.file_utils import get_file
+from fitorch.utils.graph_utils import get_source_inputs
 from fitorch.utils.image_dataset import image_dataset_from_directory
 from fitorch.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from fitorch.utils.model_visualization import model_to_dot, plot_model
@@ -23,11 +25,17 @@ from fitorch.utils.text_dataset import text_dataset_from_directory
 from fitorch.utils.timeseries import timeseries_dataset_from_array
 
 __all__ = [
+    "CustomObjectScope",
     "audio_dataset_from_directory",
     "array_to_img",
+    "clear_session",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "get_source_inputs",
+    "is_keras_tensor",
     "register_keras_serializable",
     "serialize_keras_object",
     "get_file",
@@ -51,3 +59,17 @@ __all__ = [
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]
+
+
+def clear_session() -> None:
+    """Keras's `utils.clear_session` (the same as `backend.clear_session`)."""
+    from fitorch import backend  # the backend builds on the layers, which import utils
+
+    backend.clear_session()
+
+
+def is_keras_tensor(x) -> bool:
+    """Whether `x` is a functional-API KerasTensor (see `backend.is_keras_tensor`)."""
+    from fitorch import backend
+
+    return backend.is_keras_tensor(x)
