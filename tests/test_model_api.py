@@ -172,3 +172,28 @@ def test_keras2_positional_metrics_are_taken_as_metrics():
     single.compile("sgd", "binary_crossentropy")
     weighted = model.evaluate(X, Y, verbose=0)
     assert weighted == pytest.approx(2.0 * single.evaluate(X, Y, verbose=0), rel=1e-6)
+
+
+def test_compile_state_attributes_read_as_keras():
+    def build(lib):
+        return lib.Sequential([lib.Input((2,)), lib.layers.Dense(1)])
+
+    ours, theirs = build(fitorch), build(keras)
+    assert ours.compiled is theirs.compiled is False and ours.loss is theirs.loss is None
+    for model in (ours, theirs):
+        model.compile("adam", "mse", steps_per_execution=2, jit_compile=False)
+    for name in ("compiled", "loss", "run_eagerly", "jit_compile", "steps_per_execution"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    ours.jit_compile = True
+    ours.run_eagerly = True  # turns jit off, as compile(run_eagerly=True) does
+    assert ours.run_eagerly is True and ours.jit_compile is False
+    with pytest.raises(ValueError, match="jit_compile=True needs model.run_eagerly=False"):
+        ours.jit_compile = True
+    with pytest.raises(ValueError, match="must be True, False or 'auto'"):
+        ours.jit_compile = "yes"
+    ours.loss = "mae"  # a record only: the compiled loss is still mse
+    x, y = np.zeros((4, 2), "float32"), np.full((4, 1), 2.0, "float32")
+    ours.set_weights([np.zeros((2, 1), "float32"), np.zeros(1, "float32")])
+    assert ours.loss == "mae" and ours.evaluate(x, y, verbose=0) == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="after compile"):
+        build(fitorch).run_eagerly = True

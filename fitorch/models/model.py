@@ -166,6 +166,7 @@ class Model(Layer):
         """
         from fitorch.training import trainer
 
+        self.__dict__.pop("_loss_argument", None)  # `model.loss` is this compile's again
         if metrics is None and _holds_metrics(loss_weights):
             # Keras 2's positional order was (optimizer, loss, metrics, loss_weights).
             metrics, loss_weights = loss_weights, None
@@ -448,6 +449,64 @@ class Model(Layer):
     @property
     def optimizer(self):
         return None if self.trainer is None else self.trainer.optimizer
+
+    @property
+    def compiled(self) -> bool:
+        """Whether `compile` has run (Keras 3's `model.compiled`)."""
+        return self.trainer is not None
+
+    @property
+    def loss(self):
+        """The `loss` given to `compile`, as given (None before `compile`). Assignable, as in
+        Keras, where it is a plain record: the compiled loss and compile config stay."""
+        if "_loss_argument" in self.__dict__:
+            return self.__dict__["_loss_argument"]
+        return None if self.trainer is None else self.trainer.config["loss"]
+
+    @loss.setter
+    def loss(self, value) -> None:
+        self.__dict__["_loss_argument"] = value
+
+    @property
+    def run_eagerly(self) -> bool:
+        """Whether the steps run eagerly; setting True after `compile` turns jit_compile off."""
+        return self.trainer is not None and self.trainer.run_eagerly
+
+    @run_eagerly.setter
+    def run_eagerly(self, value: bool) -> None:
+        state = self._compiled_state("run_eagerly")
+        if value not in (True, False):
+            raise ValueError(f"model.run_eagerly must be True or False; got {value!r}.")
+        state.run_eagerly = value
+        if value:
+            state.jit_compile = False
+
+    @property
+    def jit_compile(self):
+        """The step's `jit_compile` mode: True, False or "auto" (None before `compile`)."""
+        return None if self.trainer is None else self.trainer.jit_compile
+
+    @jit_compile.setter
+    def jit_compile(self, value) -> None:
+        state = self._compiled_state("jit_compile")
+        if value not in (True, False, "auto"):
+            raise ValueError(f"model.jit_compile must be True, False or 'auto'; got {value!r}.")
+        if value is True and state.run_eagerly:
+            raise ValueError("model.jit_compile=True needs model.run_eagerly=False first.")
+        state.jit_compile = value
+
+    @property
+    def steps_per_execution(self) -> int:
+        """Batches per execution (`compile(steps_per_execution=...)`; 1 before `compile`)."""
+        return 1 if self.trainer is None else self.trainer.steps_per_execution
+
+    def _compiled_state(self, attribute: str):
+        if self.trainer is None:
+            raise ValueError(
+                f"model.{attribute} can be set after compile(); call model.compile(...) first, "
+                f"or pass {attribute}= to compile."
+            )
+        return self.trainer
 
     @property
     def compiled_loss(self):
