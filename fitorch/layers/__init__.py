@@ -12,6 +12,7 @@ from fitorch.layers.conv import (
     Convolution2D,
     Convolution3D,
 )
+from fitorch.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from fitorch.layers.conv_variants import (
     Conv1DTranspose,
     Conv2DTranspose,
@@ -141,7 +142,7 @@ __all__ = [
     "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda",
     "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
-    "Conv1D", "Conv2D", "Conv3D",
+    "Conv1D", "Conv2D", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
     "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D",
     "AvgPool3D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D",
