@@ -38,9 +38,15 @@ __all__ = [
 INITIALIZERS = Registry("initializer")
 
 
-def compute_fans(shape) -> tuple[float, float]:
-    """Keras fans: a vector uses its length for both; kernels multiply the receptive field."""
+def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[float, float]:
+    """Keras fans: a vector uses its length for both; kernels multiply the receptive field.
+    Given both `input_axes` and `output_axes` (an EinsumDense kernel), fan_in / fan_out are the
+    products of the sizes along those axes."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return float(math.prod(shape[a] for a in input_axes)), float(
+            math.prod(shape[a] for a in output_axes)
+        )
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -133,7 +139,15 @@ class VarianceScaling(Initializer):
     truncated at 2), "untruncated_normal", or "uniform" (limit sqrt(3 * scale / n)).
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(
+        self,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        seed=None,
+        input_axes=None,
+        output_axes=None,
+    ):
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be > 0; got {scale}.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -146,9 +160,11 @@ class VarianceScaling(Initializer):
                 f"uniform; got {distribution!r}."
             )
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
 
     def __call__(self, shape, dtype=torch.float32):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         var = self.scale / max(1.0, n)
         if self.distribution == "truncated_normal":
@@ -160,63 +176,70 @@ class VarianceScaling(Initializer):
         limit = math.sqrt(3.0 * var)
         return (torch.rand(tuple(shape), generator=_gen(self.seed)) * 2 * limit - limit).to(dtype)
 
+    def with_axes(self, input_axes, output_axes) -> VarianceScaling:
+        """The same initializer with its fans taken over these kernel axes."""
+        return type(self)(**{**self.get_config(), "input_axes": input_axes,
+                             "output_axes": output_axes})  # fmt: skip
+
     def get_config(self):
         return {
             "scale": self.scale,
             "mode": self.mode,
             "distribution": self.distribution,
             "seed": self.seed,
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
         }
 
 
 class GlorotUniform(VarianceScaling):
     """Uniform in +-sqrt(6 / (fan_in + fan_out)) (the Keras default kernel initializer)."""
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeUniform(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunUniform(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class Orthogonal(Initializer):

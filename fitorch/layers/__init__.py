@@ -28,6 +28,7 @@ from fitorch.layers.conv_variants import (
     SeparableConvolution2D,
 )
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
+from fitorch.layers.einsum_dense import EinsumDense
 from fitorch.layers.embedding import Embedding, Masking
 from fitorch.layers.index_lookup import IntegerLookup, StringLookup
 from fitorch.layers.input import Input, InputLayer, KerasTensor
@@ -139,7 +140,7 @@ from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "Layer", "Input", "InputLayer", "InputSpec", "KerasTensor", "TorchModuleWrapper",
-    "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda",
+    "Dense", "EinsumDense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda",
     "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
     "Conv1D", "Conv2D", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
