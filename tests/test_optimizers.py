@@ -413,6 +413,20 @@ def test_base_arguments_match_keras3(keras, kwargs):
     assert int(opt.iterations) == int(keras.ops.convert_to_numpy(k_opt.iterations))
 
 
+@pytest.mark.parametrize("cls", [O.Adagrad, O.Ftrl], ids=lambda c: c.__name__)
+def test_gradient_accumulation_keeps_an_accumulator_slot(keras, cls):
+    """Adagrad's and Ftrl's own `accumulator` slot survives gradient accumulation."""
+    params, grads = _data(7)
+    kwargs = {"learning_rate": 0.1, "gradient_accumulation_steps": 2}
+    got, _ = run_fitorch(cls, kwargs, params, grads, torch.float32)
+    k_opt = getattr(keras.optimizers, cls.__name__)(**kwargs)
+    k_vars = [keras.Variable(p.astype("float32")) for p in params]
+    for step_grads in grads:
+        k_opt.apply([keras.ops.convert_to_tensor(g.astype("float32")) for g in step_grads], k_vars)
+    for a, v in zip(got, k_vars):
+        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(v), rtol=2e-5, atol=2e-6)
+
+
 # ------------------------------------------------------------------------- convergence
 CONVERGE = [
     (O.SGD, {"learning_rate": 0.1, "momentum": 0.9}),

@@ -387,7 +387,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         if not state and self._has_state():
             state.update(self._init_slots(p))
             if self.gradient_accumulation_steps:
-                state["accumulator"] = torch.zeros_like(p)
+                state["gradient_accumulator"] = torch.zeros_like(p)
             if self.use_ema:
                 state["ema"] = p.detach().clone()
         return state
@@ -626,7 +626,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             flat = torch._foreach_div(flat, self.loss_scale_factor)
         n = self.gradient_accumulation_steps
         if n:
-            accs = [self.state[p]["accumulator"] for _, _, ps, _ in collected for p in ps]
+            accs = [self.state[p]["gradient_accumulator"] for _, _, ps, _ in collected for p in ps]
             if not update_now:
                 torch._foreach_add_(accs, flat)
                 return collected  # nothing is updated on this step
