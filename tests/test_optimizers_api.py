@@ -167,6 +167,18 @@ def test_learning_rate_get_set_fitorch_and_torch():
     assert torch_opt.param_groups[0]["lr"] == 0.02
 
 
+def test_learning_rate_assign_and_numpy_as_on_a_keras_variable():
+    """Keras 3 code: `opt.learning_rate.assign(v)`, `opt.learning_rate.numpy()`."""
+    opt = O.Adam(learning_rate=0.01)
+    opt.learning_rate.assign(0.02)  # before build
+    model = make_model()
+    opt.build(model.parameters())
+    assert opt.learning_rate.numpy() == np.float32(0.02)
+    opt.learning_rate.assign(opt.learning_rate * 0.5)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.01)
+    assert type(opt.get_config()["learning_rate"]) is float
+
+
 def test_learning_rate_with_schedule_reads_current_value_and_refuses_assignment():
     schedule = O.schedules.ExponentialDecay(0.1, 1, 0.5)
     model = make_model()

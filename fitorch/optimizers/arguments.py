@@ -16,6 +16,7 @@ from fitorch.optimizers import schedules
 
 __all__ = [
     "LearningRateHandle",
+    "LearningRateValue",
     "TorchStyleCall",
     "is_params",
     "check_range",
@@ -123,6 +124,29 @@ def valid_arguments(cls) -> list[str]:
             sig = inspect.signature(klass.__init__)
             names += [p for p in sig.parameters if p not in ("self", "kwargs")]
     return list(dict.fromkeys(names))
+
+
+class LearningRateValue(float):
+    """The float `optimizer.learning_rate` gives: Keras 3 code treats it as a variable.
+
+    `opt.learning_rate.assign(1e-4)` sets the optimizer's rate (as `opt.learning_rate = 1e-4`)
+    and `.numpy()` gives it as `np.float32`; otherwise it is a plain float, and copies or
+    pickles of it are plain floats.
+    """
+
+    def __new__(cls, value, optimizer):
+        obj = super().__new__(cls, value)
+        obj._optimizer = optimizer
+        return obj
+
+    def assign(self, value) -> None:
+        self._optimizer.learning_rate = float(value)
+
+    def numpy(self) -> np.float32:
+        return np.float32(self)
+
+    def __reduce__(self):
+        return float, (float(self),)
 
 
 class LearningRateHandle:

@@ -33,6 +33,7 @@ from fitorch.optimizers import schedules as schedules_lib
 from fitorch.optimizers import steps
 from fitorch.optimizers.arguments import (
     LearningRateHandle,
+    LearningRateValue,
     TorchStyleCall,
     check_learning_rate,
     check_nonnegative,
@@ -273,10 +274,12 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     # ----------------------------------------------------------------------- learning rate
     @property
     def learning_rate(self):
-        """The float learning rate (group 0's `lr` once built), or the schedule/callable."""
-        if isinstance(self._learning_rate, float) and self.built:
-            return self.param_groups[0]["lr"]
-        return self._learning_rate
+        """The float learning rate (group 0's `lr` once built) as a `LearningRateValue`
+        (Keras' `.assign(v)` and `.numpy()` work on it), or the schedule/callable."""
+        if not isinstance(self._learning_rate, float):
+            return self._learning_rate
+        value = self.param_groups[0]["lr"] if self.built else self._learning_rate
+        return LearningRateValue(value, self)
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -715,6 +718,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         lr = self.learning_rate
         if isinstance(lr, schedules_lib.LearningRateSchedule):
             lr = schedules_lib.serialize(lr)
+        elif isinstance(lr, float):
+            lr = float(lr)
         config = {
             "name": self.name,
             "learning_rate": lr,
