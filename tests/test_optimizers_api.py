@@ -362,6 +362,21 @@ def test_exclude_from_weight_decay_by_name_and_by_tensor():
         assert torch.equal(after[name], before[name])
 
 
+def test_exclude_from_weight_decay_searches_keras_weight_names_as_regex():
+    """Keras 3: `re.search(pattern, variable.name)`, the weight's own name, not its path."""
+    import fitorch
+
+    model = fitorch.Sequential([fitorch.Input((2,)), fitorch.layers.Dense(3, name="first")])
+    opt = O.SGD(learning_rate=1.0, weight_decay=0.5)
+    opt.exclude_from_weight_decay(var_names=["^bi.s$", "first"])  # "first" is in no name
+    kernel, bias = model.layers[0].kernel, model.layers[0].bias
+    bias.data.fill_(1.0)
+    before = [kernel.detach().clone(), bias.detach().clone()]
+    opt.apply([torch.zeros_like(kernel), torch.zeros_like(bias)], [kernel, bias])
+    assert torch.allclose(kernel, before[0] * 0.5)
+    assert torch.equal(bias, before[1])
+
+
 def test_iterations_is_a_device_tensor_counting_updates():
     model = make_model()
     opt = O.Adam(model.parameters(), gradient_accumulation_steps=3)

@@ -23,6 +23,7 @@ the two agree in float64).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any, NamedTuple
 
@@ -348,10 +349,12 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
     # ------------------------------------------------------------------------ weight decay
     def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
-        """Exclude tensors (`var_list`) or tensors whose name contains one of `var_names`.
+        """Exclude tensors (`var_list`) or tensors whose name `re.search`es one of the
+        regular expressions `var_names` (Keras 3).
 
-        Names come from `(name, param)` pairs given to `build` (e.g. `named_parameters()`)
-        or a `name`/`path` attribute on the tensor.
+        A tensor's name is the one given in a `(name, param)` pair to `build` (e.g.
+        `named_parameters()`), else its `name` attribute as in Keras (a layer weight's own
+        name, `"bias"`, not its path `"dense/bias"`), else its `path` attribute.
         """
         self._excluded_ids.update(id(v) for v in (var_list or []))
         self._excluded_names = tuple(self._excluded_names) + tuple(var_names or ())
@@ -362,11 +365,11 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         if self._excluded_names:
             name = (
                 self._param_names.get(id(p))
-                or getattr(p, "path", None)
                 or getattr(p, "name", None)
+                or getattr(p, "path", None)
                 or ""
             )
-            return not any(s in name for s in self._excluded_names)
+            return not any(re.search(pattern, name) for pattern in self._excluded_names)
         return True
 
     # ------------------------------------------------------------------------------- state
