@@ -23,6 +23,7 @@ from fitorch.optimizers.base import Optimizer
 from fitorch.optimizers.lamb import Lamb
 from fitorch.optimizers.lion import Lion
 from fitorch.optimizers.loss_scale import LossScaleOptimizer
+from fitorch.optimizers.muon import Muon
 from fitorch.optimizers.sgd import SGD
 from fitorch.registry import Registry
 
@@ -40,6 +41,7 @@ __all__ = [
     "Lion",
     "Lamb",
     "Adafactor",
+    "Muon",
     "LossScaleOptimizer",
     "schedules",
     "OPTIMIZERS",
@@ -52,7 +54,7 @@ __all__ = [
 ]
 
 OPTIMIZERS = Registry("optimizer", case_insensitive=True)
-for _cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Ftrl, Lion, Lamb):
+for _cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Ftrl, Lion, Lamb, Muon):
     OPTIMIZERS.register(_cls)
 OPTIMIZERS.register(Adafactor)
 OPTIMIZERS.register(LossScaleOptimizer)

@@ -359,6 +359,11 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         self._excluded_ids.update(id(v) for v in (var_list or []))
         self._excluded_names = tuple(self._excluded_names) + tuple(var_names or ())
 
+    def parameter_path(self, p: torch.Tensor) -> str:
+        """`p`'s name from a `(name, param)` pair given to `build`, else its `path` attribute
+        (a fitorch layer weight's `"dense/kernel"`), else `""`."""
+        return self._param_names.get(id(p)) or getattr(p, "path", None) or ""
+
     def _uses_weight_decay(self, p: torch.Tensor) -> bool:
         if id(p) in self._excluded_ids:
             return False
