@@ -24,6 +24,7 @@ from fitorch.optimizers.lamb import Lamb
 from fitorch.optimizers.lion import Lion
 from fitorch.optimizers.loss_scale import LossScaleOptimizer
 from fitorch.optimizers.muon import Muon
+from fitorch.optimizers.schedule_free import ScheduleFreeAdamW
 from fitorch.optimizers.sgd import SGD
 from fitorch.registry import Registry
 
@@ -42,6 +43,7 @@ __all__ = [
     "Lamb",
     "Adafactor",
     "Muon",
+    "ScheduleFreeAdamW",
     "LossScaleOptimizer",
     "schedules",
     "OPTIMIZERS",
@@ -54,9 +56,11 @@ __all__ = [
 ]
 
 OPTIMIZERS = Registry("optimizer", case_insensitive=True)
-for _cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Ftrl, Lion, Lamb, Muon):
+for _cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Ftrl, Lion, Lamb):
     OPTIMIZERS.register(_cls)
 OPTIMIZERS.register(Adafactor)
+OPTIMIZERS.register(Muon)
+OPTIMIZERS.register(ScheduleFreeAdamW)
 OPTIMIZERS.register(LossScaleOptimizer)
 
 
