@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 import torch
 from torch.optim import optimizer as torch_optimizer
 
+from fitorch import initializers
+from fitorch.ops.dtypes import to_torch_dtype
 from fitorch.optimizers import schedules as schedules_lib
 from fitorch.optimizers import steps
 from fitorch.optimizers.arguments import (
@@ -659,6 +661,10 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             steps.decay_weights([decayed[i] for i in idx], wd, lr)
 
     def _update_group(self, params, grads, lr: Scalar, t: torch.Tensor | None) -> None:
+        if type(self).update_step is not Optimizer.update_step:  # a Keras-style subclass
+            for p, g in zip(params, grads):
+                self.update_step(g, p, lr)
+            return
         names = self._slot_names
         states = [self._state_of(p) for p in params] if names else [{}] * len(params)
         if not self.foreach:
@@ -678,6 +684,66 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
     def _update_reference(self, p, g, slots, lr: Scalar, t: torch.Tensor) -> None:
         raise NotImplementedError
+
+    # ------------------------------------------------------- Keras custom-optimizer API
+    # A Keras 3 optimizer subclass runs unchanged: `build(var_list)` calls `super().build`
+    # and makes slots with `add_variable_from_reference` (kept in `state[variable][name]`,
+    # so `state_dict()` saves them); `update_step(gradient, variable, learning_rate)`
+    # updates one variable with `assign`/`assign_add`/`assign_sub`. Loss scaling,
+    # accumulation, clipping, weight decay and EMA still happen around it.
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        """Keras-style rule for one variable; a subclass that defines it replaces the
+        built-in foreach/reference rules."""
+        raise NotImplementedError
+
+    def add_variable(
+        self, shape, initializer="zeros", dtype=None, aggregation="none", layout=None, name=None
+    ) -> torch.Tensor:
+        """A new optimizer-wide tensor of `shape` (on the parameters' device once built)."""
+        dtype = torch.get_default_dtype() if dtype is None else to_torch_dtype(dtype)
+        params = self.bound_parameters() if self.built else []
+        device = params[0].device if params else None
+        return initializers.get(initializer)(tuple(shape), dtype=dtype).to(device)
+
+    def add_variable_from_reference(
+        self, reference_variable, name=None, initializer="zeros"
+    ) -> torch.Tensor:
+        """A slot shaped like `reference_variable`, kept in `state[reference_variable][name]`."""
+        ref = reference_variable
+        state = self._state_of(ref)
+        slot = initializers.get(initializer)(tuple(ref.shape), dtype=ref.dtype).to(ref.device)
+        state[name or f"slot_{len(state)}"] = slot
+        return slot
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """One slot per variable: a list, or a tuple of lists for a list of names."""
+        names = [name] if isinstance(name, str) else list(name)
+        inits = initializer if isinstance(initializer, (list, tuple)) else [initializer]
+        inits = inits * len(names) if len(inits) == 1 else inits
+        out = tuple(
+            [self.add_variable_from_reference(v, n, i) for v in trainable_variables]
+            for n, i in zip(names, inits)
+        )
+        return out[0] if isinstance(name, str) else out
+
+    @torch.no_grad()
+    def assign(self, variable: torch.Tensor, value) -> None:
+        variable.copy_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    @torch.no_grad()
+    def assign_add(self, variable: torch.Tensor, value) -> None:
+        variable.add_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    @torch.no_grad()
+    def assign_sub(self, variable: torch.Tensor, value) -> None:
+        variable.sub_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    def _get_variable_index(self, variable) -> int:
+        """Position of `variable` among `bound_parameters()` (Keras code indexes slots so)."""
+        for index, p in enumerate(self.bound_parameters()):
+            if p is variable:
+                return index
+        raise KeyError(f"A {tuple(variable.shape)} variable is not bound to {self.name!r}.")
 
     # --------------------------------------------------------------------------------- EMA
     def _all_params(self) -> list[torch.Tensor]:
