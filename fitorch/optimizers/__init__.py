@@ -23,6 +23,7 @@ from fitorch.optimizers.base import Optimizer
 from fitorch.optimizers.lamb import Lamb
 from fitorch.optimizers.lion import Lion
 from fitorch.optimizers.loss_scale import LossScaleOptimizer
+from fitorch.optimizers.multi import MultiOptimizer, OptimizerMap
 from fitorch.optimizers.muon import Muon
 from fitorch.optimizers.schedule_free import ScheduleFreeAdamW
 from fitorch.optimizers.sgd import SGD
@@ -45,6 +46,8 @@ __all__ = [
     "Muon",
     "ScheduleFreeAdamW",
     "LossScaleOptimizer",
+    "MultiOptimizer",
+    "OptimizerMap",
     "schedules",
     "OPTIMIZERS",
     "get",
@@ -62,6 +65,7 @@ OPTIMIZERS.register(Adafactor)
 OPTIMIZERS.register(Muon)
 OPTIMIZERS.register(ScheduleFreeAdamW)
 OPTIMIZERS.register(LossScaleOptimizer)
+OPTIMIZERS.register(MultiOptimizer)
 
 
 def get(identifier):
