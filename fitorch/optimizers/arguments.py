@@ -22,7 +22,7 @@ __all__ = [
     "check_range",
     "check_beta",
     "check_nonnegative",
-    "check_positive",
+    "check_clip_threshold",
     "check_learning_rate",
     "default_epsilon",
     "valid_arguments",
@@ -78,12 +78,13 @@ def check_nonnegative(name: str, value, allow_none: bool = True) -> float | None
     return float(value)
 
 
-def check_positive(name: str, value) -> float | None:
-    """None or `float(value)` for a finite number > 0 (a clipping threshold), else ValueError."""
+def check_clip_threshold(name: str, value) -> float | None:
+    """None or `float(value)` for a finite number, else ValueError. A clipping threshold
+    <= 0 is accepted and disables the clipping, as in Keras 3."""
     if value is None:
         return None
-    if not _is_real(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"`{name}` must be None or a finite float > 0. Received: {name}={value!r}")
+    if not _is_real(value) or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be None or a finite float. Received: {name}={value!r}")
     return float(value)
 
 

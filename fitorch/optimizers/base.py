@@ -38,9 +38,9 @@ from fitorch.optimizers.arguments import (
     LearningRateHandle,
     LearningRateValue,
     TorchStyleCall,
+    check_clip_threshold,
     check_learning_rate,
     check_nonnegative,
-    check_positive,
     check_range,
     valid_arguments,
 )
@@ -89,7 +89,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     Args:
         learning_rate: float (ints accepted), `LearningRateSchedule`, or zero-arg callable.
         weight_decay: decoupled weight decay factor, applied as `p -= p * wd * lr`.
-        clipnorm / global_clipnorm / clipvalue: gradient clipping; at most one may be set.
+        clipnorm / global_clipnorm / clipvalue: gradient clipping; at most one may be set
+            (not None); a value <= 0 disables it (Keras 3).
             `clipnorm` is per tensor as in Keras 3 (Keras 2.2 clipped the global norm; use
             `global_clipnorm` for that).
         use_ema, ema_momentum, ema_overwrite_frequency: moving average of the weights;
@@ -140,10 +141,11 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             )
         self._learning_rate = check_learning_rate(learning_rate if lr is None else lr)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
-        self.clipnorm = check_positive("clipnorm", clipnorm)
-        self.clipvalue = check_positive("clipvalue", clipvalue)
-        self.global_clipnorm = check_positive("global_clipnorm", global_clipnorm)
-        given = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, k)]
+        self.clipnorm = check_clip_threshold("clipnorm", clipnorm)
+        self.clipvalue = check_clip_threshold("clipvalue", clipvalue)
+        self.global_clipnorm = check_clip_threshold("global_clipnorm", global_clipnorm)
+        names = ("clipnorm", "clipvalue", "global_clipnorm")
+        given = [k for k in names if getattr(self, k) is not None]  # Keras: even a 0 counts
         if len(given) > 1:
             raise ValueError(
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
