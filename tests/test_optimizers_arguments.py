@@ -77,3 +77,14 @@ def test_valid_thresholds_clip_as_given():
     opt.apply_gradients([(torch.tensor([2.0]), w)])
     assert w.item() == pytest.approx(0.5)
     assert O.SGD(clipnorm=1e-12).clipnorm == 1e-12
+
+
+def test_zero_accumulation_steps_and_overwrite_frequency_mean_off():
+    """Keras 3 reads 0 as "not set" for both (1 and negatives stay errors)."""
+    w = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = O.SGD(1.0, gradient_accumulation_steps=0, use_ema=True, ema_overwrite_frequency=0)
+    opt.apply_gradients([(torch.tensor([2.0]), w)])
+    assert w.item() == pytest.approx(-1.0) and int(opt.iterations) == 1
+    for kwargs in ({"gradient_accumulation_steps": 1}, {"ema_overwrite_frequency": -1}):
+        with pytest.raises(ValueError, match=next(iter(kwargs))):
+            O.SGD(**kwargs)

@@ -153,20 +153,20 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             )
         self.use_ema = bool(use_ema)
         self.ema_momentum = check_range("ema_momentum", ema_momentum, 0.0, 1.0)
-        if ema_overwrite_frequency is not None and (
+        if ema_overwrite_frequency and (  # Keras: None and 0 mean no overwrite
             not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
         ):
             raise ValueError(
-                "`ema_overwrite_frequency` must be None or an int >= 1. "
+                "`ema_overwrite_frequency` must be None, 0 or an int >= 1. "
                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
             )
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = check_nonnegative("loss_scale_factor", loss_scale_factor)
-        if gradient_accumulation_steps is not None and (
+        if gradient_accumulation_steps and (  # Keras: None and 0 mean no accumulation
             not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2
         ):
             raise ValueError(
-                "`gradient_accumulation_steps` must be None or an int >= 2. "
+                "`gradient_accumulation_steps` must be None, 0 or an int >= 2. "
                 f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
             )
         self.gradient_accumulation_steps = gradient_accumulation_steps
