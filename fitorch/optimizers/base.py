@@ -368,7 +368,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         (a fitorch layer weight's `"dense/kernel"`), else `""`."""
         return self._param_names.get(id(p)) or getattr(p, "path", None) or ""
 
-    def _uses_weight_decay(self, p: torch.Tensor) -> bool:
+    def uses_weight_decay(self, p: torch.Tensor) -> bool:
+        """False for a tensor `exclude_from_weight_decay` excluded, else True."""
         if id(p) in self._excluded_ids:
             return False
         if self._excluded_names:
@@ -658,7 +659,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     def _decay(self, wd: float | None, params, lr: Scalar) -> None:
         if not wd:
             return
-        decayed = [p for p in params if self._uses_weight_decay(p)]
+        decayed = [p for p in params if self.uses_weight_decay(p)]
         for idx in self._buckets(decayed):
             steps.decay_weights([decayed[i] for i in idx], wd, lr)
 

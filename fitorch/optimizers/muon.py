@@ -108,7 +108,7 @@ class Muon(Optimizer):
     def _decay(self, wd, params, lr) -> None:
         for p in params:
             rate = self.adam_weight_decay if self.uses_adamw(p) else wd
-            if rate and self._uses_weight_decay(p):
+            if rate and self.uses_weight_decay(p):
                 steps.decay_weights([p], rate, lr)
 
     def _update_foreach(self, params, grads, slots, lr, t):
