@@ -476,10 +476,12 @@ def test_converges_on_rosenbrock(cls, kwargs):
     assert torch.allclose(xy.detach(), torch.ones(2, dtype=torch.float64), atol=0.05), xy
 
 
+@pytest.mark.parametrize("via_apply", [False, True], ids=["step", "apply"])
 @pytest.mark.parametrize(
     "inner_kwargs", [{}, {"use_ema": True, "ema_momentum": 0.5}], ids=["plain", "ema"]
 )
-def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs):
+def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs, via_apply):
+    """`step()` on scaled `.grad`s, or Keras' `apply(scaled grads, variables)`."""
     params, grads = _data(7)
     grads[0][1][0, 0] = np.inf  # the very first step overflows, as fp16 training often does
     grads[3][0][1] = np.nan
@@ -500,9 +502,13 @@ def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs):
     for step_grads in grads:
         scale = float(opt.dynamic_scale)
         assert scale == float(keras.ops.convert_to_numpy(k_opt.dynamic_scale))
-        for p, g in zip(ps, step_grads):
-            p.grad = torch.tensor(g * scale, dtype=torch.float32)
-        opt.step()
+        scaled = [torch.tensor(g * scale, dtype=torch.float32) for g in step_grads]
+        if via_apply:
+            opt.apply(scaled, ps)
+        else:
+            for p, g in zip(ps, scaled):
+                p.grad = g
+            opt.step()
         k_grads = [keras.ops.convert_to_tensor((g * scale).astype("float32")) for g in step_grads]
         k_opt.apply(k_grads, k_vars)
     opt.finalize_variable_values()

@@ -79,3 +79,25 @@ def test_state_config_and_learning_rate():
     assert int(clone.iterations) == 1 and int(clone.optimizers[0].iterations) == 1
     with pytest.raises(AttributeError, match="sub-optimizers"):
         _ = opt.learning_rate
+
+
+def test_inside_a_loss_scale_optimizer_matches_keras3(keras):
+    """Mixed-precision compile wraps the MultiOptimizer; an overflow skips every inner step."""
+    rng = np.random.default_rng(1)
+    init = {n: rng.normal(size=s).astype("float32") for n, s in SHAPES.items()}
+    k_vars = [keras.Variable(v, name=n) for n, v in init.items()]
+    k_opt = keras.optimizers.LossScaleOptimizer(_multi(keras.optimizers), initial_scale=4.0)
+    params = {n: torch.nn.Parameter(torch.tensor(v)) for n, v in init.items()}
+    opt = O.LossScaleOptimizer(_multi(O), initial_scale=4.0)
+    opt.build(list(params.items()))
+    for step in range(3):
+        grads = [rng.normal(size=s).astype("float32") * 4.0 for s in SHAPES.values()]
+        grads[0][0, 0] = np.inf if step == 1 else grads[0][0, 0]
+        k_opt.apply([keras.ops.convert_to_tensor(g) for g in grads], k_vars)
+        opt.apply([torch.tensor(g) for g in grads])
+    for v, p in zip(k_vars, params.values()):
+        np.testing.assert_allclose(
+            p.detach().numpy(), keras.ops.convert_to_numpy(v), rtol=2e-5, atol=2e-6
+        )
+    assert [int(o.iterations) for o in opt.inner_optimizer.optimizers] == [2, 2, 2]
+    assert float(opt.dynamic_scale) == float(keras.ops.convert_to_numpy(k_opt.dynamic_scale))

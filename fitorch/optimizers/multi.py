@@ -187,34 +187,12 @@ class MultiOptimizer(Optimizer):
         return [(o, ps) for o, ps in zip(self.optimizers, self._assigned) if ps]
 
     # ------------------------------------------------------------------------------ step
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+    def _apply(self, skip: torch.Tensor | None = None) -> None:
+        """Each inner optimizer steps on the `.grad`s of its parameters (what `step`,
+        `apply` and `LossScaleOptimizer`, with its `skip`, call)."""
         for optimizer, _ in self._active():
-            optimizer.step()
-        self.iterations.add_(1)
-        return loss
-
-    @torch.no_grad()
-    def apply(self, grads, trainable_variables=None) -> None:
-        """Keras `apply`: each inner optimizer applies the gradients of its variables."""
-        if trainable_variables is None:
-            trainable_variables = [p for _, ps in self._active() for p in ps]
-        trainable_variables = list(trainable_variables)
-        if not self.built:
-            self.build(trainable_variables)
-        if len(grads) != len(trainable_variables):
-            raise ValueError(
-                f"Got {len(grads)} gradients for {len(trainable_variables)} variables; "
-                "they must align."
-            )
-        by_id = {id(p): g for p, g in zip(trainable_variables, grads)}
-        for optimizer, params in self._active():
-            optimizer.apply([by_id.get(id(p)) for p in params], params)
-        self.iterations.add_(1)
+            optimizer._apply(skip)
+        self.iterations.add_(1 if skip is None else (~skip).long())
 
     def plan_update(self, tensor_learning_rates: bool = False) -> MultiPlan:
         return MultiPlan(tuple(o.plan_update(tensor_learning_rates) for o, _ in self._active()))
