@@ -392,6 +392,15 @@ CASES = [
         {"from_logits": True, "alpha": 0.5, "gamma": 1.0, "label_smoothing": 0.1},
     ),
     Case(
+        "cfce_class_alpha",  # one alpha per class (Keras accepts a list)
+        "categorical_focal_crossentropy",
+        "CategoricalFocalCrossentropy",
+        _onehot,
+        ref_cfce,
+        {"alpha": [0.1, 0.2, 0.4, 0.3]},
+        shapes=((5, 4), (3, 2, 4)),
+    ),
+    Case(
         "scce",
         "sparse_categorical_crossentropy",
         "SparseCategoricalCrossentropy",

@@ -90,6 +90,34 @@ def test_add_weight_and_initializers_and_default_reset():
     assert m.result().tolist() == [1.0, 1.0]
 
 
+def test_variables_lists_the_states_and_a_keras_style_reset_works():
+    """Keras' default `reset_state` loops over `self.variables`; custom metrics copy it."""
+
+    class Count(keras.metrics.Metric):
+        def __init__(self):
+            super().__init__(name="count")
+            self.n = self.add_variable(shape=(), initializer="zeros", name="n")
+            self.s = self.add_variable(shape=(2,), initializer="zeros", name="s")
+
+        def update_state(self, values):
+            self.n.assign_add(1.0)
+            self.s.assign_add(values)
+
+        def result(self):
+            return self.s / self.n
+
+        def reset_state(self):
+            for v in self.variables:
+                v.assign(ops.zeros(v.shape, dtype=v.dtype))
+
+    m = Count()
+    m.update_state(torch.tensor([1.0, 3.0]))
+    assert [v is w for v, w in zip(m.variables, [m.n, m.s])] == [True, True]
+    m.reset_state()
+    assert float(m.n) == 0.0 and m.s.tolist() == [0.0, 0.0]
+    assert [tuple(v.shape) for v in keras.metrics.Mean().variables] == [(), ()]
+
+
 def test_add_variable_argument_errors():
     metric = CategoricalTruePositives()
     with pytest.raises(ValueError, match="expected 'sum', received 'mean'"):

@@ -413,6 +413,20 @@ def test_base_arguments_match_keras3(keras, kwargs):
     assert int(opt.iterations) == int(keras.ops.convert_to_numpy(k_opt.iterations))
 
 
+@pytest.mark.parametrize("cls", [O.Adagrad, O.Ftrl], ids=lambda c: c.__name__)
+def test_gradient_accumulation_keeps_an_accumulator_slot(keras, cls):
+    """Adagrad's and Ftrl's own `accumulator` slot survives gradient accumulation."""
+    params, grads = _data(7)
+    kwargs = {"learning_rate": 0.1, "gradient_accumulation_steps": 2}
+    got, _ = run_fitorch(cls, kwargs, params, grads, torch.float32)
+    k_opt = getattr(keras.optimizers, cls.__name__)(**kwargs)
+    k_vars = [keras.Variable(p.astype("float32")) for p in params]
+    for step_grads in grads:
+        k_opt.apply([keras.ops.convert_to_tensor(g.astype("float32")) for g in step_grads], k_vars)
+    for a, v in zip(got, k_vars):
+        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(v), rtol=2e-5, atol=2e-6)
+
+
 # ------------------------------------------------------------------------- convergence
 CONVERGE = [
     (O.SGD, {"learning_rate": 0.1, "momentum": 0.9}),
@@ -462,10 +476,12 @@ def test_converges_on_rosenbrock(cls, kwargs):
     assert torch.allclose(xy.detach(), torch.ones(2, dtype=torch.float64), atol=0.05), xy
 
 
+@pytest.mark.parametrize("via_apply", [False, True], ids=["step", "apply"])
 @pytest.mark.parametrize(
     "inner_kwargs", [{}, {"use_ema": True, "ema_momentum": 0.5}], ids=["plain", "ema"]
 )
-def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs):
+def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs, via_apply):
+    """`step()` on scaled `.grad`s, or Keras' `apply(scaled grads, variables)`."""
     params, grads = _data(7)
     grads[0][1][0, 0] = np.inf  # the very first step overflows, as fp16 training often does
     grads[3][0][1] = np.nan
@@ -486,9 +502,13 @@ def test_loss_scale_optimizer_matches_keras3(keras, inner_kwargs):
     for step_grads in grads:
         scale = float(opt.dynamic_scale)
         assert scale == float(keras.ops.convert_to_numpy(k_opt.dynamic_scale))
-        for p, g in zip(ps, step_grads):
-            p.grad = torch.tensor(g * scale, dtype=torch.float32)
-        opt.step()
+        scaled = [torch.tensor(g * scale, dtype=torch.float32) for g in step_grads]
+        if via_apply:
+            opt.apply(scaled, ps)
+        else:
+            for p, g in zip(ps, scaled):
+                p.grad = g
+            opt.step()
         k_grads = [keras.ops.convert_to_tensor((g * scale).astype("float32")) for g in step_grads]
         k_opt.apply(k_grads, k_vars)
     opt.finalize_variable_values()

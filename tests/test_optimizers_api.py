@@ -167,6 +167,18 @@ def test_learning_rate_get_set_fitorch_and_torch():
     assert torch_opt.param_groups[0]["lr"] == 0.02
 
 
+def test_learning_rate_assign_and_numpy_as_on_a_keras_variable():
+    """Keras 3 code: `opt.learning_rate.assign(v)`, `opt.learning_rate.numpy()`."""
+    opt = O.Adam(learning_rate=0.01)
+    opt.learning_rate.assign(0.02)  # before build
+    model = make_model()
+    opt.build(model.parameters())
+    assert opt.learning_rate.numpy() == np.float32(0.02)
+    opt.learning_rate.assign(opt.learning_rate * 0.5)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.01)
+    assert type(opt.get_config()["learning_rate"]) is float
+
+
 def test_learning_rate_with_schedule_reads_current_value_and_refuses_assignment():
     schedule = O.schedules.ExponentialDecay(0.1, 1, 0.5)
     model = make_model()
@@ -348,6 +360,21 @@ def test_exclude_from_weight_decay_by_name_and_by_tensor():
     assert torch.allclose(after["0.weight"], before["0.weight"] * 0.5)
     for name in ["0.bias", "2.weight", "2.bias"]:
         assert torch.equal(after[name], before[name])
+
+
+def test_exclude_from_weight_decay_searches_keras_weight_names_as_regex():
+    """Keras 3: `re.search(pattern, variable.name)`, the weight's own name, not its path."""
+    import fitorch
+
+    model = fitorch.Sequential([fitorch.Input((2,)), fitorch.layers.Dense(3, name="first")])
+    opt = O.SGD(learning_rate=1.0, weight_decay=0.5)
+    opt.exclude_from_weight_decay(var_names=["^bi.s$", "first"])  # "first" is in no name
+    kernel, bias = model.layers[0].kernel, model.layers[0].bias
+    bias.data.fill_(1.0)
+    before = [kernel.detach().clone(), bias.detach().clone()]
+    opt.apply([torch.zeros_like(kernel), torch.zeros_like(bias)], [kernel, bias])
+    assert torch.allclose(kernel, before[0] * 0.5)
+    assert torch.equal(bias, before[1])
 
 
 def test_iterations_is_a_device_tensor_counting_updates():

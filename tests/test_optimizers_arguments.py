@@ -28,10 +28,23 @@ def test_betas_at_the_closed_end_are_kept(cls):
 
 
 @pytest.mark.parametrize("name", ["clipnorm", "clipvalue", "global_clipnorm"])
-@pytest.mark.parametrize("value", [0, 0.0, -1.0, math.inf, math.nan])
-def test_clipping_thresholds_must_be_positive_and_finite(name, value):
-    with pytest.raises(ValueError, match=rf"`{name}` must be None or a finite float > 0.*{name}="):
+@pytest.mark.parametrize("value", [math.inf, math.nan])
+def test_clipping_thresholds_must_be_finite(name, value):
+    with pytest.raises(ValueError, match=rf"`{name}` must be None or a finite float.*{name}="):
         O.SGD(**{name: value})
+
+
+@pytest.mark.parametrize("name", ["clipnorm", "clipvalue", "global_clipnorm"])
+@pytest.mark.parametrize("value", [0, 0.0, -1.0])
+def test_non_positive_clipping_threshold_disables_clipping(name, value):
+    """Keras 3 accepts a threshold <= 0 (kept in the config) and then clips nothing."""
+    w = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = O.SGD(1.0, **{name: value})
+    opt.apply_gradients([(torch.tensor([2.0]), w)])
+    assert w.item() == pytest.approx(-1.0)
+    assert opt.get_config()[name] == value
+    with pytest.raises(ValueError, match="Only one of"):
+        O.SGD(**{name: value, ("clipvalue" if name != "clipvalue" else "clipnorm"): 1.0})
 
 
 @pytest.mark.parametrize("value", [-1e-3, math.inf, -math.inf, math.nan])
@@ -64,3 +77,14 @@ def test_valid_thresholds_clip_as_given():
     opt.apply_gradients([(torch.tensor([2.0]), w)])
     assert w.item() == pytest.approx(0.5)
     assert O.SGD(clipnorm=1e-12).clipnorm == 1e-12
+
+
+def test_zero_accumulation_steps_and_overwrite_frequency_mean_off():
+    """Keras 3 reads 0 as "not set" for both (1 and negatives stay errors)."""
+    w = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = O.SGD(1.0, gradient_accumulation_steps=0, use_ema=True, ema_overwrite_frequency=0)
+    opt.apply_gradients([(torch.tensor([2.0]), w)])
+    assert w.item() == pytest.approx(-1.0) and int(opt.iterations) == 1
+    for kwargs in ({"gradient_accumulation_steps": 1}, {"ema_overwrite_frequency": -1}):
+        with pytest.raises(ValueError, match=next(iter(kwargs))):
+            O.SGD(**kwargs)

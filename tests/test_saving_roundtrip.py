@@ -362,7 +362,9 @@ def _optimizer_classes():
     return {
         v.__name__: v
         for v in optimizers.OPTIMIZERS._by_name.values()
-        if isinstance(v, type) and v is not optimizers.LossScaleOptimizer
+        # (the wrappers take optimizers, not a learning rate)
+        if isinstance(v, type)
+        and v not in (optimizers.LossScaleOptimizer, optimizers.MultiOptimizer)
     }
 
 

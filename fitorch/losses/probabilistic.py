@@ -193,7 +193,8 @@ def categorical_focal_crossentropy(
     """Categorical focal crossentropy: sum(alpha * (1 - p)**gamma * (-t log p), axis).
 
     p = y_pred (softmax(y_pred) when `from_logits`) renormalized and clipped to [ε, 1 - ε];
-    t label-smoothed as `categorical_crossentropy`.
+    t label-smoothed as `categorical_crossentropy`. `alpha` is a float or one weight per
+    class (a list, broadcast against the last axis as in Keras).
 
     Example:
         >>> categorical_focal_crossentropy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, 0.5]]))
@@ -208,6 +209,8 @@ def categorical_focal_crossentropy(
     if from_logits:
         y_pred = torch.softmax(y_pred, dim=axis)
     p = K._clipped_probs(y_pred, axis)
+    if not isinstance(alpha, (int, float)):  # per-class weights
+        alpha = torch.as_tensor(alpha, dtype=p.dtype, device=p.device)
     focal = alpha * torch.pow(1.0 - p, gamma) * (-y_true * torch.log(p))
     return torch.sum(focal, dim=axis)
 

@@ -93,6 +93,12 @@ class Metric:
         """Current state tensors by name."""
         return {n: getattr(self, n) for n in self._state_specs}
 
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """Keras' `metric.variables`: the state tensors in declaration order (the
+        `fitorch.Variable`s of `add_variable`, so `v.assign(...)` works on those)."""
+        return list(self.states().values())
+
     def state_reductions(self) -> dict[str, str]:
         return {n: spec[1] for n, spec in self._state_specs.items()}
 

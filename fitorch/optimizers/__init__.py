@@ -23,6 +23,9 @@ from fitorch.optimizers.base import Optimizer
 from fitorch.optimizers.lamb import Lamb
 from fitorch.optimizers.lion import Lion
 from fitorch.optimizers.loss_scale import LossScaleOptimizer
+from fitorch.optimizers.multi import MultiOptimizer, OptimizerMap
+from fitorch.optimizers.muon import Muon
+from fitorch.optimizers.schedule_free import ScheduleFreeAdamW
 from fitorch.optimizers.sgd import SGD
 from fitorch.registry import Registry
 
@@ -40,7 +43,11 @@ __all__ = [
     "Lion",
     "Lamb",
     "Adafactor",
+    "Muon",
+    "ScheduleFreeAdamW",
     "LossScaleOptimizer",
+    "MultiOptimizer",
+    "OptimizerMap",
     "schedules",
     "OPTIMIZERS",
     "get",
@@ -55,7 +62,10 @@ OPTIMIZERS = Registry("optimizer", case_insensitive=True)
 for _cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Ftrl, Lion, Lamb):
     OPTIMIZERS.register(_cls)
 OPTIMIZERS.register(Adafactor)
+OPTIMIZERS.register(Muon)
+OPTIMIZERS.register(ScheduleFreeAdamW)
 OPTIMIZERS.register(LossScaleOptimizer)
+OPTIMIZERS.register(MultiOptimizer)
 
 
 def get(identifier):

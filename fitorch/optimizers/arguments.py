@@ -16,12 +16,13 @@ from fitorch.optimizers import schedules
 
 __all__ = [
     "LearningRateHandle",
+    "LearningRateValue",
     "TorchStyleCall",
     "is_params",
     "check_range",
     "check_beta",
     "check_nonnegative",
-    "check_positive",
+    "check_clip_threshold",
     "check_learning_rate",
     "default_epsilon",
     "valid_arguments",
@@ -77,12 +78,13 @@ def check_nonnegative(name: str, value, allow_none: bool = True) -> float | None
     return float(value)
 
 
-def check_positive(name: str, value) -> float | None:
-    """None or `float(value)` for a finite number > 0 (a clipping threshold), else ValueError."""
+def check_clip_threshold(name: str, value) -> float | None:
+    """None or `float(value)` for a finite number, else ValueError. A clipping threshold
+    <= 0 is accepted and disables the clipping, as in Keras 3."""
     if value is None:
         return None
-    if not _is_real(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"`{name}` must be None or a finite float > 0. Received: {name}={value!r}")
+    if not _is_real(value) or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be None or a finite float. Received: {name}={value!r}")
     return float(value)
 
 
@@ -123,6 +125,29 @@ def valid_arguments(cls) -> list[str]:
             sig = inspect.signature(klass.__init__)
             names += [p for p in sig.parameters if p not in ("self", "kwargs")]
     return list(dict.fromkeys(names))
+
+
+class LearningRateValue(float):
+    """The float `optimizer.learning_rate` gives: Keras 3 code treats it as a variable.
+
+    `opt.learning_rate.assign(1e-4)` sets the optimizer's rate (as `opt.learning_rate = 1e-4`)
+    and `.numpy()` gives it as `np.float32`; otherwise it is a plain float, and copies or
+    pickles of it are plain floats.
+    """
+
+    def __new__(cls, value, optimizer):
+        obj = super().__new__(cls, value)
+        obj._optimizer = optimizer
+        return obj
+
+    def assign(self, value) -> None:
+        self._optimizer.learning_rate = float(value)
+
+    def numpy(self) -> np.float32:
+        return np.float32(self)
+
+    def __reduce__(self):
+        return float, (float(self),)
 
 
 class LearningRateHandle:

@@ -23,20 +23,24 @@ the two agree in float64).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any, NamedTuple
 
 import torch
 from torch.optim import optimizer as torch_optimizer
 
+from fitorch import initializers
+from fitorch.ops.dtypes import to_torch_dtype
 from fitorch.optimizers import schedules as schedules_lib
 from fitorch.optimizers import steps
 from fitorch.optimizers.arguments import (
     LearningRateHandle,
+    LearningRateValue,
     TorchStyleCall,
+    check_clip_threshold,
     check_learning_rate,
     check_nonnegative,
-    check_positive,
     check_range,
     valid_arguments,
 )
@@ -85,7 +89,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     Args:
         learning_rate: float (ints accepted), `LearningRateSchedule`, or zero-arg callable.
         weight_decay: decoupled weight decay factor, applied as `p -= p * wd * lr`.
-        clipnorm / global_clipnorm / clipvalue: gradient clipping; at most one may be set.
+        clipnorm / global_clipnorm / clipvalue: gradient clipping; at most one may be set
+            (not None); a value <= 0 disables it (Keras 3).
             `clipnorm` is per tensor as in Keras 3 (Keras 2.2 clipped the global norm; use
             `global_clipnorm` for that).
         use_ema, ema_momentum, ema_overwrite_frequency: moving average of the weights;
@@ -136,10 +141,11 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             )
         self._learning_rate = check_learning_rate(learning_rate if lr is None else lr)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
-        self.clipnorm = check_positive("clipnorm", clipnorm)
-        self.clipvalue = check_positive("clipvalue", clipvalue)
-        self.global_clipnorm = check_positive("global_clipnorm", global_clipnorm)
-        given = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, k)]
+        self.clipnorm = check_clip_threshold("clipnorm", clipnorm)
+        self.clipvalue = check_clip_threshold("clipvalue", clipvalue)
+        self.global_clipnorm = check_clip_threshold("global_clipnorm", global_clipnorm)
+        names = ("clipnorm", "clipvalue", "global_clipnorm")
+        given = [k for k in names if getattr(self, k) is not None]  # Keras: even a 0 counts
         if len(given) > 1:
             raise ValueError(
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
@@ -147,20 +153,20 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             )
         self.use_ema = bool(use_ema)
         self.ema_momentum = check_range("ema_momentum", ema_momentum, 0.0, 1.0)
-        if ema_overwrite_frequency is not None and (
+        if ema_overwrite_frequency and (  # Keras: None and 0 mean no overwrite
             not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
         ):
             raise ValueError(
-                "`ema_overwrite_frequency` must be None or an int >= 1. "
+                "`ema_overwrite_frequency` must be None, 0 or an int >= 1. "
                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
             )
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = check_nonnegative("loss_scale_factor", loss_scale_factor)
-        if gradient_accumulation_steps is not None and (
+        if gradient_accumulation_steps and (  # Keras: None and 0 mean no accumulation
             not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2
         ):
             raise ValueError(
-                "`gradient_accumulation_steps` must be None or an int >= 2. "
+                "`gradient_accumulation_steps` must be None, 0 or an int >= 2. "
                 f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
             )
         self.gradient_accumulation_steps = gradient_accumulation_steps
@@ -273,10 +279,12 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     # ----------------------------------------------------------------------- learning rate
     @property
     def learning_rate(self):
-        """The float learning rate (group 0's `lr` once built), or the schedule/callable."""
-        if isinstance(self._learning_rate, float) and self.built:
-            return self.param_groups[0]["lr"]
-        return self._learning_rate
+        """The float learning rate (group 0's `lr` once built) as a `LearningRateValue`
+        (Keras' `.assign(v)` and `.numpy()` work on it), or the schedule/callable."""
+        if not isinstance(self._learning_rate, float):
+            return self._learning_rate
+        value = self.param_groups[0]["lr"] if self.built else self._learning_rate
+        return LearningRateValue(value, self)
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -345,25 +353,33 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
     # ------------------------------------------------------------------------ weight decay
     def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
-        """Exclude tensors (`var_list`) or tensors whose name contains one of `var_names`.
+        """Exclude tensors (`var_list`) or tensors whose name `re.search`es one of the
+        regular expressions `var_names` (Keras 3).
 
-        Names come from `(name, param)` pairs given to `build` (e.g. `named_parameters()`)
-        or a `name`/`path` attribute on the tensor.
+        A tensor's name is the one given in a `(name, param)` pair to `build` (e.g.
+        `named_parameters()`), else its `name` attribute as in Keras (a layer weight's own
+        name, `"bias"`, not its path `"dense/bias"`), else its `path` attribute.
         """
         self._excluded_ids.update(id(v) for v in (var_list or []))
         self._excluded_names = tuple(self._excluded_names) + tuple(var_names or ())
 
-    def _uses_weight_decay(self, p: torch.Tensor) -> bool:
+    def parameter_path(self, p: torch.Tensor) -> str:
+        """`p`'s name from a `(name, param)` pair given to `build`, else its `path` attribute
+        (a fitorch layer weight's `"dense/kernel"`), else `""`."""
+        return self._param_names.get(id(p)) or getattr(p, "path", None) or ""
+
+    def uses_weight_decay(self, p: torch.Tensor) -> bool:
+        """False for a tensor `exclude_from_weight_decay` excluded, else True."""
         if id(p) in self._excluded_ids:
             return False
         if self._excluded_names:
             name = (
                 self._param_names.get(id(p))
-                or getattr(p, "path", None)
                 or getattr(p, "name", None)
+                or getattr(p, "path", None)
                 or ""
             )
-            return not any(s in name for s in self._excluded_names)
+            return not any(re.search(pattern, name) for pattern in self._excluded_names)
         return True
 
     # ------------------------------------------------------------------------------- state
@@ -387,7 +403,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         if not state and self._has_state():
             state.update(self._init_slots(p))
             if self.gradient_accumulation_steps:
-                state["accumulator"] = torch.zeros_like(p)
+                state["gradient_accumulator"] = torch.zeros_like(p)
             if self.use_ema:
                 state["ema"] = p.detach().clone()
         return state
@@ -626,7 +642,7 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
             flat = torch._foreach_div(flat, self.loss_scale_factor)
         n = self.gradient_accumulation_steps
         if n:
-            accs = [self.state[p]["accumulator"] for _, _, ps, _ in collected for p in ps]
+            accs = [self.state[p]["gradient_accumulator"] for _, _, ps, _ in collected for p in ps]
             if not update_now:
                 torch._foreach_add_(accs, flat)
                 return collected  # nothing is updated on this step
@@ -643,11 +659,15 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
     def _decay(self, wd: float | None, params, lr: Scalar) -> None:
         if not wd:
             return
-        decayed = [p for p in params if self._uses_weight_decay(p)]
+        decayed = [p for p in params if self.uses_weight_decay(p)]
         for idx in self._buckets(decayed):
             steps.decay_weights([decayed[i] for i in idx], wd, lr)
 
     def _update_group(self, params, grads, lr: Scalar, t: torch.Tensor | None) -> None:
+        if type(self).update_step is not Optimizer.update_step:  # a Keras-style subclass
+            for p, g in zip(params, grads):
+                self.update_step(g, p, lr)
+            return
         names = self._slot_names
         states = [self._state_of(p) for p in params] if names else [{}] * len(params)
         if not self.foreach:
@@ -667,6 +687,66 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
 
     def _update_reference(self, p, g, slots, lr: Scalar, t: torch.Tensor) -> None:
         raise NotImplementedError
+
+    # ------------------------------------------------------- Keras custom-optimizer API
+    # A Keras 3 optimizer subclass runs unchanged: `build(var_list)` calls `super().build`
+    # and makes slots with `add_variable_from_reference` (kept in `state[variable][name]`,
+    # so `state_dict()` saves them); `update_step(gradient, variable, learning_rate)`
+    # updates one variable with `assign`/`assign_add`/`assign_sub`. Loss scaling,
+    # accumulation, clipping, weight decay and EMA still happen around it.
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        """Keras-style rule for one variable; a subclass that defines it replaces the
+        built-in foreach/reference rules."""
+        raise NotImplementedError
+
+    def add_variable(
+        self, shape, initializer="zeros", dtype=None, aggregation="none", layout=None, name=None
+    ) -> torch.Tensor:
+        """A new optimizer-wide tensor of `shape` (on the parameters' device once built)."""
+        dtype = torch.get_default_dtype() if dtype is None else to_torch_dtype(dtype)
+        params = self.bound_parameters() if self.built else []
+        device = params[0].device if params else None
+        return initializers.get(initializer)(tuple(shape), dtype=dtype).to(device)
+
+    def add_variable_from_reference(
+        self, reference_variable, name=None, initializer="zeros"
+    ) -> torch.Tensor:
+        """A slot shaped like `reference_variable`, kept in `state[reference_variable][name]`."""
+        ref = reference_variable
+        state = self._state_of(ref)
+        slot = initializers.get(initializer)(tuple(ref.shape), dtype=ref.dtype).to(ref.device)
+        state[name or f"slot_{len(state)}"] = slot
+        return slot
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """One slot per variable: a list, or a tuple of lists for a list of names."""
+        names = [name] if isinstance(name, str) else list(name)
+        inits = initializer if isinstance(initializer, (list, tuple)) else [initializer]
+        inits = inits * len(names) if len(inits) == 1 else inits
+        out = tuple(
+            [self.add_variable_from_reference(v, n, i) for v in trainable_variables]
+            for n, i in zip(names, inits)
+        )
+        return out[0] if isinstance(name, str) else out
+
+    @torch.no_grad()
+    def assign(self, variable: torch.Tensor, value) -> None:
+        variable.copy_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    @torch.no_grad()
+    def assign_add(self, variable: torch.Tensor, value) -> None:
+        variable.add_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    @torch.no_grad()
+    def assign_sub(self, variable: torch.Tensor, value) -> None:
+        variable.sub_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    def _get_variable_index(self, variable) -> int:
+        """Position of `variable` among `bound_parameters()` (Keras code indexes slots so)."""
+        for index, p in enumerate(self.bound_parameters()):
+            if p is variable:
+                return index
+        raise KeyError(f"A {tuple(variable.shape)} variable is not bound to {self.name!r}.")
 
     # --------------------------------------------------------------------------------- EMA
     def _all_params(self) -> list[torch.Tensor]:
@@ -715,6 +795,8 @@ class Optimizer(torch.optim.Optimizer, metaclass=TorchStyleCall):
         lr = self.learning_rate
         if isinstance(lr, schedules_lib.LearningRateSchedule):
             lr = schedules_lib.serialize(lr)
+        elif isinstance(lr, float):
+            lr = float(lr)
         config = {
             "name": self.name,
             "learning_rate": lr,

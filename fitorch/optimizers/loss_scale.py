@@ -100,13 +100,9 @@ class LossScaleOptimizer(Optimizer):
         """`loss * dynamic_scale` (call `.backward()` on the result)."""
         return loss * self.dynamic_scale.to(loss.device)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self._require_built()
+    def _apply(self, skip: torch.Tensor | None = None) -> None:
+        """Unscale the `.grad`s, step the inner optimizer unless one is inf/NaN (or `skip`),
+        adjust the scale: what `step()` and `apply(grads)` (scaled gradients, as in Keras) do."""
         grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
         device = grads[0].device if grads else self.dynamic_scale.device
         self.dynamic_scale = self.dynamic_scale.to(device)
@@ -116,13 +112,12 @@ class LossScaleOptimizer(Optimizer):
         for (bucket,) in steps.group_by_device_and_dtype(grads):
             # One fused pass: g *= 1/scale and found_inf = 1 if any element is inf/NaN.
             torch._amp_foreach_non_finite_check_and_unscale_(bucket, found_inf, inv_scale)
-        skip = found_inf[0] > 0
+        skip = found_inf[0] > 0 if skip is None else (found_inf[0] > 0) | skip
         self.inner_optimizer._apply(skip=skip)
         grow = ~skip & (self.step_counter == self.dynamic_growth_steps - 1)
         factor = torch.where(skip, 0.5, torch.where(grow, 2.0, 1.0))
         self.dynamic_scale.mul_(factor.to(self.dynamic_scale.dtype))
         self.step_counter.copy_(torch.where(skip | grow, 0, self.step_counter + 1))
-        return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.inner_optimizer.zero_grad(set_to_none=set_to_none)

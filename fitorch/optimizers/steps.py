@@ -171,6 +171,9 @@ def clip_gradients(
 ) -> list[torch.Tensor]:
     """Keras' clipping step over gradients on any mix of devices and dtypes (at most one
     option set; a None or non-positive value disables it). Returns new tensors."""
+    clipnorm, global_clipnorm, clipvalue = (
+        v if v is not None and v > 0 else None for v in (clipnorm, global_clipnorm, clipvalue)
+    )
     if not (clipnorm or global_clipnorm or clipvalue):
         return grads
     buckets = group_by_device_and_dtype(grads, list(range(len(grads))))
