@@ -131,3 +131,28 @@ def test_jupyter_kernel_gets_a_live_bar_and_auto_is_1():
     assert 2 <= live <= float(elapsed) / console.NOTEBOOK_REDRAW_SECONDS + 1, (elapsed, frames)
     assert re.match(r"8/8 ━{20} \d+s ", frames[-1])
     assert "Traceback" not in text
+
+
+def test_with_interactive_logging_off_progress_goes_to_logging_as_keras(capsys, caplog):
+    import logging
+
+    import numpy as np
+
+    import fitorch
+
+    model = fitorch.Sequential([fitorch.Input((2,)), fitorch.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((4, 2), "float32"), np.ones((4, 1), "float32")
+    fitorch.config.disable_interactive_logging()
+    try:
+        assert fitorch.utils.is_interactive_logging_enabled() is False
+        with caplog.at_level(logging.INFO, logger="fitorch"):
+            model.fit(x, y, batch_size=2, epochs=2, verbose=1)
+    finally:
+        fitorch.config.enable_interactive_logging()
+    assert capsys.readouterr().out == ""
+    lines = [r.getMessage() for r in caplog.records if r.name == "fitorch"]
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
+    assert lines[1].startswith("2/2 ") and "loss:" in lines[1] and "\r" not in lines[1]
+    model.fit(x, y, epochs=1, verbose=2)
+    assert capsys.readouterr().out.startswith("Epoch 1/1\n")

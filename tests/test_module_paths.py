@@ -146,7 +146,10 @@ KERAS_NAMES = [
     "models.clone_model", "models.model_from_json", "models.save_model",
     "utils.get_source_inputs", "utils.clear_session", "utils.CustomObjectScope",
     "utils.get_registered_name", "utils.get_registered_object", "utils.is_keras_tensor",
-    "backend.is_keras_tensor",
+    "backend.is_keras_tensor", "config.disable_interactive_logging",
+    "config.enable_interactive_logging", "config.is_interactive_logging_enabled",
+    "utils.disable_interactive_logging", "utils.is_interactive_logging_enabled",
+    "layers.ConvLSTM2D", "layers.EinsumDense",
 ]  # fmt: skip
 # sparsemax is left out of the value check: Keras 3.15's rows do not sum to 1 and fitorch's
 # projection does (docs/ops_nn.md; tests/test_ops_nn.py checks it against a reference).

@@ -89,9 +89,7 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
 
     def _write(self, text: str) -> None:
-        out = self._out()
-        out.write(text)
-        out.flush()
+        console.emit(text, self._out())
 
     # -- fit ---------------------------------------------------------------------------
     def on_train_begin(self, logs=None):

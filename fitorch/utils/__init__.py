@@ -8,6 +8,11 @@ from fitorch.registry import register_serializable as register_keras_serializabl
 from fitorch.serialization import deserialize_object as deserialize_keras_object
 from fitorch.serialization import serialize_object as serialize_keras_object
 from fitorch.utils.audio_dataset import audio_dataset_from_directory
+from fitorch.utils.console import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
 from fitorch.utils.file_utils import get_file
 from fitorch.utils.graph_utils import get_source_inputs
 from fitorch.utils.image_dataset import image_dataset_from_directory
@@ -30,11 +35,14 @@ __all__ = [
     "array_to_img",
     "clear_session",
     "custom_object_scope",
+    "disable_interactive_logging",
+    "enable_interactive_logging",
     "deserialize_keras_object",
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
     "get_source_inputs",
+    "is_interactive_logging_enabled",
     "is_keras_tensor",
     "register_keras_serializable",
     "serialize_keras_object",

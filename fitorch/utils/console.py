@@ -5,13 +5,59 @@ The progress bar redraws in place (`\\r`) only where a person watches it: a term
 front-end honours `\\r`). Files, pipes and CI logs get one line per epoch instead of a
 flood of redraws. `verbose='auto'` follows the same rule (Keras 3): 1 where interactive,
 2 elsewhere.
+
+`disable_interactive_logging()` (Keras 3's `keras.config` switch, for jobs on a server) sends
+the progress lines to the `logging` logger "fitorch" at INFO instead of the stream, one record
+per line and never redrawn; `enable_interactive_logging()` restores the stream.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
-__all__ = ["is_interactive", "is_notebook", "resolve_verbose", "redraw_interval"]
+__all__ = [
+    "disable_interactive_logging",
+    "emit",
+    "enable_interactive_logging",
+    "is_interactive",
+    "is_interactive_logging_enabled",
+    "is_notebook",
+    "redraw_interval",
+    "resolve_verbose",
+]
+
+_INTERACTIVE_LOGGING = [True]
+_LOGGER = logging.getLogger("fitorch")
+
+
+def enable_interactive_logging() -> None:
+    """Progress output goes to the stream (stdout by default): the default."""
+    _INTERACTIVE_LOGGING[0] = True
+
+
+def disable_interactive_logging() -> None:
+    """Progress output goes to the `logging` logger "fitorch" (INFO), one record a line."""
+    _INTERACTIVE_LOGGING[0] = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    """Whether progress output goes to the stream rather than to `logging`."""
+    return _INTERACTIVE_LOGGING[0]
+
+
+def emit(text: str, stream=None) -> None:
+    """Write `text` to `stream` (default `sys.stdout`) and flush; with interactive logging
+    off, log each of its non-empty lines instead (a redraw's `\r` dropped)."""
+    if _INTERACTIVE_LOGGING[0]:
+        out = sys.stdout if stream is None else stream
+        out.write(text)
+        out.flush()
+        return
+    for line in text.replace("\r", "\n").split("\n"):
+        if line.strip():
+            _LOGGER.info(line.rstrip())
+
 
 # Seconds between two redraws of a live bar. A notebook front-end re-renders the cell
 # output on each write, so it gets fewer redraws than a terminal.
@@ -26,7 +72,10 @@ def is_notebook(stream=None) -> bool:
 
 
 def is_interactive(stream=None) -> bool:
-    """Whether `stream` (default: `sys.stdout`) is a terminal or a notebook cell."""
+    """Whether `stream` (default: `sys.stdout`) is a terminal or a notebook cell (never while
+    interactive logging is off: logged lines are not redrawn)."""
+    if not _INTERACTIVE_LOGGING[0]:
+        return False
     stream = sys.stdout if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     try:

@@ -177,5 +177,4 @@ class Progbar:
 
     @staticmethod
     def _write(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        console.emit(text)
