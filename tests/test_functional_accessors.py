@@ -155,3 +155,14 @@ def test_a_sequential_without_an_input_shape_has_no_inputs_yet():
     assert not hasattr(model, "inputs")
     model.build((None, 3))
     assert _shapes(model.inputs) == [(None, 3)] and _shapes(model.outputs) == [(None, 2)]
+
+
+def test_input_and_output_shapes_read_as_keras():
+    def build(lib):
+        a, b = lib.Input((None, 3)), lib.Input((2,))
+        h = lib.layers.Dense(4)(a)
+        return lib.Model(a, h), lib.Model([a, b], [h, lib.layers.Dense(1)(b)])
+
+    for mine, theirs in zip(build(fitorch), build(keras)):
+        assert mine.input_shape == theirs.input_shape
+        assert mine.output_shape == theirs.output_shape

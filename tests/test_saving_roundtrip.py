@@ -73,8 +73,16 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "Masking": ({"mask_value": 0.5}, (3, 2)),
     "SimpleRNN": ({"units": 3, "return_sequences": True}, (5, 2)),
     "LSTM": ({"units": 3}, (5, 2)),
-    "EinsumDense": ({"equation": "abc,cd->abd", "output_shape": (None, 4), "bias_axes": "d"},
-                    (3, 5)),  # fmt: skip
+    "AdaptiveAveragePooling1D": ({"output_size": 2}, (5, 2)),
+    "AdaptiveAveragePooling2D": ({"output_size": (2, 3)}, (5, 6, 2)),
+    "AdaptiveAveragePooling3D": ({"output_size": 2}, (4, 4, 4, 1)),
+    "AdaptiveMaxPooling1D": ({"output_size": 2}, (5, 2)),
+    "AdaptiveMaxPooling2D": ({"output_size": (2, 3)}, (5, 6, 2)),
+    "AdaptiveMaxPooling3D": ({"output_size": 2}, (4, 4, 4, 1)),
+    "EinsumDense": (
+        {"equation": "abc,cd->abd", "output_shape": (None, 4), "bias_axes": "d"},
+        (3, 5),
+    ),  # fmt: skip
     "ConvLSTM1D": ({"filters": 2, "kernel_size": 2}, (3, 5, 2)),
     "ConvLSTM2D": ({"filters": 2, "kernel_size": 2, "return_sequences": True}, (3, 4, 4, 2)),
     "ConvLSTM3D": ({"filters": 2, "kernel_size": 2, "padding": "same"}, (2, 3, 3, 3, 1)),

@@ -2,6 +2,14 @@
 
 from fitorch import serialization as _serialization
 from fitorch.layers.activation import ELU, Identity, LeakyReLU, PReLU, ReLU, Softmax
+from fitorch.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
 from fitorch.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from fitorch.layers.base import Layer
 from fitorch.layers.conv import (
@@ -140,6 +148,8 @@ from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "Layer", "Input", "InputLayer", "InputSpec", "KerasTensor", "TorchModuleWrapper",
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
     "Dense", "EinsumDense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda",
     "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",

@@ -86,6 +86,18 @@ class Functional(Model):
         return self._outputs_struct
 
     @property
+    def input_shape(self):
+        """The inputs' shapes (batch None): a tuple, or a list of them for several inputs."""
+        shapes = [tuple(t.shape) for t in self._input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The outputs' shapes (batch None): a tuple, or a list of them for several outputs."""
+        shapes = [tuple(t.shape) for t in self._output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
     def operations(self) -> list:
         """Every layer of the graph, its `InputLayer`s and op nodes (`OpLayer`) included, in
         `layers` order (Keras 3's `model.operations`)."""
