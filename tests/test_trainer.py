@@ -196,8 +196,9 @@ def test_steps_per_epoch_continues_across_epochs():
 
     model = linear_model()
     model.compile("sgd", loss="mse")
-    model.fit(X, Y, batch_size=4, epochs=2, steps_per_epoch=2, verbose=0, callbacks=[Count()])
-    assert seen == [0, 1, 0, 1]
+    with pytest.warns(UserWarning, match="ran out of data after 1 of 2 steps"):
+        model.fit(X, Y, batch_size=4, epochs=2, steps_per_epoch=2, verbose=0, callbacks=[Count()])
+    assert seen == [0, 1, 0]  # 3 batches: the second epoch ends with the pass (Keras 3)
 
 
 def test_unoverridden_batch_hooks_are_not_dispatched():
@@ -302,3 +303,46 @@ def test_verbose_1_on_a_terminal_redraws_in_place_and_pads_shorter_lines():
     assert first.startswith("1/2 ━━━━━━━━━━────────── ") and "loss: 123456.0000" in first
     assert final.startswith("2/2 ━━━━━━━━━━━━━━━━━━━━ ") and final.endswith(" \n")
     assert len(final.rstrip("\n")) == len(first)
+
+
+def _row_probe():
+    """y_i = i and a model that predicts 0 and never moves: a batch's MAE names its rows."""
+    model = Sequential([layers.Dense(1, input_dim=1, kernel_initializer="zeros")])
+    model.compile(optimizers.SGD(learning_rate=0.0), loss="mae")
+    return model, np.zeros((16, 1), "float32"), np.arange(16, dtype="float32").reshape(16, 1)
+
+
+class _BatchLosses(callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.train, self.test = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.train.append((batch, logs["loss"]))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.test.append((batch, logs["loss"]))
+
+
+def test_steps_per_epoch_over_arrays_never_spans_two_passes():
+    # Keras's EpochIterator: 4 batches, steps_per_epoch=2 -> passes 0,1 | 2,3 | new pass 0,1.
+    # (fitorch stopped after two epochs; with steps_per_epoch = the batch count, after one.)
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    hist = model.fit(x, y, batch_size=4, epochs=3, steps_per_epoch=2, shuffle=False, verbose=0,
+                     callbacks=[rec])  # fmt: skip
+    assert rec.train == [(0, 1.5), (1, 3.5), (0, 9.5), (1, 11.5), (0, 1.5), (1, 3.5)]
+    assert hist.epoch == [0, 1, 2]
+    with pytest.warns(UserWarning, match="ran out of data after 4 of 6 steps"):
+        hist = model.fit(x, y, batch_size=4, epochs=2, steps_per_epoch=6, shuffle=False,
+                         verbose=0)  # fmt: skip
+    assert hist.history["loss"] == [7.5, 7.5]  # each epoch one pass of 4 batches, not 6
+
+
+def test_validation_steps_over_arrays_start_at_the_first_batch_every_epoch():
+    # Keras resets the validation iterator before each evaluation (batches of 3 rows).
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[rec],
+              validation_data=(x, y), validation_steps=2, validation_batch_size=3)  # fmt: skip
+    assert rec.test == [(0, 1.0), (1, 2.5), (0, 1.0), (1, 2.5)]

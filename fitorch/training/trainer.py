@@ -340,12 +340,21 @@ def _should_validate(epoch: int, validation_freq) -> bool:
 
 class StepFeed:
     """Takes a fixed number of batches per epoch from a source, continuing across epochs
-    (Keras semantics with `steps_per_epoch`); without steps, one full pass per epoch."""
+    (Keras semantics with `steps_per_epoch`); without steps, one full pass per epoch.
+
+    With steps, a source of known length (arrays, Sequences, DataLoaders) is read as Keras's
+    `EpochIterator` reads it: an epoch that reaches the end of a pass stops there (with a
+    warning when that is before `steps` batches) and the next epoch starts a new pass, so an
+    epoch never spans two passes. A one-shot source (a generator) continues across epochs
+    until it runs dry. `restart()` makes the next epoch begin a new pass (Keras resets the
+    validation iterator before every evaluation).
+    """
 
     def __init__(self, source: batches.DataSource, steps: int | None):
         self.source = source
         self.steps = steps
         self._it = None
+        self._seen = 0  # batches drawn from the pass in progress
         self.exhausted = False
         self.last_results = None  # the last step's results function (see run_step)
 
@@ -353,15 +362,28 @@ class StepFeed:
     def num_steps(self) -> int | None:
         return self.steps if self.steps is not None else self.source.num_batches
 
+    def _pass_length(self) -> int | None:
+        if getattr(self.source, "one_shot", False):
+            return None
+        return self.source.num_batches
+
+    def restart(self) -> None:
+        """Begin a new pass of the source at the next epoch."""
+        self._it, self._seen = None, 0
+
     def epoch(self):
         if self.steps is None:
             yield from self.source.epoch_batches()
             self.source.on_epoch_end()
             return
+        length = self._pass_length()
         taken = 0
         while taken < self.steps:
+            if length and self._seen >= length:  # the pass ended inside this epoch
+                _ran_out_warning(taken, self.steps)
+                break
             if self._it is None:
-                self._it = iter(self.source.epoch_batches())
+                self._it, self._seen = iter(self.source.epoch_batches()), 0
             try:
                 batch = next(self._it)
             except StopIteration:
@@ -369,16 +391,23 @@ class StepFeed:
                 self.source.on_epoch_end()
                 if taken == 0 or getattr(self.source, "one_shot", False):
                     self.exhausted = True
-                    warnings.warn(
-                        f"Your input ran out of data after {taken} of {self.steps} steps; "
-                        "interrupting training. Make sure the source can generate at least "
-                        "steps_per_epoch * epochs batches.",
-                        stacklevel=4,
-                    )
+                    _ran_out_warning(taken, self.steps)
                     return
                 continue
             taken += 1
+            self._seen += 1
             yield batch
+        if length and self._seen >= length:
+            self.restart()
+            self.source.on_epoch_end()
+
+
+def _ran_out_warning(taken: int, steps: int) -> None:
+    warnings.warn(
+        f"Your input ran out of data after {taken} of {steps} steps; interrupting training. "
+        "Make sure the source can generate at least steps_per_epoch * epochs batches.",
+        stacklevel=5,
+    )
 
 
 def fit(
@@ -691,6 +720,7 @@ def _validation_source(model, validation_data, batch_size, steps, options=None):
 
 
 def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
+    feed.restart()  # every evaluation starts at the first batch (Keras resets its iterator)
     model.reset_metrics()
     model.eval()
     cbs.on_test_begin()
