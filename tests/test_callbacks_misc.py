@@ -135,6 +135,25 @@ def test_scheduler_two_argument_form_and_logs(capsys):
     assert "\nEpoch 2: LearningRateScheduler setting learning rate to 0.05." in out
 
 
+def test_keys_added_at_epoch_end_reach_later_callbacks_but_not_train_end_or_evaluate():
+    # Keras gives every hook its own dict: the scheduler's `learning_rate` is in History and
+    # in a later callback's epoch logs, not in on_train_end's logs; a key added in
+    # on_test_end is not in evaluate's result.
+    seen = {}
+    record = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.setdefault("epoch", sorted(logs)),
+        on_train_end=lambda logs: seen.setdefault("train_end", sorted(logs)),
+    )
+    model = _model()
+    x, y = _data(16)
+    sched = LearningRateScheduler(lambda epoch, lr: lr)
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[sched, record])
+    assert seen == {"epoch": ["learning_rate", "loss"], "train_end": ["loss"]}
+    assert list(history.history) == ["loss", "learning_rate"]
+    add = LambdaCallback(on_test_end=lambda logs: logs.update(extra=1.0))
+    assert list(model.evaluate(x, y, verbose=0, return_dict=True, callbacks=[add])) == ["loss"]
+
+
 def test_scheduler_keras2_one_argument_form_with_torch_optimizer():
     fitorch.utils.set_random_seed(0)
     model = fitorch.Sequential([layers.Dense(1, input_shape=(3,))])

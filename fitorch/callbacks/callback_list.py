@@ -6,7 +6,10 @@ callback writes into `logs` reach both; a callback with `saves_training_state` s
 For each hook it keeps only the callbacks that
 implement it, so an un-overridden batch hook costs nothing per batch. Batch hooks may
 receive `logs` as a zero-argument callable (computed once, on first use) so nothing reads
-metric values from the device unless a callback asks for them.
+metric values from the device unless a callback asks for them. Every other hook gets its
+own copy of the logs (Keras converts them anew at each hook), so a key a callback adds in
+`on_epoch_end` (`learning_rate`) reaches the later callbacks of that hook but not the
+caller's dict: `on_train_end` and `evaluate`'s return value do not see it.
 """
 
 from __future__ import annotations
@@ -77,28 +80,28 @@ class CallbackList:
             getattr(cb, hook)(batch, logs if lazy or not isinstance(logs, _Memo) else logs())
 
     def on_train_begin(self, logs=None):
-        self._call("on_train_begin", logs or {})  # noqa: E704
+        self._call("on_train_begin", dict(logs or {}))  # noqa: E704
 
     def on_train_end(self, logs=None):
-        self._call("on_train_end", logs or {})  # noqa: E704
+        self._call("on_train_end", dict(logs or {}))  # noqa: E704
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._call("on_epoch_begin", epoch, logs or {})  # noqa: E704
+        self._call("on_epoch_begin", epoch, dict(logs or {}))  # noqa: E704
 
     def on_epoch_end(self, epoch, logs=None):
-        self._call("on_epoch_end", epoch, logs)  # noqa: E704
+        self._call("on_epoch_end", epoch, dict(logs or {}))  # noqa: E704
 
     def on_test_begin(self, logs=None):
-        self._call("on_test_begin", logs or {})  # noqa: E704
+        self._call("on_test_begin", dict(logs or {}))  # noqa: E704
 
     def on_test_end(self, logs=None):
-        self._call("on_test_end", logs or {})  # noqa: E704
+        self._call("on_test_end", dict(logs or {}))  # noqa: E704
 
     def on_predict_begin(self, logs=None):
-        self._call("on_predict_begin", logs or {})  # noqa: E704
+        self._call("on_predict_begin", dict(logs or {}))  # noqa: E704
 
     def on_predict_end(self, logs=None):
-        self._call("on_predict_end", logs or {})  # noqa: E704
+        self._call("on_predict_end", dict(logs or {}))  # noqa: E704
 
     def on_train_batch_begin(self, batch, logs=None):
         self._call_batch("on_train_batch_begin", batch, logs or {})
