@@ -346,3 +346,30 @@ def test_validation_steps_over_arrays_start_at_the_first_batch_every_epoch():
     model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[rec],
               validation_data=(x, y), validation_steps=2, validation_batch_size=3)  # fmt: skip
     assert rec.test == [(0, 1.0), (1, 2.5), (0, 1.0), (1, 2.5)]
+
+
+def test_stop_training_set_in_on_train_begin_ends_fit_after_the_first_batch():
+    # Keras reads stop_training after each batch and each epoch, not before the first epoch.
+    class StopAtOnce(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.model.stop_training = True
+
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    hist = model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0,
+                     callbacks=[StopAtOnce(), rec])  # fmt: skip
+    assert rec.train == [(0, 1.5)] and hist.history == {"loss": [1.5]}
+
+
+def test_stop_evaluating_and_stop_predicting_end_after_the_batch():
+    class Stop(callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            self.model.stop_evaluating = batch == 1
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.model.stop_predicting = True
+
+    model, x, y = _row_probe()
+    assert model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[Stop()]) == 3.5
+    assert model.predict(x, batch_size=4, verbose=0, callbacks=[Stop()]).shape == (4, 1)
+    assert model.evaluate(x, y, batch_size=4, verbose=0) == 7.5  # reset by the next call

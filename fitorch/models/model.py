@@ -45,6 +45,8 @@ class Model(Layer):
         self.trainer = None
         self._assigned_output_names = ["output_1"]
         self.stop_training = False
+        self.stop_evaluating = False  # set by a callback: evaluate ends after the batch
+        self.stop_predicting = False  # set by a callback: predict ends after the batch
         self.history = None
 
     @staticmethod

@@ -494,7 +494,7 @@ def _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validati
     try:
         cbs.on_train_begin()
         epoch = state.initial_epoch
-        while epoch < epochs and not model.stop_training:
+        while epoch < epochs:  # stop_training is read after a batch and an epoch (Keras)
             state.epoch = epoch
             trained = _train_epoch(model, state, feed, cbs, epoch)
             if not trained:
@@ -504,7 +504,7 @@ def _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validati
                 val_logs = _run_evaluation(model, state, val_feed, cbs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
-            if feed.exhausted:
+            if feed.exhausted or model.stop_training:
                 break
             epoch += 1
         finalize = getattr(state.optimizer, "finalize_variable_values", None)
@@ -723,6 +723,7 @@ def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
     feed.restart()  # every evaluation starts at the first batch (Keras resets its iterator)
     model.reset_metrics()
     model.eval()
+    model.stop_evaluating = False
     cbs.on_test_begin()
     step = -1
     test = step_runner(model, "test_step")
@@ -731,6 +732,8 @@ def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
             cbs.on_test_batch_begin(step)
             feed.last_results = test(batch)
             cbs.on_test_batch_end(step, lambda r=feed.last_results: results_to_logs(r()))
+            if model.stop_evaluating:  # a callback ends the evaluation after this batch
+                break
     if step < 0:
         raise ValueError("evaluate: the data produced no batches (is it empty?).")
     logs = results_to_logs(_epoch_results(model, state, feed, "test_step"))
@@ -792,6 +795,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
     _begin_jit(model)
     model.eval()
+    model.stop_predicting = False
     cbs.on_predict_begin()
     chunks, structure, global_rows = [], None, []
     try:
@@ -805,6 +809,8 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                 structure = out
                 chunks.append(flat_outputs(out))
                 cbs.on_predict_batch_end(step, {"outputs": out})
+                if model.stop_predicting:  # a callback ends the prediction after this batch
+                    break
     finally:
         source.close()
     cbs.on_predict_end()
