@@ -373,3 +373,21 @@ def test_stop_evaluating_and_stop_predicting_end_after_the_batch():
     assert model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[Stop()]) == 3.5
     assert model.predict(x, batch_size=4, verbose=0, callbacks=[Stop()]).shape == (4, 1)
     assert model.evaluate(x, y, batch_size=4, verbose=0) == 7.5  # reset by the next call
+
+
+def test_predict_batch_end_logs_hold_numpy_outputs_as_keras_gives_them():
+    # Keras: {"outputs": ndarray} for one output; a dict of outputs flattened by name.
+    seen = []
+
+    class Record(callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            seen.append({k: (type(v), v.shape) for k, v in logs.items()})
+
+    x = np.zeros((3, 1), "float32")
+    linear_model().predict(x, batch_size=2, verbose=0, callbacks=[Record()])
+    assert seen == [{"outputs": (np.ndarray, (2, 1))}, {"outputs": (np.ndarray, (1, 1))}]
+    inputs = layers.Input((1,))
+    model = Model(inputs, {"b": layers.Dense(2)(inputs), "a": layers.Dense(1)(inputs)})
+    seen.clear()
+    model.predict(x, batch_size=4, verbose=0, callbacks=[Record()])
+    assert seen == [{"a": (np.ndarray, (3, 1)), "b": (np.ndarray, (3, 2))}]

@@ -808,7 +808,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                 out = model.predict_step(bx)
                 structure = out
                 chunks.append(flat_outputs(out))
-                cbs.on_predict_batch_end(step, {"outputs": out})
+                cbs.on_predict_batch_end(step, lambda o=out: predict_batch_logs(o))
                 if model.stop_predicting:  # a callback ends the prediction after this batch
                     break
     finally:
@@ -820,6 +820,22 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     if global_rows[0] is not None:  # every rank gets the whole array, in the original order
         outputs = [distributed.gather_predictions(o, global_rows) for o in outputs]
     return _restructure(structure, [o.cpu().numpy() for o in outputs])
+
+
+def predict_batch_logs(outputs) -> dict:
+    """The logs `on_predict_batch_end` receives, as Keras's callback list makes them from
+    `{"outputs": batch_outputs}`: one output tensor as `{"outputs": ndarray}`; a dict of
+    outputs flattened into the logs by name (sorted); a list of outputs left as tensors."""
+    if isinstance(outputs, dict):
+        return {name: _host_value(outputs[name]) for name in sorted(outputs)}
+    if isinstance(outputs, torch.Tensor):
+        return {"outputs": _host_value(outputs)}
+    return {"outputs": outputs}
+
+
+def _host_value(t: torch.Tensor) -> np.ndarray:
+    t = t.detach().cpu()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
 
 
 def _restructure(structure, arrays):
