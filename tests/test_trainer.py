@@ -391,3 +391,12 @@ def test_predict_batch_end_logs_hold_numpy_outputs_as_keras_gives_them():
     seen.clear()
     model.predict(x, batch_size=4, verbose=0, callbacks=[Record()])
     assert seen == [{"a": (np.ndarray, (3, 1)), "b": (np.ndarray, (3, 2))}]
+
+
+def test_evaluate_unknown_keyword_is_a_value_error_as_in_keras_and_a_type_error():
+    model = linear_model()
+    model.compile("sgd", loss="mse")
+    with pytest.raises(ValueError, match="Did you mean 'batch_size'"):
+        model.evaluate(X, Y, batchsize=2, verbose=0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'batchsize'"):
+        model.evaluate(X, Y, batchsize=2, verbose=0)

@@ -67,10 +67,15 @@ _SIGNATURE_NAMES = {
 }
 
 
-def _check_kwargs(fn_name: str, kwargs: dict, allowed) -> None:
+class UnrecognizedArgumentError(TypeError, ValueError):
+    """An unknown keyword of `evaluate`: Keras raises ValueError there (its `**kwargs` are
+    checked in the body), Python a TypeError; this is both."""
+
+
+def _check_kwargs(fn_name: str, kwargs: dict, allowed, error=TypeError) -> None:
     for key in kwargs:
         if key not in allowed:
-            raise TypeError(unexpected_keyword(fn_name, key, set(allowed) | _SIGNATURE_NAMES))
+            raise error(unexpected_keyword(fn_name, key, set(allowed) | _SIGNATURE_NAMES))
 
 
 def _device_of(model) -> torch.device:
@@ -757,7 +762,7 @@ def evaluate(
     """Loss and metrics on the data (Keras `Model.evaluate`): a scalar when there is only the
     loss, else a list in `model.metrics_names` order, or a dict with `return_dict=True`."""
     options = _pop_iterable_options(kwargs)
-    _check_kwargs("evaluate", kwargs, set())
+    _check_kwargs("evaluate", kwargs, set(), error=UnrecognizedArgumentError)
     state = _require_compiled(model, "evaluate")
     if batch_size is not None and batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
