@@ -400,3 +400,27 @@ def test_evaluate_unknown_keyword_is_a_value_error_as_in_keras_and_a_type_error(
         model.evaluate(X, Y, batchsize=2, verbose=0)
     with pytest.raises(TypeError, match="unexpected keyword argument 'batchsize'"):
         model.evaluate(X, Y, batchsize=2, verbose=0)
+
+
+def test_vector_metric_results_are_float32_arrays_in_logs_history_and_evaluate():
+    # Keras's logs hold a per-class result as an ndarray (fitorch gave Python lists).
+    inputs = layers.Input((2,))
+    model = Model(inputs, layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizers.SGD(learning_rate=0.0), "categorical_crossentropy",
+                  metrics=[fitorch.metrics.F1Score()])  # fmt: skip
+    x = np.random.default_rng(0).normal(size=(12, 2)).astype("float32")
+    y = np.eye(3, dtype="float32")[np.arange(12) % 3]
+    seen = []
+    record = callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs))
+    hist = model.fit(x, y, batch_size=6, verbose=0, shuffle=False, callbacks=[record])
+    pred, true = model.predict(x, verbose=0).argmax(1), np.arange(12) % 3
+    tp = np.array([np.sum((pred == c) & (true == c)) for c in range(3)])
+    f1 = 2 * tp / (np.bincount(pred, minlength=3) + np.bincount(true, minlength=3))
+    for value in (
+        seen[-1]["f1_score"],
+        hist.history["f1_score"][0],
+        model.evaluate(x, y, verbose=0)[1],
+    ):
+        assert isinstance(value, np.ndarray) and value.dtype == np.float32 and value.shape == (3,)
+        np.testing.assert_allclose(value, f1, rtol=1e-6)
+    assert isinstance(model.train_on_batch(x, y, return_dict=True)["f1_score"], np.ndarray)

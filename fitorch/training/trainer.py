@@ -302,19 +302,26 @@ def _epoch_results(model, state: CompiledState, feed: StepFeed, kind: str) -> di
 
 
 def results_to_logs(results: dict, prefix: str = "") -> dict:
-    """Tensor results -> Python floats (lists for vector results), one device read."""
+    """Tensor results -> Python floats, one device read. A result that is not a scalar (a
+    per-class F1Score) becomes a NumPy array of its shape, float32 unless it is float64 (as
+    Keras's logs hold it)."""
     if not results:
         return {}
     values = [v.detach().reshape(-1).to(torch.float64) for v in results.values()]
     device = values[0].device
     flat = torch.cat([v.to(device) for v in values]).tolist()  # the one transfer to the host
     logs, i = {}, 0
-    for key, v in zip(results, values):
+    for (key, result), v in zip(results.items(), values):
         n = v.numel()
         chunk = flat[i : i + n]
         i += n
-        logs[prefix + key] = chunk[0] if (n == 1 and results[key].ndim == 0) else chunk
+        logs[prefix + key] = chunk[0] if result.ndim == 0 else _array(chunk, result)
     return logs
+
+
+def _array(values: list, like: torch.Tensor) -> np.ndarray:
+    dtype = np.float64 if like.dtype == torch.float64 else np.float32
+    return np.asarray(values, dtype=dtype).reshape(tuple(like.shape))
 
 
 # -- fit ------------------------------------------------------------------------------------
