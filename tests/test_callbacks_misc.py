@@ -227,3 +227,20 @@ def test_benchmark_set_adds_no_batch_hooks(tmp_path):
                         TensorBoard(tmp_path, update_freq="epoch")])  # fmt: skip
     for hook in ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_end"):
         assert not cbs.wants(hook)
+
+
+def test_callback_list_hands_on_plain_values_in_a_custom_loop():
+    # Keras's CallbackList: tensors -> floats (arrays when several values), nested dicts
+    # flattened, as a training loop written from scratch passes them.
+    seen = []
+    record = LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs),
+                            on_epoch_end=lambda e, logs: seen.append(logs))  # fmt: skip
+    model = _model()
+    cbs = CallbackList([record], add_history=True, model=model)
+    logs = {"loss": torch.tensor(1.5), "acc": torch.tensor([0.5, 1.0]), "m": {"mae": np.float32(2)}}
+    cbs.on_train_batch_end(0, logs)
+    cbs.on_epoch_end(0, logs)
+    for got in seen:
+        assert list(got) == ["loss", "acc", "mae"] and got["loss"] == 1.5 and got["mae"] == 2.0
+        assert type(got["loss"]) is float and got["acc"].tolist() == [0.5, 1.0]
+    assert model.history.history["loss"] == [1.5]

@@ -14,6 +14,8 @@ caller's dict: `on_train_end` and `evaluate`'s return value do not see it.
 
 from __future__ import annotations
 
+import torch
+
 from fitorch.callbacks.base import HOOKS, Callback
 from fitorch.callbacks.history import History
 from fitorch.callbacks.progbar import ProgbarLogger
@@ -75,33 +77,35 @@ class CallbackList:
             return
         if callable(logs):
             logs = _Memo(logs)
+        elif logs:
+            logs = _plain_logs(logs)
         for cb in targets:
             lazy = getattr(cb, "accepts_lazy_logs", False)
             getattr(cb, hook)(batch, logs if lazy or not isinstance(logs, _Memo) else logs())
 
     def on_train_begin(self, logs=None):
-        self._call("on_train_begin", dict(logs or {}))  # noqa: E704
+        self._call("on_train_begin", _plain_logs(logs))  # noqa: E704
 
     def on_train_end(self, logs=None):
-        self._call("on_train_end", dict(logs or {}))  # noqa: E704
+        self._call("on_train_end", _plain_logs(logs))  # noqa: E704
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._call("on_epoch_begin", epoch, dict(logs or {}))  # noqa: E704
+        self._call("on_epoch_begin", epoch, _plain_logs(logs))  # noqa: E704
 
     def on_epoch_end(self, epoch, logs=None):
-        self._call("on_epoch_end", epoch, dict(logs or {}))  # noqa: E704
+        self._call("on_epoch_end", epoch, _plain_logs(logs))  # noqa: E704
 
     def on_test_begin(self, logs=None):
-        self._call("on_test_begin", dict(logs or {}))  # noqa: E704
+        self._call("on_test_begin", _plain_logs(logs))  # noqa: E704
 
     def on_test_end(self, logs=None):
-        self._call("on_test_end", dict(logs or {}))  # noqa: E704
+        self._call("on_test_end", _plain_logs(logs))  # noqa: E704
 
     def on_predict_begin(self, logs=None):
-        self._call("on_predict_begin", dict(logs or {}))  # noqa: E704
+        self._call("on_predict_begin", _plain_logs(logs))  # noqa: E704
 
     def on_predict_end(self, logs=None):
-        self._call("on_predict_end", dict(logs or {}))  # noqa: E704
+        self._call("on_predict_end", _plain_logs(logs))  # noqa: E704
 
     def on_train_batch_begin(self, batch, logs=None):
         self._call_batch("on_train_batch_begin", batch, logs or {})
@@ -123,6 +127,26 @@ class CallbackList:
 
     def __iter__(self):
         return iter(self.callbacks)
+
+
+def _plain_logs(logs: dict | None) -> dict:
+    """A new dict of `logs` with the values Keras's callback list hands on: nested dicts
+    flattened into it, tensors as NumPy, and every value `float()` accepts as a Python float
+    (a one-element tensor, a NumPy scalar, an int); arrays of several values stay arrays.
+    fit's own logs are floats already; this serves loops that call the hooks themselves."""
+    out = {}
+    for key, value in (logs or {}).items():
+        if isinstance(value, dict):
+            out.update(_plain_logs(value))
+            continue
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            pass
+        out[key] = value
+    return out
 
 
 def _hook_order(hook: str, callbacks: list) -> list:
