@@ -182,6 +182,22 @@ def test_test_step_override_used_by_evaluate():
     assert result["mae"] == pytest.approx(float(np.mean(np.abs(pred - y))), rel=1e-5)
 
 
+class ExtraLogsEvalModel(CustomEvalModel):
+    def test_step(self, data):
+        return {"zeta": 2.0, "alpha": 1.0, **super().test_step(data)}
+
+
+def test_evaluate_list_puts_a_custom_steps_other_keys_last_sorted():
+    # Keras's _flatten_metrics_in_order: the metrics' names first, then other keys sorted.
+    x, y = _data(seed=3)
+    model = _functional(ExtraLogsEvalModel)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    logs = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    expected = [logs["loss"], logs["mae"], 1.0, 2.0]
+    assert model.evaluate(x, y, batch_size=64, verbose=0) == expected
+    assert model.test_on_batch(x, y) == pytest.approx(expected)
+
+
 class DoublingPredictModel(keras.Model):
     def predict_step(self, data):
         x, _, _ = unpack_x_y_sample_weight(data)

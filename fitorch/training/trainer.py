@@ -788,10 +788,13 @@ def evaluate(
 
 
 def _as_result(model, logs: dict, return_dict: bool):
-    """Keras' return value: the dict, or values in `metrics_names` order (a scalar if one)."""
+    """Keras' return value: the dict, or values in `metrics_names` order followed by the
+    other keys (an overridden step's own logs) sorted, as Keras's `_flatten_metrics_in_order`
+    (a scalar if one)."""
     if return_dict:
         return logs
-    values = [logs[k] for k in model.metrics_names if k in logs]
+    names = [k for k in model.metrics_names if k in logs]
+    values = [logs[k] for k in names] + [logs[k] for k in sorted(set(logs) - set(names))]
     return values[0] if len(values) == 1 else values
 
 
