@@ -424,3 +424,12 @@ def test_vector_metric_results_are_float32_arrays_in_logs_history_and_evaluate()
         assert isinstance(value, np.ndarray) and value.dtype == np.float32 and value.shape == (3,)
         np.testing.assert_allclose(value, f1, rtol=1e-6)
     assert isinstance(model.train_on_batch(x, y, return_dict=True)["f1_score"], np.ndarray)
+
+
+def test_validation_batches_without_a_batch_size_split_the_data_into_validation_steps():
+    # Keras: no batch_size / validation_batch_size -> ceil(n_val / validation_steps) rows.
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[rec], validation_data=(x, y),
+              validation_steps=2)  # fmt: skip
+    assert rec.test == [(0, 3.5), (1, 7.5)]  # rows 0..7, then 8..15

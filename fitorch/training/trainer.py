@@ -727,7 +727,7 @@ def _validation_source(model, validation_data, batch_size, steps, options=None):
                 f"got a {type(validation_data).__name__} of {len(validation_data)} items."
             )
         vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
-        return _source(model, vx, vy, vsw, batch_size or 32, steps)
+        return _source(model, vx, vy, vsw, batch_size, steps)  # None: ceil(n / steps) or 32
     return _source(model, validation_data, None, None, batch_size, steps, options=options)
 
 
