@@ -467,3 +467,32 @@ def test_jit_compile_compiles_an_overridden_train_step_and_keeps_its_numbers():
     np.testing.assert_allclose(history.history["loss"], losses, rtol=1e-5)
     np.testing.assert_allclose(history.history["mae"], maes, rtol=1e-5)
     np.testing.assert_allclose(model.get_weights()[0], w_end, rtol=1e-5, atol=1e-6)
+
+
+class BatchLossModel(keras.Model):
+    """Returns the batch loss under the name of the (never updated) loss tracker."""
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        loss = self.compute_loss(y=y, y_pred=self(x, training=True))
+        loss.backward()
+        weights = list(self.trainable_weights)
+        with torch.no_grad():
+            self.optimizer.apply([w.value.grad for w in weights], weights)
+        return {"loss": loss}
+
+
+def test_epoch_logs_are_the_metric_results_when_a_step_returns_their_keys():
+    # Keras's _get_metrics_result_or_logs: same keys as the model's metrics -> the metrics'
+    # results (here the untouched loss tracker: 0.0), not the last batch's value.
+    x, y = _data()
+    model = _functional(BatchLossModel)
+    model.compile(optimizer="sgd", loss="mse")
+    batch_losses = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: batch_losses.append(logs["loss"])
+    )
+    history = model.fit(x, y, batch_size=16, verbose=0, shuffle=False, callbacks=[record])
+    assert len(batch_losses) == 4 and batch_losses[-1] > 0
+    assert history.history["loss"] == [0.0]

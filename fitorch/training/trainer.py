@@ -295,10 +295,14 @@ def _tensor_logs(logs: dict) -> dict:
 
 def _epoch_results(model, state: CompiledState, feed: StepFeed, kind: str) -> dict:
     """An epoch's results: the compiled state's (reduced over processes) for the default
-    step, the last step's logs for an overridden one (Keras)."""
+    step. For an overridden one, Keras's `_get_metrics_result_or_logs`: the model's metric
+    results when the last step's logs have exactly their keys (a step returning batch values
+    under the metrics' names still logs the metrics), else the last step's logs."""
     if _is_default_step(model, kind):
         return _synced_results(state)
-    return feed.last_results()
+    last = feed.last_results()
+    metrics = _tensor_logs(model.get_metrics_result())
+    return metrics if set(metrics) == set(last) else last
 
 
 def results_to_logs(results: dict, prefix: str = "") -> dict:
