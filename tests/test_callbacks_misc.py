@@ -244,3 +244,18 @@ def test_callback_list_hands_on_plain_values_in_a_custom_loop():
         assert list(got) == ["loss", "acc", "mae"] and got["loss"] == 1.5 and got["mae"] == 2.0
         assert type(got["loss"]) is float and got["acc"].tolist() == [0.5, 1.0]
     assert model.history.history["loss"] == [1.5]
+
+
+def test_callback_list_set_model_and_keras2_batch_hooks():
+    calls = []
+
+    class Legacy(fitorch.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            calls.append((batch, logs, self.model))
+
+    first, second = _model(), _model()
+    cbs = CallbackList([Legacy()], add_history=True, model=first)
+    cbs.set_model(second)
+    cbs.on_batch_end(3, {"loss": np.float32(2.0)})
+    assert calls == [(3, {"loss": 2.0}, second)]
+    assert second.history is cbs.history

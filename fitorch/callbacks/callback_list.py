@@ -58,6 +58,12 @@ class CallbackList:
         """Whether a callback saves or restores the training state (see `Callback`)."""
         return any(cb.saves_training_state for cb in self.callbacks)
 
+    def set_model(self, model) -> None:
+        """Give every callback `model` (the History among them becomes `model.history`)."""
+        self.model = model
+        for cb in self.callbacks:
+            cb.set_model(model)
+
     def set_params(self, params: dict) -> None:
         self.params = params
         for cb in self.callbacks:
@@ -106,6 +112,16 @@ class CallbackList:
 
     def on_predict_end(self, logs=None):
         self._call("on_predict_end", _plain_logs(logs))  # noqa: E704
+
+    def on_batch_begin(self, batch, logs=None):  # Keras 2 name: only `on_batch_begin` runs
+        logs = _plain_logs(logs)
+        for cb in self.callbacks:
+            cb.on_batch_begin(batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        logs = _plain_logs(logs)
+        for cb in self.callbacks:
+            cb.on_batch_end(batch, logs)
 
     def on_train_batch_begin(self, batch, logs=None):
         self._call_batch("on_train_batch_begin", batch, logs or {})
