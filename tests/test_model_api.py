@@ -172,3 +172,14 @@ def test_keras2_positional_metrics_are_taken_as_metrics():
     single.compile("sgd", "binary_crossentropy")
     weighted = model.evaluate(X, Y, verbose=0)
     assert weighted == pytest.approx(2.0 * single.evaluate(X, Y, verbose=0), rel=1e-6)
+
+
+def test_compile_state_attributes_as_keras_reads_them():
+    fresh = fitorch.Sequential([layers.Dense(1, input_dim=1)])
+    assert (fresh.compiled, fresh.run_eagerly, fresh.jit_compile) == (False, False, False)
+    assert fresh.steps_per_execution == 1
+    fresh.compile("sgd", "mse", jit_compile=True, steps_per_execution=2)
+    assert (fresh.compiled, fresh.run_eagerly, fresh.jit_compile) == (True, False, True)
+    assert fresh.steps_per_execution == 2
+    fresh.run_eagerly = True  # the Keras debugging switch: eager steps from now on
+    assert fresh.run_eagerly and not fresh.jit_compile

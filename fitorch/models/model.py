@@ -452,6 +452,34 @@ class Model(Layer):
         return None if self.trainer is None else self.trainer.optimizer
 
     @property
+    def compiled(self) -> bool:
+        """Whether `compile` has been called (Keras)."""
+        return self.trainer is not None
+
+    @property
+    def steps_per_execution(self) -> int:
+        return 1 if self.trainer is None else self.trainer.steps_per_execution
+
+    @property
+    def jit_compile(self) -> bool:
+        """Whether the steps run through `torch.compile` (`jit_compile=True`; 'auto' is
+        False, as Keras on torch)."""
+        return self.trainer is not None and self.trainer.jit_compile is True
+
+    @property
+    def run_eagerly(self) -> bool:
+        return self.trainer is not None and self.trainer.run_eagerly
+
+    @run_eagerly.setter
+    def run_eagerly(self, value) -> None:
+        """`model.run_eagerly = True` after compile runs the next steps eagerly (jit off);
+        before compile, compile's own argument decides (Keras)."""
+        if self.trainer is not None:
+            self.trainer.run_eagerly = bool(value)
+            if value:
+                self.trainer.jit_compile = False
+
+    @property
     def compiled_loss(self):
         return None if self.trainer is None else self.trainer.loss
 
