@@ -68,6 +68,10 @@ def test_save_best_only_decisions_and_messages(tmp_path, capsys):
     assert f"\nEpoch 1: score improved from None to 3.00000, {saving}1.weight" in out
     assert f"\nEpoch 2: score improved from 3.00000 to 2.00000, {saving}2.weight" in out
     assert "\nEpoch 3: score did not improve from 2.00000" in out
+    finished = [
+        f"\nEpoch {e}: finished saving model to {tmp_path}/ck-0{e}.weight" for e in (1, 2, 4)
+    ]
+    assert all(line in out for line in finished) and "Epoch 3: finished" not in out  # Keras 3
     for name, epoch in (("ck-02.weight", 1), ("ck-04.weight", 3)):
         saved = _weights_of(tmp_path / name)
         for key, value in score.snapshots[epoch].items():

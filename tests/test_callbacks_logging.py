@@ -240,3 +240,20 @@ def test_tensorboard_graph_of_a_functional_model():
     assert edges == {"f/a": ("InputLayer", []), "f/b": ("InputLayer", []),
                      "f/d1": ("Dense", ["f/a"]), "f/cat": ("Concatenate", ["f/d1", "f/b"]),
                      "f/out": ("Dense", ["f/cat"])}  # fmt: skip
+
+
+def test_vector_log_values_show_their_mean_and_survive_a_backup(tmp_path):
+    import torch
+
+    from fitorch.callbacks import History
+    from fitorch.callbacks.progbar import format_value
+
+    assert format_value(np.array([0.5, 1.0], np.float32)) == "0.7500"  # Keras: np.mean
+    history = History()
+    history.on_epoch_end(0, {"f1_score": np.array([0.25, 0.5], np.float32), "loss": 1.0})
+    torch.save(history.state(), tmp_path / "state.pt")
+    restored = History()
+    restored.load_state(torch.load(tmp_path / "state.pt", weights_only=True))
+    (value,) = restored.history["f1_score"]
+    assert isinstance(value, np.ndarray) and value.tolist() == [0.25, 0.5]
+    assert restored.history["loss"] == [1.0]

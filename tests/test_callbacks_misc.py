@@ -135,6 +135,25 @@ def test_scheduler_two_argument_form_and_logs(capsys):
     assert "\nEpoch 2: LearningRateScheduler setting learning rate to 0.05." in out
 
 
+def test_keys_added_at_epoch_end_reach_later_callbacks_but_not_train_end_or_evaluate():
+    # Keras gives every hook its own dict: the scheduler's `learning_rate` is in History and
+    # in a later callback's epoch logs, not in on_train_end's logs; a key added in
+    # on_test_end is not in evaluate's result.
+    seen = {}
+    record = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.setdefault("epoch", sorted(logs)),
+        on_train_end=lambda logs: seen.setdefault("train_end", sorted(logs)),
+    )
+    model = _model()
+    x, y = _data(16)
+    sched = LearningRateScheduler(lambda epoch, lr: lr)
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[sched, record])
+    assert seen == {"epoch": ["learning_rate", "loss"], "train_end": ["loss"]}
+    assert list(history.history) == ["loss", "learning_rate"]
+    add = LambdaCallback(on_test_end=lambda logs: logs.update(extra=1.0))
+    assert list(model.evaluate(x, y, verbose=0, return_dict=True, callbacks=[add])) == ["loss"]
+
+
 def test_scheduler_keras2_one_argument_form_with_torch_optimizer():
     fitorch.utils.set_random_seed(0)
     model = fitorch.Sequential([layers.Dense(1, input_shape=(3,))])
@@ -208,3 +227,35 @@ def test_benchmark_set_adds_no_batch_hooks(tmp_path):
                         TensorBoard(tmp_path, update_freq="epoch")])  # fmt: skip
     for hook in ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_end"):
         assert not cbs.wants(hook)
+
+
+def test_callback_list_hands_on_plain_values_in_a_custom_loop():
+    # Keras's CallbackList: tensors -> floats (arrays when several values), nested dicts
+    # flattened, as a training loop written from scratch passes them.
+    seen = []
+    record = LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs),
+                            on_epoch_end=lambda e, logs: seen.append(logs))  # fmt: skip
+    model = _model()
+    cbs = CallbackList([record], add_history=True, model=model)
+    logs = {"loss": torch.tensor(1.5), "acc": torch.tensor([0.5, 1.0]), "m": {"mae": np.float32(2)}}
+    cbs.on_train_batch_end(0, logs)
+    cbs.on_epoch_end(0, logs)
+    for got in seen:
+        assert list(got) == ["loss", "acc", "mae"] and got["loss"] == 1.5 and got["mae"] == 2.0
+        assert type(got["loss"]) is float and got["acc"].tolist() == [0.5, 1.0]
+    assert model.history.history["loss"] == [1.5]
+
+
+def test_callback_list_set_model_and_keras2_batch_hooks():
+    calls = []
+
+    class Legacy(fitorch.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            calls.append((batch, logs, self.model))
+
+    first, second = _model(), _model()
+    cbs = CallbackList([Legacy()], add_history=True, model=first)
+    cbs.set_model(second)
+    cbs.on_batch_end(3, {"loss": np.float32(2.0)})
+    assert calls == [(3, {"loss": 2.0}, second)]
+    assert second.history is cbs.history

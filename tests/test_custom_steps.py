@@ -182,6 +182,22 @@ def test_test_step_override_used_by_evaluate():
     assert result["mae"] == pytest.approx(float(np.mean(np.abs(pred - y))), rel=1e-5)
 
 
+class ExtraLogsEvalModel(CustomEvalModel):
+    def test_step(self, data):
+        return {"zeta": 2.0, "alpha": 1.0, **super().test_step(data)}
+
+
+def test_evaluate_list_puts_a_custom_steps_other_keys_last_sorted():
+    # Keras's _flatten_metrics_in_order: the metrics' names first, then other keys sorted.
+    x, y = _data(seed=3)
+    model = _functional(ExtraLogsEvalModel)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    logs = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    expected = [logs["loss"], logs["mae"], 1.0, 2.0]
+    assert model.evaluate(x, y, batch_size=64, verbose=0) == expected
+    assert model.test_on_batch(x, y) == pytest.approx(expected)
+
+
 class DoublingPredictModel(keras.Model):
     def predict_step(self, data):
         x, _, _ = unpack_x_y_sample_weight(data)
@@ -451,3 +467,32 @@ def test_jit_compile_compiles_an_overridden_train_step_and_keeps_its_numbers():
     np.testing.assert_allclose(history.history["loss"], losses, rtol=1e-5)
     np.testing.assert_allclose(history.history["mae"], maes, rtol=1e-5)
     np.testing.assert_allclose(model.get_weights()[0], w_end, rtol=1e-5, atol=1e-6)
+
+
+class BatchLossModel(keras.Model):
+    """Returns the batch loss under the name of the (never updated) loss tracker."""
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        loss = self.compute_loss(y=y, y_pred=self(x, training=True))
+        loss.backward()
+        weights = list(self.trainable_weights)
+        with torch.no_grad():
+            self.optimizer.apply([w.value.grad for w in weights], weights)
+        return {"loss": loss}
+
+
+def test_epoch_logs_are_the_metric_results_when_a_step_returns_their_keys():
+    # Keras's _get_metrics_result_or_logs: same keys as the model's metrics -> the metrics'
+    # results (here the untouched loss tracker: 0.0), not the last batch's value.
+    x, y = _data()
+    model = _functional(BatchLossModel)
+    model.compile(optimizer="sgd", loss="mse")
+    batch_losses = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: batch_losses.append(logs["loss"])
+    )
+    history = model.fit(x, y, batch_size=16, verbose=0, shuffle=False, callbacks=[record])
+    assert len(batch_losses) == 4 and batch_losses[-1] > 0
+    assert history.history["loss"] == [0.0]

@@ -160,3 +160,14 @@ def test_one_sample_weight_for_every_output_and_a_dict_by_name():
     plain = a.evaluate([X1, X2], [Y1, Y2], verbose=0, return_dict=True)
     assert half["output_2_loss"] == pytest.approx(plain["output_2_loss"], rel=1e-6)
     assert half["output_1_loss"] == pytest.approx(one["output_1_loss"], rel=1e-6)
+
+
+def test_dict_keys_beyond_the_inputs_are_ignored_with_a_warning():
+    # Keras warns about the structure and takes the inputs it declares.
+    model = seed_004_model()
+    x = {"input_1": X1, "input_2": X2, "row_id": np.arange(len(X1))}
+    with pytest.warns(UserWarning, match=r"\['row_id'\], which are not inputs"):
+        got = model.predict(x, verbose=0)
+    expected = model.predict([X1, X2], verbose=0)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)

@@ -141,7 +141,8 @@ SCRIPT = textwrap.dedent(
                    "pred": pred.tolist(), "weights": weights,
                    "world": distributed.world_size(), "fit_collectives": fit_collectives,
                    "grad_reduces": grad_reduces[0],
-                   "error": error}, f)
+                   "error": error},
+                  f, default=lambda a: a.tolist())  # vector metrics: NumPy arrays
     """
 )
 
@@ -288,7 +289,8 @@ LOADER_SCRIPT = textwrap.dedent(
                         verbose=0)
     with open(os.path.join(sys.argv[1], f"rank{distributed.rank()}.json"), "w") as f:
         json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "h3": dict(h3.history),
-                   "eval": ev, "weights": [w.tolist() for w in model.get_weights()]}, f)
+                   "eval": ev, "weights": [w.tolist() for w in model.get_weights()]},
+                  f, default=lambda a: a.tolist())  # vector metrics: NumPy arrays
     """
 )
 
@@ -368,7 +370,8 @@ RESTART_SCRIPT = textwrap.dedent(
     h = model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[KillRankOne(), backup])
     with open(os.path.join(out, f"rank{distributed.rank()}.json"), "w") as f:
         json.dump({"h": dict(h.history), "weights": [w.tolist() for w in model.get_weights()],
-                   "restarts": os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")}, f)
+                   "restarts": os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")},
+                  f, default=lambda a: a.tolist())  # vector metrics: NumPy arrays
     """
 )
 
@@ -462,7 +465,8 @@ FSDP_SCRIPT = textwrap.dedent(
         refused = str(e)
     with open(os.path.join(sys.argv[1], f"rank{distributed.rank()}.json"), "w") as f:
         json.dump({"h1": dict(h1.history), "h2": dict(h2.history), "eval": ev, "local": local,
-                   "pred": pred.tolist(), "weights": weights, "refused": refused}, f)
+                   "pred": pred.tolist(), "weights": weights, "refused": refused},
+                  f, default=lambda a: a.tolist())  # vector metrics: NumPy arrays
     # torch's fully_shard keeps the gloo group alive after destroy_process_group (two references
     # no Python object shows), so its threads would meet interpreter finalization, which aborted
     # a rank once in CI ("terminate called without an active exception"). Leave without it.

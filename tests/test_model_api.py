@@ -195,5 +195,18 @@ def test_compile_state_attributes_read_as_keras():
     x, y = np.zeros((4, 2), "float32"), np.full((4, 1), 2.0, "float32")
     ours.set_weights([np.zeros((2, 1), "float32"), np.zeros(1, "float32")])
     assert ours.loss == "mae" and ours.evaluate(x, y, verbose=0) == pytest.approx(4.0)
-    with pytest.raises(ValueError, match="after compile"):
-        build(fitorch).run_eagerly = True
+    early = build(fitorch)
+    early.run_eagerly = True  # before compile: compile's own argument decides (Keras)
+    early.compile("sgd", "mse")
+    assert early.run_eagerly is False
+
+
+def test_compile_state_attributes_as_keras_reads_them():
+    fresh = fitorch.Sequential([layers.Dense(1, input_dim=1)])
+    assert (fresh.compiled, fresh.run_eagerly, fresh.jit_compile) == (False, False, False)
+    assert fresh.steps_per_execution == 1
+    fresh.compile("sgd", "mse", jit_compile=True, steps_per_execution=2)
+    assert (fresh.compiled, fresh.run_eagerly, fresh.jit_compile) == (True, False, True)
+    assert fresh.steps_per_execution == 2
+    fresh.run_eagerly = True  # the Keras debugging switch: eager steps from now on
+    assert fresh.run_eagerly and not fresh.jit_compile

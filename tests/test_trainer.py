@@ -196,8 +196,9 @@ def test_steps_per_epoch_continues_across_epochs():
 
     model = linear_model()
     model.compile("sgd", loss="mse")
-    model.fit(X, Y, batch_size=4, epochs=2, steps_per_epoch=2, verbose=0, callbacks=[Count()])
-    assert seen == [0, 1, 0, 1]
+    with pytest.warns(UserWarning, match="ran out of data after 1 of 2 steps"):
+        model.fit(X, Y, batch_size=4, epochs=2, steps_per_epoch=2, verbose=0, callbacks=[Count()])
+    assert seen == [0, 1, 0]  # 3 batches: the second epoch ends with the pass (Keras 3)
 
 
 def test_unoverridden_batch_hooks_are_not_dispatched():
@@ -302,3 +303,133 @@ def test_verbose_1_on_a_terminal_redraws_in_place_and_pads_shorter_lines():
     assert first.startswith("1/2 ━━━━━━━━━━────────── ") and "loss: 123456.0000" in first
     assert final.startswith("2/2 ━━━━━━━━━━━━━━━━━━━━ ") and final.endswith(" \n")
     assert len(final.rstrip("\n")) == len(first)
+
+
+def _row_probe():
+    """y_i = i and a model that predicts 0 and never moves: a batch's MAE names its rows."""
+    model = Sequential([layers.Dense(1, input_dim=1, kernel_initializer="zeros")])
+    model.compile(optimizers.SGD(learning_rate=0.0), loss="mae")
+    return model, np.zeros((16, 1), "float32"), np.arange(16, dtype="float32").reshape(16, 1)
+
+
+class _BatchLosses(callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.train, self.test = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.train.append((batch, logs["loss"]))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.test.append((batch, logs["loss"]))
+
+
+def test_steps_per_epoch_over_arrays_never_spans_two_passes():
+    # Keras's EpochIterator: 4 batches, steps_per_epoch=2 -> passes 0,1 | 2,3 | new pass 0,1.
+    # (fitorch stopped after two epochs; with steps_per_epoch = the batch count, after one.)
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    hist = model.fit(x, y, batch_size=4, epochs=3, steps_per_epoch=2, shuffle=False, verbose=0,
+                     callbacks=[rec])  # fmt: skip
+    assert rec.train == [(0, 1.5), (1, 3.5), (0, 9.5), (1, 11.5), (0, 1.5), (1, 3.5)]
+    assert hist.epoch == [0, 1, 2]
+    with pytest.warns(UserWarning, match="ran out of data after 4 of 6 steps"):
+        hist = model.fit(x, y, batch_size=4, epochs=2, steps_per_epoch=6, shuffle=False,
+                         verbose=0)  # fmt: skip
+    assert hist.history["loss"] == [7.5, 7.5]  # each epoch one pass of 4 batches, not 6
+
+
+def test_validation_steps_over_arrays_start_at_the_first_batch_every_epoch():
+    # Keras resets the validation iterator before each evaluation (batches of 3 rows).
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[rec],
+              validation_data=(x, y), validation_steps=2, validation_batch_size=3)  # fmt: skip
+    assert rec.test == [(0, 1.0), (1, 2.5), (0, 1.0), (1, 2.5)]
+
+
+def test_stop_training_set_in_on_train_begin_ends_fit_after_the_first_batch():
+    # Keras reads stop_training after each batch and each epoch, not before the first epoch.
+    class StopAtOnce(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.model.stop_training = True
+
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    hist = model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0,
+                     callbacks=[StopAtOnce(), rec])  # fmt: skip
+    assert rec.train == [(0, 1.5)] and hist.history == {"loss": [1.5]}
+
+
+def test_stop_evaluating_and_stop_predicting_end_after_the_batch():
+    class Stop(callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            self.model.stop_evaluating = batch == 1
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.model.stop_predicting = True
+
+    model, x, y = _row_probe()
+    assert model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[Stop()]) == 3.5
+    assert model.predict(x, batch_size=4, verbose=0, callbacks=[Stop()]).shape == (4, 1)
+    assert model.evaluate(x, y, batch_size=4, verbose=0) == 7.5  # reset by the next call
+
+
+def test_predict_batch_end_logs_hold_numpy_outputs_as_keras_gives_them():
+    # Keras: {"outputs": ndarray} for one output; a dict of outputs flattened by name.
+    seen = []
+
+    class Record(callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            seen.append({k: (type(v), v.shape) for k, v in logs.items()})
+
+    x = np.zeros((3, 1), "float32")
+    linear_model().predict(x, batch_size=2, verbose=0, callbacks=[Record()])
+    assert seen == [{"outputs": (np.ndarray, (2, 1))}, {"outputs": (np.ndarray, (1, 1))}]
+    inputs = layers.Input((1,))
+    model = Model(inputs, {"b": layers.Dense(2)(inputs), "a": layers.Dense(1)(inputs)})
+    seen.clear()
+    model.predict(x, batch_size=4, verbose=0, callbacks=[Record()])
+    assert seen == [{"a": (np.ndarray, (3, 1)), "b": (np.ndarray, (3, 2))}]
+
+
+def test_evaluate_unknown_keyword_is_a_value_error_as_in_keras_and_a_type_error():
+    model = linear_model()
+    model.compile("sgd", loss="mse")
+    with pytest.raises(ValueError, match="Did you mean 'batch_size'"):
+        model.evaluate(X, Y, batchsize=2, verbose=0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'batchsize'"):
+        model.evaluate(X, Y, batchsize=2, verbose=0)
+
+
+def test_vector_metric_results_are_float32_arrays_in_logs_history_and_evaluate():
+    # Keras's logs hold a per-class result as an ndarray (fitorch gave Python lists).
+    inputs = layers.Input((2,))
+    model = Model(inputs, layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizers.SGD(learning_rate=0.0), "categorical_crossentropy",
+                  metrics=[fitorch.metrics.F1Score()])  # fmt: skip
+    x = np.random.default_rng(0).normal(size=(12, 2)).astype("float32")
+    y = np.eye(3, dtype="float32")[np.arange(12) % 3]
+    seen = []
+    record = callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs))
+    hist = model.fit(x, y, batch_size=6, verbose=0, shuffle=False, callbacks=[record])
+    pred, true = model.predict(x, verbose=0).argmax(1), np.arange(12) % 3
+    tp = np.array([np.sum((pred == c) & (true == c)) for c in range(3)])
+    f1 = 2 * tp / (np.bincount(pred, minlength=3) + np.bincount(true, minlength=3))
+    for value in (
+        seen[-1]["f1_score"],
+        hist.history["f1_score"][0],
+        model.evaluate(x, y, verbose=0)[1],
+    ):
+        assert isinstance(value, np.ndarray) and value.dtype == np.float32 and value.shape == (3,)
+        np.testing.assert_allclose(value, f1, rtol=1e-6)
+    assert isinstance(model.train_on_batch(x, y, return_dict=True)["f1_score"], np.ndarray)
+
+
+def test_validation_batches_without_a_batch_size_split_the_data_into_validation_steps():
+    # Keras: no batch_size / validation_batch_size -> ceil(n_val / validation_steps) rows.
+    model, x, y = _row_probe()
+    rec = _BatchLosses()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[rec], validation_data=(x, y),
+              validation_steps=2)  # fmt: skip
+    assert rec.test == [(0, 3.5), (1, 7.5)]  # rows 0..7, then 8..15

@@ -64,7 +64,8 @@ def test_valid_arguments_still_train():
     model.fit(x, y, batch_size=5, epochs=2, steps_per_epoch=2, verbose=0,
               class_weight={0: 0.0, 1: 1.0, 2: 2.0}, validation_split=0.25,
               validation_freq=[2], validation_steps=1)  # fmt: skip
-    assert int(model.optimizer.iterations) == 4
+    # 15 training rows = 3 batches: the second epoch ends with the pass (Keras 3)
+    assert int(model.optimizer.iterations) == 3
 
 
 @pytest.mark.parametrize(

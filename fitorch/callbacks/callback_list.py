@@ -6,10 +6,15 @@ callback writes into `logs` reach both; a callback with `saves_training_state` s
 For each hook it keeps only the callbacks that
 implement it, so an un-overridden batch hook costs nothing per batch. Batch hooks may
 receive `logs` as a zero-argument callable (computed once, on first use) so nothing reads
-metric values from the device unless a callback asks for them.
+metric values from the device unless a callback asks for them. Every other hook gets its
+own copy of the logs (Keras converts them anew at each hook), so a key a callback adds in
+`on_epoch_end` (`learning_rate`) reaches the later callbacks of that hook but not the
+caller's dict: `on_train_end` and `evaluate`'s return value do not see it.
 """
 
 from __future__ import annotations
+
+import torch
 
 from fitorch.callbacks.base import HOOKS, Callback
 from fitorch.callbacks.history import History
@@ -53,6 +58,12 @@ class CallbackList:
         """Whether a callback saves or restores the training state (see `Callback`)."""
         return any(cb.saves_training_state for cb in self.callbacks)
 
+    def set_model(self, model) -> None:
+        """Give every callback `model` (the History among them becomes `model.history`)."""
+        self.model = model
+        for cb in self.callbacks:
+            cb.set_model(model)
+
     def set_params(self, params: dict) -> None:
         self.params = params
         for cb in self.callbacks:
@@ -72,33 +83,45 @@ class CallbackList:
             return
         if callable(logs):
             logs = _Memo(logs)
+        elif logs:
+            logs = _plain_logs(logs)
         for cb in targets:
             lazy = getattr(cb, "accepts_lazy_logs", False)
             getattr(cb, hook)(batch, logs if lazy or not isinstance(logs, _Memo) else logs())
 
     def on_train_begin(self, logs=None):
-        self._call("on_train_begin", logs or {})  # noqa: E704
+        self._call("on_train_begin", _plain_logs(logs))  # noqa: E704
 
     def on_train_end(self, logs=None):
-        self._call("on_train_end", logs or {})  # noqa: E704
+        self._call("on_train_end", _plain_logs(logs))  # noqa: E704
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._call("on_epoch_begin", epoch, logs or {})  # noqa: E704
+        self._call("on_epoch_begin", epoch, _plain_logs(logs))  # noqa: E704
 
     def on_epoch_end(self, epoch, logs=None):
-        self._call("on_epoch_end", epoch, logs)  # noqa: E704
+        self._call("on_epoch_end", epoch, _plain_logs(logs))  # noqa: E704
 
     def on_test_begin(self, logs=None):
-        self._call("on_test_begin", logs or {})  # noqa: E704
+        self._call("on_test_begin", _plain_logs(logs))  # noqa: E704
 
     def on_test_end(self, logs=None):
-        self._call("on_test_end", logs or {})  # noqa: E704
+        self._call("on_test_end", _plain_logs(logs))  # noqa: E704
 
     def on_predict_begin(self, logs=None):
-        self._call("on_predict_begin", logs or {})  # noqa: E704
+        self._call("on_predict_begin", _plain_logs(logs))  # noqa: E704
 
     def on_predict_end(self, logs=None):
-        self._call("on_predict_end", logs or {})  # noqa: E704
+        self._call("on_predict_end", _plain_logs(logs))  # noqa: E704
+
+    def on_batch_begin(self, batch, logs=None):  # Keras 2 name: only `on_batch_begin` runs
+        logs = _plain_logs(logs)
+        for cb in self.callbacks:
+            cb.on_batch_begin(batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        logs = _plain_logs(logs)
+        for cb in self.callbacks:
+            cb.on_batch_end(batch, logs)
 
     def on_train_batch_begin(self, batch, logs=None):
         self._call_batch("on_train_batch_begin", batch, logs or {})
@@ -120,6 +143,26 @@ class CallbackList:
 
     def __iter__(self):
         return iter(self.callbacks)
+
+
+def _plain_logs(logs: dict | None) -> dict:
+    """A new dict of `logs` with the values Keras's callback list hands on: nested dicts
+    flattened into it, tensors as NumPy, and every value `float()` accepts as a Python float
+    (a one-element tensor, a NumPy scalar, an int); arrays of several values stay arrays.
+    fit's own logs are floats already; this serves loops that call the hooks themselves."""
+    out = {}
+    for key, value in (logs or {}).items():
+        if isinstance(value, dict):
+            out.update(_plain_logs(value))
+            continue
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            pass
+        out[key] = value
+    return out
 
 
 def _hook_order(hook: str, callbacks: list) -> list:

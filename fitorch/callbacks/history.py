@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import torch
+
 from fitorch.callbacks.base import Callback
 
 __all__ = ["History", "HistoryDict"]
@@ -59,9 +62,21 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
 
     def state(self) -> dict:
-        return {"history": dict(self.history), "epoch": list(self.epoch)}
+        """The recorded epochs; array values (vector metrics) as tensors, which a backup
+        read with `torch.load(weights_only=True)` accepts."""
+        history = {k: [_to_saved(v) for v in values] for k, values in self.history.items()}
+        return {"history": history, "epoch": list(self.epoch)}
 
     def load_state(self, state: dict) -> None:
         self.history.clear()
-        self.history.update(state.get("history", {}))
+        for key, values in state.get("history", {}).items():
+            self.history[key] = [_from_saved(v) for v in values]
         self.epoch = list(state.get("epoch", []))
+
+
+def _to_saved(value):
+    return torch.from_numpy(value) if isinstance(value, np.ndarray) else value
+
+
+def _from_saved(value):
+    return value.numpy() if isinstance(value, torch.Tensor) else value

@@ -42,7 +42,8 @@ class ModelCheckpoint(MonitorCallback):
     improves on the best so far (which starts at `initial_value_threshold`); a missing or
     non-scalar monitor warns and saves anyway (Keras 3).
     verbose=1 prints Keras' messages (`Epoch 3: val_loss improved from 0.50000 to 0.40000,
-    saving model to ...`, `... did not improve from ...`, `Epoch 1: saving model to ...`).
+    saving model to ...`, `... did not improve from ...`, `Epoch 1: saving model to ...`),
+    and after each save `Epoch 3: finished saving model to ...`.
     """
 
     def __init__(
@@ -208,6 +209,8 @@ class ModelCheckpoint(MonitorCallback):
                 self.model.save_weights(tmp, overwrite=True)
             else:
                 self.model.save(tmp, overwrite=True)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
     # -- BackupAndRestore ------------------------------------------------------------------
     def state(self) -> dict:

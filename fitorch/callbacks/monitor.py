@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from fitorch.callbacks.base import Callback
 from fitorch.callbacks.log_keys import expected_log_keys, misspelled
 from fitorch.registry import suggest
@@ -154,8 +156,8 @@ class MonitorCallback(Callback):
         """A float for a scalar log value, None for a missing or vector (list) value."""
         if value is None:
             return None
-        if isinstance(value, (list, tuple)):
-            return value[0] if len(value) == 1 else None
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return float(np.reshape(value, -1)[0]) if np.size(value) == 1 else None
         try:
             return float(value)
         except (TypeError, ValueError):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
+
 from fitorch.callbacks.base import Callback
 from fitorch.utils import console
 
@@ -25,8 +27,8 @@ _BAR = 20
 
 def format_value(value) -> str:
     """Keras' number format for logs."""
-    if isinstance(value, (list, tuple)):
-        value = sum(value) / max(len(value), 1)
+    if isinstance(value, (list, tuple, np.ndarray)):  # a vector result shows its mean (Keras)
+        value = float(np.mean(value)) if len(value) else 0.0
     try:
         value = float(value)
     except (TypeError, ValueError):

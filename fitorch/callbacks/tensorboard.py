@@ -18,6 +18,7 @@ import os
 import time
 import warnings
 
+import numpy as np
 import torch
 
 from fitorch.callbacks import files
@@ -226,13 +227,15 @@ class TensorBoard(Callback):
 
 
 def _is_scalar(value) -> bool:
-    if isinstance(value, (list, tuple)):
-        return len(value) == 1
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return np.size(value) == 1
     return isinstance(value, (int, float)) or getattr(value, "ndim", None) == 0
 
 
 def _first(value):
-    return value[0] if isinstance(value, (list, tuple)) else value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return np.reshape(value, -1)[0]
+    return value
 
 
 def _iterations(optimizer):

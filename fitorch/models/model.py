@@ -45,6 +45,8 @@ class Model(Layer):
         self.trainer = None
         self._assigned_output_names = ["output_1"]
         self.stop_training = False
+        self.stop_evaluating = False  # set by a callback: evaluate ends after the batch
+        self.stop_predicting = False  # set by a callback: predict ends after the batch
         self.history = None
 
     @staticmethod
@@ -469,44 +471,41 @@ class Model(Layer):
 
     @property
     def run_eagerly(self) -> bool:
-        """Whether the steps run eagerly; setting True after `compile` turns jit_compile off."""
         return self.trainer is not None and self.trainer.run_eagerly
 
     @run_eagerly.setter
-    def run_eagerly(self, value: bool) -> None:
-        state = self._compiled_state("run_eagerly")
+    def run_eagerly(self, value) -> None:
+        """`model.run_eagerly = True` after compile runs the next steps eagerly (jit off);
+        before compile, compile's own argument decides (Keras)."""
         if value not in (True, False):
             raise ValueError(f"model.run_eagerly must be True or False; got {value!r}.")
-        state.run_eagerly = value
-        if value:
-            state.jit_compile = False
+        if self.trainer is not None:
+            self.trainer.run_eagerly = value
+            if value:
+                self.trainer.jit_compile = False
 
     @property
-    def jit_compile(self):
-        """The step's `jit_compile` mode: True, False or "auto" (None before `compile`)."""
-        return None if self.trainer is None else self.trainer.jit_compile
+    def jit_compile(self) -> bool:
+        """Whether the steps run through `torch.compile` (`jit_compile=True`; 'auto' is
+        False, as Keras on torch)."""
+        return self.trainer is not None and self.trainer.jit_compile is True
 
     @jit_compile.setter
     def jit_compile(self, value) -> None:
-        state = self._compiled_state("jit_compile")
+        """`model.jit_compile = True/False` after compile switches the next steps; before
+        compile, compile's own argument decides (Keras)."""
         if value not in (True, False, "auto"):
             raise ValueError(f"model.jit_compile must be True, False or 'auto'; got {value!r}.")
-        if value is True and state.run_eagerly:
+        if self.trainer is None:
+            return
+        if value is True and self.trainer.run_eagerly:
             raise ValueError("model.jit_compile=True needs model.run_eagerly=False first.")
-        state.jit_compile = value
+        self.trainer.jit_compile = value
 
     @property
     def steps_per_execution(self) -> int:
         """Batches per execution (`compile(steps_per_execution=...)`; 1 before `compile`)."""
         return 1 if self.trainer is None else self.trainer.steps_per_execution
-
-    def _compiled_state(self, attribute: str):
-        if self.trainer is None:
-            raise ValueError(
-                f"model.{attribute} can be set after compile(); call model.compile(...) first, "
-                f"or pass {attribute}= to compile."
-            )
-        return self.trainer
 
     @property
     def compiled_loss(self):

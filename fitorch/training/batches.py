@@ -12,6 +12,7 @@ Shared by the array path (`data.py`) and the iterable path (`iterables.py`):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -290,16 +291,23 @@ def _unknown_key_error(argument: str, key, names: list[str], what: str, given=()
 
 
 def check_input_keys(x: Mapping, input_names: list[str] | None, argument: str = "x") -> None:
-    """A dict `x` must be keyed by the model's input names (did-you-mean otherwise)."""
+    """A dict `x` must hold every input name of the model. When one is missing, an unknown
+    key is reported as the likely misspelling (did-you-mean), else the missing names. Keys
+    beyond the inputs, with every input present, are ignored with a warning (Keras: the
+    model takes the inputs it declares)."""
     if not input_names:
         return
     unknown = [k for k in x if k not in input_names]
-    if unknown:
-        raise _unknown_key_error(argument, unknown[0], list(input_names), "input", x)
     missing = [k for k in input_names if k not in x]
+    if missing and unknown:
+        raise _unknown_key_error(argument, unknown[0], list(input_names), "input", x)
     if missing:
         raise ValueError(f"{argument} is missing the input(s) {missing}; the model's inputs are "
                          f"{list(input_names)}.")  # fmt: skip
+    if unknown:
+        names = list(input_names)
+        warnings.warn(f"{argument} has the key(s) {unknown}, which are not inputs of the model "
+                      f"(inputs: {names}); they are ignored.", stacklevel=4)  # fmt: skip
 
 
 def model_input_names(model) -> list[str] | None:

@@ -67,10 +67,15 @@ _SIGNATURE_NAMES = {
 }
 
 
-def _check_kwargs(fn_name: str, kwargs: dict, allowed) -> None:
+class UnrecognizedArgumentError(TypeError, ValueError):
+    """An unknown keyword of `evaluate`: Keras raises ValueError there (its `**kwargs` are
+    checked in the body), Python a TypeError; this is both."""
+
+
+def _check_kwargs(fn_name: str, kwargs: dict, allowed, error=TypeError) -> None:
     for key in kwargs:
         if key not in allowed:
-            raise TypeError(unexpected_keyword(fn_name, key, set(allowed) | _SIGNATURE_NAMES))
+            raise error(unexpected_keyword(fn_name, key, set(allowed) | _SIGNATURE_NAMES))
 
 
 def _device_of(model) -> torch.device:
@@ -290,26 +295,37 @@ def _tensor_logs(logs: dict) -> dict:
 
 def _epoch_results(model, state: CompiledState, feed: StepFeed, kind: str) -> dict:
     """An epoch's results: the compiled state's (reduced over processes) for the default
-    step, the last step's logs for an overridden one (Keras)."""
+    step. For an overridden one, Keras's `_get_metrics_result_or_logs`: the model's metric
+    results when the last step's logs have exactly their keys (a step returning batch values
+    under the metrics' names still logs the metrics), else the last step's logs."""
     if _is_default_step(model, kind):
         return _synced_results(state)
-    return feed.last_results()
+    last = feed.last_results()
+    metrics = _tensor_logs(model.get_metrics_result())
+    return metrics if set(metrics) == set(last) else last
 
 
 def results_to_logs(results: dict, prefix: str = "") -> dict:
-    """Tensor results -> Python floats (lists for vector results), one device read."""
+    """Tensor results -> Python floats, one device read. A result that is not a scalar (a
+    per-class F1Score) becomes a NumPy array of its shape, float32 unless it is float64 (as
+    Keras's logs hold it)."""
     if not results:
         return {}
     values = [v.detach().reshape(-1).to(torch.float64) for v in results.values()]
     device = values[0].device
     flat = torch.cat([v.to(device) for v in values]).tolist()  # the one transfer to the host
     logs, i = {}, 0
-    for key, v in zip(results, values):
+    for (key, result), v in zip(results.items(), values):
         n = v.numel()
         chunk = flat[i : i + n]
         i += n
-        logs[prefix + key] = chunk[0] if (n == 1 and results[key].ndim == 0) else chunk
+        logs[prefix + key] = chunk[0] if result.ndim == 0 else _array(chunk, result)
     return logs
+
+
+def _array(values: list, like: torch.Tensor) -> np.ndarray:
+    dtype = np.float64 if like.dtype == torch.float64 else np.float32
+    return np.asarray(values, dtype=dtype).reshape(tuple(like.shape))
 
 
 # -- fit ------------------------------------------------------------------------------------
@@ -340,12 +356,21 @@ def _should_validate(epoch: int, validation_freq) -> bool:
 
 class StepFeed:
     """Takes a fixed number of batches per epoch from a source, continuing across epochs
-    (Keras semantics with `steps_per_epoch`); without steps, one full pass per epoch."""
+    (Keras semantics with `steps_per_epoch`); without steps, one full pass per epoch.
+
+    With steps, a source of known length (arrays, Sequences, DataLoaders) is read as Keras's
+    `EpochIterator` reads it: an epoch that reaches the end of a pass stops there (with a
+    warning when that is before `steps` batches) and the next epoch starts a new pass, so an
+    epoch never spans two passes. A one-shot source (a generator) continues across epochs
+    until it runs dry. `restart()` makes the next epoch begin a new pass (Keras resets the
+    validation iterator before every evaluation).
+    """
 
     def __init__(self, source: batches.DataSource, steps: int | None):
         self.source = source
         self.steps = steps
         self._it = None
+        self._seen = 0  # batches drawn from the pass in progress
         self.exhausted = False
         self.last_results = None  # the last step's results function (see run_step)
 
@@ -353,15 +378,28 @@ class StepFeed:
     def num_steps(self) -> int | None:
         return self.steps if self.steps is not None else self.source.num_batches
 
+    def _pass_length(self) -> int | None:
+        if getattr(self.source, "one_shot", False):
+            return None
+        return self.source.num_batches
+
+    def restart(self) -> None:
+        """Begin a new pass of the source at the next epoch."""
+        self._it, self._seen = None, 0
+
     def epoch(self):
         if self.steps is None:
             yield from self.source.epoch_batches()
             self.source.on_epoch_end()
             return
+        length = self._pass_length()
         taken = 0
         while taken < self.steps:
+            if length and self._seen >= length:  # the pass ended inside this epoch
+                _ran_out_warning(taken, self.steps)
+                break
             if self._it is None:
-                self._it = iter(self.source.epoch_batches())
+                self._it, self._seen = iter(self.source.epoch_batches()), 0
             try:
                 batch = next(self._it)
             except StopIteration:
@@ -369,16 +407,23 @@ class StepFeed:
                 self.source.on_epoch_end()
                 if taken == 0 or getattr(self.source, "one_shot", False):
                     self.exhausted = True
-                    warnings.warn(
-                        f"Your input ran out of data after {taken} of {self.steps} steps; "
-                        "interrupting training. Make sure the source can generate at least "
-                        "steps_per_epoch * epochs batches.",
-                        stacklevel=4,
-                    )
+                    _ran_out_warning(taken, self.steps)
                     return
                 continue
             taken += 1
+            self._seen += 1
             yield batch
+        if length and self._seen >= length:
+            self.restart()
+            self.source.on_epoch_end()
+
+
+def _ran_out_warning(taken: int, steps: int) -> None:
+    warnings.warn(
+        f"Your input ran out of data after {taken} of {steps} steps; interrupting training. "
+        "Make sure the source can generate at least steps_per_epoch * epochs batches.",
+        stacklevel=5,
+    )
 
 
 def fit(
@@ -465,7 +510,7 @@ def _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validati
     try:
         cbs.on_train_begin()
         epoch = state.initial_epoch
-        while epoch < epochs and not model.stop_training:
+        while epoch < epochs:  # stop_training is read after a batch and an epoch (Keras)
             state.epoch = epoch
             trained = _train_epoch(model, state, feed, cbs, epoch)
             if not trained:
@@ -475,7 +520,7 @@ def _fit_loop(model, state, feed, val_feed, cbs, initial_epoch, epochs, validati
                 val_logs = _run_evaluation(model, state, val_feed, cbs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
-            if feed.exhausted:
+            if feed.exhausted or model.stop_training:
                 break
             epoch += 1
         finalize = getattr(state.optimizer, "finalize_variable_values", None)
@@ -686,13 +731,15 @@ def _validation_source(model, validation_data, batch_size, steps, options=None):
                 f"got a {type(validation_data).__name__} of {len(validation_data)} items."
             )
         vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
-        return _source(model, vx, vy, vsw, batch_size or 32, steps)
+        return _source(model, vx, vy, vsw, batch_size, steps)  # None: ceil(n / steps) or 32
     return _source(model, validation_data, None, None, batch_size, steps, options=options)
 
 
 def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
+    feed.restart()  # every evaluation starts at the first batch (Keras resets its iterator)
     model.reset_metrics()
     model.eval()
+    model.stop_evaluating = False
     cbs.on_test_begin()
     step = -1
     test = step_runner(model, "test_step")
@@ -701,6 +748,8 @@ def _run_evaluation(model, state, feed: StepFeed, cbs: CallbackList) -> dict:
             cbs.on_test_batch_begin(step)
             feed.last_results = test(batch)
             cbs.on_test_batch_end(step, lambda r=feed.last_results: results_to_logs(r()))
+            if model.stop_evaluating:  # a callback ends the evaluation after this batch
+                break
     if step < 0:
         raise ValueError("evaluate: the data produced no batches (is it empty?).")
     logs = results_to_logs(_epoch_results(model, state, feed, "test_step"))
@@ -724,7 +773,7 @@ def evaluate(
     """Loss and metrics on the data (Keras `Model.evaluate`): a scalar when there is only the
     loss, else a list in `model.metrics_names` order, or a dict with `return_dict=True`."""
     options = _pop_iterable_options(kwargs)
-    _check_kwargs("evaluate", kwargs, set())
+    _check_kwargs("evaluate", kwargs, set(), error=UnrecognizedArgumentError)
     state = _require_compiled(model, "evaluate")
     if batch_size is not None and batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
@@ -743,10 +792,13 @@ def evaluate(
 
 
 def _as_result(model, logs: dict, return_dict: bool):
-    """Keras' return value: the dict, or values in `metrics_names` order (a scalar if one)."""
+    """Keras' return value: the dict, or values in `metrics_names` order followed by the
+    other keys (an overridden step's own logs) sorted, as Keras's `_flatten_metrics_in_order`
+    (a scalar if one)."""
     if return_dict:
         return logs
-    values = [logs[k] for k in model.metrics_names if k in logs]
+    names = [k for k in model.metrics_names if k in logs]
+    values = [logs[k] for k in names] + [logs[k] for k in sorted(set(logs) - set(names))]
     return values[0] if len(values) == 1 else values
 
 
@@ -762,6 +814,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     cbs = _callback_list(callbacks, model, verbose, 1, feed.num_steps)
     _begin_jit(model)
     model.eval()
+    model.stop_predicting = False
     cbs.on_predict_begin()
     chunks, structure, global_rows = [], None, []
     try:
@@ -774,7 +827,9 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                 out = model.predict_step(bx)
                 structure = out
                 chunks.append(flat_outputs(out))
-                cbs.on_predict_batch_end(step, {"outputs": out})
+                cbs.on_predict_batch_end(step, lambda o=out: predict_batch_logs(o))
+                if model.stop_predicting:  # a callback ends the prediction after this batch
+                    break
     finally:
         source.close()
     cbs.on_predict_end()
@@ -784,6 +839,22 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     if global_rows[0] is not None:  # every rank gets the whole array, in the original order
         outputs = [distributed.gather_predictions(o, global_rows) for o in outputs]
     return _restructure(structure, [o.cpu().numpy() for o in outputs])
+
+
+def predict_batch_logs(outputs) -> dict:
+    """The logs `on_predict_batch_end` receives, as Keras's callback list makes them from
+    `{"outputs": batch_outputs}`: one output tensor as `{"outputs": ndarray}`; a dict of
+    outputs flattened into the logs by name (sorted); a list of outputs left as tensors."""
+    if isinstance(outputs, dict):
+        return {name: _host_value(outputs[name]) for name in sorted(outputs)}
+    if isinstance(outputs, torch.Tensor):
+        return {"outputs": _host_value(outputs)}
+    return {"outputs": outputs}
+
+
+def _host_value(t: torch.Tensor) -> np.ndarray:
+    t = t.detach().cpu()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
 
 
 def _restructure(structure, arrays):
