@@ -97,7 +97,9 @@ def test_initial_state_stateful_and_dropout():
     fresh(x)
     fresh.set_weights(layer.get_weights())
     torch.testing.assert_close(carried, fresh(x, initial_state=[h, c]))
+    assert [tuple(s.shape) for s in layer.states] == [(2, 5, 5, 2)] * 2  # channels_last
     layer.reset_states()
+    assert layer.states is None
     torch.testing.assert_close(layer(x)[0], out)
     dropped = fitorch.layers.ConvLSTM2D(2, 3, dropout=0.5, recurrent_dropout=0.5)
     assert dropped(x, training=True).shape == dropped(x, training=False).shape == (2, 3, 3, 2)

@@ -130,15 +130,16 @@ class _ConvLSTM(BaseConv):
                 self.bias[self.filters : 2 * self.filters] = 1.0
 
     # -- states ----------------------------------------------------------------------------
-    def reset_states(self, states=None):
-        """Zero (or set) the carried states of a stateful layer."""
-        self._states = None if states is None else [torch.as_tensor(s) for s in states]
+    def reset_state(self) -> None:
+        """Zero the carried states of a stateful layer (Keras 3's `reset_state`)."""
+        self._states = None
 
-    reset_state = reset_states
+    reset_states = reset_state
 
     @property
     def states(self):
-        return self._states
+        """The carried [h, c] of a stateful layer in the layer's data format (None before)."""
+        return None if self._states is None else [self._layout(s) for s in self._states]
 
     def _initial_states(self, x: torch.Tensor, initial_state) -> list[torch.Tensor]:
         """[h, c] channels-first, from `initial_state` (the layer's data format), the carried
