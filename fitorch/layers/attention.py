@@ -56,7 +56,8 @@ class MultiHeadAttention(Layer):
     over; inputs of rank > 3 attend over those and treat the others as batch (masks: rank 3).
 
     Call: `layer(query, value, key=None, attention_mask=None, return_attention_scores=False,
-    training=None, use_causal_mask=False)`.
+    training=None, use_causal_mask=False)`. As in Keras, the query's mask is the one carried by
+    the `query` tensor (an explicit `query_mask=` is not used), and the output carries it.
     """
 
     def __init__(
@@ -219,7 +220,7 @@ class MultiHeadAttention(Layer):
     ):
         training = self.training if training is None else bool(training)
         key = value if key is None else key
-        query_mask = get_mask(query) if query_mask is None else query_mask
+        query_mask = get_mask(query)
         value_mask = get_mask(value) if value_mask is None else value_mask
         if key is not value:
             key_mask = get_mask(key) if key_mask is None else key_mask
@@ -273,6 +274,7 @@ class MultiHeadAttention(Layer):
         if scores is not None and r > 3:
             k_sizes = [key.shape[a] for a in axes]
             scores = scores.reshape(*lead, h, *q_sizes, *k_sizes)
+        set_mask(y, query_mask)
         return (y, scores) if return_attention_scores else y
 
     def get_config(self):
