@@ -39,6 +39,7 @@ from torch import nn
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
+from fitorch.layers import tracking
 from fitorch.utils import weight_budget
 from fitorch.utils.keywords import unexpected_keyword
 from fitorch.utils.naming import to_snake_case
@@ -189,6 +190,24 @@ class Layer(nn.Module):
         self._batch_input_shape = _declared_input_shape(kwargs)
         self._inbound_nodes: list = []
         self._build_shapes = None
+
+    def __setattr__(self, name, value):
+        # Layers inside list/tuple/dict attributes are tracked as Keras does (tracking.py).
+        tracked = "_modules" in self.__dict__
+        if tracked:
+            tracking.untrack(self, name)
+            value = tracking.wrap(self, name, value)
+        super().__setattr__(name, value)
+        if tracked:
+            tracking.register(self, name, value)
+
+    def __delattr__(self, name):
+        tracking.untrack(self, name)
+        super().__delattr__(name)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        tracking.rebind(self)  # a copied or unpickled layer tracks its own containers
 
     # -- identity ---------------------------------------------------------------------
     @property
