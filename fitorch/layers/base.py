@@ -317,6 +317,26 @@ class Layer(nn.Module):
             self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
         return outputs
 
+    @property
+    def input(self):
+        """The symbolic tensor(s) the layer's first functional call read (Keras 3's
+        `layer.input`: one tensor, or the flat list when it read several)."""
+        return _unwrap_single(self._first_node("input").parents())
+
+    @property
+    def output(self):
+        """The symbolic tensor(s) the layer's first functional call returned (Keras 3's
+        `layer.output`: one tensor, or the flat list when it returned several)."""
+        return _unwrap_single(list(self._first_node("output").outputs))
+
+    def _first_node(self, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"The layer {self.name} has never been called on symbolic tensors and thus "
+                f"has no defined {what}."
+            )
+        return self._inbound_nodes[0]
+
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (None = any), found by running the layer on zeros."""
         from fitorch.layers.input import KerasTensor, symbolic_call
@@ -582,6 +602,10 @@ class Layer(nn.Module):
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _unwrap_single(values: list):
+    return values[0] if len(values) == 1 else values
+
+
 def _in_keras_layout(fn, layout):
     """`fn` (a regularizer or constraint) applied to a weight stored as `keras.permute(layout)`
     sees the Keras-layout view, so axis arguments (MaxNorm(axis=0), ...) mean what they do in

@@ -166,6 +166,11 @@ class InputLayer(Layer):
             batch_shape = kw.pop("batch_input_shape")
         kw.pop("sparse", None)
         kw.pop("ragged", None)
+        if kw.pop("optional", False):
+            raise ValueError(
+                f"InputLayer {name!r}: optional=True (an input that may be None) is not "
+                "supported; give every input a tensor."
+            )
         super().__init__(name=name, dtype=dtype, **kw)
         if batch_shape is None:
             if shape is None:
@@ -176,8 +181,18 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + shape
         self.batch_shape = tuple(batch_shape)
         self.built = True
-        self.output = KerasTensor(self.batch_shape, self._dtype, name=self.name)
-        self.output.node = Node(self, (), {}, [self.output])
+        self._output = KerasTensor(self.batch_shape, self._dtype, name=self.name)
+        self._output.node = Node(self, (), {}, [self._output])
+
+    @property
+    def input(self):
+        """An input layer reads no tensor (Keras 3 gives `[]`)."""
+        return []
+
+    @property
+    def output(self):
+        """The symbolic tensor this input layer makes (what `Input()` returns)."""
+        return self._output
 
     def call(self, inputs):
         return inputs
@@ -190,12 +205,32 @@ class InputLayer(Layer):
         }
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, tensor=None):  # noqa: N802
-    """A symbolic input of `shape` (batch dimension excluded) for the functional API."""
+def Input(  # noqa: N802
+    shape=None,
+    batch_size=None,
+    dtype=None,
+    sparse=None,
+    ragged=None,
+    batch_shape=None,
+    name=None,
+    tensor=None,
+    optional=False,
+):
+    """A symbolic input of `shape` (batch dimension excluded) for the functional API.
+
+    Keras' signature; `sparse`/`ragged` are accepted and make a dense input, `optional=True`
+    is refused (see `InputLayer`)."""
     if tensor is not None:
         raise ValueError("Input(tensor=...) is not supported; pass shape= instead.")
     return InputLayer(
-        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        name=name,
+        batch_shape=batch_shape,
+        sparse=sparse,
+        ragged=ragged,
+        optional=optional,
     ).output
 
 

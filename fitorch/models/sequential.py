@@ -99,6 +99,25 @@ class Sequential(Model):
         return x
 
     @property
+    def inputs(self) -> list[KerasTensor]:
+        """The symbolic input, once the input shape is known (Keras 3's `model.inputs`)."""
+        return [self._built_input_layer().output]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """The symbolic output of the stack (Keras 3's `model.outputs`)."""
+        self._built_input_layer()
+        return [self._symbolic_output]
+
+    def _built_input_layer(self) -> InputLayer:
+        if self._input_layer is None or self._symbolic_output is None:
+            raise AttributeError(
+                f"Sequential model {self.name!r} has no defined inputs yet: give it an "
+                "Input first, an input_shape= to its first layer, or call it once."
+            )
+        return self._input_layer
+
+    @property
     def input_shape(self):
         return None if self._input_layer is None else self._input_layer.batch_shape
 
