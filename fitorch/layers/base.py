@@ -280,6 +280,10 @@ class Layer(nn.Module):
                 first = _to_tensor(first, self._device())
                 args = (first,) + tuple(args[1:])
         takes_training, takes_mask, default = _call_spec(type(self))
+        if len(args) > 1 or kwargs:
+            # Keras' ops take NumPy anywhere (`mask=`, `initial_state=`, a second input).
+            args = args[:1] + tuple(_host_arrays_to_tensors(a, self) for a in args[1:])
+            kwargs = {k: _host_arrays_to_tensors(v, self) for k, v in kwargs.items()}
         if kwargs:
             explicit = kwargs.pop("training", None)
             mask = kwargs.pop("mask", None)
@@ -636,6 +640,20 @@ def _has_host_array(x) -> bool:
     if isinstance(x, dict):
         return any(_has_host_array(v) for v in x.values())
     return False
+
+
+def _host_arrays_to_tensors(value, layer):
+    """A NumPy array, or a list/tuple holding some (with tensors or None), as tensors on the
+    layer's device; any other value (numbers, strings, lists of ints) is left as given."""
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "USO":
+        return _to_tensor(value, layer._device())
+    if (
+        isinstance(value, (list, tuple))
+        and any(isinstance(v, np.ndarray) for v in value)
+        and all(v is None or isinstance(v, (np.ndarray, torch.Tensor)) for v in value)
+    ):
+        return type(value)(_host_arrays_to_tensors(v, layer) for v in value)
+    return value
 
 
 def _to_tensor(x, device: torch.device):
