@@ -109,6 +109,32 @@ def hard_tanh(x):
     return F.hardtanh(x)
 
 
+def _from_ops(name: str):
+    """Keras 3's newer activations are `fitorch.ops` functions (same formulas and defaults);
+    looked up at call time because `fitorch.ops` imports the layers, which import this."""
+
+    def activation(x, *args, **kwargs):
+        from fitorch.ops import nn_activations
+
+        return getattr(nn_activations, name)(x, *args, **kwargs)
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.__doc__ = f"`fitorch.ops.{name}` as an activation."
+    return activation
+
+
+celu = _from_ops("celu")
+glu = _from_ops("glu")
+hard_shrink = _from_ops("hard_shrink")
+soft_shrink = _from_ops("soft_shrink")
+sparse_plus = _from_ops("sparse_plus")
+sparse_sigmoid = _from_ops("sparse_sigmoid")
+sparsemax = _from_ops("sparsemax")
+squareplus = _from_ops("squareplus")
+tanh_shrink = _from_ops("tanh_shrink")
+threshold = _from_ops("threshold")
+
+
 for _fn, *_aliases in [
     (linear, "None"),
     (relu,),
@@ -130,6 +156,16 @@ for _fn, *_aliases in [
     (mish,),
     (log_sigmoid,),
     (hard_tanh,),
+    (celu,),
+    (glu,),
+    (hard_shrink,),
+    (soft_shrink,),
+    (sparse_plus,),
+    (sparse_sigmoid,),
+    (sparsemax,),
+    (squareplus,),
+    (tanh_shrink,),
+    (threshold,),
 ]:
     ACTIVATIONS.register(_fn, *_aliases)
 
