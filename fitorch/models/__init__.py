@@ -1,11 +1,12 @@
 """Models: `Model` (functional and subclassed), `Sequential`, `load_model`."""
 
 from fitorch import serialization as _serialization
+from fitorch.models.cloning import clone_model
 from fitorch.models.functional import Functional
 from fitorch.models.model import Model, _WrappedModule
 from fitorch.models.sequential import Sequential
 
-__all__ = ["Functional", "Model", "Sequential", "load_model"]
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model"]
 
 # Loading a file finds these classes by name (fitorch.serialization never imports this module).
 _serialization.register_builtin_layers(
