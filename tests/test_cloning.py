@@ -1,4 +1,4 @@
-"""`fitorch.models.clone_model` against Keras 3's `keras.models.clone_model`."""
+"""`fitorch.models` helpers against Keras 3: `clone_model`, `to_json` / `model_from_json`."""
 
 import numpy as np
 import pytest
@@ -72,3 +72,20 @@ def test_sequential_and_subclassed_clones():
         clone_model(model, clone_function=lambda layer: layer)
     with pytest.raises(ValueError, match="functional models only"):
         clone_model(seq, input_tensors=[fitorch.Input((4,))])
+
+
+def test_to_json_and_model_from_json_round_trip_and_read_keras_json():
+    model = _graph(fitorch)
+    rebuilt = fitorch.models.model_from_json(model.to_json())
+    assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in model.layers]
+    assert rebuilt.count_params() == model.count_params()
+    theirs = _graph(keras)
+    ours = fitorch.models.model_from_json(theirs.to_json())
+    ours.set_weights(theirs.get_weights())
+    x = np.ones((2, 6), "float32")
+    np.testing.assert_allclose(
+        ours(x)["out"].detach().numpy(),
+        keras.ops.convert_to_numpy(theirs(x)["out"]),
+        rtol=1e-5,
+        atol=1e-6,
+    )

@@ -488,6 +488,16 @@ class Model(Layer):
             return functional_from_config(cls, config, custom_objects)
         return cls(**config)
 
+    def to_json(self, **kwargs) -> str:
+        """The model's record (`module`, `class_name`, `config`) as JSON, as Keras'
+        `model.to_json()`; `fitorch.models.model_from_json` rebuilds it (new weights).
+        `kwargs` go to `json.dumps`."""
+        import json
+
+        from fitorch.serialization import serialize_object
+
+        return json.dumps(serialize_object(self), **kwargs)
+
     def get_compile_config(self) -> dict | None:
         return None if self.trainer is None else self.trainer.config
 
