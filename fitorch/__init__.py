@@ -31,7 +31,7 @@ from fitorch import (
     tree,
     utils,
 )
-from fitorch.layers import Input
+from fitorch.layers import Input, KerasTensor, Layer
 from fitorch.models import Model, Sequential
 from fitorch.variables import Variable
 
@@ -39,6 +39,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Input",
+    "KerasTensor",
+    "Layer",
     "Model",
     "Sequential",
     "Variable",

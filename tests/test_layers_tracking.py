@@ -81,3 +81,20 @@ def test_containers_without_layers_stay_plain():
     layer.sizes = [1, 2]
     layer.options = {"a": 1}
     assert type(layer.sizes) is list and type(layer.options) is dict
+
+
+def test_keras_layer_alias_at_top_level():
+    # Keras 3 code subclasses `keras.Layer` as often as `keras.layers.Layer`.
+    assert fitorch.Layer is fl.Layer and fitorch.KerasTensor is fl.KerasTensor
+
+    class Scale(fitorch.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = [fl.Dense(2)]
+
+        def call(self, x):
+            return self.inner[0](x)
+
+    layer = Scale()
+    layer(torch.zeros(1, 3))
+    assert layer.count_params() == 8
