@@ -39,13 +39,25 @@ from torch import nn
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
+from fitorch import tree
 from fitorch.layers import tracking
 from fitorch.utils import weight_budget
 from fitorch.utils.keywords import unexpected_keyword
 from fitorch.utils.naming import to_snake_case
 from fitorch.variables import Variable
 
-__all__ = ["Layer", "collect_losses", "enclosing_training", "symbolic_tracing", "training_scope"]
+__all__ = [
+    "Layer",
+    "carried_masks",
+    "collect_losses",
+    "enclosing_training",
+    "fill_mask_argument",
+    "get_mask",
+    "propagate_masks",
+    "set_mask",
+    "symbolic_tracing",
+    "training_scope",
+]
 
 _STATE = threading.local()
 _BASE_KWARGS = {
@@ -162,10 +174,6 @@ class Layer(nn.Module):
         activity_regularizer: penalty on the layer's output, added to the loss.
     """
 
-    # Keras' mask passing: a layer that declares it hands its input's mask (the
-    # `_keras_mask` attribute set by Embedding(mask_zero)/Masking) on to its output.
-    supports_masking = False
-
     def __init__(
         self, *, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs
     ):
@@ -190,6 +198,28 @@ class Layer(nn.Module):
         self._batch_input_shape = _declared_input_shape(kwargs)
         self._inbound_nodes: list = []
         self._build_shapes = None
+
+    # -- masks (Keras' `_keras_mask` attribute, set by Embedding(mask_zero)/Masking) -----
+    # Whether a `call` taking `mask` gets the input's carried mask when none is given (Keras;
+    # False where fitorch's `call` takes a `mask` that Keras' does not, GlobalMaxPooling1D).
+    receives_carried_mask = True
+
+    @property
+    def supports_masking(self) -> bool:
+        """Whether the layer's outputs get masks from `compute_mask` after each call. Keras'
+        default: True exactly when the class overrides `compute_mask`; a class or an
+        instance (`self.supports_masking = True`) may set it."""
+        return self.__dict__.get(
+            "_supports_masking", type(self).compute_mask is not Layer.compute_mask
+        )
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, mask=None):
+        """The output's mask given the input's `mask` (Keras' default: the same mask)."""
+        return mask
 
     def __setattr__(self, name, value):
         # Layers inside list/tuple/dict attributes are tracked as Keras does (tracking.py).
@@ -298,6 +328,8 @@ class Layer(nn.Module):
             kwargs["training"] = training
         if takes_mask and mask is not None:
             kwargs["mask"] = mask
+        carried = fill_mask_argument(self, first, kwargs)
+        carried = kwargs.get("mask", carried) if takes_mask else carried
         if self.training != training and not symbolic_tracing():
             self.train(training)
         if not self.built:
@@ -314,8 +346,8 @@ class Layer(nn.Module):
                 outputs = super().__call__(*args, **kwargs)
             finally:
                 _STATE.training = previous
-        if self.supports_masking and is_tensor:
-            _carry_mask(first, outputs)
+        if self.supports_masking:
+            propagate_masks(self, first, outputs, carried)
         if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
             penalty = self.activity_regularizer(outputs)
             self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
@@ -679,11 +711,62 @@ def _to_tensor(x, device: torch.device):
     return tensor
 
 
-def _carry_mask(inputs: torch.Tensor, outputs) -> None:
-    mask = getattr(inputs, "_keras_mask", None)
-    if mask is not None and isinstance(outputs, torch.Tensor):
-        if getattr(outputs, "_keras_mask", None) is None:
-            outputs._keras_mask = mask
+def carried_masks(inputs):
+    """The `_keras_mask` of a tensor, or of each tensor of a list/tuple (None where none)."""
+    if isinstance(inputs, (list, tuple)):
+        return [get_mask(x) for x in inputs]
+    return get_mask(inputs)
+
+
+def fill_mask_argument(layer, inputs, kwargs: dict):
+    """Keras' `mask=` filling: a layer whose `call` takes `mask` and is given none gets the
+    mask(s) its (first) input carries. Returns those carried masks."""
+    carried = carried_masks(inputs)
+    if (
+        _call_spec(type(layer))[1]
+        and layer.receives_carried_mask
+        and kwargs.get("mask") is None
+        and _any_mask(carried)
+    ):
+        kwargs["mask"] = carried
+    return carried
+
+
+def _any_mask(masks) -> bool:
+    if isinstance(masks, list):
+        return any(m is not None for m in masks)
+    return masks is not None
+
+
+def propagate_masks(layer, inputs, outputs, previous) -> None:
+    """Keras' mask metadata after a call: unless every output already carries a mask,
+    `layer.compute_mask(inputs, previous)` gives the outputs' masks, set where one lacks."""
+    if not _any_mask(previous) and type(layer).compute_mask is Layer.compute_mask:
+        return  # the default would hand on no mask: nothing to do (the common case)
+    flat = [t for t in tree.flatten(outputs) if isinstance(t, torch.Tensor)]
+    if all(get_mask(t) is not None for t in flat):
+        return
+    masks = layer.compute_mask(inputs, previous)
+    if masks is None:
+        return
+    for tensor, mask in zip(flat, tree.flatten(masks)):
+        if mask is not None and get_mask(tensor) is None:
+            set_mask(tensor, mask)
+
+
+def set_mask(tensor: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Attach `mask` (bool, the tensor's leading axes) to `tensor`; returns `tensor`."""
+    if mask is not None:
+        try:
+            tensor._keras_mask = mask
+        except (AttributeError, RuntimeError):  # tensors that refuse attributes keep no mask
+            pass
+    return tensor
+
+
+def get_mask(tensor) -> torch.Tensor | None:
+    """The mask attached to `tensor` by the layer that made it, or None."""
+    return getattr(tensor, "_keras_mask", None)
 
 
 def _has_symbolic(x) -> bool:

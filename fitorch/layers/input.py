@@ -20,7 +20,15 @@ import threading
 
 import torch
 
-from fitorch.layers.base import Layer, _as_dtype, _tracing, symbolic_tracing
+from fitorch.layers.base import (
+    Layer,
+    _as_dtype,
+    _tracing,
+    fill_mask_argument,
+    get_mask,
+    propagate_masks,
+    symbolic_tracing,
+)
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Node", "OpLayer", "symbolic_call", "value_of"]
 
@@ -77,6 +85,9 @@ class KerasTensor:
         # (batch, free) -> its value on the shape-inference placeholders, so a size read
         # from a shape follows the placeholder batch downstream (see `symbolic_call`).
         self.placeholder_value = None
+        # The symbolic mask (a bool KerasTensor) when the layer that made it hands one on,
+        # as Keras' `x._keras_mask` on a functional graph's tensors.
+        self._keras_mask = None
 
     @property
     def ndim(self) -> int:
@@ -269,9 +280,9 @@ def symbolic_call(layer, args, kwargs, record: bool = True, vary_batch: bool = F
         shape = [s if s == t else None for s, t in zip(a.shape, b.shape)]
         if a.ndim and not vary_batch:
             shape[0] = None
-        outputs.append(
-            KerasTensor(shape, a.dtype, name=f"{layer.name}_out{i}" if i else layer.name)
-        )
+        out = KerasTensor(shape, a.dtype, name=f"{layer.name}_out{i}" if i else layer.name)
+        out._keras_mask = _symbolic_mask(get_mask(a), get_mask(b))
+        outputs.append(out)
     node = Node(layer, args, kwargs, outputs) if record else None
     for i, t in enumerate(outputs):
         t.node, t.index = node, i
@@ -296,21 +307,32 @@ def _run_placeholder(layer, args, kwargs, batch: int, free: int):
     """Run `layer` on zeros shaped like the symbolic args (None -> batch / free); a size
     tensor (`placeholder_value`) takes its value on those placeholders instead."""
 
-    def placeholder(t):
-        if t.placeholder_value is not None:
-            return t.placeholder_value(batch, free)
+    def zeros(t, dtype):
         shape = [
             batch if i == 0 and s is None else (free if s is None else s)
             for i, s in enumerate(t.shape)
         ]
-        return torch.zeros(shape, dtype=t.dtype, device=_device_of(layer))
+        return torch.zeros(shape, dtype=dtype, device=_device_of(layer))
+
+    def placeholder(t):
+        if t.placeholder_value is not None:
+            return t.placeholder_value(batch, free)
+        value = zeros(t, t.dtype)
+        if t._keras_mask is not None:  # an all-True mask of the symbolic mask's shape
+            value._keras_mask = zeros(t._keras_mask, torch.bool).logical_not()
+        return value
 
     values = _map((args, kwargs), lambda t: placeholder(t) if isinstance(t, KerasTensor) else t)
+    call_args, call_kwargs = values[0], dict(values[1])
+    first = call_args[0] if call_args else next(iter(call_kwargs.values()))
     was_training = layer.training
     layer.eval()
     try:
         with torch.no_grad(), _tracing(), executing():
-            out = layer.forward(*values[0], **values[1])
+            carried = fill_mask_argument(layer, first, call_kwargs)
+            out = layer.forward(*call_args, **call_kwargs)
+            if layer.supports_masking:
+                propagate_masks(layer, first, out, carried)
     except Exception as err:
         shapes = [t.shape for t in _flatten((args, kwargs)) if isinstance(t, KerasTensor)]
         raise ValueError(
@@ -320,6 +342,16 @@ def _run_placeholder(layer, args, kwargs, batch: int, free: int):
     finally:
         layer.train(was_training)
     return out
+
+
+def _symbolic_mask(small, large):
+    """The symbolic mask of an output whose placeholder runs carried masks `small`/`large`."""
+    if not isinstance(small, torch.Tensor) or not isinstance(large, torch.Tensor):
+        return None
+    shape = [s if s == t else None for s, t in zip(small.shape, large.shape)]
+    if shape:
+        shape[0] = None
+    return KerasTensor(shape, torch.bool)
 
 
 def _device_of(layer):

@@ -212,18 +212,21 @@ class GlobalMaxPooling1D(_GlobalPooling):
     steps; a mask carried by the input (Embedding mask_zero) is ignored, as in Keras."""
 
     rank, mode = 1, "max"
+    receives_carried_mask = False  # Keras' call takes no mask
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
     """Max over rows and cols: (B, rows, cols, C) -> (B, C)."""
 
     rank, mode = 2, "max"
+    receives_carried_mask = False  # Keras' call takes no mask
 
 
 class GlobalMaxPooling3D(_GlobalPooling):
     """Max over the three spatial axes -> (B, C)."""
 
     rank, mode = 3, "max"
+    receives_carried_mask = False  # Keras' call takes no mask
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
