@@ -30,6 +30,7 @@ from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Res
 from fitorch.layers.embedding import Embedding, Masking
 from fitorch.layers.index_lookup import IntegerLookup, StringLookup
 from fitorch.layers.input import Input, InputLayer, KerasTensor
+from fitorch.layers.input_spec import InputSpec
 from fitorch.layers.merge import (
     Add,
     Average,
@@ -136,7 +137,7 @@ from fitorch.layers.torch_module import TorchModuleWrapper
 from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
-    "Layer", "Input", "InputLayer", "KerasTensor", "TorchModuleWrapper",
+    "Layer", "Input", "InputLayer", "InputSpec", "KerasTensor", "TorchModuleWrapper",
     "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda",
     "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",

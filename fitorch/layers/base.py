@@ -41,6 +41,7 @@ from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
 from fitorch import tree
 from fitorch.layers import tracking
+from fitorch.layers.input_spec import assert_input_compatibility
 from fitorch.utils import weight_budget
 from fitorch.utils.keywords import unexpected_keyword
 from fitorch.utils.naming import to_snake_case
@@ -203,6 +204,8 @@ class Layer(nn.Module):
     # Whether a `call` taking `mask` gets the input's carried mask when none is given (Keras;
     # False where fitorch's `call` takes a `mask` that Keras' does not, GlobalMaxPooling1D).
     receives_carried_mask = True
+    # An `InputSpec` (or one per input) checked at every call, as Keras' `layer.input_spec`.
+    input_spec = None
 
     @property
     def supports_masking(self) -> bool:
@@ -332,6 +335,8 @@ class Layer(nn.Module):
         carried = kwargs.get("mask", carried) if takes_mask else carried
         if self.training != training and not symbolic_tracing():
             self.train(training)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, first, self.name)
         if not self.built:
             self._maybe_build(_shape_of(first))
         if not torch.compiler.is_compiling() and self._last_losses:

@@ -29,6 +29,7 @@ from fitorch.layers.base import (
     propagate_masks,
     symbolic_tracing,
 )
+from fitorch.layers.input_spec import assert_input_compatibility
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Node", "OpLayer", "symbolic_call", "value_of"]
 
@@ -255,6 +256,8 @@ def symbolic_call(layer, args, kwargs, record: bool = True, vary_batch: bool = F
     the batch (`K.mean(x)`) and indexing (`x[0]`) report the shape Keras reports.
     """
     first = args[0] if args else next(iter(kwargs.values()))
+    if layer.input_spec is not None:
+        assert_input_compatibility(layer.input_spec, first, layer.name)
     if not layer.built:
         layer._maybe_build(_map(first, lambda t: t.shape))
     batches = (2, 4) if vary_batch else (2, 2)
