@@ -31,7 +31,7 @@ from fitorch import (
     tree,
     utils,
 )
-from fitorch.layers import Input, KerasTensor, Layer
+from fitorch.layers import Input, InputSpec, KerasTensor, Layer
 from fitorch.models import Model, Sequential
 from fitorch.variables import Variable
 
@@ -39,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Input",
+    "InputSpec",
     "KerasTensor",
     "Layer",
     "Model",

@@ -86,6 +86,7 @@ def test_containers_without_layers_stay_plain():
 def test_keras_layer_alias_at_top_level():
     # Keras 3 code subclasses `keras.Layer` as often as `keras.layers.Layer`.
     assert fitorch.Layer is fl.Layer and fitorch.KerasTensor is fl.KerasTensor
+    assert fitorch.InputSpec is fl.InputSpec
 
     class Scale(fitorch.Layer):
         def __init__(self):
