@@ -200,3 +200,24 @@ def test_input_takes_keras_signature():
     assert x.shape == (None, 3)
     with pytest.raises(ValueError, match="optional=True"):
         fitorch.Input((3,), optional=True)
+
+
+def test_default_names_count_per_session_as_keras_so_history_keys_match():
+    keras = pytest.importorskip("keras")
+    x = np.random.RandomState(0).randn(8, 4).astype("float32")
+    y = np.zeros((8, 1), "float32")
+    keys = []
+    for lib in (fitorch, keras):
+        lib.utils.clear_session()
+        first = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3), lib.layers.Dense(1)])
+        inputs = lib.Input((4,))
+        hidden = lib.layers.Dense(3)(inputs)
+        model = lib.Model(inputs, [lib.layers.Dense(1)(hidden), lib.layers.Dense(1)(hidden)])
+        model.compile("sgd", ["mse", "mse"])
+        history = model.fit(x, [y, y], epochs=1, verbose=0)
+        names = [layer.name for layer in first.layers + model.layers]
+        keys.append((names, sorted(history.history), first.name, model.name))
+    assert keys[0] == keys[1]
+    assert keys[0][1] == ["dense_3_loss", "dense_4_loss", "loss"]
+    fitorch.utils.clear_session()
+    assert layers.Dense(1).name == "dense"

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers._utils import check_choice, keras_name
+from fitorch.layers._utils import check_choice
 from fitorch.layers.base import Layer
 from fitorch.layers.embedding import get_mask, set_mask
 
@@ -84,10 +84,7 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"MultiHeadAttention: {legacy}=True is not supported.")
         if kwargs.pop("sliding_window", None) is not None:
             raise ValueError("MultiHeadAttention: sliding_window is not supported.")
-        kwargs.setdefault("name", None)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(
@@ -324,10 +321,7 @@ class _BaseAttention(Layer):
     """Shared call of Attention and AdditiveAttention: `inputs = [query, value(, key)]`."""
 
     def __init__(self, use_scale=False, dropout=0.0, seed=None, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         self.use_scale, self.dropout, self.seed = bool(use_scale), float(dropout), seed
 
     def build(self, input_shape):

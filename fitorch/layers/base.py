@@ -44,7 +44,7 @@ from fitorch.layers import tracking
 from fitorch.layers.input_spec import assert_input_compatibility
 from fitorch.utils import weight_budget
 from fitorch.utils.keywords import unexpected_keyword
-from fitorch.utils.naming import to_snake_case
+from fitorch.utils.naming import auto_name
 from fitorch.variables import Variable
 
 __all__ = [
@@ -167,7 +167,8 @@ class Layer(nn.Module):
     """Base class of every fitorch layer.
 
     Args:
-        name: layer name (default: the snake-cased class name, made unique per model).
+        name: layer name (default: the snake-cased class name numbered per session, as
+            Keras: `dense`, `dense_1`, ... until `clear_session()`).
         trainable: whether its weights are trained.
         dtype: dtype of its weights (default float32).
         input_shape / input_dim / batch_input_shape / batch_size: Keras' way of declaring
@@ -183,7 +184,7 @@ class Layer(nn.Module):
         if unknown:
             accepted = list(_BASE_KWARGS) + _init_params(type(self))
             raise TypeError(unexpected_keyword(type(self).__name__, sorted(unknown)[0], accepted))
-        self._name = name or to_snake_case(type(self).__name__)
+        self._name = name or auto_name(type(self).__name__)
         self._trainable = bool(trainable)
         self._dtype = _as_dtype(dtype)
         # Compute-dtype policy (given, else the global one now), read by the step's autocast.

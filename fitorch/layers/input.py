@@ -30,6 +30,7 @@ from fitorch.layers.base import (
     symbolic_tracing,
 )
 from fitorch.layers.input_spec import assert_input_compatibility
+from fitorch.utils.naming import auto_name
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Node", "OpLayer", "symbolic_call", "value_of"]
 
@@ -374,7 +375,7 @@ class OpLayer(Layer):
     """
 
     def __init__(self, func, name=None, bound=None, **kw):
-        super().__init__(name=name or _op_name(func), **kw)
+        super().__init__(name=name or auto_name(_op_name(func)), **kw)
         self.func = func
         self.bound = dict(bound or {})
         self.built = True

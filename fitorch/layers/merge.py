@@ -28,10 +28,7 @@ class _Merge(Layer):
     max_inputs = None
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
 
     def _check_list(self, input_shape):
         kind = type(self).__name__

@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from fitorch.layers._utils import (
     check_choice,
     default_format,
-    keras_name,
     normalize_tuple,
     same_padding,
 )
@@ -38,10 +37,7 @@ _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 class _Named(Layer):
     def __init__(self, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
 
 
 def _check_format(data_format, kind):

@@ -31,6 +31,7 @@ from fitorch.layers.input import (
 )
 from fitorch.models.layer_order import keras_layer_order
 from fitorch.models.model import Model
+from fitorch.utils.naming import auto_name
 
 __all__ = ["Functional"]
 
@@ -39,7 +40,7 @@ class Functional(Model):
     """A graph model: `Functional(inputs, outputs, name=None)`."""
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
-        super().__init__(name=name or "functional", **kwargs)
+        super().__init__(name=name or auto_name("Functional"), **kwargs)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._input_tensors = _flatten_sorted(inputs)

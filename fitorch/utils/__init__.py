@@ -25,6 +25,7 @@ from fitorch.utils.timeseries import timeseries_dataset_from_array
 __all__ = [
     "audio_dataset_from_directory",
     "array_to_img",
+    "clear_session",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
@@ -51,3 +52,11 @@ __all__ = [
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]
+
+
+def clear_session(free_memory=True):
+    """Keras' `keras.utils.clear_session`: default layer names start over (see
+    `fitorch.backend.clear_session`)."""
+    from fitorch import backend  # backend imports the layers, which import fitorch.utils
+
+    backend.clear_session()
