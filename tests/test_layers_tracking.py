@@ -99,3 +99,22 @@ def test_keras_layer_alias_at_top_level():
     layer = Scale()
     layer(torch.zeros(1, 3))
     assert layer.count_params() == 8
+
+
+def test_add_weight_takes_keras_3_positional_order_and_dtype_dependent_default_init():
+    class Counter(fitorch.Layer):
+        def build(self, input_shape):
+            self.kernel = self.add_weight((input_shape[-1], 2), "ones", "float32")
+            self.count = self.add_weight(shape=(), dtype="int64", trainable=False, name="count")
+            self.free = self.add_weight(shape=(2, 2), aggregation="sum", autocast=False)
+
+        def call(self, x):
+            return x @ self.kernel
+
+    layer = Counter()
+    assert layer(torch.ones(1, 3)).tolist() == [[3.0, 3.0]]
+    assert layer.count.item() == 0 and layer.count.dtype == torch.int64  # zeros, as Keras
+    assert layer.free.abs().sum() > 0  # glorot_uniform for a float weight
+    theirs = keras.layers.Layer()
+    count = theirs.add_weight(shape=(), dtype="int64", trainable=False)
+    assert keras.ops.convert_to_numpy(count) == 0

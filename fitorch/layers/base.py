@@ -400,24 +400,41 @@ class Layer(nn.Module):
     def add_weight(
         self,
         name: str | None = None,
-        shape=(),
-        initializer="glorot_uniform",
+        shape=None,
+        initializer=None,
         dtype=None,
         trainable: bool = True,
         regularizer=None,
         constraint=None,
         layout: tuple[int, ...] | None = None,
+        autocast: bool = True,
+        aggregation: str = "none",
+        overwrite_with_gradient: bool = False,
     ) -> nn.Parameter:
         """Create, register and return a weight.
 
-        `shape` is in Keras layout; `layout` (a permutation) stores it as
-        `keras_value.permute(layout)` when torch wants another layout.
+        Keras 3's call `add_weight(shape, initializer, dtype, ...)` (positional shape first) and
+        Keras 2's `add_weight(name, shape, ...)` both work. `shape` is in Keras layout (default
+        `()`); `initializer` defaults to glorot_uniform for floating dtypes and zeros otherwise
+        (Keras); `layout` (a permutation) stores the value as `keras_value.permute(layout)` when
+        torch wants another layout. `autocast` and `aggregation` (distribution hints) are
+        accepted; `overwrite_with_gradient=True` is not supported.
         """
+        if name is not None and not isinstance(name, str):  # Keras 3 positional order
+            name, shape, initializer, dtype = None, name, shape, initializer
+        if overwrite_with_gradient:
+            raise ValueError(f"{self.name}: add_weight(overwrite_with_gradient=True) is not "
+                             "supported.")  # fmt: skip
         name = name or f"weight_{len(self._weight_info)}"
         if name in self._weight_info or hasattr(type(self), name):
             raise ValueError(f"{self.name}: a weight named {name!r} already exists.")
-        init = initializers_mod.get(initializer if initializer is not None else "zeros")
-        shape, dtype = tuple(int(s) for s in shape), _as_dtype(dtype) if dtype else self._dtype
+        shape, dtype = (
+            tuple(int(s) for s in shape or ()),
+            _as_dtype(dtype) if dtype else self._dtype,
+        )
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
+        init = initializers_mod.get(initializer)
         weight_budget.charge(math.prod(shape) * dtype.itemsize, f"{self.name}/{name} {shape}")
         value = init(shape, dtype=dtype)
         if layout is not None:
