@@ -110,6 +110,32 @@ def hard_tanh(x):
     return F.hardtanh(x)
 
 
+def _from_ops(name: str):
+    """Keras 3's newer activations are `fitorch.ops` functions (same formulas and defaults);
+    looked up at call time because `fitorch.ops` imports the layers, which import this."""
+
+    def activation(x, *args, **kwargs):
+        from fitorch.ops import nn_activations
+
+        return getattr(nn_activations, name)(x, *args, **kwargs)
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.__doc__ = f"`fitorch.ops.{name}` as an activation."
+    return activation
+
+
+celu = _from_ops("celu")
+glu = _from_ops("glu")
+hard_shrink = _from_ops("hard_shrink")
+soft_shrink = _from_ops("soft_shrink")
+sparse_plus = _from_ops("sparse_plus")
+sparse_sigmoid = _from_ops("sparse_sigmoid")
+sparsemax = _from_ops("sparsemax")
+squareplus = _from_ops("squareplus")
+tanh_shrink = _from_ops("tanh_shrink")
+threshold = _from_ops("threshold")
+
+
 for _fn, *_aliases in [
     (linear, "None"),
     (relu,),
@@ -131,74 +157,21 @@ for _fn, *_aliases in [
     (mish,),
     (log_sigmoid,),
     (hard_tanh,),
+    (celu,),
+    (glu,),
+    (hard_shrink,),
+    (soft_shrink,),
+    (sparse_plus,),
+    (sparse_sigmoid,),
+    (sparsemax,),
+    (squareplus,),
+    (tanh_shrink,),
+    (threshold,),
 ]:
     ACTIVATIONS.register(_fn, *_aliases)
 
 swish = silu
 hard_swish = hard_silu
-
-
-# Keras 3's newer activations are `keras.ops` functions as well: they call fitorch.ops (imported
-# at call time, since fitorch.ops imports the layers, which import this module).
-def _ops():
-    from fitorch.ops import nn_activations
-
-    return nn_activations
-
-
-def celu(x, alpha=1.0):
-    """`x` if x >= 0, else `alpha * (exp(x / alpha) - 1)`."""
-    return _ops().celu(x, alpha)
-
-
-def glu(x, axis=-1):
-    """Gated linear unit: split `x` in halves a, b along `axis`; `a * sigmoid(b)`."""
-    return _ops().glu(x, axis)
-
-
-def hard_shrink(x, threshold=0.5):
-    """`x` where |x| > threshold, else 0."""
-    return _ops().hard_shrink(x, threshold)
-
-
-def soft_shrink(x, threshold=0.5):
-    """`x - threshold` above threshold, `x + threshold` below -threshold, else 0."""
-    return _ops().soft_shrink(x, threshold)
-
-
-def sparse_plus(x):
-    """0 for x <= -1, `(x + 1)**2 / 4` for |x| < 1, `x` for x >= 1."""
-    return _ops().sparse_plus(x)
-
-
-def sparse_sigmoid(x):
-    """0 for x <= -1, `(x + 1) / 2` for |x| < 1, 1 for x >= 1."""
-    return _ops().sparse_sigmoid(x)
-
-
-def sparsemax(x, axis=-1):
-    """The Euclidean projection of `x` onto the probability simplex along `axis`."""
-    return _ops().sparsemax(x, axis)
-
-
-def squareplus(x, b=4):
-    """`(x + sqrt(x**2 + b)) / 2`."""
-    return _ops().squareplus(x, b)
-
-
-def tanh_shrink(x):
-    """`x - tanh(x)`."""
-    return _ops().tanh_shrink(x)
-
-
-def threshold(x, threshold, default_value):  # noqa: A002 (Keras's argument name)
-    """`x` where x > threshold, else `default_value`."""
-    return _ops().threshold(x, threshold, default_value)
-
-
-for _fn in (celu, glu, hard_shrink, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax,
-            squareplus, tanh_shrink, threshold):  # fmt: skip
-    ACTIVATIONS.register(_fn)
 
 
 def get(identifier):

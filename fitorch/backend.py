@@ -181,7 +181,11 @@ def backend() -> str:
 
 
 def clear_session() -> None:
-    """Keras 2 `clear_session`: fitorch keeps no global graph, so this only collects garbage."""
+    """Keras' `clear_session`: the default-name counters start over (the next unnamed Dense
+    is `dense` again) and garbage is collected; fitorch keeps no global graph."""
+    from fitorch.utils.naming import reset_names
+
+    reset_names()
     gc.collect()
 
 

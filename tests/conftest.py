@@ -11,5 +11,8 @@ import torch  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _seed():
+    from fitorch.utils.naming import reset_names
+
     torch.manual_seed(0)
+    reset_names()  # default layer names count per session, as Keras: each test starts a fresh one
     yield

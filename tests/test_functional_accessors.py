@@ -24,6 +24,10 @@ def _dict_graph(lib):
     return lib.Model({"a": a, "b": b}, {"y": out, "h": h}, name="g")
 
 
+def _ones():
+    return {"a": np.ones((2, 3), "float32"), "b": np.ones((2, 3), "float32")}
+
+
 def test_input_and_output_keep_the_given_structure_as_keras():
     ours, theirs = _dict_graph(fitorch), _dict_graph(keras)
     assert sorted(ours.input) == sorted(theirs.input) == ["a", "b"]
@@ -31,8 +35,10 @@ def test_input_and_output_keep_the_given_structure_as_keras():
     assert sorted(ours.output) == sorted(theirs.output) == ["h", "y"]
     shapes = {k: tuple(t.shape) for k, t in theirs.output.items()}
     assert {k: t.shape for k, t in ours.output.items()} == shapes
-    # Flat lists follow the dict's insertion order (Keras 3 sorts the keys: docs/symbolic.md).
-    assert [t.shape for t in ours.outputs] == [(None, 2), (None, 3)]
+    # Flat lists take a dict's values in sorted key order, as Keras 3's tree.flatten.
+    assert [t.shape for t in ours.outputs] == [(None, 3), (None, 2)]
+    assert [tuple(t.shape) for t in theirs.outputs] == [(None, 3), (None, 2)]
+    assert ours.output_names == ["h", "y"] and list(ours(_ones())) == ["h", "y"]
     single = fitorch.Input((4,))
     model = fitorch.Model(single, fitorch.layers.Dense(1)(single))
     assert model.input is single and model.inputs == [single]
@@ -110,7 +116,7 @@ def _shapes(tensors):
 
 
 @pytest.mark.parametrize("layer", ["a", "shared", "join", "steps", "lstm"])
-def test_layer_input_and_output_are_its_first_call_as_keras(layer):
+def test_each_layer_input_and_output_is_its_first_call_as_keras(layer):
     ours, theirs = _layer_accessor_graph(fitorch), _layer_accessor_graph(keras)
     mine, keras_layer = ours.get_layer(layer), theirs.get_layer(layer)
     pairs = ((mine.input, keras_layer.input), (mine.output, keras_layer.output))
@@ -166,3 +172,47 @@ def test_input_and_output_shapes_read_as_keras():
     for mine, theirs in zip(build(fitorch), build(keras)):
         assert mine.input_shape == theirs.input_shape
         assert mine.output_shape == theirs.output_shape
+
+
+def _shared_graph(lib):
+    x = lib.Input((3,), name="x")
+    dense = lib.layers.Dense(3, name="d")
+    lstm = lib.layers.LSTM(2, return_state=True, name="r")
+    y = dense(dense(x))
+    lstm(lib.layers.Reshape((3, 1))(y))
+    return dense, lstm, lib.Model(x, y)
+
+
+def test_layer_input_and_output_are_its_first_call_as_keras():
+    dense, lstm, model = _shared_graph(fitorch)
+    k_dense, k_lstm, _ = _shared_graph(keras)
+    assert dense.input is model.input and dense.output.shape == k_dense.output.shape
+    assert len(lstm.output) == len(k_lstm.output) == 3
+    assert model.layers[0].input == [] and model.layers[0].output is model.input
+    with pytest.raises(AttributeError, match="no attribute .output."):
+        _ = fitorch.layers.Dense(2).output
+
+
+def test_sequential_inputs_and_outputs_as_keras():
+    seq = fitorch.Sequential([fitorch.Input((4,)), fitorch.layers.Dense(2)])
+    assert [t.shape for t in seq.inputs] == [(None, 4)]
+    assert seq.outputs == [seq.layers[0].output] and seq.layers[0].input is seq.inputs[0]
+    with pytest.raises(AttributeError, match="no attribute .inputs."):
+        _ = fitorch.Sequential([fitorch.layers.Dense(2)]).inputs
+
+
+def _dict_output_model(lib):
+    x = lib.Input((3,))
+    h = lib.layers.Dense(4)(x)
+    return lib.Model(x, {"priority": lib.layers.Dense(1)(h), "department": lib.layers.Dense(2)(h)})
+
+
+def test_dict_outputs_order_layers_and_weights_by_sorted_key_as_keras():
+    ours, theirs = _dict_output_model(fitorch), _dict_output_model(keras)
+    ours.set_weights(theirs.get_weights())  # same shapes in the same order
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
+    x = np.ones((2, 3), "float32")
+    got, want = ours(x), theirs(x)
+    for key in want:
+        want_k = keras.ops.convert_to_numpy(want[key])
+        np.testing.assert_allclose(got[key].detach().numpy(), want_k, rtol=1e-5, atol=1e-6)

@@ -65,6 +65,16 @@ def test_multi_head_attention_masks_carried_by_tensors_match_keras():
     assert_close(ours(qo, vo, training=False), expected)
 
 
+def test_multi_head_attention_output_carries_query_mask_and_ignores_query_mask_arg():
+    ours, theirs, t, _ = _pair({"num_heads": 2, "key_dim": 3}, Q, V)
+    q_mask, v_mask = torch.as_tensor(Q_MASK), torch.as_tensor(V_MASK)
+    expected = theirs(Q, V, query_mask=Q_MASK, value_mask=V_MASK)
+    assert_close(ours(*t, query_mask=q_mask, value_mask=v_mask), expected)
+    qo = torch.as_tensor(Q)
+    qo._keras_mask = q_mask
+    np.testing.assert_array_equal(ours(qo, t[1])._keras_mask.numpy(), Q_MASK)
+
+
 def test_multi_head_attention_in_functional_model_and_fit():
     x = fitorch.Input(shape=(4, 5))
     y = fl.MultiHeadAttention(num_heads=2, key_dim=3)(x, x)

@@ -167,6 +167,31 @@ def test_host_arrays_become_tensors_in_floatx():
     assert layers.Embedding(5, 2)(np.array([[1, 2]])).shape == (1, 2, 2)
 
 
+def test_host_arrays_in_masks_states_and_second_inputs_as_keras():
+    seq = np.random.default_rng(1).standard_normal((2, 3, 4)).astype("float32")
+    value = np.random.default_rng(2).standard_normal((2, 5, 4)).astype("float32")
+    mask = np.array([[1, 1, 0], [1, 0, 0]], bool)
+    state = [np.ones((2, 2), "float32")] * 2
+    ours, theirs = layers.LSTM(2), keras.layers.LSTM(2)
+    ours(seq), theirs(seq)
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(
+        _np(ours(seq, mask=mask, initial_state=state)),
+        _np(theirs(seq, mask=mask, initial_state=state)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    v_mask = np.array([[1, 1, 0, 0, 0], [1, 1, 1, 1, 0]], bool)
+    np.testing.assert_allclose(
+        _np(layers.Attention()([seq, value], mask=[None, v_mask])),
+        _np(keras.layers.Attention()([seq, value], mask=[None, v_mask])),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    mha = layers.MultiHeadAttention(2, 2)
+    assert mha(seq, value, attention_mask=np.ones((2, 3, 5), bool)).shape == (2, 3, 4)
+
+
 @pytest.mark.parametrize("dtype", [None, "float32", "float64", "mixed_bfloat16", "bfloat16"])
 def test_dtype_attributes_match_keras(dtype):
     ours, theirs = layers.Dense(2, dtype=dtype), keras.layers.Dense(2, dtype=dtype)

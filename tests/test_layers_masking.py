@@ -101,3 +101,64 @@ def test_masked_fit_step_updates_weights_like_keras():
     np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-5)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _guide_layers(lib):
+    """Custom layers from Keras' "Understanding masking & padding" guide."""
+    ops = lib.ops
+
+    class TemporalSplit(lib.layers.Layer):
+        def call(self, inputs):
+            return ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else ops.split(mask, 2, axis=1)
+
+    class MyActivation(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs):
+            return ops.relu(inputs)
+
+    class TemporalSoftmax(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            assert mask is not None
+            weights = ops.expand_dims(ops.cast(mask, "float32"), -1)
+            exp = ops.exp(inputs) * weights
+            return exp / ops.sum(exp * weights, axis=-1, keepdims=True)
+
+    return TemporalSplit, MyActivation, TemporalSoftmax
+
+
+def test_custom_compute_mask_and_supports_masking_as_keras():
+    for lib in (fitorch, keras):
+        split, activation, _ = _guide_layers(lib)
+        x = lib.layers.Embedding(10, 4, mask_zero=True)(np.array([[1, 2, 0, 0], [3, 0, 0, 0]]))
+        first, second = (keras.ops.convert_to_numpy(t._keras_mask) for t in split()(x))
+        np.testing.assert_array_equal(first, [[1, 1], [1, 0]])
+        np.testing.assert_array_equal(second, [[0, 0], [0, 0]])
+        assert split().supports_masking and not lib.layers.Layer().supports_masking
+        assert activation()(x)._keras_mask is not None
+
+
+def test_mask_reaches_call_in_functional_graphs_as_keras():
+    outs = []
+    for lib in (fitorch, keras):
+        _, activation, softmax = _guide_layers(lib)
+        inputs = lib.Input(shape=(None,), dtype="int32")
+        x = activation()(lib.layers.Embedding(10, 3, mask_zero=True)(inputs))
+        assert x._keras_mask is not None  # the guide's "Mask found" on a symbolic tensor
+        outputs = softmax()(lib.layers.Dense(1)(x))
+        outs.append(lib.Model(inputs, outputs))
+    ours, theirs = outs
+    ours.set_weights(theirs.get_weights())
+    ids = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    np.testing.assert_allclose(
+        ours(ids).detach().numpy(), keras.ops.convert_to_numpy(theirs(ids)), rtol=1e-5, atol=1e-6
+    )

@@ -111,3 +111,29 @@ def test_config_keeps_axes():
     cfg = layer.get_config()
     assert cfg["axes"] == [1, 2] and cfg["normalize"] is True
     assert keras.layers.Dot.from_config({"axes": cfg["axes"], "normalize": True}).axes == [1, 2]
+
+
+def _masked_embedding_model(lib, op, second_mask_zero):
+    a = lib.layers.Input((5,), dtype="int32")
+    b = lib.layers.Input((5,), dtype="int32")
+    ea = lib.layers.Embedding(10, 3, mask_zero=True)(a)
+    eb = lib.layers.Embedding(10, 3, mask_zero=second_mask_zero)(b)
+    return lib.Model([a, b], getattr(lib.layers, op)()([ea, eb]))
+
+
+@pytest.mark.parametrize("op", ["Multiply", "Maximum", "Minimum"])
+@pytest.mark.parametrize("second_mask_zero", [True, False])
+def test_masked_steps_merge_as_keras(op, second_mask_zero):
+    # Keras fills a masked-out step with 1 (Multiply) or the other inputs' value (Max/Min).
+    ids = [
+        np.array([[1, 2, 3, 0, 0], [4, 0, 0, 0, 0]]),
+        np.array([[1, 0, 0, 0, 0], [4, 5, 6, 0, 0]]),
+    ]
+    ours = _masked_embedding_model(fitorch, op, second_mask_zero)
+    theirs = _masked_embedding_model(keras, op, second_mask_zero)
+    ours.set_weights(theirs.get_weights())
+    got = ours([torch.as_tensor(i) for i in ids])
+    want = keras.ops.convert_to_numpy(theirs(ids))
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-6, atol=1e-6)
+    if second_mask_zero:
+        np.testing.assert_array_equal(got._keras_mask.numpy(), (ids[0] != 0) | (ids[1] != 0))

@@ -311,3 +311,15 @@ def test_bidirectional_with_backward_layer_matches_keras():
     ours(torch.as_tensor(x))
     ours.set_weights(theirs.get_weights())
     assert_close(ours(torch.as_tensor(x), training=False), expected)
+
+
+def test_rnn_cells_take_keras_names_and_no_default_name():
+    # Keras names the cell of LSTM/GRU/SimpleRNN explicitly, so a later LSTMCell() is
+    # `lstm_cell` and the session's default names stay in step with Keras'.
+    names = []
+    for lib in (fitorch, keras):
+        lib.utils.clear_session()
+        layer = lib.layers.LSTM(2)
+        lib.layers.Bidirectional(lib.layers.GRU(2))
+        names.append((layer.cell.name, lib.layers.LSTMCell(2).name, lib.layers.GRUCell(2).name))
+    assert names[0] == names[1] == ("lstm_cell", "lstm_cell", "gru_cell")

@@ -160,3 +160,64 @@ def test_sequential_pop_rebuilds_the_output_shape():
     assert popped.units == 1 and model.output_shape == (None, 3)
     with pytest.raises(ValueError, match="no layers"):
         Sequential().pop()
+
+
+def _small_graph():
+    inputs = layers.Input((3,), name="x")
+    hidden = layers.Dense(4, activation="relu")(inputs)
+    return Model(inputs, layers.Dense(2)(hidden), name="small")
+
+
+def test_model_from_config_rebuilds_a_functional_config_as_keras():
+    # The functional API guide: `keras.Model.from_config(model.get_config())`.
+    model = _small_graph()
+    rebuilt = Model.from_config(model.get_config())
+    assert type(rebuilt).__name__ == "Functional" and rebuilt.name == "small"
+    rebuilt.set_weights(model.get_weights())
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(rebuilt(x), model(x))
+    assert Model.from_config(model.get_config(), custom_objects={}).count_params() == 26
+
+
+def test_model_from_config_of_a_subclass_calls_its_init():
+    class Scaled(Model):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    clone = Scaled.from_config(Scaled(3.0, name="s").get_config())
+    assert clone.factor == 3.0 and clone.name == "s"
+
+
+def test_input_takes_keras_signature():
+    x = fitorch.Input((3,), None, "float32", False, False, name="x", optional=False)
+    assert x.shape == (None, 3)
+    with pytest.raises(ValueError, match="optional=True"):
+        fitorch.Input((3,), optional=True)
+
+
+def test_default_names_count_per_session_as_keras_so_history_keys_match():
+    keras = pytest.importorskip("keras")
+    x = np.random.RandomState(0).randn(8, 4).astype("float32")
+    y = np.zeros((8, 1), "float32")
+    keys = []
+    for lib in (fitorch, keras):
+        lib.utils.clear_session()
+        first = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3), lib.layers.Dense(1)])
+        inputs = lib.Input((4,))
+        hidden = lib.layers.Dense(3)(inputs)
+        model = lib.Model(inputs, [lib.layers.Dense(1)(hidden), lib.layers.Dense(1)(hidden)])
+        model.compile("sgd", ["mse", "mse"])
+        history = model.fit(x, [y, y], epochs=1, verbose=0)
+        names = [layer.name for layer in first.layers + model.layers]
+        keys.append((names, sorted(history.history), first.name, model.name))
+    assert keys[0] == keys[1]
+    assert keys[0][1] == ["dense_3_loss", "dense_4_loss", "loss"]
+    fitorch.utils.clear_session()
+    assert layers.Dense(1).name == "dense"

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers._utils import keras_name
 from fitorch.layers.base import Layer
 from fitorch.layers.embedding import get_mask
 
@@ -19,10 +18,7 @@ class _Named(Layer):
     supports_masking = True
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         self.built = True
 
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers._utils import check_choice, keras_name
+from fitorch.layers._utils import check_choice
 from fitorch.layers.base import Layer
 from fitorch.layers.embedding import get_mask, set_mask
 
@@ -56,7 +56,8 @@ class MultiHeadAttention(Layer):
     over; inputs of rank > 3 attend over those and treat the others as batch (masks: rank 3).
 
     Call: `layer(query, value, key=None, attention_mask=None, return_attention_scores=False,
-    training=None, use_causal_mask=False)`.
+    training=None, use_causal_mask=False)`. As in Keras, the query's mask is the one carried by
+    the `query` tensor (an explicit `query_mask=` is not used), and the output carries it.
     """
 
     def __init__(
@@ -83,10 +84,7 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"MultiHeadAttention: {legacy}=True is not supported.")
         if kwargs.pop("sliding_window", None) is not None:
             raise ValueError("MultiHeadAttention: sliding_window is not supported.")
-        kwargs.setdefault("name", None)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(
@@ -219,7 +217,7 @@ class MultiHeadAttention(Layer):
     ):
         training = self.training if training is None else bool(training)
         key = value if key is None else key
-        query_mask = get_mask(query) if query_mask is None else query_mask
+        query_mask = get_mask(query)
         value_mask = get_mask(value) if value_mask is None else value_mask
         if key is not value:
             key_mask = get_mask(key) if key_mask is None else key_mask
@@ -273,6 +271,7 @@ class MultiHeadAttention(Layer):
         if scores is not None and r > 3:
             k_sizes = [key.shape[a] for a in axes]
             scores = scores.reshape(*lead, h, *q_sizes, *k_sizes)
+        set_mask(y, query_mask)
         return (y, scores) if return_attention_scores else y
 
     def get_config(self):
@@ -322,10 +321,7 @@ class _BaseAttention(Layer):
     """Shared call of Attention and AdditiveAttention: `inputs = [query, value(, key)]`."""
 
     def __init__(self, use_scale=False, dropout=0.0, seed=None, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         self.use_scale, self.dropout, self.seed = bool(use_scale), float(dropout), seed
 
     def build(self, input_shape):

@@ -39,13 +39,26 @@ from torch import nn
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers.input_spec import check_input_compatibility
+from fitorch import tree
+from fitorch.layers import tracking
+from fitorch.layers.input_spec import assert_input_compatibility
 from fitorch.utils import weight_budget
 from fitorch.utils.keywords import unexpected_keyword
-from fitorch.utils.naming import to_snake_case
+from fitorch.utils.naming import auto_name
 from fitorch.variables import Variable
 
-__all__ = ["Layer", "collect_losses", "enclosing_training", "symbolic_tracing", "training_scope"]
+__all__ = [
+    "Layer",
+    "carried_masks",
+    "collect_losses",
+    "enclosing_training",
+    "fill_mask_argument",
+    "get_mask",
+    "propagate_masks",
+    "set_mask",
+    "symbolic_tracing",
+    "training_scope",
+]
 
 _STATE = threading.local()
 _BASE_KWARGS = {
@@ -154,20 +167,14 @@ class Layer(nn.Module):
     """Base class of every fitorch layer.
 
     Args:
-        name: layer name (default: the snake-cased class name, made unique per model).
+        name: layer name (default: the snake-cased class name numbered per session, as
+            Keras: `dense`, `dense_1`, ... until `clear_session()`).
         trainable: whether its weights are trained.
         dtype: dtype of its weights (default float32).
         input_shape / input_dim / batch_input_shape / batch_size: Keras' way of declaring
             the input of the first layer of a `Sequential`.
         activity_regularizer: penalty on the layer's output, added to the loss.
     """
-
-    # Keras' mask passing: a layer that declares it hands its input's mask (the
-    # `_keras_mask` attribute set by Embedding(mask_zero)/Masking) on to its output.
-    supports_masking = False
-    # An `InputSpec` (or a list, one per input) set by a layer checks each call's first
-    # argument before and after `build` (fitorch.layers.input_spec).
-    input_spec = None
 
     def __init__(
         self, *, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs
@@ -177,7 +184,7 @@ class Layer(nn.Module):
         if unknown:
             accepted = list(_BASE_KWARGS) + _init_params(type(self))
             raise TypeError(unexpected_keyword(type(self).__name__, sorted(unknown)[0], accepted))
-        self._name = name or to_snake_case(type(self).__name__)
+        self._name = name or auto_name(type(self).__name__)
         self._trainable = bool(trainable)
         self._dtype = _as_dtype(dtype)
         # Compute-dtype policy (given, else the global one now), read by the step's autocast.
@@ -193,6 +200,48 @@ class Layer(nn.Module):
         self._batch_input_shape = _declared_input_shape(kwargs)
         self._inbound_nodes: list = []
         self._build_shapes = None
+
+    # -- masks (Keras' `_keras_mask` attribute, set by Embedding(mask_zero)/Masking) -----
+    # Whether a `call` taking `mask` gets the input's carried mask when none is given (Keras;
+    # False where fitorch's `call` takes a `mask` that Keras' does not, GlobalMaxPooling1D).
+    receives_carried_mask = True
+    # An `InputSpec` (or one per input) checked at every call, as Keras' `layer.input_spec`.
+    input_spec = None
+
+    @property
+    def supports_masking(self) -> bool:
+        """Whether the layer's outputs get masks from `compute_mask` after each call. Keras'
+        default: True exactly when the class overrides `compute_mask`; a class or an
+        instance (`self.supports_masking = True`) may set it."""
+        return self.__dict__.get(
+            "_supports_masking", type(self).compute_mask is not Layer.compute_mask
+        )
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, mask=None):
+        """The output's mask given the input's `mask` (Keras' default: the same mask)."""
+        return mask
+
+    def __setattr__(self, name, value):
+        # Layers inside list/tuple/dict attributes are tracked as Keras does (tracking.py).
+        tracked = "_modules" in self.__dict__
+        if tracked:
+            tracking.untrack(self, name)
+            value = tracking.wrap(self, name, value)
+        super().__setattr__(name, value)
+        if tracked:
+            tracking.register(self, name, value)
+
+    def __delattr__(self, name):
+        tracking.untrack(self, name)
+        super().__delattr__(name)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        tracking.rebind(self)  # a copied or unpickled layer tracks its own containers
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -260,16 +309,15 @@ class Layer(nn.Module):
             if _has_symbolic(first):
                 from fitorch.layers.input import symbolic_call
 
-                was_built = self.built
-                self._check_input_spec(first)
-                outputs = symbolic_call(self, args, kwargs)
-                if not was_built:  # `build` may have set the spec
-                    self._check_input_spec(first)
-                return outputs
+                return symbolic_call(self, args, kwargs)
             if args and _has_host_array(first):
                 first = _to_tensor(first, self._device())
                 args = (first,) + tuple(args[1:])
         takes_training, takes_mask, default = _call_spec(type(self))
+        if len(args) > 1 or kwargs:
+            # Keras' ops take NumPy anywhere (`mask=`, `initial_state=`, a second input).
+            args = args[:1] + tuple(_host_arrays_to_tensors(a, self) for a in args[1:])
+            kwargs = {k: _host_arrays_to_tensors(v, self) for k, v in kwargs.items()}
         if kwargs:
             explicit = kwargs.pop("training", None)
             mask = kwargs.pop("mask", None)
@@ -284,15 +332,14 @@ class Layer(nn.Module):
             kwargs["training"] = training
         if takes_mask and mask is not None:
             kwargs["mask"] = mask
+        carried = fill_mask_argument(self, first, kwargs)
+        carried = kwargs.get("mask", carried) if takes_mask else carried
         if self.training != training and not symbolic_tracing():
             self.train(training)
-        checked = self.input_spec is not None and not symbolic_tracing()
-        if checked:
-            self._check_input_spec(first)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, first, self.name)
         if not self.built:
             self._maybe_build(_shape_of(first))
-            if not checked and not symbolic_tracing():  # `build` may have set the spec
-                self._check_input_spec(first)
         if not torch.compiler.is_compiling() and self._last_losses:
             self._last_losses = []
         scope = context if context is None else bool(context)
@@ -305,17 +352,32 @@ class Layer(nn.Module):
                 outputs = super().__call__(*args, **kwargs)
             finally:
                 _STATE.training = previous
-        if self.supports_masking and is_tensor:
-            _carry_mask(first, outputs)
+        if self.supports_masking:
+            propagate_masks(self, first, outputs, carried)
         if self.activity_regularizer is not None and isinstance(outputs, torch.Tensor):
             penalty = self.activity_regularizer(outputs)
             self.add_loss(penalty / outputs.shape[0] if outputs.ndim else penalty)
         return outputs
 
-    def _check_input_spec(self, first) -> None:
-        """ValueError when the call's first argument breaks `self.input_spec` (if any)."""
-        if self.input_spec is not None:
-            check_input_compatibility(self.input_spec, first, self.name)
+    @property
+    def input(self):
+        """The symbolic tensor(s) the layer's first functional call read (Keras 3's
+        `layer.input`: one tensor, or the flat list when it read several)."""
+        return _unwrap_single(self._first_node("input").parents())
+
+    @property
+    def output(self):
+        """The symbolic tensor(s) the layer's first functional call returned (Keras 3's
+        `layer.output`: one tensor, or the flat list when it returned several)."""
+        return _unwrap_single(list(self._first_node("output").outputs))
+
+    def _first_node(self, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"The layer {self.name} has never been called on symbolic tensors and thus "
+                f"has no defined {what}."
+            )
+        return self._inbound_nodes[0]
 
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (None = any), found by running the layer on zeros."""
@@ -334,50 +396,45 @@ class Layer(nn.Module):
             return [o.shape for o in out]
         return out.shape
 
-    @property
-    def input(self):
-        """The symbolic input of this layer's first functional call (Keras 3's `layer.input`):
-        one KerasTensor, or a flat list when that call took several. AttributeError if the
-        layer was never called on symbolic tensors."""
-        return self._first_call_tensors("input")
-
-    @property
-    def output(self):
-        """The symbolic output of this layer's first functional call (Keras 3's
-        `layer.output`): one KerasTensor, or a flat list for several outputs."""
-        return self._first_call_tensors("output")
-
-    def _first_call_tensors(self, which: str):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"The layer {self.name} has never been called and thus has no defined {which}."
-            )
-        node = self._inbound_nodes[0]
-        tensors = node.parents() if which == "input" else list(node.outputs)
-        return tensors[0] if len(tensors) == 1 else tensors
-
     # -- weights ----------------------------------------------------------------------
     def add_weight(
         self,
         name: str | None = None,
-        shape=(),
-        initializer="glorot_uniform",
+        shape=None,
+        initializer=None,
         dtype=None,
         trainable: bool = True,
         regularizer=None,
         constraint=None,
         layout: tuple[int, ...] | None = None,
+        autocast: bool = True,
+        aggregation: str = "none",
+        overwrite_with_gradient: bool = False,
     ) -> nn.Parameter:
         """Create, register and return a weight.
 
-        `shape` is in Keras layout; `layout` (a permutation) stores it as
-        `keras_value.permute(layout)` when torch wants another layout.
+        Keras 3's call `add_weight(shape, initializer, dtype, ...)` (positional shape first) and
+        Keras 2's `add_weight(name, shape, ...)` both work. `shape` is in Keras layout (default
+        `()`); `initializer` defaults to glorot_uniform for floating dtypes and zeros otherwise
+        (Keras); `layout` (a permutation) stores the value as `keras_value.permute(layout)` when
+        torch wants another layout. `autocast` and `aggregation` (distribution hints) are
+        accepted; `overwrite_with_gradient=True` is not supported.
         """
+        if name is not None and not isinstance(name, str):  # Keras 3 positional order
+            name, shape, initializer, dtype = None, name, shape, initializer
+        if overwrite_with_gradient:
+            raise ValueError(f"{self.name}: add_weight(overwrite_with_gradient=True) is not "
+                             "supported.")  # fmt: skip
         name = name or f"weight_{len(self._weight_info)}"
         if name in self._weight_info or hasattr(type(self), name):
             raise ValueError(f"{self.name}: a weight named {name!r} already exists.")
-        init = initializers_mod.get(initializer if initializer is not None else "zeros")
-        shape, dtype = tuple(int(s) for s in shape), _as_dtype(dtype) if dtype else self._dtype
+        shape, dtype = (
+            tuple(int(s) for s in shape or ()),
+            _as_dtype(dtype) if dtype else self._dtype,
+        )
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
+        init = initializers_mod.get(initializer)
         weight_budget.charge(math.prod(shape) * dtype.itemsize, f"{self.name}/{name} {shape}")
         value = init(shape, dtype=dtype)
         if layout is not None:
@@ -604,6 +661,10 @@ class Layer(nn.Module):
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _unwrap_single(values: list):
+    return values[0] if len(values) == 1 else values
+
+
 def _in_keras_layout(fn, layout):
     """`fn` (a regularizer or constraint) applied to a weight stored as `keras.permute(layout)`
     sees the Keras-layout view, so axis arguments (MaxNorm(axis=0), ...) mean what they do in
@@ -636,6 +697,20 @@ def _has_host_array(x) -> bool:
     return False
 
 
+def _host_arrays_to_tensors(value, layer):
+    """A NumPy array, or a list/tuple holding some (with tensors or None), as tensors on the
+    layer's device; any other value (numbers, strings, lists of ints) is left as given."""
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "USO":
+        return _to_tensor(value, layer._device())
+    if (
+        isinstance(value, (list, tuple))
+        and any(isinstance(v, np.ndarray) for v in value)
+        and all(v is None or isinstance(v, (np.ndarray, torch.Tensor)) for v in value)
+    ):
+        return type(value)(_host_arrays_to_tensors(v, layer) for v in value)
+    return value
+
+
 def _to_tensor(x, device: torch.device):
     """NumPy arrays / nested Python numbers -> tensors on `device` (floats in floatx)."""
     if isinstance(x, torch.Tensor):
@@ -659,11 +734,62 @@ def _to_tensor(x, device: torch.device):
     return tensor
 
 
-def _carry_mask(inputs: torch.Tensor, outputs) -> None:
-    mask = getattr(inputs, "_keras_mask", None)
-    if mask is not None and isinstance(outputs, torch.Tensor):
-        if getattr(outputs, "_keras_mask", None) is None:
-            outputs._keras_mask = mask
+def carried_masks(inputs):
+    """The `_keras_mask` of a tensor, or of each tensor of a list/tuple (None where none)."""
+    if isinstance(inputs, (list, tuple)):
+        return [get_mask(x) for x in inputs]
+    return get_mask(inputs)
+
+
+def fill_mask_argument(layer, inputs, kwargs: dict):
+    """Keras' `mask=` filling: a layer whose `call` takes `mask` and is given none gets the
+    mask(s) its (first) input carries. Returns those carried masks."""
+    carried = carried_masks(inputs)
+    if (
+        _call_spec(type(layer))[1]
+        and layer.receives_carried_mask
+        and kwargs.get("mask") is None
+        and _any_mask(carried)
+    ):
+        kwargs["mask"] = carried
+    return carried
+
+
+def _any_mask(masks) -> bool:
+    if isinstance(masks, list):
+        return any(m is not None for m in masks)
+    return masks is not None
+
+
+def propagate_masks(layer, inputs, outputs, previous) -> None:
+    """Keras' mask metadata after a call: unless every output already carries a mask,
+    `layer.compute_mask(inputs, previous)` gives the outputs' masks, set where one lacks."""
+    if not _any_mask(previous) and type(layer).compute_mask is Layer.compute_mask:
+        return  # the default would hand on no mask: nothing to do (the common case)
+    flat = [t for t in tree.flatten(outputs) if isinstance(t, torch.Tensor)]
+    if all(get_mask(t) is not None for t in flat):
+        return
+    masks = layer.compute_mask(inputs, previous)
+    if masks is None:
+        return
+    for tensor, mask in zip(flat, tree.flatten(masks)):
+        if mask is not None and get_mask(tensor) is None:
+            set_mask(tensor, mask)
+
+
+def set_mask(tensor: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Attach `mask` (bool, the tensor's leading axes) to `tensor`; returns `tensor`."""
+    if mask is not None:
+        try:
+            tensor._keras_mask = mask
+        except (AttributeError, RuntimeError):  # tensors that refuse attributes keep no mask
+            pass
+    return tensor
+
+
+def get_mask(tensor) -> torch.Tensor | None:
+    """The mask attached to `tensor` by the layer that made it, or None."""
+    return getattr(tensor, "_keras_mask", None)
 
 
 def _has_symbolic(x) -> bool:

@@ -23,7 +23,6 @@ from fitorch.layers._utils import (
     check_choice,
     conv_output_length,
     default_format,
-    keras_name,
     normalize_tuple,
     same_padding,
 )
@@ -73,10 +72,7 @@ class BaseConv(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        kwargs.setdefault("name", None)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         kind = type(self).__name__
         if filters is not None and (not isinstance(filters, int) or filters <= 0):
             raise ValueError(f"{kind}: filters must be a positive integer; got {filters!r}.")

@@ -13,24 +13,9 @@ import torch.nn.functional as F
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers.base import Layer
+from fitorch.layers.base import Layer, get_mask, set_mask
 
 __all__ = ["Embedding", "Masking", "get_mask", "set_mask"]
-
-
-def set_mask(tensor: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Attach `mask` (bool, the tensor's leading axes) to `tensor`; returns `tensor`."""
-    if mask is not None:
-        try:
-            tensor._keras_mask = mask
-        except (AttributeError, RuntimeError):  # tensors that refuse attributes keep no mask
-            pass
-    return tensor
-
-
-def get_mask(tensor) -> torch.Tensor | None:
-    """The mask attached to `tensor` by the layer that made it, or None."""
-    return getattr(tensor, "_keras_mask", None)
 
 
 class Embedding(Layer):

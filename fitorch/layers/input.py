@@ -20,7 +20,17 @@ import threading
 
 import torch
 
-from fitorch.layers.base import Layer, _as_dtype, _tracing, symbolic_tracing
+from fitorch.layers.base import (
+    Layer,
+    _as_dtype,
+    _tracing,
+    fill_mask_argument,
+    get_mask,
+    propagate_masks,
+    symbolic_tracing,
+)
+from fitorch.layers.input_spec import assert_input_compatibility
+from fitorch.utils.naming import auto_name
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Node", "OpLayer", "symbolic_call", "value_of"]
 
@@ -77,6 +87,9 @@ class KerasTensor:
         # (batch, free) -> its value on the shape-inference placeholders, so a size read
         # from a shape follows the placeholder batch downstream (see `symbolic_call`).
         self.placeholder_value = None
+        # The symbolic mask (a bool KerasTensor) when the layer that made it hands one on,
+        # as Keras' `x._keras_mask` on a functional graph's tensors.
+        self._keras_mask = None
 
     @property
     def ndim(self) -> int:
@@ -166,6 +179,11 @@ class InputLayer(Layer):
             batch_shape = kw.pop("batch_input_shape")
         kw.pop("sparse", None)
         kw.pop("ragged", None)
+        if kw.pop("optional", False):
+            raise ValueError(
+                f"InputLayer {name!r}: optional=True (an input that may be None) is not "
+                "supported; give every input a tensor."
+            )
         super().__init__(name=name, dtype=dtype, **kw)
         if batch_shape is None:
             if shape is None:
@@ -176,18 +194,18 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + shape
         self.batch_shape = tuple(batch_shape)
         self.built = True
-        self._tensor = KerasTensor(self.batch_shape, self._dtype, name=self.name)
-        self._tensor.node = Node(self, (), {}, [self._tensor])
+        self._output = KerasTensor(self.batch_shape, self._dtype, name=self.name)
+        self._output.node = Node(self, (), {}, [self._output])
 
     @property
-    def input(self) -> list:
-        """An input layer reads no tensor: `[]`, as Keras 3."""
+    def input(self):
+        """An input layer reads no tensor (Keras 3 gives `[]`)."""
         return []
 
     @property
-    def output(self) -> KerasTensor:
-        """The symbolic tensor `Input(...)` returns."""
-        return self._tensor
+    def output(self):
+        """The symbolic tensor this input layer makes (what `Input()` returns)."""
+        return self._output
 
     def call(self, inputs):
         return inputs
@@ -200,12 +218,32 @@ class InputLayer(Layer):
         }
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, tensor=None):  # noqa: N802
-    """A symbolic input of `shape` (batch dimension excluded) for the functional API."""
+def Input(  # noqa: N802
+    shape=None,
+    batch_size=None,
+    dtype=None,
+    sparse=None,
+    ragged=None,
+    batch_shape=None,
+    name=None,
+    tensor=None,
+    optional=False,
+):
+    """A symbolic input of `shape` (batch dimension excluded) for the functional API.
+
+    Keras' signature; `sparse`/`ragged` are accepted and make a dense input, `optional=True`
+    is refused (see `InputLayer`)."""
     if tensor is not None:
         raise ValueError("Input(tensor=...) is not supported; pass shape= instead.")
     return InputLayer(
-        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        name=name,
+        batch_shape=batch_shape,
+        sparse=sparse,
+        ragged=ragged,
+        optional=optional,
     ).output
 
 
@@ -219,6 +257,8 @@ def symbolic_call(layer, args, kwargs, record: bool = True, vary_batch: bool = F
     the batch (`K.mean(x)`) and indexing (`x[0]`) report the shape Keras reports.
     """
     first = args[0] if args else next(iter(kwargs.values()))
+    if layer.input_spec is not None:
+        assert_input_compatibility(layer.input_spec, first, layer.name)
     if not layer.built:
         layer._maybe_build(_map(first, lambda t: t.shape))
     batches = (2, 4) if vary_batch else (2, 2)
@@ -244,9 +284,9 @@ def symbolic_call(layer, args, kwargs, record: bool = True, vary_batch: bool = F
         shape = [s if s == t else None for s, t in zip(a.shape, b.shape)]
         if a.ndim and not vary_batch:
             shape[0] = None
-        outputs.append(
-            KerasTensor(shape, a.dtype, name=f"{layer.name}_out{i}" if i else layer.name)
-        )
+        out = KerasTensor(shape, a.dtype, name=f"{layer.name}_out{i}" if i else layer.name)
+        out._keras_mask = _symbolic_mask(get_mask(a), get_mask(b))
+        outputs.append(out)
     node = Node(layer, args, kwargs, outputs) if record else None
     for i, t in enumerate(outputs):
         t.node, t.index = node, i
@@ -271,21 +311,32 @@ def _run_placeholder(layer, args, kwargs, batch: int, free: int):
     """Run `layer` on zeros shaped like the symbolic args (None -> batch / free); a size
     tensor (`placeholder_value`) takes its value on those placeholders instead."""
 
-    def placeholder(t):
-        if t.placeholder_value is not None:
-            return t.placeholder_value(batch, free)
+    def zeros(t, dtype):
         shape = [
             batch if i == 0 and s is None else (free if s is None else s)
             for i, s in enumerate(t.shape)
         ]
-        return torch.zeros(shape, dtype=t.dtype, device=_device_of(layer))
+        return torch.zeros(shape, dtype=dtype, device=_device_of(layer))
+
+    def placeholder(t):
+        if t.placeholder_value is not None:
+            return t.placeholder_value(batch, free)
+        value = zeros(t, t.dtype)
+        if t._keras_mask is not None:  # an all-True mask of the symbolic mask's shape
+            value._keras_mask = zeros(t._keras_mask, torch.bool).logical_not()
+        return value
 
     values = _map((args, kwargs), lambda t: placeholder(t) if isinstance(t, KerasTensor) else t)
+    call_args, call_kwargs = values[0], dict(values[1])
+    first = call_args[0] if call_args else next(iter(call_kwargs.values()))
     was_training = layer.training
     layer.eval()
     try:
         with torch.no_grad(), _tracing(), executing():
-            out = layer.forward(*values[0], **values[1])
+            carried = fill_mask_argument(layer, first, call_kwargs)
+            out = layer.forward(*call_args, **call_kwargs)
+            if layer.supports_masking:
+                propagate_masks(layer, first, out, carried)
     except Exception as err:
         shapes = [t.shape for t in _flatten((args, kwargs)) if isinstance(t, KerasTensor)]
         raise ValueError(
@@ -295,6 +346,16 @@ def _run_placeholder(layer, args, kwargs, batch: int, free: int):
     finally:
         layer.train(was_training)
     return out
+
+
+def _symbolic_mask(small, large):
+    """The symbolic mask of an output whose placeholder runs carried masks `small`/`large`."""
+    if not isinstance(small, torch.Tensor) or not isinstance(large, torch.Tensor):
+        return None
+    shape = [s if s == t else None for s, t in zip(small.shape, large.shape)]
+    if shape:
+        shape[0] = None
+    return KerasTensor(shape, torch.bool)
 
 
 def _device_of(layer):
@@ -314,7 +375,7 @@ class OpLayer(Layer):
     """
 
     def __init__(self, func, name=None, bound=None, **kw):
-        super().__init__(name=name or _op_name(func), **kw)
+        super().__init__(name=name or auto_name(_op_name(func)), **kw)
         self.func = func
         self.bound = dict(bound or {})
         self.built = True

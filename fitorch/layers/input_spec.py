@@ -1,69 +1,61 @@
-"""`InputSpec`: what a layer accepts as its first argument (rank, dtype, fixed axes, shape).
+"""`InputSpec`: the rank, dtype and sizes a layer accepts, checked at every call (Keras 3).
 
-A layer that sets `self.input_spec` (one spec, or a list with one per input tensor) has every
-call's first argument checked before `build` and again after it, as Keras 3 does; a mismatch is
-a `ValueError` naming the layer, the input and what differs. A `None` dimension, on either side,
-matches anything.
+A layer that sets `self.input_spec = InputSpec(ndim=3, axes={-1: 8})` (or a list of specs,
+one per input) gets a `ValueError` naming the layer, the input and the rule it breaks when
+called on anything else (a tensor or a functional graph's symbolic tensor). `None` in a
+spec's `shape` matches any size; `allow_last_axis_squeeze` lets a trailing size-1 axis be
+present or absent.
 """
 
 from __future__ import annotations
 
-__all__ = ["InputSpec", "check_input_compatibility"]
+import torch
+
+from fitorch import tree
+
+__all__ = ["InputSpec", "assert_input_compatibility"]
+
+
+def _dtype_name(dtype) -> str | None:
+    if dtype is None:
+        return None
+    return str(dtype).replace("torch.", "") if isinstance(dtype, torch.dtype) else str(dtype)
 
 
 class InputSpec:
-    """`InputSpec(dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
-    allow_last_axis_squeeze=False, name=None, optional=False)`.
+    """What one input of a layer must look like (every argument optional).
 
-    `shape` includes the batch dimension and sets `ndim`; `axes` maps an axis to its required
-    size (`{-1: 8}`); `allow_last_axis_squeeze` lets a trailing axis of size 1 on either side
-    be ignored in the shape check; `name` is the key of this input in a dict argument;
-    `optional` accepts `None` for it.
-
-    Example:
-        >>> InputSpec(ndim=3, axes={-1: 4})
-        InputSpec(ndim=3, axes={-1: 4})
+    Args:
+        dtype: the dtype (a name such as "float32", or a torch dtype).
+        shape: the full shape, batch axis included (`None` = any size); sets `ndim`.
+        ndim / max_ndim / min_ndim: the rank, or its bounds.
+        axes: `{axis: size}` for axes whose size is fixed (negative axes count from the end).
+        allow_last_axis_squeeze: accept a trailing size-1 axis more or less than `shape`.
+        name: the key of this input when inputs come as a dict.
+        optional: whether the input may be None.
     """
 
-    def __init__(
-        self,
-        dtype=None,
-        shape=None,
-        ndim: int | None = None,
-        max_ndim: int | None = None,
-        min_ndim: int | None = None,
-        axes: dict | None = None,
-        allow_last_axis_squeeze: bool = False,
-        name: str | None = None,
-        optional: bool = False,
-    ):
-        self.dtype = None if dtype is None else _dtype_name(dtype)
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None,
+                 axes=None, allow_last_axis_squeeze=False, name=None, optional=False):  # fmt: skip
+        self.dtype = _dtype_name(dtype)
         self.shape = None if shape is None else tuple(shape)
-        self.ndim = len(self.shape) if self.shape is not None else ndim
-        self.max_ndim = max_ndim
-        self.min_ndim = min_ndim
+        self.ndim = len(self.shape) if shape is not None else ndim
+        self.max_ndim, self.min_ndim = max_ndim, min_ndim
         self.allow_last_axis_squeeze = allow_last_axis_squeeze
-        self.name = name
-        self.optional = optional
+        self.name, self.optional = name, optional
         try:
-            self.axes = {int(axis): size for axis, size in (axes or {}).items()}
-        except (TypeError, ValueError, AttributeError):
-            raise TypeError(
-                f"InputSpec: `axes` must be a dict with integer keys; received axes={axes!r}."
-            ) from None
-        highest = self.ndim if self.ndim else self.max_ndim
-        if self.axes and highest is not None and max(self.axes) > highest - 1:
-            raise ValueError(
-                f"InputSpec: axis {max(self.axes)} is greater than the maximum allowed value "
-                f"{highest - 1} for ndim={highest}."
-            )
+            self.axes = {int(k): v for k, v in (axes or {}).items()}
+        except (ValueError, TypeError, AttributeError):
+            msg = f"InputSpec: axes must be a dict with integer keys; got {axes!r}."
+            raise TypeError(msg) from None
+        top = self.ndim if self.ndim is not None else self.max_ndim
+        if self.axes and top is not None and max(self.axes) > top - 1:
+            raise ValueError(f"InputSpec: axis {max(self.axes)} is beyond rank {top}.")
 
     def __repr__(self) -> str:
-        fields = {
-            "dtype": self.dtype, "shape": self.shape, "ndim": self.ndim,
-            "max_ndim": self.max_ndim, "min_ndim": self.min_ndim, "axes": self.axes,
-        }  # fmt: skip
-        return "InputSpec(" + ", ".join(f"{k}={v}" for k, v in fields.items() if v) + ")"
+        fields = ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes")
+        shown = [f"{f}={getattr(self, f)}" for f in fields if getattr(self, f)]
+        return f"InputSpec({', '.join(shown)})"
 
     def get_config(self) -> dict:
         return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim,
@@ -71,84 +63,55 @@ class InputSpec:
                 "optional": self.optional}  # fmt: skip
 
     @classmethod
-    def from_config(cls, config: dict) -> InputSpec:
+    def from_config(cls, config: dict):
         return cls(**config)
 
 
-def _dtype_name(dtype) -> str:
-    from fitorch.ops.dtypes import standardize_dtype  # ops import layers: not at import time
-
-    return standardize_dtype(dtype)
-
-
-def _flat(structure) -> list:
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _flat(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in _flat(structure[key])]
-    return [structure]
-
-
-def _by_spec_names(specs: list, inputs: dict) -> list:
-    names = [spec.name for spec in specs]
-    missing = [name for name in names if name not in inputs]
-    if missing:
-        raise ValueError(
-            f"Missing data for input {missing[0]!r}: the dict argument has keys "
-            f"{list(inputs)}; the layer expects the keys {names}."
-        )
-    return [inputs[name] for name in names]
-
-
-def check_input_compatibility(input_spec, inputs, layer_name: str) -> None:
-    """ValueError if `inputs` (a layer call's first argument) does not meet `input_spec`."""
+def assert_input_compatibility(input_spec, inputs, layer_name: str) -> None:
+    """Raise a ValueError when `inputs` (a tensor, or one per spec) break `input_spec`."""
     if not input_spec:
         return
-    specs = _flat(input_spec)
-    if isinstance(inputs, dict) and all(spec is not None and spec.name for spec in specs):
-        inputs = _by_spec_names(specs, inputs)
-    tensors = _flat(inputs)
-    if len(tensors) != len(specs):
+    specs = tree.flatten(input_spec)
+    if isinstance(inputs, dict) and all(spec.name for spec in specs):
+        missing = [spec.name for spec in specs if spec.name not in inputs]
+        if missing:
+            raise ValueError(f"Layer {layer_name!r}: no input named {missing[0]!r}; "
+                             f"got keys {list(inputs)}.")  # fmt: skip
+        inputs = [inputs[spec.name] for spec in specs]
+    values = tree.flatten(inputs)
+    if len(values) != len(specs):
         raise ValueError(
-            f"Layer {layer_name!r} expects {len(specs)} input(s), but it received "
-            f"{len(tensors)} input tensors."
+            f"Layer {layer_name!r} expects {len(specs)} input(s); it received {len(values)}."
         )
-    for index, (x, spec) in enumerate(zip(tensors, specs)):
-        if spec is None or (x is None and spec.optional):
-            continue
-        if not hasattr(x, "shape"):
-            raise ValueError(
-                f"Inputs to a layer should be tensors; got {x!r} (of type "
-                f"{type(x).__name__}) as input {index} of layer {layer_name!r}."
-            )
-        problem = _mismatch(spec, tuple(x.shape), getattr(x, "dtype", None))
-        if problem:
-            raise ValueError(
-                f"Input {index} of layer {layer_name!r} is incompatible with the layer: "
-                f"{problem}. Full shape received: {tuple(x.shape)}"
-            )
+    for index, (x, spec) in enumerate(zip(values, specs)):
+        if spec is not None and not (x is None and spec.optional):
+            _check_one(spec, x, f"Input {index} of layer {layer_name!r}")
 
 
-def _mismatch(spec: InputSpec, shape: tuple, dtype) -> str | None:
-    """What in (shape, dtype) breaks `spec`, in words; None when it complies."""
-    ndim = len(shape)
-    if spec.ndim is not None and not spec.allow_last_axis_squeeze and ndim != spec.ndim:
-        return f"expected ndim={spec.ndim}, found ndim={ndim}"
-    if spec.max_ndim is not None and ndim > spec.max_ndim:
-        return f"expected max_ndim={spec.max_ndim}, found ndim={ndim}"
-    if spec.min_ndim is not None and ndim < spec.min_ndim:
-        return f"expected min_ndim={spec.min_ndim}, found ndim={ndim}"
-    if spec.dtype is not None and dtype is not None and _dtype_name(dtype) != spec.dtype:
-        return f"expected dtype={spec.dtype}, found dtype={_dtype_name(dtype)}"
+def _check_one(spec: InputSpec, x, where: str) -> None:
+    if not hasattr(x, "shape"):
+        raise ValueError(f"{where} must be a tensor; got {type(x).__name__} {x!r}.")
+    shape = tuple(None if s is None else int(s) for s in x.shape)
+    rank = len(shape)
+    if spec.ndim is not None and not spec.allow_last_axis_squeeze and rank != spec.ndim:
+        _fail(where, f"expected ndim={spec.ndim}, found ndim={rank}", shape)
+    if spec.max_ndim is not None and rank > spec.max_ndim:
+        _fail(where, f"expected max_ndim={spec.max_ndim}, found ndim={rank}", shape)
+    if spec.min_ndim is not None and rank < spec.min_ndim:
+        _fail(where, f"expected min_ndim={spec.min_ndim}, found ndim={rank}", shape)
+    if spec.dtype is not None and _dtype_name(x.dtype) != spec.dtype:
+        _fail(where, f"expected dtype={spec.dtype}, found dtype={_dtype_name(x.dtype)}", shape)
     for axis, size in spec.axes.items():
         if size is not None and shape[axis] not in (size, None):
-            return f"expected axis {axis} of input shape to have value {size}"
+            _fail(where, f"expected axis {axis} of input shape to have value {size}", shape)
     if spec.shape is not None:
-        expected, found = spec.shape, shape
+        want, got = spec.shape, shape
         if spec.allow_last_axis_squeeze:
-            found = found[:-1] if found and found[-1] == 1 else found
-            expected = expected[:-1] if expected and expected[-1] == 1 else expected
-        for want, got in zip(expected, found):
-            if want is not None and got is not None and want != got:
-                return f"expected shape={spec.shape}, found shape={shape}"
-    return None
+            want = want[:-1] if want and want[-1] == 1 else want
+            got = got[:-1] if got and got[-1] == 1 else got
+        if any(w is not None and g is not None and w != g for w, g in zip(want, got)):
+            _fail(where, f"expected shape={spec.shape}", shape)
+
+
+def _fail(where: str, rule: str, shape) -> None:
+    raise ValueError(f"{where} is incompatible with the layer: {rule}; received shape {shape}.")

@@ -28,10 +28,7 @@ class _Merge(Layer):
     max_inputs = None
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
 
     def _check_list(self, input_shape):
         kind = type(self).__name__
@@ -148,7 +145,24 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    """Element-wise product of its inputs."""
+    """Element-wise product of its inputs.
+
+    With masked inputs (Keras' rule): a masked-out step of one input counts as 1, so the
+    product there is that of the other inputs; when every input carries a mask, steps masked
+    out in all of them are set to 0 and the output carries the OR of the masks.
+    """
+
+    def call(self, inputs):
+        masks = _feature_masks(inputs)
+        filled = [x if m is None else torch.where(m, x, torch.ones_like(x))
+                  for x, m in zip(inputs, masks)]  # fmt: skip
+        out = self._merge(_align_ranks(filled))
+        if all(m is not None for m in masks):
+            keep = masks[0]
+            for m in masks[1:]:
+                keep = keep | m
+            out = torch.where(keep, out, torch.zeros_like(out))
+        return _merged_mask(inputs, out)
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -168,23 +182,43 @@ class Average(_Merge):
 
 
 class Maximum(_Merge):
-    """Element-wise maximum of its inputs."""
+    """Element-wise maximum of its inputs (masked steps as in `_masked_fold`)."""
 
-    def _merge(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = torch.maximum(out, x)
-        return out
+    def call(self, inputs):
+        return _merged_mask(inputs, _masked_fold(torch.maximum, inputs))
 
 
 class Minimum(_Merge):
-    """Element-wise minimum of its inputs."""
+    """Element-wise minimum of its inputs (masked steps as in `_masked_fold`)."""
 
-    def _merge(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = torch.minimum(out, x)
-        return out
+    def call(self, inputs):
+        return _merged_mask(inputs, _masked_fold(torch.minimum, inputs))
+
+
+def _feature_masks(inputs):
+    """Each input's carried (B, T) mask broadcast to its shape (B, T, ...), or None."""
+    masks = []
+    for x in inputs:
+        m = get_mask(x)
+        masks.append(None if m is None else m.bool().unsqueeze(-1).expand(x.shape))
+    return masks
+
+
+def _masked_fold(op, inputs):
+    """Fold `op` over the inputs as Keras' Maximum/Minimum do with masks: a masked-out step
+    of the next input takes the running result, a masked-out step of the running result takes
+    the next input; the running mask is the OR of the masks while every input has one."""
+    masks = _feature_masks(inputs)
+    aligned = _align_ranks(list(inputs))
+    out, out_mask = aligned[0], masks[0]
+    for x, m in zip(aligned[1:], masks[1:]):
+        if m is not None:
+            x = torch.where(m, x, out)
+        if out_mask is not None:
+            out = torch.where(out_mask, out, x)
+        out_mask = out_mask | m if m is not None and out_mask is not None else None
+        out = op(out, x)
+    return out
 
 
 class Concatenate(_Merge):

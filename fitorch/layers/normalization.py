@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers._utils import keras_name
 from fitorch.layers.base import Layer
 from fitorch.layers.embedding import get_mask
 
@@ -85,10 +84,7 @@ class _Norm(Layer):
         gamma_constraint=None,
         **kwargs,
     ):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
         self.center = bool(center)
@@ -404,10 +400,7 @@ class UnitNormalization(Layer):
     supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
 
     def build(self, input_shape):
@@ -427,10 +420,7 @@ class RMSNormalization(Layer):
     supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
 

@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from fitorch.layers._utils import (
     check_choice,
     default_format,
-    keras_name,
     normalize_tuple,
     same_padding,
 )
@@ -38,10 +37,7 @@ _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 class _Named(Layer):
     def __init__(self, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
 
 
 def _check_format(data_format, kind):
@@ -212,18 +208,21 @@ class GlobalMaxPooling1D(_GlobalPooling):
     steps; a mask carried by the input (Embedding mask_zero) is ignored, as in Keras."""
 
     rank, mode = 1, "max"
+    receives_carried_mask = False  # Keras' call takes no mask
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
     """Max over rows and cols: (B, rows, cols, C) -> (B, C)."""
 
     rank, mode = 2, "max"
+    receives_carried_mask = False  # Keras' call takes no mask
 
 
 class GlobalMaxPooling3D(_GlobalPooling):
     """Max over the three spatial axes -> (B, C)."""
 
     rank, mode = 3, "max"
+    receives_carried_mask = False  # Keras' call takes no mask
 
 
 class GlobalAveragePooling1D(_GlobalPooling):

@@ -26,6 +26,7 @@ from fitorch.layers.rnn_cells import (
     _Cell,
     keep_mask,
 )
+from fitorch.utils.naming import to_snake_case
 
 __all__ = [
     "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
@@ -236,7 +237,9 @@ class _CellRNN(RNN):
         kwargs.pop("implementation", None)
         kwargs.pop("time_major", None)
         use_cudnn = kwargs.pop("use_cudnn", "auto")
-        cell = self.cell_class(units, dtype=base.get("dtype"), **kwargs)
+        # Named as Keras names it (an explicit name takes no session-wide default name).
+        cell_name = to_snake_case(self.cell_class.__name__)
+        cell = self.cell_class(units, dtype=base.get("dtype"), name=cell_name, **kwargs)
         super().__init__(cell, **rnn_kwargs, **base)
         self.use_cudnn = use_cudnn
 

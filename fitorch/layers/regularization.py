@@ -8,7 +8,7 @@ import math
 import torch
 
 from fitorch import regularizers as regularizers_mod
-from fitorch.layers._utils import check_choice, default_format, keras_name
+from fitorch.layers._utils import check_choice, default_format
 from fitorch.layers.base import Layer
 from fitorch.layers.core import Dropout
 
@@ -31,10 +31,7 @@ class _Noise(Layer):
     supports_masking = True
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         self.built = True
 
 
@@ -44,10 +41,7 @@ class _SpatialDropout(Dropout):
     rank = 1
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(rate, seed=seed, **kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
         kind = type(self).__name__
         self.data_format = check_choice(
             default_format(data_format), ("channels_last", "channels_first"), "data_format", kind

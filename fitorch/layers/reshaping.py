@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from fitorch.layers._utils import check_choice, default_format, keras_name
+from fitorch.layers._utils import check_choice, default_format
 from fitorch.layers.base import Layer
 
 __all__ = [
@@ -16,10 +16,7 @@ __all__ = [
 
 class _Named(Layer):
     def __init__(self, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
-        if kwargs["name"] is None:
-            self.name = keras_name(type(self).__name__)
 
     def _check_rank(self, shape, rank):
         if len(tuple(shape)) != rank:

@@ -33,13 +33,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def save_model(model, filepath, overwrite=True, **kwargs):
-    """`model.save(filepath, ...)` (Keras 3's `keras.models.save_model`)."""
-    model.save(filepath, overwrite=overwrite, **kwargs)
+    """Keras' `keras.models.save_model`: `model.save(filepath)`; see `fitorch.saving`."""
+    from fitorch import saving
+
+    saving.save_model(model, filepath, overwrite=overwrite, **kwargs)
 
 
 def model_from_json(json_string, custom_objects=None):
-    """The model `model.to_json()` described, with new weights (Keras's `model_from_json`)."""
+    """The model described by `model.to_json()` (new layers, fresh weights), as Keras'; a
+    Keras 3 JSON string loads too (its Keras-only neutral keys are dropped)."""
     import json
 
     record = _serialization.sanitize_keras(json.loads(json_string))
-    return _serialization.deserialize_object(record, kind="layer", custom_objects=custom_objects)
+    return _serialization.deserialize_object(record, "layer", custom_objects)

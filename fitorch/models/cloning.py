@@ -1,21 +1,24 @@
-"""`clone_model`: the same architecture with new layers, hence new (freshly initialised) weights.
+"""`clone_model`: the same architecture with new layers (fresh weights), as Keras 3's.
 
-Keras 3's contract: a Sequential model is rebuilt from clones of its layers; a functional model
-is re-run node by node on new inputs, each layer cloned once (a shared layer stays shared in the
-clone); any other model is rebuilt from its config. `clone_function(layer)` makes each new layer
-(default: `layer.__class__.from_config(layer.get_config())`); `call_function(layer, *args,
-**kwargs)` makes each call of a functional clone (default: `layer(*args, **kwargs)`). With
-`recursive=True`, nested Sequential and functional models are cloned the same way instead of
-being passed to `clone_function`. Weights are not copied: `clone.set_weights(model.get_weights())`.
+- Sequential: every layer goes through `clone_function`, behind a new `Input` like the
+  original's (when it has one).
+- Functional: new `Input`s like the original's (or `input_tensors`), then every layer call
+  of the graph is replayed, in execution order, on the clone of its layer; a layer called
+  twice is cloned once, so sharing is kept. `call_function(layer, *args, **kwargs)` replaces
+  the call when given; `recursive=True` clones nested Sequential/functional models with the
+  same functions instead of passing them to `clone_function`.
+- Any other model: `type(model).from_config(model.get_config())` (its layers build at its
+  first call).
+The default `clone_function` is `layer.__class__.from_config(layer.get_config())`. A
+compiled model's clone is compiled with the same (serialized, so not shared) configuration.
 """
 
 from __future__ import annotations
 
-from fitorch import tree
 from fitorch.layers.input import Input, InputLayer, KerasTensor, OpLayer
 from fitorch.models.functional import Functional
-from fitorch.models.model import Model
 from fitorch.models.sequential import Sequential
+from fitorch.tree import flatten, map_structure
 
 __all__ = ["clone_model"]
 
@@ -25,103 +28,105 @@ def _clone_layer(layer):
 
 
 def clone_model(
-    model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs
+    model, input_tensors=None, clone_function=None, call_function=None, recursive=False
 ):
-    """A new model with `model`'s architecture and new weights (see the module docstring).
+    """A copy of `model` with new layers and freshly initialised weights (see the module).
 
     Args:
-        model: a `Model` (Sequential, functional or subclassed).
-        input_tensors: symbolic inputs for the clone (an `Input` or a structure of them, like
-            `model.input`); default: new `Input`s shaped like the model's.
-        clone_function: `layer -> new layer`.
-        call_function: `(layer, *args, **kwargs) -> outputs`, functional models only.
-        recursive: clone nested Sequential/functional models instead of calling
-            `clone_function` on them.
-
-    Example:
-        >>> m = Sequential([Input((3,)), layers.Dense(2)])
-        >>> clone_model(m).count_params() == m.count_params()
-        True
+        model: a `Sequential`, functional or subclassed model.
+        input_tensors: symbolic tensors, structured like `model.input`, to build a
+            functional clone on (new `Input`s by default).
+        clone_function: `fn(layer) -> layer` applied to every layer but the inputs.
+        call_function: `fn(layer, *args, **kwargs)` making each call of a functional clone.
+        recursive: clone nested Sequential/functional models layer by layer.
     """
-    if kwargs:
-        raise TypeError(f"clone_model: unexpected keyword argument {sorted(kwargs)[0]!r}.")
-    if not isinstance(model, Model):
-        raise TypeError(
-            f"clone_model: `model` must be a fitorch Model; received {type(model).__name__}."
-        )
-    clone_function = clone_function or _clone_layer
+    if clone_function is not None and not callable(clone_function):
+        raise ValueError(f"clone_model: clone_function must be callable; got {clone_function!r}.")
     if isinstance(model, Sequential):
-        if call_function is not None:
+        if call_function is not None or input_tensors is not None:
             raise ValueError(
-                "clone_model: `call_function` applies to functional models only; this model "
-                "is a Sequential."
+                "clone_model: call_function and input_tensors are supported for functional "
+                "models only; a Sequential model's layers are listed, not called."
             )
-        return _clone_sequential(model, input_tensors, clone_function, recursive)
-    if isinstance(model, Functional):
-        return _clone_functional(model, input_tensors, clone_function, call_function, recursive)
-    if input_tensors is not None or call_function is not None:
-        raise ValueError(
-            "clone_model: `input_tensors` and `call_function` need a Sequential or functional "
-            f"model; {type(model).__name__} is a subclassed model (cloned from its config)."
-        )
-    return _clone_layer(model)
+        clone = _clone_sequential(model, _cloner(clone_function, call_function, recursive))
+    elif isinstance(model, Functional):
+        cloner = _cloner(clone_function, call_function, recursive)
+        clone = _clone_functional(model, cloner, input_tensors, call_function)
+    else:
+        if clone_function is not None or input_tensors is not None or call_function is not None:
+            raise ValueError(
+                "clone_model: clone_function, input_tensors and call_function are supported "
+                f"for Sequential and functional models only; got a {type(model).__name__}."
+            )
+        clone = type(model).from_config(model.get_config())
+    if model.get_compile_config() is not None:
+        from fitorch.saving.compile_config import compile_from_record, compile_record
+
+        compile_from_record(clone, compile_record(model), None, "clone_model")
+    return clone
 
 
-def _clone_nested(layer, clone_function, recursive: bool):
-    """`clone_function(layer)`, or with `recursive` a nested model cloned the same way; an op
-    node (`x * 2`, `ops.exp(x)`: no weights) is reused, as Keras reuses its operations."""
-    if isinstance(layer, OpLayer):
-        return layer
-    if recursive and isinstance(layer, (Sequential, Functional)):
-        return clone_model(layer, clone_function=clone_function, recursive=True)
-    return clone_function(layer)
+def _cloner(clone_function, call_function, recursive):
+    """`fn(layer)`: its clone, made once per layer (a shared layer stays shared)."""
+    make = clone_function or _clone_layer
+    cache: dict[int, object] = {}
+
+    def clone(layer):
+        if id(layer) not in cache:
+            if recursive and isinstance(layer, (Sequential, Functional)):
+                cache[id(layer)] = clone_model(
+                    layer, clone_function=clone_function, call_function=call_function,
+                    recursive=True,
+                )  # fmt: skip
+            else:
+                cache[id(layer)] = make(layer)
+        return cache[id(layer)]
+
+    return clone
 
 
-def _new_input_like(tensor: KerasTensor) -> KerasTensor:
+def _clone_sequential(model, clone):
+    layers = [clone(layer) for layer in model.layers]
+    if model.input_shape is not None:
+        (first,) = model.inputs
+        layers = [_new_input(first)] + layers
+    return Sequential(layers, name=model.name, trainable=model.trainable)
+
+
+def _new_input(tensor: KerasTensor):
     layer = tensor.node.layer
-    return Input(batch_shape=layer.batch_shape, dtype=layer.dtype, name=layer.name)
+    return Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=layer.name)
 
 
-def _clone_sequential(model, input_tensors, clone_function, recursive: bool):
-    layers = [_clone_nested(layer, clone_function, recursive) for layer in model.layers]
-    if input_tensors is not None:
-        flat = tree.flatten(input_tensors)
-        if len(flat) != 1 or not isinstance(flat[0], KerasTensor):
-            raise ValueError(
-                "clone_model: a Sequential model takes one symbolic input tensor as "
-                f"`input_tensors`; received {input_tensors!r}."
-            )
-        layers.insert(0, flat[0])
-    elif hasattr(model, "inputs"):
-        layers.insert(0, _new_input_like(model.inputs[0]))
-    return Sequential(layers, name=model.name)
-
-
-def _clone_functional(model, input_tensors, clone_function, call_function, recursive: bool):
+def _clone_functional(model, clone, input_tensors, call_function):
     if input_tensors is None:
-        input_tensors = tree.map_structure(_new_input_like, model.input)
-    new_inputs = tree.flatten(input_tensors)
-    if len(new_inputs) != len(model.inputs) or not all(
+        input_tensors = map_structure(_new_input, model.input)
+    new_inputs = flatten(input_tensors)
+    old_inputs = flatten(model.input)
+    if len(new_inputs) != len(old_inputs) or not all(
         isinstance(t, KerasTensor) for t in new_inputs
     ):
         raise ValueError(
-            f"clone_model: `input_tensors` must hold {len(model.inputs)} symbolic tensor(s), "
-            f"one per model input; received {input_tensors!r}."
+            f"clone_model: input_tensors must be symbolic tensors structured like model.input "
+            f"({len(old_inputs)} tensor(s)); got {input_tensors!r}."
         )
-    tensors = {id(old): new for old, new in zip(model.inputs, new_inputs)}
-    clones: dict[int, object] = {}
+    values = {id(old): new for old, new in zip(old_inputs, new_inputs)}
     for node in model.graph_nodes():
         if isinstance(node.layer, InputLayer):
             continue
-        layer = clones.get(id(node.layer))
-        if layer is None:
-            layer = clones[id(node.layer)] = _clone_nested(node.layer, clone_function, recursive)
-        args, kwargs = tree.map_structure(
-            lambda v: tensors.get(id(v), v) if isinstance(v, KerasTensor) else v,
-            (node.args, node.kwargs),
-        )
+        args = _substitute(node.args, values)
+        kwargs = _substitute(node.kwargs, values)
+        # An op node (`x + y`, `ops.exp(x)`) holds no weights: the same op runs in the clone.
+        layer = node.layer if isinstance(node.layer, OpLayer) else clone(node.layer)
         out = call_function(layer, *args, **kwargs) if call_function else layer(*args, **kwargs)
-        for old, new in zip(node.outputs, tree.flatten(out)):
-            tensors[id(old)] = new
-    outputs = tree.map_structure(lambda t: tensors[id(t)], model.output)
-    return Model(input_tensors, outputs, name=model.name)
+        for old, new in zip(node.outputs, flatten(out)):
+            values[id(old)] = new
+    outputs = map_structure(lambda t: values[id(t)], model.output)
+    return Functional(input_tensors, outputs, name=model.name, trainable=model.trainable)
+
+
+def _substitute(structure, values):
+    """The node's recorded arguments with each symbolic tensor replaced by its clone's."""
+    return map_structure(
+        lambda v: values.get(id(v), v) if isinstance(v, KerasTensor) else v, structure
+    )

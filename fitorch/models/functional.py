@@ -31,6 +31,7 @@ from fitorch.layers.input import (
 )
 from fitorch.models.layer_order import keras_layer_order
 from fitorch.models.model import Model
+from fitorch.utils.naming import auto_name
 
 __all__ = ["Functional"]
 
@@ -39,11 +40,11 @@ class Functional(Model):
     """A graph model: `Functional(inputs, outputs, name=None)`."""
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
-        super().__init__(name=name or "functional", **kwargs)
+        super().__init__(name=name or auto_name("Functional"), **kwargs)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
-        self._input_tensors = _flatten(inputs)
-        self._output_tensors = _flatten(outputs)
+        self._input_tensors = _flatten_sorted(inputs)
+        self._output_tensors = _flatten_sorted(outputs)
         for t in self._input_tensors + self._output_tensors:
             if not isinstance(t, KerasTensor):
                 raise TypeError(
@@ -66,12 +67,12 @@ class Functional(Model):
 
     @property
     def inputs(self) -> list[KerasTensor]:
-        """The input tensors, flat (Keras 3's `model.inputs`)."""
+        """The input tensors, flat (Keras 3's `model.inputs`: a dict's in sorted key order)."""
         return list(self._input_tensors)
 
     @property
     def outputs(self) -> list[KerasTensor]:
-        """The output tensors, flat (Keras 3's `model.outputs`)."""
+        """The output tensors, flat (Keras 3's `model.outputs`: a dict's in sorted key order)."""
         return list(self._output_tensors)
 
     @property
@@ -129,7 +130,8 @@ class Functional(Model):
     @property
     def output_names(self) -> list[str]:
         if isinstance(self._outputs_struct, dict):
-            return list(self._outputs_struct)
+            # Keras names a dict's outputs by key (in sorted order) when fitting.
+            return sorted(self._outputs_struct)
         return [t.node.layer.name for t in self._output_tensors]
 
     def call(self, inputs, training=None, mask=None):
@@ -156,7 +158,7 @@ class Functional(Model):
             self.add_loss(values[id(kt)])
         outs = [values[id(t)] for t in self._output_tensors]
         if isinstance(self._outputs_struct, dict):
-            return dict(zip(self._outputs_struct, outs))
+            return dict(zip(sorted(self._outputs_struct), outs))
         if isinstance(self._outputs_struct, (list, tuple)):
             return list(outs)
         return outs[0]
@@ -180,7 +182,7 @@ class Functional(Model):
         if isinstance(inputs, dict):
             names = self.input_names
             if isinstance(self._inputs_struct, dict):
-                names = list(self._inputs_struct)
+                names = sorted(self._inputs_struct)
             missing = [k for k in names if k not in inputs]
             if missing:
                 raise ValueError(
@@ -209,6 +211,16 @@ class Functional(Model):
         from fitorch.models.graph_config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects)
+
+
+def _flatten_sorted(structure) -> list:
+    """Leaves of a nested list/tuple/dict as Keras' `tree.flatten` orders them: a dict's
+    values in sorted key order (so `model.inputs`, `outputs` and the layer order follow it)."""
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in _flatten_sorted(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _flatten_sorted(item)]
+    return [structure]
 
 
 def _standardize_rank(model, kt: KerasTensor, value):

@@ -337,7 +337,9 @@ def functional_from_config(cls, config: dict, custom_objects=None):
             )
         pending = waiting
     inputs = _resolve_io(config.get("input_layers"), tensors, name)
-    outputs = _resolve_io(config.get("output_layers"), tensors, name)
+    outputs = _resolve_io(
+        _keras_nested_outputs(config.get("output_layers"), records), tensors, name
+    )
     model = cls(inputs=inputs, outputs=outputs, name=name)
     if config.get("trainable") is False:
         model.trainable = False
@@ -390,6 +392,27 @@ def _nested_tensors(model, path: tuple) -> dict:
                 counts[id(node.layer)] = k + 1
                 found[((*inner, node.layer.name), k)] = node.outputs
     return found
+
+
+def _keras_nested_outputs(spec, records):
+    """Keras 3 numbers a nested functional model's calls from 1 in `output_layers` (its node 0
+    is the one made with the model), where call arguments number them from 0: renumber those
+    references from 0, as fitorch writes them."""
+    nested = {
+        record.get("name")
+        for record in records
+        if record.get("class_name") == "Functional"
+        and str(record.get("module", "")).startswith("keras")
+    }
+    if not nested:
+        return spec
+    if isinstance(spec, dict):
+        return {k: _keras_nested_outputs(v, records) for k, v in spec.items()}
+    if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str):
+        return [spec[0], int(spec[1]) - 1, spec[2]] if spec[0] in nested else spec
+    if isinstance(spec, list):
+        return [_keras_nested_outputs(v, records) for v in spec]
+    return spec
 
 
 def _resolve_io(spec, tensors, name):

@@ -11,6 +11,8 @@ only document the Keras signatures and delegate.
 
 from __future__ import annotations
 
+import inspect
+
 from torch import nn
 
 from fitorch.layers.base import Layer
@@ -519,15 +521,6 @@ class Model(Layer):
             return
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
-    def to_json(self, **kwargs) -> str:
-        """The architecture as JSON (the record `saving.serialize_keras_object` gives; no
-        weights); `fitorch.models.model_from_json` rebuilds it. `kwargs` go to `json.dumps`."""
-        import json
-
-        from fitorch import serialization
-
-        return json.dumps(serialization.serialize_object(self), **kwargs)
-
     def save_weights(self, filepath, overwrite=True, **kwargs) -> None:
         from fitorch import distributed, saving
 
@@ -540,11 +533,44 @@ class Model(Layer):
 
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """A model from `get_config()`, as Keras' `Model.from_config`: a functional config
+        (`name`, `layers`, `input_layers`, `output_layers`) rebuilds the graph when `cls` is
+        `Model` or takes `(inputs, outputs, name)` or `*args, **kwargs`; otherwise
+        `cls(**config)` (a subclassed model's own config)."""
+        functional_keys = ("name", "layers", "input_layers", "output_layers")
+        if all(key in config for key in functional_keys) and _revivable_as_functional(cls):
+            from fitorch.models.graph_config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's record (`module`, `class_name`, `config`) as JSON, as Keras'
+        `model.to_json()`; `fitorch.models.model_from_json` rebuilds it (new weights).
+        `kwargs` go to `json.dumps`."""
+        import json
+
+        from fitorch.serialization import serialize_object
+
+        return json.dumps(serialize_object(self), **kwargs)
+
     def get_compile_config(self) -> dict | None:
         return None if self.trainer is None else self.trainer.config
 
     def compile_from_config(self, config: dict) -> None:
         self.compile(**config)
+
+
+def _revivable_as_functional(cls) -> bool:
+    """Keras' rule: `Model`, or an `__init__` taking Functional's arguments or anything."""
+    if cls is Model:
+        return True
+    spec = inspect.getfullargspec(cls.__init__)
+    return spec.args[1:] == ["inputs", "outputs", "name"] or (
+        spec.varargs is not None and spec.varkw is not None
+    )
 
 
 def _holds_metrics(value) -> bool:

@@ -12,6 +12,7 @@ from torch import nn
 from fitorch.layers.input import InputLayer, KerasTensor
 from fitorch.layers.torch_module import as_layer
 from fitorch.models.model import Model
+from fitorch.utils.naming import auto_name
 
 __all__ = ["Sequential"]
 
@@ -20,15 +21,19 @@ class Sequential(Model):
     """`Sequential(layers=None, name=None)`; `add(layer)`, `pop()`."""
 
     def __init__(self, layers=None, name=None, **kwargs):
-        super().__init__(name=name or "sequential", **kwargs)
+        super().__init__(name=name or auto_name("Sequential"), **kwargs)
         self._stack = nn.ModuleList()
         # The stack as a tuple, the order `call` runs (refreshed by add/pop, the only writers
         # of `_stack`): a tuple iterates without ModuleList's per-call iterator and length.
         self._call_order: tuple = ()
         self._input_layer: InputLayer | None = None
         self._symbolic_output: KerasTensor | None = None
+        self._initializing = True
         for layer in layers or []:
             self.add(layer)
+        self._initializing = False
+        if self._symbolic_output is not None:
+            self._count_build()
 
     @property
     def layers(self) -> list:
@@ -61,6 +66,7 @@ class Sequential(Model):
         elif self._symbolic_output is not None:
             self._symbolic_output = layer(self._symbolic_output)
             self.built = True
+            self._count_build()
 
     def _start_graph(self, input_layer: InputLayer) -> None:
         self._input_layer = input_layer
@@ -69,6 +75,14 @@ class Sequential(Model):
             out = layer(out)
         self._symbolic_output = out
         self.built = True
+        self._count_build()
+
+    def _count_build(self) -> None:
+        """Keras makes an inner functional model at every (re)build of a Sequential with
+        layers, which takes a `functional` default name: take it too, so that later default
+        names (a functional model's `functional_1`) match Keras'."""
+        if len(self._stack) and not self._initializing:
+            auto_name("Functional")
 
     def pop(self):
         if not len(self._stack):
@@ -100,17 +114,22 @@ class Sequential(Model):
 
     @property
     def inputs(self) -> list[KerasTensor]:
-        """`[Input tensor]` once the input shape is known (Keras 3's `model.inputs`)."""
-        if self._input_layer is None:
-            raise AttributeError(f"Sequential model {self.name!r} has no defined inputs yet.")
-        return [self._input_layer.output]
+        """The symbolic input, once the input shape is known (Keras 3's `model.inputs`)."""
+        return [self._built_input_layer().output]
 
     @property
     def outputs(self) -> list[KerasTensor]:
-        """`[last layer's symbolic output]` once the input shape is known."""
-        if self._symbolic_output is None:
-            raise AttributeError(f"Sequential model {self.name!r} has no defined outputs yet.")
+        """The symbolic output of the stack (Keras 3's `model.outputs`)."""
+        self._built_input_layer()
         return [self._symbolic_output]
+
+    def _built_input_layer(self) -> InputLayer:
+        if self._input_layer is None or self._symbolic_output is None:
+            raise AttributeError(
+                f"Sequential model {self.name!r} has no defined inputs yet: give it an "
+                "Input first, an input_shape= to its first layer, or call it once."
+            )
+        return self._input_layer
 
     @property
     def input_shape(self):

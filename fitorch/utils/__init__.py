@@ -69,9 +69,10 @@ __all__ = [
 ]
 
 
-def clear_session() -> None:
-    """Keras's `utils.clear_session` (the same as `backend.clear_session`)."""
-    from fitorch import backend  # the backend builds on the layers, which import utils
+def clear_session(free_memory=True):
+    """Keras' `keras.utils.clear_session`: default layer names start over (see
+    `fitorch.backend.clear_session`)."""
+    from fitorch import backend  # backend imports the layers, which import fitorch.utils
 
     backend.clear_session()
 

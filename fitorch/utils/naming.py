@@ -23,3 +23,21 @@ def unique_name(base: str, taken: set[str]) -> str:
         name = f"{base}_{i}"
     taken.add(name)
     return name
+
+
+# Keras' session-wide name counters: the n-th unnamed object of a kind is `kind_n` (the
+# first is `kind`), across models, until `clear_session()` resets them.
+_COUNTS: dict[str, int] = {}
+
+
+def auto_name(kind: str) -> str:
+    """The next session-wide name for an unnamed `kind` (`"Dense"` -> `dense`, `dense_1`, ...)."""
+    base = to_snake_case(kind)
+    count = _COUNTS.get(base, 0)
+    _COUNTS[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names() -> None:
+    """Start the name counters over (Keras' `clear_session()`)."""
+    _COUNTS.clear()
