@@ -1,8 +1,11 @@
-"""Keras-style names: snake case and per-owner uniquification (never a process-wide counter)."""
+"""Keras-style names: snake case, per-owner uniquification, and Keras's session-wide counters
+for unnamed objects (`auto_name`, reset by `clear_session`)."""
 
 from __future__ import annotations
 
 import re
+
+import torch
 
 __all__ = ["to_snake_case", "unique_name"]
 
@@ -33,6 +36,10 @@ _COUNTS: dict[str, int] = {}
 def auto_name(kind: str) -> str:
     """The next session-wide name for an unnamed `kind` (`"Dense"` -> `dense`, `dense_1`, ...)."""
     base = to_snake_case(kind)
+    if torch.compiler.is_compiling():
+        # A layer made inside a compiled call (`layers.Add()(...)` in a `call`): counting
+        # would mutate this dict in the trace and break the step's graph; its name is unseen.
+        return base
     count = _COUNTS.get(base, 0)
     _COUNTS[base] = count + 1
     return base if count == 0 else f"{base}_{count}"
