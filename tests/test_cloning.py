@@ -70,8 +70,24 @@ def test_sequential_and_subclassed_clones():
     assert twin.count_params() == 18 and twin.dense is not model.dense
     with pytest.raises(ValueError, match="Sequential and functional models only"):
         clone_model(model, clone_function=lambda layer: layer)
-    with pytest.raises(ValueError, match="functional models only"):
-        clone_model(seq, input_tensors=[fitorch.Input((4,))])
+    fresh = fitorch.Input((4,), name="fresh")
+    assert clone_model(seq, input_tensors=fresh).inputs[0] is fresh  # as Keras
+    with pytest.raises(ValueError, match="one symbolic tensor"):
+        clone_model(seq, input_tensors=[fresh, fitorch.Input((4,))])
+    with pytest.raises(ValueError, match="call_function is supported for functional"):
+        clone_model(seq, call_function=lambda layer, *args: layer(*args))
+
+
+def test_a_clone_predicts_as_keras_on_the_same_weights():
+    ours, theirs = _graph(fitorch), _graph(keras)
+    ours.set_weights(theirs.get_weights())
+    mine, reference = clone_model(ours), keras.models.clone_model(theirs)
+    assert mine.count_params() == reference.count_params()
+    mine.set_weights(ours.get_weights())
+    x = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
+    got, want = mine.predict(x, verbose=0), theirs.predict(x, verbose=0)
+    for key in ("out", "code"):
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-6, atol=1e-6)
 
 
 def test_to_json_and_model_from_json_round_trip_and_read_keras_json():

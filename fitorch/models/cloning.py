@@ -34,8 +34,8 @@ def clone_model(
 
     Args:
         model: a `Sequential`, functional or subclassed model.
-        input_tensors: symbolic tensors, structured like `model.input`, to build a
-            functional clone on (new `Input`s by default).
+        input_tensors: symbolic tensors, structured like `model.input`, to build the clone
+            on (new `Input`s by default; one tensor for a Sequential).
         clone_function: `fn(layer) -> layer` applied to every layer but the inputs.
         call_function: `fn(layer, *args, **kwargs)` making each call of a functional clone.
         recursive: clone nested Sequential/functional models layer by layer.
@@ -43,12 +43,13 @@ def clone_model(
     if clone_function is not None and not callable(clone_function):
         raise ValueError(f"clone_model: clone_function must be callable; got {clone_function!r}.")
     if isinstance(model, Sequential):
-        if call_function is not None or input_tensors is not None:
+        if call_function is not None:
             raise ValueError(
-                "clone_model: call_function and input_tensors are supported for functional "
-                "models only; a Sequential model's layers are listed, not called."
+                "clone_model: call_function is supported for functional models only; a "
+                "Sequential model's layers are listed, not called."
             )
-        clone = _clone_sequential(model, _cloner(clone_function, call_function, recursive))
+        cloner = _cloner(clone_function, call_function, recursive)
+        clone = _clone_sequential(model, cloner, input_tensors)
     elif isinstance(model, Functional):
         cloner = _cloner(clone_function, call_function, recursive)
         clone = _clone_functional(model, cloner, input_tensors, call_function)
@@ -85,9 +86,19 @@ def _cloner(clone_function, call_function, recursive):
     return clone
 
 
-def _clone_sequential(model, clone):
+def _clone_sequential(model, clone, input_tensors=None):
+    """The layers' clones behind `input_tensors` (one symbolic tensor, as Keras), else behind
+    a new `Input` like the model's (when it has one)."""
     layers = [clone(layer) for layer in model.layers]
-    if model.input_shape is not None:
+    if input_tensors is not None:
+        given = flatten(input_tensors)
+        if len(given) != 1 or not isinstance(given[0], KerasTensor):
+            raise ValueError(
+                "clone_model: a Sequential model takes one symbolic tensor as input_tensors; "
+                f"got {input_tensors!r}."
+            )
+        layers = [given[0]] + layers
+    elif model.input_shape is not None:
         (first,) = model.inputs
         layers = [_new_input(first)] + layers
     return Sequential(layers, name=model.name, trainable=model.trainable)
