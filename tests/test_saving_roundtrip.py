@@ -70,6 +70,7 @@ LAYER_CASES = {  # class name -> (constructor kwargs, input shape without batch)
     "LayerNormalization": ({"epsilon": 1e-4}, (5,)),
     "UnitNormalization": ({}, (5,)),
     "Embedding": ({"input_dim": 10, "output_dim": 3}, "int:(4,)"),
+    "EinsumDense": ({"equation": "abc,cd->abd", "output_shape": (5, 2), "bias_axes": "d"}, (5, 3)),
     "Masking": ({"mask_value": 0.5}, (3, 2)),
     "SimpleRNN": ({"units": 3, "return_sequences": True}, (5, 2)),
     "LSTM": ({"units": 3}, (5, 2)),

@@ -27,6 +27,7 @@ from fitorch.layers.conv_variants import (
     SeparableConvolution2D,
 )
 from fitorch.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape
+from fitorch.layers.einsum_dense import EinsumDense
 from fitorch.layers.embedding import Embedding, Masking
 from fitorch.layers.index_lookup import IntegerLookup, StringLookup
 from fitorch.layers.input import Input, InputLayer, KerasTensor
@@ -149,7 +150,8 @@ __all__ = [
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "MaxPool1D", "MaxPool2D",
     "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
     "BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization",
-    "Embedding", "Masking", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell",
+    "EinsumDense", "Embedding", "Masking", "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell",
+    "LSTMCell",
     "GRUCell", "Bidirectional", "TimeDistributed",
     "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
     "ActivityRegularization", "AlphaDropout", "GaussianDropout", "GaussianNoise",
