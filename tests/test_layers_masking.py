@@ -162,3 +162,33 @@ def test_mask_reaches_call_in_functional_graphs_as_keras():
     np.testing.assert_allclose(
         ours(ids).detach().numpy(), keras.ops.convert_to_numpy(theirs(ids)), rtol=1e-5, atol=1e-6
     )
+
+
+def _lambda_model(lib):
+    ops = lib.ops
+    inputs = lib.Input((4,), dtype="int32")
+    x = lib.layers.Embedding(10, 3, mask_zero=True)(inputs)
+
+    def zero_masked(v, mask):
+        return v * ops.expand_dims(ops.cast(mask, "float32"), -1)
+
+    def shift_in_training(v, training=None):
+        return v + (1.0 if training else 0.0)
+
+    masked = lib.layers.Lambda(zero_masked, output_shape=(4, 3))(x)
+    doubled = lib.layers.Lambda(lambda v: v * 2, mask=lambda v, m: m, output_shape=(4, 3))(x)
+    shifted = lib.layers.Lambda(shift_in_training, output_shape=(4, 3))(x)
+    return lib.Model(inputs, [masked, lib.layers.LSTM(2)(doubled), shifted])
+
+
+def test_lambda_passes_mask_and_training_and_sets_its_mask_as_keras():
+    ours, theirs = _lambda_model(fitorch), _lambda_model(keras)
+    ours.set_weights(theirs.get_weights())
+    ids = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    for training in (False, True):
+        got = ours(ids, training=training)
+        want = theirs(ids, training=training)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(
+                a.detach().numpy(), keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import marshal
 import math
 import types
@@ -224,8 +225,11 @@ class Reshape(Layer):
 class Lambda(Layer):
     """Wraps an arbitrary function `function(inputs, **arguments)` as a layer.
 
-    Saved with the function's bytecode when it is a lambda; loading that needs
-    `safe_mode=False` (running stored bytecode is running code from the file).
+    As in Keras, a function with a `mask` or `training` parameter receives the call's mask /
+    training flag, and `mask=` (a mask, or `fn(inputs, mask) -> mask`) gives the output's
+    mask (the layer then passes masks on). Saved with the function's bytecode when it is a
+    lambda; loading that needs `safe_mode=False` (running stored bytecode is running code
+    from the file).
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -235,10 +239,21 @@ class Lambda(Layer):
         self.function = function
         self.output_shape_arg = output_shape
         self.arguments = dict(arguments or {})
+        self.mask = mask
+        self.supports_masking = mask is not None
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):  # some builtins have no signature
+            params = {}
+        self._passes = [name for name in ("mask", "training") if name in params]
         self.built = True
 
-    def call(self, inputs):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None, training=None):
+        given = {"mask": mask, "training": training}
+        return self.function(inputs, **self.arguments, **{k: given[k] for k in self._passes})
+
+    def compute_mask(self, inputs, mask=None):
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
 
     def get_config(self):
         config = {**super().get_config(), "arguments": self.arguments}
