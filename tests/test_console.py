@@ -156,3 +156,22 @@ def test_with_interactive_logging_off_progress_goes_to_logging_as_keras(capsys, 
     assert lines[1].startswith("2/2 ") and "loss:" in lines[1] and "\r" not in lines[1]
     model.fit(x, y, epochs=1, verbose=2)
     assert capsys.readouterr().out.startswith("Epoch 1/1\n")
+
+
+def test_callback_messages_follow_interactive_logging(capsys, caplog):
+    import logging
+
+    from fitorch.callbacks import EarlyStopping
+
+    stopper = EarlyStopping(monitor="loss", patience=0, verbose=1)
+    stopper.stopped_epoch = 2
+    console.disable_interactive_logging()
+    try:
+        with caplog.at_level(logging.INFO, logger="fitorch"):
+            stopper.on_train_end()
+    finally:
+        console.enable_interactive_logging()
+    assert capsys.readouterr().out == ""
+    assert [r.getMessage() for r in caplog.records] == ["Epoch 3: early stopping"]
+    stopper.on_train_end()
+    assert capsys.readouterr().out == "Epoch 3: early stopping\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fitorch.callbacks.monitor import MonitorCallback
+from fitorch.utils import console
 
 __all__ = ["EarlyStopping", "snapshot_weights"]
 
@@ -94,10 +95,10 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            console.print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                console.print_msg(
                     "Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )

@@ -6,6 +6,7 @@ import numbers
 
 from fitorch.callbacks.base import Callback
 from fitorch.optimizers import get_learning_rate, set_learning_rate
+from fitorch.utils import console
 
 __all__ = ["LearningRateScheduler"]
 
@@ -49,7 +50,7 @@ class LearningRateScheduler(Callback):
             )
         set_learning_rate(optimizer, float(lr))
         if self.verbose > 0:
-            print(
+            console.print_msg(
                 f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}."
             )
 

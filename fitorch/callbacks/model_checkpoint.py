@@ -9,6 +9,7 @@ from fitorch.callbacks import files
 from fitorch.callbacks.log_keys import expected_log_keys, misspelled
 from fitorch.callbacks.monitor import MonitorCallback, _alias_table
 from fitorch.registry import suggest
+from fitorch.utils import console
 
 __all__ = ["ModelCheckpoint"]
 
@@ -168,7 +169,7 @@ class ModelCheckpoint(MonitorCallback):
     def _should_save(self, epoch: int, path: str, logs: dict) -> bool:
         if not self.save_best_only:
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: saving model to {path}")
+                console.print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
             return True
         raw = self.get_monitor_value(logs)
         current = self._scalar(raw)
@@ -185,14 +186,14 @@ class ModelCheckpoint(MonitorCallback):
         best = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):
             if self.verbose > 0:
-                print(
+                console.print_msg(
                     f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
                     f"{current:.5f}, saving model to {path}"
                 )
             self.best = current
             return True
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+            console.print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
         return False
 
     def _save(self, epoch: int, batch: int | None, logs: dict) -> None:
@@ -210,7 +211,7 @@ class ModelCheckpoint(MonitorCallback):
             else:
                 self.model.save(tmp, overwrite=True)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
+            console.print_msg(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
     # -- BackupAndRestore ------------------------------------------------------------------
     def state(self) -> dict:

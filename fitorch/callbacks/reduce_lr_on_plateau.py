@@ -8,6 +8,7 @@ import numpy as np
 
 from fitorch.callbacks.monitor import MonitorCallback
 from fitorch.optimizers import get_learning_rate, set_learning_rate
+from fitorch.utils import console
 
 __all__ = ["ReduceLROnPlateau"]
 
@@ -103,7 +104,9 @@ class ReduceLROnPlateau(MonitorCallback):
             new_lr = max(old_lr * self.factor, self.min_lr)
             set_learning_rate(optimizer, new_lr)
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                console.print_msg(
+                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
+                )
             self.cooldown_counter = self.cooldown
             self.wait = 0
 

@@ -7,6 +7,7 @@ import math
 import torch
 
 from fitorch.callbacks.base import Callback
+from fitorch.utils import console
 
 __all__ = ["TerminateOnNaN"]
 
@@ -73,5 +74,5 @@ class TerminateOnNaN(Callback):
                 f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
                 "Terminating training immediately."
             )
-        print(f"Batch {batch}: Invalid loss, terminating training")
+        console.print_msg(f"Batch {batch}: Invalid loss, terminating training")
         self.model.stop_training = True

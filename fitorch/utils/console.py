@@ -19,6 +19,7 @@ import sys
 __all__ = [
     "disable_interactive_logging",
     "emit",
+    "print_msg",
     "enable_interactive_logging",
     "is_interactive",
     "is_interactive_logging_enabled",
@@ -69,6 +70,12 @@ def is_notebook(stream=None) -> bool:
     """Whether `stream` (default: `sys.stdout`) is a Jupyter kernel's output stream."""
     stream = sys.stdout if stream is None else stream
     return "ipykernel" in sys.modules and type(stream).__module__.startswith("ipykernel")
+
+
+def print_msg(message: str) -> None:
+    """A callback's message line (`Epoch 3: early stopping`): to stdout, or to the "fitorch"
+    logger while interactive logging is off (Keras's `io_utils.print_msg`)."""
+    emit(f"{message}\n")
 
 
 def is_interactive(stream=None) -> bool:
