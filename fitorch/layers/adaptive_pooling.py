@@ -8,7 +8,7 @@ input size: `AdaptiveAveragePooling2D((7, 7))` gives a 7x7 map from any image. C
 
 from __future__ import annotations
 
-from fitorch.layers._utils import check_choice, default_format, keras_name, normalize_tuple
+from fitorch.layers._utils import check_choice, default_format, normalize_tuple
 from fitorch.layers.base import Layer
 
 __all__ = [
@@ -24,11 +24,8 @@ class _AdaptivePooling(Layer):
     mode = "average"
 
     def __init__(self, output_size, data_format=None, **kwargs):
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
         kind = type(self).__name__
-        if kwargs["name"] is None:
-            self.name = keras_name(kind)
         self.output_size = normalize_tuple(output_size, self.rank, "output_size", kind)
         self.data_format = check_choice(
             default_format(data_format), ("channels_last", "channels_first"), "data_format", kind
