@@ -14,12 +14,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from fitorch import constraints as constraints_mod
-from fitorch import initializers as initializers_mod
-from fitorch import regularizers as regularizers_mod
 from fitorch.layers._utils import check_choice
 from fitorch.layers.base import Layer
 from fitorch.layers.embedding import get_mask, set_mask
+from fitorch.layers.weight_arguments import set_weight_arguments, weight_arguments_config
 
 __all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
 
@@ -106,12 +104,11 @@ class MultiHeadAttention(Layer):
             output_shape = output_shape[0]
         self.output_shape_arg = output_shape
         self.attention_axes = attention_axes
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        self.kernel_constraint = constraints_mod.get(kernel_constraint)
-        self.bias_constraint = constraints_mod.get(bias_constraint)
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+        )  # fmt: skip
         self._projections_built = False
 
     def build(self, input_shape):
@@ -284,13 +281,7 @@ class MultiHeadAttention(Layer):
             "use_bias": self.use_bias,
             "output_shape": self.output_shape_arg,
             "attention_axes": self.attention_axes,
-            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers_mod.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
-            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+            **weight_arguments_config(self),
             "seed": self.seed,
         }
 

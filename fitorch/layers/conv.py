@@ -16,9 +16,6 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import activations
-from fitorch import constraints as constraints_mod
-from fitorch import initializers as initializers_mod
-from fitorch import regularizers as regularizers_mod
 from fitorch.layers._utils import (
     check_choice,
     conv_output_length,
@@ -27,6 +24,7 @@ from fitorch.layers._utils import (
     same_padding,
 )
 from fitorch.layers.base import Layer
+from fitorch.layers.weight_arguments import set_weight_arguments, weight_arguments_config
 
 __all__ = [
     "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
@@ -96,12 +94,11 @@ class BaseConv(Layer):
         self.groups = groups
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        self.kernel_constraint = constraints_mod.get(kernel_constraint)
-        self.bias_constraint = constraints_mod.get(bias_constraint)
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+        )  # fmt: skip
 
     # -- shape checks --------------------------------------------------------------------
     def _split_shape(self, input_shape):
@@ -224,13 +221,7 @@ class BaseConv(Layer):
             "groups": self.groups,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers_mod.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
-            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+            **weight_arguments_config(self),
         }
 
 

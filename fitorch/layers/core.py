@@ -12,10 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import activations
-from fitorch import constraints as constraints_mod
-from fitorch import initializers as initializers_mod
-from fitorch import regularizers as regularizers_mod
 from fitorch.layers.base import Layer
+from fitorch.layers.weight_arguments import set_weight_arguments, weight_arguments_config
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda"]
 
@@ -64,12 +62,11 @@ class Dense(Layer):
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        self.kernel_constraint = constraints_mod.get(kernel_constraint)
-        self.bias_constraint = constraints_mod.get(bias_constraint)
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+        )  # fmt: skip
 
     def build(self, input_shape):
         in_dim = input_shape[-1]
@@ -118,13 +115,7 @@ class Dense(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers_mod.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
-            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+            **weight_arguments_config(self),
         }
 
 

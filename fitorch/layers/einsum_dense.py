@@ -17,10 +17,9 @@ import re
 import torch
 
 from fitorch import activations
-from fitorch import constraints as constraints_mod
 from fitorch import initializers as initializers_mod
-from fitorch import regularizers as regularizers_mod
 from fitorch.layers.base import Layer
+from fitorch.layers.weight_arguments import set_weight_arguments, weight_arguments_config
 
 __all__ = ["EinsumDense"]
 
@@ -152,12 +151,11 @@ class EinsumDense(Layer):
         )
         self.bias_axes = bias_axes
         self.activation = activations.get(activation)
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        self.kernel_constraint = constraints_mod.get(kernel_constraint)
-        self.bias_constraint = constraints_mod.get(bias_constraint)
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+        )  # fmt: skip
         self.full_output_shape = None
 
     def build(self, input_shape):
@@ -192,11 +190,5 @@ class EinsumDense(Layer):
             "equation": self.equation,
             "activation": activations.serialize(self.activation),
             "bias_axes": self.bias_axes,
-            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers_mod.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
-            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+            **weight_arguments_config(self),
         }
